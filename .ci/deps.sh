@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs; idempotent (skips what is installed).
+# Build/test: libopenblas-dev libpng-dev zlib1g-dev check pkg-config gcc make
+# Converters, golden regeneration, benchmarks: python3-numpy python3-torch
+set -euo pipefail
+PKGS="gcc make pkg-config libopenblas-dev libpng-dev zlib1g-dev check"
+[ "${HY_WITH_PYTHON:-1}" = 1 ] && PKGS="$PKGS python3-numpy python3-torch"
+[ -n "${HY_EXTRA_PKGS:-}" ] && PKGS="$PKGS $HY_EXTRA_PKGS"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then echo "deps: all installed ($PKGS)"; exit 0; fi
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,90 @@
+// testutil.h - shared helpers for the Check-based tests (header-only).
+//
+// Each tests/test_*.c builds into its own binary and ends with TEST_MAIN(suite_fn).
+// Tests run from the repository root. HYPER_BIN names the CLI binary (default build/hyper).
+#ifndef HY_TESTUTIL_H
+#define HY_TESTUTIL_H
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TEST_MAIN(suite_fn)                                         \
+    int main(void) {                                                \
+        SRunner *sr = srunner_create(suite_fn());                   \
+        srunner_run_all(sr, CK_NORMAL);                             \
+        int nf = srunner_ntests_failed(sr);                         \
+        srunner_free(sr);                                           \
+        return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;               \
+    }
+
+// Prints a visible skip line (run_tests.sh echoes lines starting with SKIP).
+#define TEST_SKIP(...)                                              \
+    do {                                                            \
+        printf("SKIP %s: ", __func__);                              \
+        printf(__VA_ARGS__);                                        \
+        printf("\n");                                               \
+        fflush(stdout);                                             \
+        return;                                                     \
+    } while (0)
+
+static inline const char *hyper_bin(void) {
+    const char *b = getenv("HYPER_BIN");
+    return b ? b : "build/hyper";
+}
+
+// Makes a fresh temporary directory (caller frees the string).
+static inline char *test_tmpdir(void) {
+    char *t = strdup("/tmp/hytest.XXXXXX");
+    if (!mkdtemp(t)) { free(t); return NULL; }
+    return t;
+}
+
+// Runs `hyper <args>` via the shell, captures stderr+stdout into *out (malloc'd, may be
+// NULL), returns the exit status (or -1).
+static inline int run_hyper(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int run_hyper(char **out, const char *fmt, ...) {
+    char args[8192], cmd[9000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", hyper_bin(), args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while ((r = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += r;
+        if (cap - len < 2) buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = 0;
+    int st = pclose(p);
+    if (out) *out = buf; else free(buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static inline int file_exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+// Number of entries in a directory other than . and .. (-1 if it cannot be read).
+static inline int dir_count(const char *path) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' 2>/dev/null | wc -l", path);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    int n = -1;
+    if (fscanf(p, "%d", &n) != 1) n = -1;
+    pclose(p);
+    return n;
+}
+
+#endif
