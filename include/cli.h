@@ -4,14 +4,28 @@
 #ifndef HY_CLI_H
 #define HY_CLI_H
 
+// -- engine and PGGAN (issue 2)
 int cmd_info(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 
+
+// -- FaceNet (issue 3)
+
+
+// -- MTCNN (issue 4)
+
+
+// -- data, simulator, decoders (issue 5)
+
+
+// -- study pipeline (issue 6)
+
+
 // Shared helpers for argument parsing (src/cli_util.c).
-// Parses a positive int option value; prints an error naming the option on failure.
+// Parses an integer option value in [min,max]; sets an error naming the option otherwise.
 int cli_int(const char *opt, const char *val, long min, long max, long *out);
 int cli_double(const char *opt, const char *val, double *out);
-// Reports the library error (hy_errmsg) as "hyper <cmd>: <msg>" and returns 1.
+// Prints the library error (hy_errmsg) as "hyper <cmd>: <msg>" and returns 1.
 int cli_fail(const char *cmd);
 
 #endif

@@ -1,0 +1,61 @@
+// main.c - the `hyper` command-line tool: dispatches to subcommands (src/cmd_*.c).
+// This is the only place that exits the process.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    // -- engine and PGGAN (issue 2)
+    {"info", cmd_info, "print a weight file's header and tensor table, verify checksums"},
+    {"generate", cmd_generate, "latents -> face images with the PGGAN generator"},
+
+
+    // -- FaceNet (issue 3)
+
+
+    // -- MTCNN (issue 4)
+
+
+    // -- data, simulator, decoders (issue 5)
+
+
+    // -- study pipeline (issue 6)
+
+
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "hyper - reconstruct perceived faces from fMRI through the PGGAN latent space\n\n"
+            "usage: hyper <command> [options]    (hyper <command> --help for details)\n\n"
+            "commands:\n");
+    for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "\nenvironment: HY_THREADS (default: all cores), HY_PROGRESS=1 forces progress output\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    const char *t = getenv("HY_THREADS");
+    hy_set_threads(t ? atoi(t) : 0);
+    for (const command *c = COMMANDS; c->name; c++)
+        if (!strcmp(c->name, argv[1])) return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "hyper: unknown command '%s' (try hyper --help)\n", argv[1]);
+    return 2;
+}
