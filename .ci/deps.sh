@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs; idempotent (skips what is installed).
 # Build/test: libopenblas-dev libpng-dev zlib1g-dev check pkg-config gcc make
-# Converters, golden regeneration, benchmarks: python3-numpy python3-torch
+# Converters, golden regeneration, benchmarks: python3-numpy python3-torch python3-sklearn
 set -euo pipefail
 PKGS="gcc make pkg-config libopenblas-dev libpng-dev zlib1g-dev check"
-[ "${HY_WITH_PYTHON:-1}" = 1 ] && PKGS="$PKGS python3-numpy python3-torch"
+[ "${HY_WITH_PYTHON:-1}" = 1 ] && PKGS="$PKGS python3-numpy python3-torch python3-sklearn"
 [ -n "${HY_EXTRA_PKGS:-}" ] && PKGS="$PKGS $HY_EXTRA_PKGS"
 missing=""
 for p in $PKGS; do
