@@ -327,6 +327,25 @@ def hyper_v1_records():
 
 
 @test
+def hyper_legacy_records():
+    # pre-V1 MXNet: no magic, u32 ndim + u32 dims, then context, dtype, data
+    src = os.path.join(TMP, "h_legacy.params")
+    p = fk.hyper_params([32, 32], seed=9)
+    names = fk.hyper_names(p)
+    import struct
+    buf = bytearray(struct.pack("<QQQ", 0x112, 0, len(p)))
+    for a in p.values():
+        buf += struct.pack("<I", a.ndim) + struct.pack("<%dI" % a.ndim, *a.shape) + struct.pack("<iii", 1, 0, 0)
+        buf += np.ascontiguousarray(a, "<f4").tobytes()
+    buf += struct.pack("<Q", len(p))
+    for k in p:
+        buf += struct.pack("<Q", len(names[k])) + names[k].encode()
+    open(src, "wb").write(bytes(buf))
+    out = convert_ok(src, "h_legacy")
+    return compare(out, ref.hyper_forward(p, Z), [32, 32], "hyper")
+
+
+@test
 def hyper_refuse_truncated():
     src = os.path.join(TMP, "h_trunc.params")
     fk.write_hyper_params(src, [32, 32])
@@ -397,25 +416,45 @@ def hyper_bin():
     return b if os.path.isfile(b) and os.access(b, os.X_OK) else None
 
 
-@test
-def c_generate_matches_native():
+def c_generate(fmt, src, native, res):
     exe = hyper_bin()
     if exe is None:
-        return "SKIP: build/hyper not built"
-    src, v = karras_small("kc", 32, seed=11)
-    out = convert_ok(src, "kc")
-    zp, raw, d = os.path.join(TMP, "z.npy"), os.path.join(TMP, "raw.npy"), os.path.join(TMP, "c_png")
+        return "SKIP: build/hyper not built (make) and $HYPER_BIN not set"
+    out = convert_ok(src, "c_" + fmt)
+    work = tempfile.mkdtemp(dir=TMP)
+    zp, raw, d = os.path.join(work, "z.npy"), os.path.join(work, "raw.npy"), os.path.join(work, "png")
     np.save(zp, Z)
-    p = subprocess.run([exe, "generate", "-w", out, "-z", zp, "-o", d, "--npy", raw], capture_output=True, text=True)
+    p = subprocess.run([exe, "generate", "-w", out, "-z", zp, "-o", d, "--npy", raw, "--threads", "1"],
+                       capture_output=True, text=True)
     assert p.returncode == 0, f"hyper generate failed: {p.stderr.strip()}"
     got = np.load(raw)
-    nat = ref.karras_forward(v, 32, Z).numpy()
-    assert got.shape == nat.shape, (got.shape, nat.shape)
+    nat = native.numpy()
+    assert got.shape == nat.shape == (len(Z), 3, res, res), (got.shape, nat.shape)
     diff = float(np.abs(got - nat).max())
     assert diff <= TOL_C, f"max |C - native| = {diff:.3g} > {TOL_C}"
     pngs = sorted(glob.glob(os.path.join(d, "*.png")))
     assert len(pngs) == len(Z), pngs
     return diff
+
+
+@test
+def c_generate_karras_matches_native():
+    src, v = karras_small("kc", 32, seed=11)
+    return c_generate("karras", src, ref.karras_forward(v, 32, Z), 32)
+
+
+@test
+def c_generate_zoo_matches_native():
+    src = os.path.join(TMP, "zc.pth")
+    st = fk.write_zoo_pth(src, [64, 32, 32, 16], seed=12)
+    return c_generate("zoo", src, ref.zoo_forward(st, Z), 32)
+
+
+@test
+def c_generate_hyper_matches_native():
+    src = os.path.join(TMP, "hc.params")
+    p = fk.write_hyper_params(src, [32, 32, 32, 16], seed=13, style="prefixed")
+    return c_generate("hyper", src, ref.hyper_forward(p, Z), 32)
 
 
 def main():
