@@ -137,6 +137,15 @@ class NetworkStub:
 
 
 _NUMPY_OK = {"_reconstruct", "scalar", "ndarray", "dtype", "_frombuffer"}
+_SAFE_BUILTINS = {"set", "frozenset", "list", "dict", "tuple", "slice", "int", "float", "complex", "bool", "str",
+                  "bytes", "bytearray", "object"}
+
+
+class _NoClassUnpickler(pickle.Unpickler):
+    """For sniffing a file's first pickle: plain data only, never imports anything."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError("class reference")
 
 
 class KarrasUnpickler(pickle.Unpickler):
@@ -311,15 +320,21 @@ def _zoo_pickle_module():
     import types
 
     class ZooUnpickler(pickle.Unpickler):
+        """Allows the stubbed BaseConfig, torch's tensor/storage rebuilders, OrderedDict, plain
+        builtin containers and numpy array reconstruction; refuses everything else."""
+
         def find_class(self, module, name):
             if (module, name) == ("models.utils.config", "BaseConfig"):
                 return BaseConfigStub
-            if module.split(".")[0] in ("torch", "collections", "numpy", "_codecs", "builtins", "copyreg"):
-                if module == "builtins" and name in ("eval", "exec", "getattr", "setattr", "__import__", "open",
-                                                      "compile", "globals", "locals", "delattr", "input"):
-                    raise pickle.UnpicklingError(f"refused {module}.{name}")
+            ok = ((module == "torch._utils" and name.startswith("_rebuild"))
+                  or (module == "torch" and (name.endswith("Storage") or name in ("Size", "device", "dtype")))
+                  or (module == "collections" and name == "OrderedDict")
+                  or (module == "builtins" and name in _SAFE_BUILTINS)
+                  or (module == "_codecs" and name == "encode")
+                  or (module in ("numpy.core.multiarray", "numpy._core.multiarray", "numpy") and name in _NUMPY_OK))
+            if ok:
                 return super().find_class(module, name)
-            raise pickle.UnpicklingError(f"pickle references {module}.{name}, not expected in a GAN-zoo checkpoint")
+            raise pickle.UnpicklingError(f"pickle references {module}.{name}, not expected in a GAN-zoo checkpoint; refused")
 
     mod = types.ModuleType("hy_zoo_pickle")
     mod.Unpickler = ZooUnpickler
@@ -348,6 +363,10 @@ def read_zoo(src):
         raise ConvertError(f"{src}: reading a GAN-zoo .pth needs PyTorch (python3-torch)") from None
     try:
         ck = _torch_load(torch, src, _zoo_pickle_module())
+    except pickle.UnpicklingError as e:
+        if "refused" in str(e):
+            raise ConvertError(f"{src}: {e}") from None
+        raise ConvertError(f"{src}: not a readable torch checkpoint (truncated or corrupt?): {e}") from None
     except Exception as e:
         raise ConvertError(f"{src}: not a readable torch checkpoint (truncated or corrupt?): {type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}") from None
     if not isinstance(ck, dict) or not ("avgG" in ck or "netG" in ck):
@@ -674,7 +693,7 @@ def detect_format(src):
         if b"network" in head[:1024] and b"Network" in head[:1024]:
             raise ConvertError(f"{src}: Theano-era pickle (network.Network); convert it with the release's legacy.py first")
         try:
-            first = pickle.Unpickler(io.BytesIO(head)).load() if len(head) > 2 else None
+            first = _NoClassUnpickler(io.BytesIO(head)).load() if len(head) > 2 else None
         except Exception:
             first = None
         if first == TORCH_LEGACY_MAGIC:

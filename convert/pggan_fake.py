@@ -15,6 +15,7 @@ run pggan_ref's native forwards on exactly what was written. Weights follow each
 own init (N(0,1) with runtime scaling for Karras and GAN zoo, He-scaled for HYPER), biases
 small random so that bias handling is exercised.
 """
+import collections
 import math
 import pickle
 import struct
@@ -181,7 +182,10 @@ def write_zoo_pth(path, channels, seed=0, alpha=0.0, loss="WGANGP", with_avg=Tru
             avg = used
         else:
             net = used
-    t = lambda sd: {k: torch.from_numpy(np.array(v)) for k, v in sd.items()}  # noqa: E731
+    def t(sd):  # like nn.Module.state_dict(): an OrderedDict carrying _metadata
+        od = collections.OrderedDict((k, torch.from_numpy(np.array(v))) for k, v in sd.items())
+        od._metadata = collections.OrderedDict([("", {"version": 1}), ("formatLayer", {"version": 1})])
+        return od
     with _ZooConfigModule() as BaseConfig:
         cfg = BaseConfig()
         cfg.__dict__.update(dict(depthScale0=channels[0], depthOtherScales=list(channels[1:]), alpha=alpha,

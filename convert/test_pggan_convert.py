@@ -241,6 +241,37 @@ def zoo_netG_only_without_module():
 
 
 @test
+def zoo_legacy_torch_format():
+    # torch.save(..., _use_new_zipfile_serialization=False): the pre-1.6 non-zip format
+    import torch.serialization as ser
+    src = os.path.join(TMP, "zoo_legacy.pth")
+    orig = torch.save
+    torch.save = lambda obj, f: orig(obj, f, _use_new_zipfile_serialization=False)
+    try:
+        st = fk.write_zoo_pth(src, [32, 32, 16], seed=4)
+    finally:
+        torch.save = orig
+    with open(src, "rb") as f:
+        assert f.read(2) == b"\x80\x02" and not ser._is_zipfile(open(src, "rb"))
+    out = convert_ok(src, "zoo_legacy")
+    return compare(out, ref.zoo_forward(st, Z), [32, 32, 16], "zoo")
+
+
+@test
+def zoo_refuse_foreign_class():
+    marker = os.path.join(TMP, "pwned_zoo")
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    src = os.path.join(TMP, "zevil.pth")
+    torch.save({"config": None, "avgG": {"x": Evil()}}, src)
+    msg = refuse(src, "refused")
+    assert not os.path.exists(marker), "the pickle's payload ran"
+    return msg
+
+
+@test
 def zoo_uses_avgG_not_netG():
     src = os.path.join(TMP, "zoo2.pth")
     fk.write_zoo_pth(src, [32, 32], seed=3)
