@@ -100,6 +100,36 @@ def refuse(src, expect, fmt=None):
     return lines[0]
 
 
+# --- the folded constants against the spec's table (pggan.md sections 3 and 4) ----------
+
+@test
+def constants_match_spec_table():
+    sys.path.insert(0, HERE)
+    import math
+    import pggan
+    one = lambda *shape: np.broadcast_to(1.0, shape)  # noqa: E731  (no memory for 1024-sized shapes)
+    # canonical shapes of the 1024 model (C(64)=256, C(1024)=16)
+    t = {"dense.weight": one(8192, 512), "dense.bias": one(8192),
+         "4x4.conv.weight": one(512, 512, 3, 3), "4x4.conv.bias": one(512),
+         "64x64.conv1.weight": one(256, 256, 3, 3), "64x64.conv1.bias": one(256),
+         "1024x1024.conv1.weight": one(16, 16, 3, 3), "1024x1024.conv1.bias": one(16),
+         "torgb.weight": one(3, 16, 1, 1), "torgb.bias": one(3)}
+    k = pggan.fold_constants("karras", t)
+    want = {"dense": 1 / 64, "4x4.conv": 1 / 48, "64x64.conv1": math.sqrt(2) / 48,
+            "1024x1024.conv1": math.sqrt(2) / 12, "torgb": 0.25}
+    for layer, c in want.items():
+        assert abs(float(k[layer + ".weight"].flat[0]) - c) < 1e-12, (layer, float(k[layer + ".weight"].flat[0]), c)
+        assert float(k[layer + ".bias"].flat[0]) == 1.0, f"karras bias of {layer} must stay unscaled"
+    zt = {"dense.weight": one(8192, 512), "dense.bias": one(8192),
+          "torgb.weight": one(3, 64, 1, 1), "torgb.bias": one(3)}
+    z = pggan.fold_constants("zoo", zt)
+    assert abs(float(z["dense.weight"].flat[0]) - 1 / 16) < 1e-12 and abs(float(z["dense.bias"].flat[0]) - 1 / 16) < 1e-12
+    assert abs(float(z["torgb.weight"].flat[0]) - 0.176777) < 1e-6 and abs(float(z["torgb.bias"].flat[0]) - 0.176777) < 1e-6
+    h = pggan.fold_constants("hyper", zt)
+    assert float(h["dense.weight"].flat[0]) == 1.0 and float(h["torgb.bias"].flat[0]) == 1.0
+    return "karras 1/64, 1/48, sqrt2/48, sqrt2/12, 0.25; zoo 1/16, 0.176777 (weight and bias); hyper 1"
+
+
 # --- format A: Karras ----------------------------------------------------------------
 
 def karras_small(name, resolution=32, **kw):
