@@ -78,3 +78,9 @@ probe:
 
 clean:
 	rm -rf build build-san
+
+# Fuzzing (clang + libFuzzer): each tests/fuzz/fuzz_*.c for FUZZ_SECONDS seconds.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+.PHONY: fuzz
