@@ -6,9 +6,14 @@
 #   make golden     regenerate the committed golden fixtures (needs python3-torch)
 #   make bench      benchmarks (C vs PyTorch on this machine)
 #
-# Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang.
+# Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang, V=1 (show commands).
 
 CC      ?= cc
+ifeq ($(V),1)
+  Q =
+else
+  Q = @
+endif
 BUILD   ?= build
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude $(shell pkg-config --cflags libpng 2>/dev/null)
 LDLIBS  = -lopenblas -lpng -lz -lm -lpthread
@@ -45,19 +50,22 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libhyper.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/hyper: $(CMD_OBJ) $(BUILD)/libhyper.a
-	$(CC) $(LDFLAGS) $(CMD_OBJ) $(BUILD)/libhyper.a $(LDLIBS) -o $@
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) $(CMD_OBJ) $(BUILD)/libhyper.a $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libhyper.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests $< $(BUILD)/libhyper.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs check) -o $@
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libhyper.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs check) -o $@
 
 $(BUILD)/obj $(BUILD)/tests:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
 # Runs every test binary (each is a Check suite) from the repo root and prints one
 # summary line "N passed, N failed".
