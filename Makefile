@@ -6,7 +6,8 @@
 #   make golden     regenerate the committed golden fixtures (needs python3-torch)
 #   make bench      benchmarks (C vs PyTorch on this machine)
 #
-# Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang, V=1 (show commands).
+# Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang, V=1 (show commands),
+#          ARCH= (generic code instead of -march=native).
 
 CC      ?= cc
 ifeq ($(V),1)
@@ -32,8 +33,11 @@ ifneq ($(NO_OMP),1)
   OPT += -fopenmp
   LDFLAGS += -fopenmp
 endif
+# Code generation for the building machine (AVX2/AVX-512 kernels are selected with #ifdef and
+# have portable fallbacks); ARCH= builds a generic binary.
+ARCH ?= -march=native
 CFLAGS ?=
-CFLAGS += $(CFLAGS_BASE) $(OPT)
+CFLAGS += $(CFLAGS_BASE) $(OPT) $(ARCH)
 
 # OpenBLAS include dir on Debian
 BLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu))
