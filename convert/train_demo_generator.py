@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wfile  # noqa: E402
 
 LATENT = 512
-DEFAULT_CHANNELS = [128, 128, 64, 32, 16]  # C(r) for r = 4, 8, 16, 32, 64
+DEFAULT_CHANNELS = [128, 128, 64, 32, 8]  # C(r) for r = 4, 8, 16, 32, 64
 
 
 def pn(x):
@@ -161,6 +161,68 @@ def export(gen, path, source_format="demo-vae"):
     w.save(path)
 
 
+def export_zoo(gen, path):
+    """Writes the generator as a pytorch_GAN_zoo-layout checkpoint (spec pggan.md section 4): every layer stores
+    W/c and b/c with c = sqrt(2/fan_in), which the zoo's equalized-LR layers multiply back at run time. Tensors are
+    float64 so that convert/pggan.py's c*(W/c), rounded to float32, gives back exactly the trained float32 weights.
+    The config is a stand-in models.utils.config.BaseConfig (alpha 0, WGANGP: linear output)."""
+    import types
+
+    mod = sys.modules.get("models.utils.config")
+    if mod is None:
+        for name in ("models", "models.utils", "models.utils.config"):
+            sys.modules.setdefault(name, types.ModuleType(name))
+        mod = sys.modules["models.utils.config"]
+
+        class BaseConfig:
+            pass
+
+        BaseConfig.__module__ = "models.utils.config"
+        BaseConfig.__qualname__ = "BaseConfig"
+        mod.BaseConfig = BaseConfig
+    cfg = mod.BaseConfig()
+    for k, v in dict(alpha=0.0, lossCriterion="WGANGP", equalizedlR=True, perChannelNormalization=True,
+                     leakyReluLeak=0.2, dimOutput=3, latentVectorDim=gen.latent, depthScale0=gen.channels[0],
+                     depthOtherScales=gen.channels[1:]).items():
+        setattr(cfg, k, v)
+
+    def put(sd, key, layer):
+        w = layer.weight.detach().double()
+        c = math.sqrt(2.0 / np.prod(w.shape[1:]))
+        sd[key + ".module.weight"] = w / c
+        sd[key + ".module.bias"] = layer.bias.detach().double() / c
+
+    sd = {}
+    put(sd, "formatLayer", gen.dense)
+    put(sd, "groupScale0.0", gen.conv4)
+    for s, (c0, c1) in enumerate(zip(gen.conv0, gen.conv1)):
+        put(sd, f"scaleLayers.{s}.0", c0)
+        put(sd, f"scaleLayers.{s}.1", c1)
+    for k, t in enumerate(list(gen.aux_torgb) + [gen.torgb]):
+        put(sd, f"toRGBLayers.{k}", t)
+    torch.save({"config": cfg, "avgG": sd}, path)
+
+
+def generator_from_wfile(path):
+    """A torch Generator holding the tensors of a canonical pggan weight file."""
+    kind, cfg, t = wfile.read(path)
+    if kind != "pggan":
+        raise SystemExit(f"{path}: kind {kind!r}, expected pggan")
+    gen = Generator(cfg["channels"], cfg["latent_size"])
+    names = dict(gen.canonical_tensors())
+    if set(names) != set(t):
+        raise SystemExit(f"{path}: tensor set differs from the canonical layout")
+    r, mods = 8, {"dense": gen.dense, "4x4.conv": gen.conv4, "torgb": gen.torgb}
+    for c0, c1 in zip(gen.conv0, gen.conv1):
+        mods[f"{r}x{r}.conv0"], mods[f"{r}x{r}.conv1"] = c0, c1
+        r *= 2
+    with torch.no_grad():
+        for name, a in t.items():
+            layer, what = name.rsplit(".", 1)
+            getattr(mods[layer], what).copy_(torch.from_numpy(np.array(a)))
+    return gen.eval()
+
+
 def load_generator(ckpt_path):
     ck = torch.load(ckpt_path, map_location="cpu")
     gen = Generator(ck["channels"])
@@ -182,8 +244,8 @@ def main():
     ap.add_argument("--channels", default=",".join(map(str, DEFAULT_CHANNELS)))
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--enc-width", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=1500, help="total steps (all phases)")
-    ap.add_argument("--phases", default="16:500,32:500",
+    ap.add_argument("--steps", type=int, default=460, help="total steps (all phases)")
+    ap.add_argument("--phases", default="8:150,16:150,32:100",
                     help="progressive growing: RES:STEPS,... trained at lower resolutions before the full one "
                          "(targets are box-downsampled; the remaining steps run at full resolution)")
     ap.add_argument("--batch", type=int, default=32)
@@ -219,6 +281,14 @@ def main():
     gen, enc = Generator(channels), Encoder(a.enc_width)
     if a.mode == "pca":
         enc = PCAEncoder(data, a.pca_dims, a.pca_noise, a.seed)
+        # The generator reads only the k active latent dims: the dense weights of the other 512 - k dims are
+        # zero and stay zero (they still enter through PN(z), whose norm they dominate, as for any N(0, I) z).
+        # Learning to ignore 448 pure-noise inputs is what stalls training on this CPU budget otherwise.
+        with torch.no_grad():
+            gen.dense.weight[:, a.pca_dims:] = 0
+        mask = torch.ones_like(gen.dense.weight)
+        mask[:, a.pca_dims:] = 0
+        gen.dense.weight.register_hook(lambda g_: g_ * mask)
     opt = torch.optim.Adam(list(gen.parameters()) + list(enc.parameters()), lr=a.lr, betas=(0.9, 0.99))
     step, elapsed = 0, 0.0
     gperm = torch.Generator().manual_seed(a.seed)
@@ -257,9 +327,11 @@ def main():
                 res = ph[0]
                 break
             start += ph[1]
-        # constant LR in the low-resolution phases, cosine decay over the full-resolution phase
+        # constant LR in the low-resolution phases, cosine decay over the full-resolution phase; each phase
+        # starts with a 20-step linear warm-up (its new layers are random)
         lr = a.lr if res < gen.resolution else \
             a.lr * 0.5 * (1 + math.cos(math.pi * (step - start) / max(1, a.steps - start)))
+        lr *= min(1.0, (step - start + 1) / 20)
         for pg in opt.param_groups:
             pg["lr"] = lr
         if a.mode == "pca":
