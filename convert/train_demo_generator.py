@@ -236,6 +236,18 @@ def to_net(xb_u8):
     return xb_u8.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 
 
+def _shared_prefix(p1, p2):
+    """Number of leading steps on which two --phases strings agree (whole identical phases only; a
+    low-resolution phase's LR does not depend on the total step count)."""
+    n = 0
+    for x, y in zip(p1.split(","), p2.split(",")):
+        if x != y:
+            r1, s1 = x.split(":"); r2, s2 = y.split(":")
+            return n + (min(int(s1), int(s2)) if r1 == r2 else 0)
+        n += int(x.split(":")[1])
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="weights/demo_generator.bin", help="canonical weight file to write")
@@ -244,8 +256,8 @@ def main():
     ap.add_argument("--channels", default=",".join(map(str, DEFAULT_CHANNELS)))
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--enc-width", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=460, help="total steps (all phases)")
-    ap.add_argument("--phases", default="8:150,16:150,32:100",
+    ap.add_argument("--steps", type=int, default=330, help="total steps (all phases)")
+    ap.add_argument("--phases", default="8:150,16:80,32:60",
                     help="progressive growing: RES:STEPS,... trained at lower resolutions before the full one "
                          "(targets are box-downsampled; the remaining steps run at full resolution)")
     ap.add_argument("--batch", type=int, default=32)
@@ -261,6 +273,9 @@ def main():
     ap.add_argument("--ckpt-every", type=int, default=250)
     ap.add_argument("--cache", default="/tmp/celeba64.npy")
     ap.add_argument("--no-resume", action="store_true")
+    ap.add_argument("--resume-prefix", action="store_true",
+                    help="resume a checkpoint whose --phases/--steps differ, when its step lies inside the phases "
+                         "both runs share (the runs are then identical up to that step)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
 
@@ -293,9 +308,18 @@ def main():
     step, elapsed = 0, 0.0
     gperm = torch.Generator().manual_seed(a.seed)
     perm, pos = torch.randperm(n, generator=gperm), 0
+    same_run = ["channels", "steps", "phases", "batch", "lr", "seed", "mode", "pca_dims", "pca_noise", "sigma"]
     if not a.no_resume and os.path.isfile(a.ckpt):
         ck = torch.load(a.ckpt, map_location="cpu")
-        gen.load_state_dict(ck["gen"])  # includes the (unused) auxiliary toRGBs; enc.load_state_dict(ck["enc"]); opt.load_state_dict(ck["opt"])
+        ign = {"phases", "steps"} if a.resume_prefix and ck["step"] <= _shared_prefix(ck["args"]["phases"], a.phases) \
+            else set()
+        if any(ck["args"].get(k) != getattr(a, k) for k in same_run if k not in ign):
+            print(f"{a.ckpt} is from a run with other settings; starting afresh", flush=True)
+            ck = None
+    else:
+        ck = None
+    if ck is not None:
+        gen.load_state_dict(ck["gen"]); enc.load_state_dict(ck["enc"]); opt.load_state_dict(ck["opt"])
         step, elapsed, perm, pos = ck["step"], ck["elapsed"], ck["perm"], ck["pos"]
         gperm.set_state(ck["gperm"]); torch.set_rng_state(ck["rng"])
         print(f"resumed at step {step} ({elapsed:.0f} s)", flush=True)
