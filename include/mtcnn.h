@@ -91,8 +91,10 @@ typedef struct {
     int n_cand[MTCNN_MAX_LEVELS];  // P-Net cells with p >= threshold per level
     int n_cat;  float *cat;        // (n_cat, 9) per-level NMS survivors, concatenated
     int n1;     float *stage1;     // (n1, 5) after NMS 0.7, regression, rerec
+    int n_rnet_pass;               // R-Net scores > threshold (before NMS)
     int n2;     float *stage2;     // (n2, 5) after R-Net, NMS, bbreg, rerec
     int n_onet_in;                 // crops given to O-Net
+    int n_onet_pass;               // O-Net scores > threshold (before NMS Min)
 } mtcnn_trace;
 void mtcnn_trace_free(mtcnn_trace *t);
 

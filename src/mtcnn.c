@@ -129,10 +129,10 @@ int mtcnn_pnet(const mtcnn_model *m, const float *in, int h, int w, float *reg, 
     int h1 = h - 2, w1 = w - 2;                                              // conv1
     int h2 = pool_out_size(h1, 2, 2, 1), w2 = pool_out_size(w1, 2, 2, 1);  // pool1
     int h3 = h2 - 2, w3 = w2 - 2, h4 = h3 - 2, w4 = w3 - 2;                 // conv2, conv3
-    size_t a_n = (size_t)10 * h1 * w1;
-    size_t b_n = (size_t)10 * h2 * w2;
-    if ((size_t)16 * h3 * w3 > b_n) b_n = (size_t)16 * h3 * w3;
-    if ((size_t)32 * h4 * w4 > a_n) a_n = (size_t)32 * h4 * w4;
+    // A holds conv1 and conv2 outputs, B pool1 and conv3 outputs
+    size_t a_n = (size_t)10 * h1 * w1, b_n = (size_t)10 * h2 * w2;
+    if ((size_t)16 * h3 * w3 > a_n) a_n = (size_t)16 * h3 * w3;
+    if ((size_t)32 * h4 * w4 > b_n) b_n = (size_t)32 * h4 * w4;
     size_t sc = max3(conv_scratch(3, h, w, 10, 3), conv_scratch(10, h2, w2, 16, 3), conv_scratch(16, h3, w3, 32, 3));
     size_t sc2 = max3(conv_scratch(32, h4, w4, 2, 1), conv_scratch(32, h4, w4, 4, 1), 1);
     if (sc2 > sc) sc = sc2;
@@ -539,6 +539,7 @@ int mtcnn_detect(const mtcnn_model *m, const mtcnn_options *opt_in, const uint8_
         memmove(reg + (size_t)4 * np, reg + (size_t)4 * i, sizeof(float) * 4);
         np++;
     }
+    if (t) t->n_rnet_pass = np;
     int n2 = mtcnn_nms(b1, np, 5, 0.7f, 0, keep);
     if (n2 < 0) { rc = n2; goto done; }
     b2 = hy_malloc(sizeof(float) * 5 * (size_t)(n2 > 0 ? n2 : 1));
@@ -582,6 +583,7 @@ int mtcnn_detect(const mtcnn_model *m, const mtcnn_options *opt_in, const uint8_
         bbreg(d, reg + (size_t)4 * i);
         np++;
     }
+    if (t) t->n_onet_pass = np;
     int n3 = mtcnn_nms(b2, np, 5, 0.7f, 1, keep);
     if (n3 < 0) { rc = n3; goto done; }
     if (n3 == 0) goto done;
