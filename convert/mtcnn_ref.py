@@ -3,7 +3,7 @@ shared/spec/mtcnn.md (facenet-pytorch defaults, single PIL image path). It is th
 for the C golden tests (convert/golden_mtcnn.py) and the PyTorch side of
 tests/bench/mtcnn.sh. It is not facenet-pytorch: it re-states the spec in torch ops.
 
-    /usr/bin/python3 convert/mtcnn_ref.py WEIGHTS_DIR_OR_BIN IMAGE.png... [--all] [--bench N]
+    /usr/bin/python3 convert/mtcnn_ref.py WEIGHTS_DIR_OR_BIN IMAGE.png... [--all] [--bench N [--times]]
 
 WEIGHTS_DIR holds pnet.pt, rnet.pt, onet.pt (torch.load) or is a converted mtcnn .bin.
 Prints per face: image, x1 y1 x2 y2, prob, 10 landmark numbers (x,y pairs).
@@ -305,10 +305,14 @@ def main(argv):
             rgb = load_rgb(p)
             if bench:
                 detect(w, rgb)  # warm-up
-                t0 = time.perf_counter()
+                times = []
                 for _ in range(bench):
+                    t0 = time.perf_counter()
                     detect(w, rgb)
-                print("%s\t%.2f ms/image" % (os.path.basename(p), (time.perf_counter() - t0) / bench * 1e3))
+                    times.append((time.perf_counter() - t0) * 1e3)
+                print("%s\t%.2f ms/image (median of %d)" % (os.path.basename(p), sorted(times)[len(times) // 2], bench))
+                if "--times" in argv:
+                    print("\n".join("%.2f" % t for t in times))
                 continue
             boxes, probs, lm = detect(w, rgb)
             n = len(boxes) if keep_all else min(1, len(boxes))

@@ -35,8 +35,11 @@
 
 typedef struct { const float *w, *b; } mtcnn_lin;  // conv or dense: weight, bias
 
+// A loaded model also owns grow-only scratch buffers (ws) that every call reuses, so a
+// model must not be used by two threads at once (load one per thread).
 typedef struct {
     wfile wf;
+    struct mtcnn_ws *ws;
     struct { mtcnn_lin conv1, conv2, conv3, conv4_1, conv4_2; const float *prelu1, *prelu2, *prelu3; } pnet;
     struct { mtcnn_lin conv1, conv2, conv3, dense4, dense5_1, dense5_2;
              const float *prelu1, *prelu2, *prelu3, *prelu4; } rnet;
@@ -68,6 +71,10 @@ int mtcnn_pyramid(int h, int w, double *scales, int max);
 // mode 1: Min (+1). Writes kept row indices in descending score (stable) to keep; returns
 // the count, or HY_ENOMEM.
 int mtcnn_nms(const float *boxes, int n, int stride, float thr, int mode_min, int *keep);
+
+// MTCNN's ceil-mode max pools (k2 s2, k3 s2) over `planes` planes; exposed for the test that
+// compares it with ops.h max_pool2d.
+void mtcnn_pool_ceil_for_test(float *out, const float *in, int planes, int h, int w, int k, int s);
 
 typedef struct {
     int min_size;         // 20

@@ -13,6 +13,33 @@
 #include "common.h"  // hy_err, hy_malloc
 #include "ops.h"     // conv2d, prelu, max_pool2d, dense, softmax_channels
 
+// --- scratch ----------------------------------------------------------------------
+
+// Grow-only scratch buffers, reused across pyramid levels so that the big P-Net
+// activations are allocated (and page-faulted) once per image, not once per level.
+typedef struct { float *p; size_t cap; } fbuf;
+struct mtcnn_ws { fbuf A, B, S, D, img, reg, prob; };
+typedef struct mtcnn_ws pnet_ws;
+
+static float *fbuf_get(fbuf *b, size_t n) {
+    if (n == 0) n = 1;
+    if (n > b->cap) {
+        free(b->p);
+        b->cap = 0;
+        if (!(b->p = hy_malloc(n * sizeof(float)))) return NULL;
+        b->cap = n;
+    }
+    return b->p;
+}
+
+static void pnet_ws_free(pnet_ws *w) {
+    free(w->A.p), free(w->B.p), free(w->S.p), free(w->D.p), free(w->img.p), free(w->reg.p), free(w->prob.p);
+    memset(w, 0, sizeof *w);
+}
+
+// Max pool with ceil_mode for the two shapes MTCNN uses (k2 s2, k3 s2), over `planes`
+// planes of h x w; same result as ops.h max_pool2d(..., ceil_mode=1) for finite inputs
+// (tested), without its per-element bounds checks in the interior. Other shapes fall back.
 // --- weights ------------------------------------------------------------------------
 
 static int get(const mtcnn_model *m, const char *net, const char *name, int ndim, int64_t d0, int64_t d1,
@@ -50,6 +77,10 @@ int mtcnn_load(mtcnn_model *m, const char *path) {
     memset(m, 0, sizeof *m);
     int rc = wf_open(&m->wf, path);
     if (rc) return rc;
+    if (!(m->ws = hy_calloc(1, sizeof *m->ws))) {
+        wf_close(&m->wf);
+        return HY_ENOMEM;
+    }
     if ((rc = wf_expect_kind(&m->wf, "mtcnn"))) goto fail;
 #define T(x) if ((rc = (x))) goto fail
     T(get_conv(m, "pnet", "conv1", 10, 3, 3, &m->pnet.conv1));
@@ -88,17 +119,33 @@ int mtcnn_load(mtcnn_model *m, const char *path) {
 #undef T
     return HY_OK;
 fail:
-    wf_close(&m->wf);
-    memset(m, 0, sizeof *m);
+    mtcnn_free(m);
     return rc;
 }
 
 void mtcnn_free(mtcnn_model *m) {
+    if (m->ws) pnet_ws_free(m->ws);
+    free(m->ws);
     wf_close(&m->wf);
     memset(m, 0, sizeof *m);
 }
 
 // --- networks (spec 1) ---------------------------------------------------------------
+
+// PReLU (torch: x > 0 ? x : a*x), written as max(x,0) + a*min(x,0), which gives the same
+// bits (x + a*0 = x; 0 + a*x = a*x) and vectorises; same contract as ops.h prelu.
+static void prelu_simd(float *x, const float *slope, int n, int c, int hw) {
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            float *p = x + ((size_t)i * c + ch) * hw;
+            const float a = slope[ch];
+#pragma omp simd
+            for (int k = 0; k < hw; k++) {
+                float v = p[k];
+                p[k] = (v > 0.f ? v : 0.f) + a * (v < 0.f ? v : 0.f);
+            }
+        }
+}
 
 // Activation buffers ping-pong between two allocations sized for the largest layer.
 // One conv + bias-less-prelu step: out (n,cout,h-k+1,w-k+1) = prelu(conv(in)).
@@ -106,7 +153,7 @@ static void conv_prelu(float *out, const float *in, const mtcnn_lin *l, const fl
                        int h, int w, int cout, int k, float *scratch) {
     conv_shape s = {cin, h, w, cout, k, k, 1, 1, 0, 0};
     conv2d(out, in, l->w, l->b, n, &s, scratch);
-    if (slope) prelu(out, slope, n, cout, (h - k + 1) * (w - k + 1));
+    if (slope) prelu_simd(out, slope, n, cout, (h - k + 1) * (w - k + 1));
 }
 
 static size_t conv_scratch(int cin, int h, int w, int cout, int k) {
@@ -119,12 +166,59 @@ static size_t max3(size_t a, size_t b, size_t c) {
     return m > c ? m : c;
 }
 
+static inline float fmax2(float a, float b) { return a > b ? a : b; }
+
+static void pool_ceil(float *out, const float *in, int planes, int h, int w, int k, int s) {
+    if (s != 2 || (k != 2 && k != 3)) {
+        max_pool2d(out, in, 1, planes, h, w, k, s, 1);
+        return;
+    }
+    const int ho = pool_out_size(h, k, s, 1), wo = pool_out_size(w, k, s, 1);
+    int wfull = w >= k ? (w - k) / s + 1 : 0;  // windows fully inside a row
+    for (long p = 0; p < planes; p++) {
+        const float *src = in + (size_t)p * h * w;
+        float *dst = out + (size_t)p * ho * wo;
+        for (int y = 0; y < ho; y++) {
+            const float *r0 = src + (size_t)(2 * y) * w;
+            int nr = h - 2 * y < k ? h - 2 * y : k;
+            const float *r1 = nr > 1 ? r0 + w : r0, *r2 = nr > 2 ? r0 + 2 * (size_t)w : r1;
+            float *d = dst + (size_t)y * wo;
+            if (k == 2)
+#pragma omp simd
+                for (int x = 0; x < wfull; x++) {
+                    float a = fmax2(r0[2 * x], r0[2 * x + 1]), b = fmax2(r1[2 * x], r1[2 * x + 1]);
+                    d[x] = fmax2(a, b);
+                }
+            else
+#pragma omp simd
+                for (int x = 0; x < wfull; x++) {
+                    const int c = 2 * x;
+                    float a = fmax2(fmax2(r0[c], r0[c + 1]), r0[c + 2]);
+                    float b = fmax2(fmax2(r1[c], r1[c + 1]), r1[c + 2]);
+                    float e = fmax2(fmax2(r2[c], r2[c + 1]), r2[c + 2]);
+                    d[x] = fmax2(fmax2(a, b), e);
+                }
+            for (int x = wfull; x < wo; x++) {  // windows cut by the right edge
+                float m = -INFINITY;
+                for (int dy = 0; dy < nr; dy++)
+                    for (int dx = 0; dx < k && 2 * x + dx < w; dx++) m = fmax2(m, r0[(size_t)dy * w + 2 * x + dx]);
+                d[x] = m;
+            }
+        }
+    }
+}
+
+// For the tests: pool_ceil against ops.h max_pool2d.
+void mtcnn_pool_ceil_for_test(float *out, const float *in, int planes, int h, int w, int k, int s) {
+    pool_ceil(out, in, planes, h, w, k, s);
+}
+
 int mtcnn_pnet_out_size(int in) {
     // conv 3x3 -> in-2; pool 2/2 ceil -> ceil((in-2)/2); two 3x3 convs -> -4
     return pool_out_size(in - 2, 2, 2, 1) - 4;
 }
 
-int mtcnn_pnet(const mtcnn_model *m, const float *in, int h, int w, float *reg, float *prob) {
+static int pnet_run(const mtcnn_model *m, pnet_ws *ws, const float *in, int h, int w, float *reg, float *prob) {
     if (h < 12 || w < 12) return hy_err(HY_ESHAPE, "mtcnn: P-Net input %dx%d is smaller than 12x12", w, h);
     int h1 = h - 2, w1 = w - 2;                                              // conv1
     int h2 = pool_out_size(h1, 2, 2, 1), w2 = pool_out_size(w1, 2, 2, 1);  // pool1
@@ -134,23 +228,20 @@ int mtcnn_pnet(const mtcnn_model *m, const float *in, int h, int w, float *reg, 
     if ((size_t)16 * h3 * w3 > a_n) a_n = (size_t)16 * h3 * w3;
     if ((size_t)32 * h4 * w4 > b_n) b_n = (size_t)32 * h4 * w4;
     size_t sc = max3(conv_scratch(3, h, w, 10, 3), conv_scratch(10, h2, w2, 16, 3), conv_scratch(16, h3, w3, 32, 3));
-    size_t sc2 = max3(conv_scratch(32, h4, w4, 2, 1), conv_scratch(32, h4, w4, 4, 1), 1);
-    if (sc2 > sc) sc = sc2;
-    float *A = hy_malloc(a_n * sizeof(float)), *B = hy_malloc(b_n * sizeof(float));
-    float *S = hy_malloc((sc ? sc : 1) * sizeof(float));
-    if (!A || !B || !S) {
-        free(A), free(B), free(S);
-        return HY_ENOMEM;
-    }
+    float *A = fbuf_get(&ws->A, a_n), *B = fbuf_get(&ws->B, b_n), *S = fbuf_get(&ws->S, sc);
+    if (!A || !B || !S) return HY_ENOMEM;
     conv_prelu(A, in, &m->pnet.conv1, m->pnet.prelu1, 1, 3, h, w, 10, 3, S);
-    max_pool2d(B, A, 1, 10, h1, w1, 2, 2, 1);
+    pool_ceil(B, A, 10, h1, w1, 2, 2);
     conv_prelu(A, B, &m->pnet.conv2, m->pnet.prelu2, 1, 10, h2, w2, 16, 3, S);
     conv_prelu(B, A, &m->pnet.conv3, m->pnet.prelu3, 1, 16, h3, w3, 32, 3, S);
-    conv_prelu(prob, B, &m->pnet.conv4_1, NULL, 1, 32, h4, w4, 2, 1, S);
+    conv_prelu(prob, B, &m->pnet.conv4_1, NULL, 1, 32, h4, w4, 2, 1, S);  // 1x1: no scratch used
     softmax_channels(prob, 1, 2, h4 * w4);
     conv_prelu(reg, B, &m->pnet.conv4_2, NULL, 1, 32, h4, w4, 4, 1, S);
-    free(A), free(B), free(S);
     return HY_OK;
+}
+
+int mtcnn_pnet(const mtcnn_model *m, const float *in, int h, int w, float *reg, float *prob) {
+    return pnet_run(m, m->ws, in, h, w, reg, prob);
 }
 
 // [N,C,H,W] -> [N,W,H,C] flatten (upstream permute(0,3,2,1) before view): spec 1 "Flatten".
@@ -174,27 +265,23 @@ int mtcnn_rnet(const mtcnn_model *m, const float *in, int n, float *reg, float *
     int c = n < NET_CHUNK ? n : NET_CHUNK;
     size_t a_n = (size_t)c * 28 * 22 * 22, b_n = (size_t)c * 28 * 11 * 11;
     size_t sc = max3(conv_scratch(3, 24, 24, 28, 3), conv_scratch(28, 11, 11, 48, 3), conv_scratch(48, 4, 4, 64, 2));
-    float *A = hy_malloc(a_n * sizeof(float)), *B = hy_malloc(b_n * sizeof(float));
-    float *S = hy_malloc(sc * sizeof(float)), *D = hy_malloc((size_t)c * 128 * sizeof(float));
-    if (!A || !B || !S || !D) {
-        free(A), free(B), free(S), free(D);
-        return HY_ENOMEM;
-    }
+    float *A = fbuf_get(&m->ws->A, a_n), *B = fbuf_get(&m->ws->B, b_n);
+    float *S = fbuf_get(&m->ws->S, sc), *D = fbuf_get(&m->ws->D, (size_t)c * 128);
+    if (!A || !B || !S || !D) return HY_ENOMEM;
     for (int i0 = 0; i0 < n; i0 += NET_CHUNK) {
         int k = n - i0 < NET_CHUNK ? n - i0 : NET_CHUNK;
         conv_prelu(A, in + (size_t)i0 * 3 * 24 * 24, &m->rnet.conv1, m->rnet.prelu1, k, 3, 24, 24, 28, 3, S);
-        max_pool2d(B, A, k, 28, 22, 22, 3, 2, 1);                                  // -> 11
+        pool_ceil(B, A, k * 28, 22, 22, 3, 2);                                     // -> 11
         conv_prelu(A, B, &m->rnet.conv2, m->rnet.prelu2, k, 28, 11, 11, 48, 3, S);  // -> 9
-        max_pool2d(B, A, k, 48, 9, 9, 3, 2, 1);                                    // -> 4
+        pool_ceil(B, A, k * 48, 9, 9, 3, 2);                                       // -> 4
         conv_prelu(A, B, &m->rnet.conv3, m->rnet.prelu3, k, 48, 4, 4, 64, 2, S);    // -> 3
         flatten_whc(B, A, k, 64, 3, 3);
         dense(D, B, m->rnet.dense4.w, m->rnet.dense4.b, k, 576, 128);
-        prelu(D, m->rnet.prelu4, k, 128, 1);
+        prelu_simd(D, m->rnet.prelu4, k, 128, 1);
         dense(prob + (size_t)i0 * 2, D, m->rnet.dense5_1.w, m->rnet.dense5_1.b, k, 128, 2);
         softmax_rows2(prob + (size_t)i0 * 2, k);
         dense(reg + (size_t)i0 * 4, D, m->rnet.dense5_2.w, m->rnet.dense5_2.b, k, 128, 4);
     }
-    free(A), free(B), free(S), free(D);
     return HY_OK;
 }
 
@@ -205,30 +292,26 @@ int mtcnn_onet(const mtcnn_model *m, const float *in, int n, float *reg, float *
     size_t sc = max3(conv_scratch(3, 48, 48, 32, 3), conv_scratch(32, 23, 23, 64, 3), conv_scratch(64, 10, 10, 64, 3));
     size_t sc4 = conv_scratch(64, 4, 4, 128, 2);
     if (sc4 > sc) sc = sc4;
-    float *A = hy_malloc(a_n * sizeof(float)), *B = hy_malloc(b_n * sizeof(float));
-    float *S = hy_malloc(sc * sizeof(float)), *D = hy_malloc((size_t)c * 256 * sizeof(float));
-    if (!A || !B || !S || !D) {
-        free(A), free(B), free(S), free(D);
-        return HY_ENOMEM;
-    }
+    float *A = fbuf_get(&m->ws->A, a_n), *B = fbuf_get(&m->ws->B, b_n);
+    float *S = fbuf_get(&m->ws->S, sc), *D = fbuf_get(&m->ws->D, (size_t)c * 256);
+    if (!A || !B || !S || !D) return HY_ENOMEM;
     for (int i0 = 0; i0 < n; i0 += NET_CHUNK) {
         int k = n - i0 < NET_CHUNK ? n - i0 : NET_CHUNK;
         conv_prelu(A, in + (size_t)i0 * 3 * 48 * 48, &m->onet.conv1, m->onet.prelu1, k, 3, 48, 48, 32, 3, S);
-        max_pool2d(B, A, k, 32, 46, 46, 3, 2, 1);                                    // -> 23
+        pool_ceil(B, A, k * 32, 46, 46, 3, 2);                                       // -> 23
         conv_prelu(A, B, &m->onet.conv2, m->onet.prelu2, k, 32, 23, 23, 64, 3, S);    // -> 21
-        max_pool2d(B, A, k, 64, 21, 21, 3, 2, 1);                                    // -> 10
+        pool_ceil(B, A, k * 64, 21, 21, 3, 2);                                       // -> 10
         conv_prelu(A, B, &m->onet.conv3, m->onet.prelu3, k, 64, 10, 10, 64, 3, S);    // -> 8
-        max_pool2d(B, A, k, 64, 8, 8, 2, 2, 1);                                      // -> 4
+        pool_ceil(B, A, k * 64, 8, 8, 2, 2);                                         // -> 4
         conv_prelu(A, B, &m->onet.conv4, m->onet.prelu4, k, 64, 4, 4, 128, 2, S);     // -> 3
         flatten_whc(B, A, k, 128, 3, 3);
         dense(D, B, m->onet.dense5.w, m->onet.dense5.b, k, 1152, 256);
-        prelu(D, m->onet.prelu5, k, 256, 1);
+        prelu_simd(D, m->onet.prelu5, k, 256, 1);
         dense(prob + (size_t)i0 * 2, D, m->onet.dense6_1.w, m->onet.dense6_1.b, k, 256, 2);
         softmax_rows2(prob + (size_t)i0 * 2, k);
         dense(reg + (size_t)i0 * 4, D, m->onet.dense6_2.w, m->onet.dense6_2.b, k, 256, 4);
         dense(lm + (size_t)i0 * 10, D, m->onet.dense6_3.w, m->onet.dense6_3.b, k, 256, 10);
     }
-    free(A), free(B), free(S), free(D);
     return HY_OK;
 }
 
@@ -437,7 +520,7 @@ static int stage1(const mtcnn_model *m, const mtcnn_options *opt, const uint8_t 
     int nl = mtcnn_pyramid(H, W, scales, MTCNN_MAX_LEVELS);
     if (t) t->n_levels = nl;
     int rc = HY_OK;
-    float *img = NULL, *reg = NULL, *prob = NULL;
+    pnet_ws *wk = m->ws;
     int *keep = NULL;
     boxvec lv = {0};
     for (int l = 0; l < nl && rc == HY_OK; l++) {
@@ -445,14 +528,13 @@ static int stage1(const mtcnn_model *m, const mtcnn_options *opt, const uint8_t 
         int hs = (int)(H * s + 1), ws = (int)(W * s + 1);  // truncation (spec 2.2)
         int ho = mtcnn_pnet_out_size(hs), wo = mtcnn_pnet_out_size(ws);
         if (t) t->scales[l] = s, t->level_h[l] = hs, t->level_w[l] = ws, t->n_cand[l] = 0;
-        free(img), free(reg), free(prob);
-        img = hy_malloc(sizeof(float) * 3 * (size_t)hs * ws);
-        reg = hy_malloc(sizeof(float) * 4 * (size_t)ho * wo);
-        prob = hy_malloc(sizeof(float) * 2 * (size_t)ho * wo);
+        float *img = fbuf_get(&wk->img, (size_t)3 * hs * ws);
+        float *reg = fbuf_get(&wk->reg, (size_t)4 * ho * wo);
+        float *prob = fbuf_get(&wk->prob, (size_t)2 * ho * wo);
         if (!img || !reg || !prob) { rc = HY_ENOMEM; break; }
         mtcnn_area_resample(img, hs, ws, rgb, W, 0, 0, W, H);
         normalise(img, (size_t)3 * hs * ws);
-        if ((rc = mtcnn_pnet(m, img, hs, ws, reg, prob))) break;
+        if ((rc = pnet_run(m, wk, img, hs, ws, reg, prob))) break;
         // spec 2.4: candidates in row-major order, box edges by float32 division
         lv.n = 0;
         const float sf = (float)s;
@@ -476,7 +558,7 @@ static int stage1(const mtcnn_model *m, const mtcnn_options *opt, const uint8_t 
         if (nk < 0) { rc = nk; break; }
         for (int i = 0; i < nk && rc == HY_OK; i++) rc = bv_push(all, lv.v + (size_t)9 * keep[i]);
     }
-    free(img), free(reg), free(prob), free(keep), free(lv.v);
+    free(keep), free(lv.v);
     return rc;
 }
 

@@ -129,6 +129,24 @@ START_TEST(test_pyramid) {
 }
 END_TEST
 
+// The private ceil-mode pool must equal ops.h max_pool2d exactly (both take maxima).
+START_TEST(test_pool_ceil_matches_ops) {
+    const int shapes[][4] = {{22, 22, 3, 2}, {9, 9, 3, 2}, {46, 46, 3, 2}, {21, 21, 3, 2}, {8, 8, 2, 2},
+                             {17, 23, 2, 2}, {5, 4, 3, 2}, {1, 7, 2, 2}, {2, 2, 3, 2}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int h = shapes[si][0], w = shapes[si][1], k = shapes[si][2], st = shapes[si][3], planes = 3;
+        int ho = pool_out_size(h, k, st, 1), wo = pool_out_size(w, k, st, 1);
+        float *in = malloc(sizeof(float) * planes * h * w), *a = malloc(sizeof(float) * planes * ho * wo),
+              *b = malloc(sizeof(float) * planes * ho * wo);
+        for (int i = 0; i < planes * h * w; i++) in[i] = (float)((i * 7919) % 113) - 56.5f;
+        mtcnn_pool_ceil_for_test(a, in, planes, h, w, k, st);
+        max_pool2d(b, in, 1, planes, h, w, k, st, 1);
+        ck_assert_msg(max_abs_diff(a, b, (size_t)planes * ho * wo) == 0.0, "pool %dx%d k%d", h, w, k);
+        free(in), free(a), free(b);
+    }
+}
+END_TEST
+
 START_TEST(test_nms) {
     // IoU (no +1): A=[0,0,10,10], B=[0,0,10,8] -> IoU 0.8; C=[5,0,15,10] -> IoU with A 1/3
     float b[4][5] = {{0, 0, 10, 10, 0.9f}, {0, 0, 10, 8, 0.95f}, {5, 0, 15, 10, 0.5f}, {100, 100, 101, 101, 0.7f}};
@@ -459,6 +477,7 @@ static Suite *mtcnn_suite(void) {
     tcase_add_test(tc, test_area_resample_exact);
     tcase_add_test(tc, test_pyramid);
     tcase_add_test(tc, test_nms);
+    tcase_add_test(tc, test_pool_ceil_matches_ops);
     tcase_add_test(tc, test_pipeline_stages);
     tcase_add_test(tc, test_facenet_crop_pillow);
     tcase_add_test(tc, test_bad_input);
