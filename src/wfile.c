@@ -203,8 +203,9 @@ static int parse(wfile *wf) {
     if (c.pos != c.end)
         return hy_err(HY_EFORMAT, "%s: %zu unexplained bytes at the end of the header", path, c.end - c.pos);
 
-    // overlap check: sort by offset
-    if (wf->n_tensors > 1) {
+    // overlap check (sorted by offset), and every byte outside the tensors must be zero so
+    // that a flipped byte anywhere after the header is detected
+    {
         const wf_tensor **order = hy_calloc(wf->n_tensors, sizeof *order);
         if (!order) return HY_ENOMEM;
         for (uint32_t i = 0; i < wf->n_tensors; i++) order[i] = &wf->tensors[i];
@@ -216,6 +217,16 @@ static int parse(wfile *wf) {
                 free(order);
                 return r;
             }
+        size_t pos = header_bytes;
+        for (uint32_t i = 0; i <= wf->n_tensors; i++) {
+            size_t end = i < wf->n_tensors ? order[i]->offset : size;
+            for (size_t k = pos; k < end; k++)
+                if (buf[k]) {
+                    free(order);
+                    return hy_err(HY_ECRC, "%s: padding byte at offset %zu is not zero (file is corrupt)", path, k);
+                }
+            if (i < wf->n_tensors) pos = order[i]->offset + order[i]->nbytes;
+        }
         free(order);
     }
     for (uint32_t i = 0; i < wf->n_tensors; i++) {
@@ -242,6 +253,22 @@ int wf_open(wfile *wf, const char *path) {
     int r = hy_read_file(path, &wf->buf, &wf->size, 0);
     if (r) return r;
     r = parse(wf);
+    if (r) {
+        char keep[1024];
+        snprintf(keep, sizeof keep, "%s", hy_errmsg());
+        wf_close(wf);
+        return hy_err(r, "%s", keep);
+    }
+    return HY_OK;
+}
+
+int wf_open_mem(wfile *wf, const char *name, const uint8_t *buf, size_t len) {
+    memset(wf, 0, sizeof *wf);
+    snprintf(wf->path, sizeof wf->path, "%s", name);
+    if (!(wf->buf = hy_malloc_aligned(len + 1))) return HY_ENOMEM;
+    memcpy(wf->buf, buf, len);
+    wf->size = len;
+    int r = parse(wf);
     if (r) {
         char keep[1024];
         snprintf(keep, sizeof keep, "%s", hy_errmsg());
