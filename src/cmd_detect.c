@@ -105,7 +105,11 @@ int cmd_detect(int argc, char **argv) {
         double t0 = 0;
         if (png_read_rgb8(path, &w, &h, &rgb) || ((t0 = hy_now()), mtcnn_detect(&m, NULL, rgb, w, h, &f, &nf, NULL))) {
             // mtcnn errors do not name the file: add it
-            if (rgb) hy_err(HY_ESHAPE, "%s: %s", path, hy_errmsg());
+            if (rgb) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", hy_errmsg());  // hy_err writes the same buffer
+                hy_err(HY_ESHAPE, "%s: %s", path, msg);
+            }
             status = cli_fail("detect");
             free(rgb);
             break;

@@ -338,6 +338,15 @@ START_TEST(test_cli_detect) {
     ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, tp), 0);
     ck_assert_msg(strstr(out, "no face") != NULL, "%s", out);
     free(out);
+    // huge image (4100x4100 > MTCNN_MAX_PIXELS): refused with a message naming the file, exit 1
+    char hp[512];
+    snprintf(hp, sizeof hp, "%s/huge.png", dir);
+    uint8_t *huge = calloc((size_t)4100 * 4100 * 3, 1);
+    ck_assert_int_eq(png_write_rgb8(hp, 4100, 4100, huge), 0);
+    free(huge);
+    ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, hp), 1);
+    ck_assert_msg(strstr(out, "huge.png") && strstr(out, "4100x4100"), "%s", out);
+    free(out);
     // usage errors
     ck_assert_int_eq(run_hyper(&out, "detect %s", p), 2);
     free(out);
