@@ -120,7 +120,12 @@ int mtcnn_facenet_box(const float box[4], int w, int h, int margin, int size, in
 // project's shared resize (src/resize.c) should replace it. Returns HY_OK or HY_ENOMEM.
 int mtcnn_resize_pil_bilinear(uint8_t *out, int ow, int oh, const uint8_t *rgb, int w, int x0, int y0, int cw,
                               int ch);
-// Crop for FaceNet: facenet box + resize to size x size RGB8 (out: size*size*3).
-int mtcnn_crop_face(uint8_t *out, int size, const uint8_t *rgb, int w, int h, const float box[4], int margin);
+// A resize of the rectangle (x0,y0,cw,ch) of an RGB8 image (row stride w*3) to ow x oh RGB8.
+typedef int (*mtcnn_resize_fn)(uint8_t *out, int ow, int oh, const uint8_t *rgb, int w, int x0, int y0, int cw,
+                               int ch);
+// Crop for FaceNet: facenet box + resize to size x size RGB8 (out: size*size*3) with `resize`
+// (NULL: mtcnn_resize_pil_bilinear). Returns HY_EVALUE for a box with no pixels in the image.
+int mtcnn_crop_face(uint8_t *out, int size, const uint8_t *rgb, int w, int h, const float box[4], int margin,
+                    mtcnn_resize_fn resize);
 
 #endif

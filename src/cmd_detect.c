@@ -134,7 +134,7 @@ int cmd_detect(int argc, char **argv) {
                 char s[1024], out[4096];
                 stem(s, sizeof s, path);
                 snprintf(out, sizeof out, "%s/%s_%d.png", crops, s, i + 1);
-                int rc = mtcnn_crop_face(crop, 160, rgb, w, h, fc->box, 0);
+                int rc = mtcnn_crop_face(crop, 160, rgb, w, h, fc->box, 0, NULL);
                 if (rc == HY_EVALUE) {
                     fprintf(stderr, "hyper detect: %s face %d: %s; no crop written\n", path, i + 1, hy_errmsg());
                     continue;

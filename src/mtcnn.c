@@ -812,9 +812,11 @@ int mtcnn_resize_pil_bilinear(uint8_t *out, int ow, int oh, const uint8_t *rgb, 
     return HY_OK;
 }
 
-int mtcnn_crop_face(uint8_t *out, int size, const uint8_t *rgb, int w, int h, const float box[4], int margin) {
+int mtcnn_crop_face(uint8_t *out, int size, const uint8_t *rgb, int w, int h, const float box[4], int margin,
+                    mtcnn_resize_fn resize) {
     int b[4];
     int rc = mtcnn_facenet_box(box, w, h, margin, size, b);
     if (rc) return rc;
-    return mtcnn_resize_pil_bilinear(out, size, size, rgb, w, b[0], b[1], b[2] - b[0], b[3] - b[1]);
+    if (!resize) resize = mtcnn_resize_pil_bilinear;
+    return resize(out, size, size, rgb, w, b[0], b[1], b[2] - b[0], b[3] - b[1]);
 }

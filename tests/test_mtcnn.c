@@ -232,7 +232,7 @@ START_TEST(test_facenet_crop_pillow) {
         ck_assert_int_eq(mtcnn_facenet_box(box, W, H, 0, 160, ib), 0);
         for (int i = 0; i < 4; i++) ck_assert_int_eq(ib[i], (int)eib[i]);
         uint8_t *out = malloc(160 * 160 * 3);
-        ck_assert_int_eq(mtcnn_crop_face(out, 160, src->data, W, H, box, 0), 0);
+        ck_assert_int_eq(mtcnn_crop_face(out, 160, src->data, W, H, box, 0, NULL), 0);
         const uint8_t *e = ref(no)->data;
         int ndiff = 0;
         for (int i = 0; i < 160 * 160 * 3; i++) ndiff += out[i] != e[i];
