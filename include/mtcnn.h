@@ -76,9 +76,10 @@ int mtcnn_nms(const float *boxes, int n, int stride, float thr, int mode_min, in
 // compares it with ops.h max_pool2d.
 void mtcnn_pool_ceil_for_test(float *out, const float *in, int planes, int h, int w, int k, int s);
 
+// Detection settings; mtcnn_default_options gives facenet-pytorch's defaults (used when NULL).
 typedef struct {
-    int min_size;         // 20
-    double factor;        // 0.709
+    int min_size;         // 20: smallest face searched, in pixels (>= 12)
+    double factor;        // 0.709: pyramid scale step, in (0.1, 1)
     float thresholds[3];  // 0.6 (>=), 0.7 (>), 0.7 (>)
 } mtcnn_options;
 void mtcnn_default_options(mtcnn_options *o);

@@ -37,9 +37,6 @@ static void pnet_ws_free(pnet_ws *w) {
     memset(w, 0, sizeof *w);
 }
 
-// Max pool with ceil_mode for the two shapes MTCNN uses (k2 s2, k3 s2), over `planes`
-// planes of h x w; same result as ops.h max_pool2d(..., ceil_mode=1) for finite inputs
-// (tested), without its per-element bounds checks in the interior. Other shapes fall back.
 // --- weights ------------------------------------------------------------------------
 
 static int get(const mtcnn_model *m, const char *net, const char *name, int ndim, int64_t d0, int64_t d1,
@@ -166,6 +163,9 @@ static size_t max3(size_t a, size_t b, size_t c) {
     return m > c ? m : c;
 }
 
+// Max pool with ceil_mode for the two shapes MTCNN uses (k2 s2, k3 s2), over `planes`
+// planes of h x w; same result as ops.h max_pool2d(..., ceil_mode=1) for finite inputs
+// (tested), without its per-element bounds checks in the interior. Other shapes fall back.
 static inline float fmax2(float a, float b) { return a > b ? a : b; }
 
 static void pool_ceil(float *out, const float *in, int planes, int h, int w, int k, int s) {
@@ -344,18 +344,20 @@ void mtcnn_area_resample(float *out, int ho, int wo, const uint8_t *rgb, int w, 
     }
 }
 
-int mtcnn_pyramid(int h, int w, double *scales, int max) {
-    // spec 2.2 (Python doubles): m = 12/min_size, minl = min(h,w)*m, s *= 0.709 while minl >= 12
-    double m = 12.0 / 20.0, minl = (h < w ? h : w) * m, s = m;
+// spec 2.2 (Python doubles): m = 12/min_size, minl = min(h,w)*m, s *= factor while minl >= 12
+static int pyramid(int h, int w, int min_size, double factor, double *scales, int max) {
+    double m = 12.0 / min_size, minl = (h < w ? h : w) * m, s = m;
     int n = 0;
-    if ((h < w ? h : w) < 20) return 0;
+    if ((h < w ? h : w) < min_size) return 0;  // upstream crashes here; no faces
     while (minl >= 12 && n < max) {
         scales[n++] = s;
-        s = s * 0.709;
-        minl = minl * 0.709;
+        s = s * factor;
+        minl = minl * factor;
     }
     return n;
 }
+
+int mtcnn_pyramid(int h, int w, double *scales, int max) { return pyramid(h, w, 20, 0.709, scales, max); }
 
 // Stable descending order of key[idx[]] (ties keep input order): merge sort on indices.
 static void sort_desc(int *idx, const float *key, int n, int *tmp) {
@@ -517,7 +519,7 @@ static float *dup_rows(const float *src, int n, int stride, int cols) {
 static int stage1(const mtcnn_model *m, const mtcnn_options *opt, const uint8_t *rgb, int W, int H, boxvec *all,
                   mtcnn_trace *t) {
     double scales[MTCNN_MAX_LEVELS];
-    int nl = mtcnn_pyramid(H, W, scales, MTCNN_MAX_LEVELS);
+    int nl = pyramid(H, W, opt->min_size, opt->factor, scales, MTCNN_MAX_LEVELS);
     if (t) t->n_levels = nl;
     int rc = HY_OK;
     pnet_ws *wk = m->ws;
@@ -571,6 +573,9 @@ int mtcnn_detect(const mtcnn_model *m, const mtcnn_options *opt_in, const uint8_
     if (!opt_in) mtcnn_default_options(&dflt);
     const mtcnn_options *opt = opt_in ? opt_in : &dflt;
     if (W <= 0 || H <= 0) return hy_err(HY_ESHAPE, "mtcnn: empty image (%dx%d)", W, H);
+    if (opt->min_size < 12 || !(opt->factor > 0.1 && opt->factor < 1.0))
+        return hy_err(HY_EARG, "mtcnn: min face size %d (must be >= 12) or factor %g (must be in (0.1, 1))",
+                      opt->min_size, opt->factor);
     if ((int64_t)W * H > MTCNN_MAX_PIXELS)
         return hy_err(HY_ESHAPE, "mtcnn: image %dx%d is larger than %lld pixels; downscale it first", W, H,
                       (long long)MTCNN_MAX_PIXELS);

@@ -268,6 +268,14 @@ START_TEST(test_bad_input) {
     ck_assert_int_eq(mtcnn_detect(&M, NULL, small, 0, 10, &f, &nf, NULL), HY_ESHAPE);
     ck_assert_int_eq(mtcnn_detect(&M, NULL, small, 5000, 5000, &f, &nf, NULL), HY_ESHAPE);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "5000x5000"));
+    // invalid options are refused
+    mtcnn_options o;
+    mtcnn_default_options(&o);
+    o.min_size = 5;
+    ck_assert_int_eq(mtcnn_detect(&M, &o, small, 40, 19, &f, &nf, NULL), HY_EARG);
+    mtcnn_default_options(&o);
+    o.factor = 1.0;
+    ck_assert_int_eq(mtcnn_detect(&M, &o, small, 40, 19, &f, &nf, NULL), HY_EARG);
     // all-black image runs through every stage without error (count depends on the weights)
     uint8_t *black = calloc(64 * 64 * 3, 1);
     ck_assert_int_eq(mtcnn_detect(&M, NULL, black, 64, 64, &f, &nf, NULL), 0);
