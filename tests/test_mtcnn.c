@@ -420,7 +420,7 @@ START_TEST(test_real_weights_oracle) {
     if (!sd) TEST_SKIP("no shared data (set HY_SHARED_DATA; ../shared/data/mtcnn missing)");
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
         TEST_SKIP("/usr/bin/python3 with torch is missing: cannot convert the real MTCNN weights");
-    char *dir = test_tmpdir(), cmd[2048], wpath[600];
+    char *dir = test_tmpdir(), cmd[4096], wpath[600];
     snprintf(wpath, sizeof wpath, "%s/mtcnn.bin", dir);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 convert/mtcnn.py %s/mtcnn -o %s >/dev/null", sd, wpath);
     ck_assert_int_eq(system(cmd), 0);
@@ -463,6 +463,28 @@ START_TEST(test_real_weights_oracle) {
             for (int c = 0; c < 5; c++) {
                 ck_assert_msg(fabsf(f[i].lm[c] - o->lm[2 * c]) <= 0.01f, "%s lm x%d", imgs[k], c);
                 ck_assert_msg(fabsf(f[i].lm[c + 5] - o->lm[2 * c + 1]) <= 0.01f, "%s lm y%d", imgs[k], c);
+            }
+        }
+        if (k == 1) {  // Kate: the FaceNet crop of the detected box equals Pillow's, byte for byte
+            int ib[4];
+            ck_assert_int_eq(mtcnn_facenet_box(f[0].box, w, h, 0, 160, ib), 0);
+            ck_assert_int_eq(ib[3], 206);  // y2 = 206.0036 (spec 4)
+            char raw[700];
+            snprintf(raw, sizeof raw, "%s/kate_pil.raw", dir);
+            snprintf(cmd, sizeof cmd,
+                     "/usr/bin/python3 -c \"from PIL import Image; im = Image.open('%s').convert('RGB'); "
+                     "open('%s', 'wb').write(im.crop((%d, %d, %d, %d)).resize((160, 160), Image.BILINEAR).tobytes())\"",
+                     p, raw, ib[0], ib[1], ib[2], ib[3]);
+            if (system(cmd) == 0) {
+                uint8_t crop[160 * 160 * 3], pil[160 * 160 * 3];
+                FILE *fp = fopen(raw, "rb");
+                ck_assert_ptr_nonnull(fp);
+                ck_assert_int_eq(fread(pil, 1, sizeof pil, fp), sizeof pil);
+                fclose(fp);
+                ck_assert_int_eq(mtcnn_crop_face(crop, 160, rgb, w, h, f[0].box, 0, NULL), 0);
+                ck_assert_int_eq(memcmp(crop, pil, sizeof crop), 0);
+            } else {
+                printf("SKIP %s: Pillow missing, Kate crop not compared\n", __func__);
             }
         }
         mtcnn_trace_free(&t);
