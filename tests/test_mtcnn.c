@@ -372,8 +372,9 @@ END_TEST
 // --- real weights (spec section 4 oracle) -------------------------------------------------
 static const char *shared_data(void) {
     static char buf[1024];
+    // $HY_SHARED_DATA when set (only it), else ../shared/data, then /work/shared/data
     const char *e = getenv("HY_SHARED_DATA");
-    const char *cands[] = {e, "../shared/data", "/work/shared/data"};
+    const char *cands[] = {e ? e : "../shared/data", e ? NULL : "/work/shared/data", NULL};
     for (int i = 0; i < 3; i++) {
         if (!cands[i]) continue;
         snprintf(buf, sizeof buf, "%s/mtcnn/pnet.pt", cands[i]);
@@ -417,7 +418,7 @@ static const oracle_face ORACLE[] = {
 START_TEST(test_real_weights_oracle) {
     hy_set_threads(1);
     const char *sd = shared_data();
-    if (!sd) TEST_SKIP("no shared data (set HY_SHARED_DATA; ../shared/data/mtcnn missing)");
+    if (!sd) TEST_SKIP("real MTCNN weights not found ($HY_SHARED_DATA, else ../shared/data or /work/shared/data, has no mtcnn/pnet.pt)");
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
         TEST_SKIP("/usr/bin/python3 with torch is missing: cannot convert the real MTCNN weights");
     char *dir = test_tmpdir(), cmd[4096], wpath[600];

@@ -10,7 +10,8 @@ HYPER=${1:-build/hyper}
 REPS=${REPS:-7}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SD=""
-for d in "${HY_SHARED_DATA:-}" "$root/../shared/data" /work/shared/data; do
+if [ -n "${HY_SHARED_DATA:-}" ]; then cands=("$HY_SHARED_DATA"); else cands=("$root/../shared/data" /work/shared/data); fi
+for d in "${cands[@]}"; do
   [ -n "$d" ] && [ -f "$d/mtcnn/pnet.pt" ] && { SD=$d; break; }
 done
 if [ -z "$SD" ]; then echo "SKIP mtcnn bench: shared data (mtcnn weights, photos) not found"; exit 0; fi
