@@ -124,7 +124,7 @@ int cmd_score(int argc, char **argv) {
         return 2;
     }
     hy_dataset ds;
-    if (ds_load(&ds, dir, (strcmp(split, "test") ? DS_TRAIN : DS_TEST) | DS_LATENTS, 0, 0)) return cli_fail("score");
+    if (ds_load(&ds, dir, DS_TRAIN | DS_TEST | DS_LATENTS, 0, 0)) return cli_fail("score");
     ds_split *s = strcmp(split, "test") ? &ds.train : &ds.test;
     double *P = NULL, *bd = NULL;
     char(*bn)[128] = NULL;

@@ -124,7 +124,7 @@ int cmd_train(int argc, char **argv) {
         return 2;
     }
     hy_dataset ds;
-    if (ds_load(&ds, dir, DS_TRAIN | DS_FMRI | DS_LATENTS, 0, 0)) return cli_fail("train");
+    if (ds_load(&ds, dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0)) return cli_fail("train");
     decoder dec;
     double t0 = hy_now();
     int rc = dec_train(&dec, &o, ds.train.fmri, ds.train.lat, ds.train.n, ds.train.v, ds.train.d);

@@ -183,26 +183,51 @@ int sim_run(const sim_params *p, sim_data *s) {
     if (rad > 31) rad = 31;
     for (int o = -rad; o <= rad; o++)
         ker[o + rad] = p->noise_smooth > 0 ? exp(-0.5 * o * o / (p->noise_smooth * p->noise_smooth)) : 1.0;
-    // interior variance factor of the normalised separable kernel
-    double ks = 0, k2 = 0;
-    for (int o = 0; o <= 2 * rad; o++) {
-        ks += ker[o];
-        k2 += ker[o] * ker[o];
+    // exact per-voxel standard deviation of the blurred unit noise: the blur is separable, so
+    // the variance at (x,y,z) is the product over axes of sum_o (k_o / sum_valid k)^2
+    double *axf[3] = {NULL, NULL, NULL};
+    for (int ax = 0; ax < 3; ax++) {
+        axf[ax] = hy_malloc(sizeof(double) * s->grid[ax]);
+        if (!axf[ax]) {
+            for (int q = 0; q < ax; q++) free(axf[q]);
+            goto done;
+        }
+        for (int c = 0; c < s->grid[ax]; c++) {
+            double ws = 0, w2 = 0;
+            for (int o = -rad; o <= rad; o++) {
+                if (c + o < 0 || c + o >= s->grid[ax]) continue;
+                ws += ker[o + rad];
+                w2 += ker[o + rad] * ker[o + rad];
+            }
+            axf[ax][c] = rad > 0 ? sqrt(w2) / ws : 1.0;
+        }
     }
-    double vf = sqrt(pow(k2 / (ks * ks), 3));
+    for (size_t i = 0; i < G; i++) {
+        int x = (int)(i / ((size_t)s->grid[1] * s->grid[2])), y = (int)(i / s->grid[2] % s->grid[1]),
+            z = (int)(i % s->grid[2]);
+        tmp[i] = 0;
+        vol[i] = axf[0][x] * axf[1][y] * axf[2][z];  // reused below as the sd map
+    }
+    double *sdmap = hy_malloc(sizeof(double) * G);
+    if (!sdmap) {
+        for (int q = 0; q < 3; q++) free(axf[q]);
+        goto done;
+    }
+    memcpy(sdmap, vol, sizeof(double) * G);
+    for (int q = 0; q < 3; q++) free(axf[q]);
     int total_trials = ntr + nte * p->test_reps;
     for (int tr = 0; tr < total_trials; tr++) {
         for (size_t i = 0; i < G; i++) vol[i] = mt_normal(&rng);
         if (rad > 0) blur3(vol, s->grid, p->noise_smooth, tmp, ker, rad);
-        double sc = nsd / (rad > 0 ? vf : 1.0);
         if (tr < ntr) {
-            for (int v = 0; v < V; v++) s->xtr[(size_t)tr * V + v] = s->ctr[(size_t)tr * V + v] + sc * vol[v];
+            for (int v = 0; v < V; v++) s->xtr[(size_t)tr * V + v] = s->ctr[(size_t)tr * V + v] + nsd * vol[v] / sdmap[v];
         } else {
             int i = (tr - ntr) / p->test_reps;
             for (int v = 0; v < V; v++)
-                s->xte[(size_t)i * V + v] += (s->cte[(size_t)i * V + v] + sc * vol[v]) / p->test_reps;
+                s->xte[(size_t)i * V + v] += (s->cte[(size_t)i * V + v] + nsd * vol[v] / sdmap[v]) / p->test_reps;
         }
     }
+    free(sdmap);
     rc = HY_OK;
 done:
     free(M);
