@@ -34,7 +34,8 @@
 //   u32 header_crc: zlib crc32 of bytes [0, header_bytes - 4).
 //
 //   Data region: each tensor's bytes, C order, little-endian, starting at its 64-aligned
-//   offset (>= header_bytes); gaps are zero. Tensors may not overlap and must end within
+//   offset (>= header_bytes); gaps are zero (the reader checks this, so a flipped byte
+//   anywhere is reported). Tensors may not overlap and must end within
 //   file_size, and file_size must equal the real file length.
 //
 // The reader (wf_open) validates all of the above before returning, including every
@@ -46,6 +47,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define WF_MAGIC "HYPERWF"
 #define WF_VERSION 1
@@ -92,6 +94,8 @@ const char *wf_dtype_name(int dtype); // "f32", ...
 
 // Reads and fully validates `path`. On error returns < 0 with a message and leaves *wf empty.
 int wf_open(wfile *wf, const char *path);
+// Same, from an in-memory copy of a file (`name` is used in messages; buf is copied).
+int wf_open_mem(wfile *wf, const char *name, const uint8_t *buf, size_t len);
 void wf_close(wfile *wf);
 
 // Errors unless the file's kind equals `kind`.
