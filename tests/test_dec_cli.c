@@ -22,9 +22,17 @@ static const char *dset(void) {
     return g_dir;
 }
 
-static char *must_ok(const char *what, int rc, char *out) {
-    ck_assert_msg(rc == 0, "%s exited %d: %s", what, rc, out ? out : "");
-    return out;
+// Runs `hyper <args>` and requires exit status 0.
+static void must_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void must_ok(const char *fmt, ...) {
+    char args[4096], *out = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    int rc = run_hyper(&out, "%s", args);
+    ck_assert_msg(rc == 0, "'%s' exited %d: %s", args, rc, out ? out : "");
+    free(out);
 }
 
 // Mean cosine from a summary CSV written by `hyper score --csv`.
@@ -55,15 +63,12 @@ START_TEST(test_cli_all_models) {
     };
     for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
         char *out = NULL;
-        free(must_ok(models[k][0], run_hyper(&out, "train -d %s/sim --model %s %s --quiet -o %s/m%zu.bin", d, models[k][0],
-                                             models[k][1], d, k),
-                     out));
-        free(must_ok("predict", run_hyper(&out, "predict --decoder %s/m%zu.bin -d %s/sim -o %s/p%zu.npy", d, k, d, d, k), out));
-        out = NULL;
+        must_ok("train -d %s/sim --model %s %s --quiet -o %s/m%zu.bin", d, models[k][0], models[k][1], d, k);
+        must_ok("predict --decoder %s/m%zu.bin -d %s/sim -o %s/p%zu.npy", d, k, d, d, k);
         int rc = run_hyper(&out, "score -d %s/sim --pred %s/p%zu.npy --csv %s/s%zu.csv --items-csv %s/i%zu.csv "
                                  "--boundaries %s/sim/truth/boundaries",
                            d, d, k, d, k, d, k, d);
-        must_ok("score", rc, out);
+        ck_assert_msg(rc == 0, "score exited %d: %s", rc, out);
         ck_assert_msg(strstr(out, "cosine similarity") && strstr(out, "effective rank") && strstr(out, "strong_01"),
                       "score table incomplete: %s", out);
         free(out);
@@ -83,11 +88,7 @@ END_TEST
 // Same seed -> byte-identical linear training (shuffling and init come from --seed).
 START_TEST(test_cli_linear_deterministic) {
     const char *d = dset();
-    char *out = NULL;
-    for (int k = 0; k < 2; k++)
-        free(must_ok("train", run_hyper(&out, "train -d %s/sim --model linear --epochs 5 --seed 9 --quiet -o %s/det%d.bin",
-                                        d, d, k),
-                     out));
+    for (int k = 0; k < 2; k++) must_ok("train -d %s/sim --model linear --epochs 5 --seed 9 --quiet -o %s/det%d.bin", d, d, k);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "cmp -s %s/det0.bin %s/det1.bin", d, d);
     ck_assert_int_eq(system(cmd), 0);
@@ -129,8 +130,7 @@ START_TEST(test_cli_bad_input) {
     const char *d = dset();
     char bad[600], f[700], o[700], dec[700];
     snprintf(dec, sizeof dec, "%s/good.bin", d);
-    char *out = NULL;
-    free(must_ok("train", run_hyper(&out, "train -d %s/sim --model ols -o %s", d, dec), out));
+    must_ok("train -d %s/sim --model ols -o %s", d, dec);
 
     // mismatched row counts
     snprintf(bad, sizeof bad, "%s/rows", d);
