@@ -65,7 +65,7 @@ typedef struct {
     // lasso / elasticnet
     double l1_ratio;       // 1 = lasso
     int path_len;          // number of penalties on the path (default 20)
-    double path_eps;       // alpha_min / alpha_max on the path (default 1e-2)
+    double path_eps;       // alpha_min / alpha_max on the path (default 1e-1)
     int max_iter;          // coordinate-descent sweeps per penalty (default 1000)
     double tol;            // duality-gap tolerance relative to ||y||^2 (default 1e-4)
     double fixed_alpha;    // > 0: no CV, fit this penalty (ridge/lasso/elasticnet)

@@ -25,7 +25,7 @@ static void help(FILE *f) {
             "ridge:      --alphas N (20) --alpha-min A (1e-2) --alpha-max A (1e6) | --alpha A (fixed)\n"
             "            --cv K (0 = exact leave-one-out [default]; K >= 2 = contiguous K-fold)\n"
             "            --per-target (one alpha per latent dim; default one alpha for all)\n"
-            "lasso/enet: --path N (20 penalties) --path-eps E (1e-2: alpha_min/alpha_max) --cv K (5)\n"
+            "lasso/enet: --path N (20 penalties) --path-eps E (0.1: alpha_min/alpha_max) --cv K (5)\n"
             "            --alpha A (fixed, no CV) --l1-ratio R --max-iter N (1000) --tol T (1e-4)\n"
             "Adam:       --epochs N (linear 1500, mlp 200) --lr LR (linear 1e-5, mlp 1e-3)\n"
             "            --weight-decay WD (linear 0.01, mlp 0) --batch B (30) --seed S (0) --no-shuffle\n"

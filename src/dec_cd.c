@@ -39,6 +39,7 @@ int dec_enet_cd_gram(const double *G, const double *q0, double yy, int n, int p,
             if (wnew != wold) {
                 double dl = wnew - wold;
                 const double *g = G + (size_t)j * p;
+#pragma omp simd
                 for (int i = 0; i < p; i++) q[i] -= dl * g[i];
                 w[j] = wnew;
                 if (fabs(dl) > dw_max) dw_max = fabs(dl);
@@ -139,6 +140,7 @@ int dec_enet(const double *X, const double *Y, int n, int p, int d, double l1_ra
     if (max_iter < 1 || !(tol > 0)) return hy_err(HY_EARG, "elastic net: max_iter >= 1 and tol > 0 needed");
     int np_ = fixed_alpha > 0 ? 1 : path_len;
     int rc = HY_ENOMEM;
+    double t0 = hy_now();
     int *ix = hy_malloc(sizeof(int) * n);
     double *path = hy_malloc(sizeof(double) * (size_t)np_ * d);  // (d, np_) per-target alpha path
     double *err = hy_calloc((size_t)np_ * d, sizeof(double));
@@ -183,6 +185,7 @@ int dec_enet(const double *X, const double *Y, int n, int p, int d, double l1_ra
                 else tr[nt++] = i;
             }
             start += sz;
+            hy_progress("elastic net path: CV fold", f, cv_folds + 1, t0);
             gram g;
             if ((rc = gram_fit(&g, X, Y, tr, nt, p, d))) break;
             int fail = 0;
@@ -234,6 +237,7 @@ int dec_enet(const double *X, const double *Y, int n, int p, int d, double l1_ra
     }
 
     // choose per target, refit on all rows along the path down to the chosen alpha
+    if (np_ > 1) hy_progress("elastic net path: CV fold", cv_folds, cv_folds + 1, t0);
     int fail = 0;
 #pragma omp parallel
     {
@@ -267,6 +271,7 @@ int dec_enet(const double *X, const double *Y, int n, int p, int d, double l1_ra
         free(q);
         free(q0);
     }
+    if (np_ > 1) hy_progress("elastic net path: CV fold", cv_folds + 1, cv_folds + 1, t0);
     rc = fail ? hy_err(HY_ENOMEM, "elastic net: out of memory") : HY_OK;
 done:
     free(ix);

@@ -37,7 +37,7 @@ void dec_opts_default(dec_opts *o, const char *model) {
     o->per_target = 0;
     o->l1_ratio = !strcmp(model, "elasticnet") ? 0.5 : 1.0;
     o->path_len = 20;
-    o->path_eps = 1e-2;
+    o->path_eps = 1e-1;
     o->max_iter = 1000;
     o->tol = 1e-4;
     int mlp = !strcmp(model, "mlp");
