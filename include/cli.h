@@ -17,6 +17,11 @@ int cmd_detect(int argc, char **argv);
 
 
 // -- data, simulator, decoders (issue 5)
+int cmd_simulate(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 
 // -- study pipeline (issue 6)

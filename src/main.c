@@ -27,6 +27,11 @@ static const command COMMANDS[] = {
 
 
     // -- data, simulator, decoders (issue 5)
+    {"simulate", cmd_simulate, "synthetic HYPER-design fMRI dataset with a known encoding model"},
+    {"extract", cmd_extract, "NIfTI response maps + mask -> dataset (top-k voxels on training data)"},
+    {"train", cmd_train, "fit a decoder (linear, ridge, lasso, elasticnet, ols, mlp) on a dataset"},
+    {"predict", cmd_predict, "apply a decoder to a dataset split -> predicted latents .npy"},
+    {"score", cmd_score, "latent-level metrics of predicted vs true latents"},
 
 
     // -- study pipeline (issue 6)
