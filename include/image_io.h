@@ -7,6 +7,7 @@
 #ifndef HY_IMAGE_IO_H
 #define HY_IMAGE_IO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define HY_PNG_MAX_PIXELS ((int64_t)1 << 28)

@@ -9,6 +9,7 @@
 #define HY_NPY_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define NPY_MAX_NDIM 8
 
@@ -40,6 +41,9 @@ int npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_out, 
               int64_t *dims, void **data);
 
 // Writes atomically.
+// Writes just a version-1.0 header for a C-order array of dtype descr ("<f4", "<f8", "<i8"), so a
+// caller can stream the data after it (e.g. into an hy_outfile). Returns 0 or HY_EIO.
+int npy_write_header(FILE *f, const char *descr, int ndim, const int64_t *dims);
 int npy_write_f32(const char *path, int ndim, const int64_t *dims, const float *data);
 int npy_write_f64(const char *path, int ndim, const int64_t *dims, const double *data);
 int npy_write_i64(const char *path, int ndim, const int64_t *dims, const int64_t *data);

@@ -46,6 +46,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define WF_MAGIC "HYPERWF"
 #define WF_VERSION 1

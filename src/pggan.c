@@ -1,0 +1,177 @@
+// pggan.c - PGGAN generator forward pass in canonical form (spec pggan.md §1).
+//
+//   z -> PN -> dense+bias -> view (C4,4,4) -> LReLU -> PN -> conv3x3 -> LReLU -> PN
+//     -> for r = 8..R: up2x -> conv0 -> LReLU -> PN -> conv1 -> LReLU -> PN
+//     -> toRGB 1x1 (linear)
+//
+// Weights are read (and fully validated) from a "pggan" weight file; the resolution and
+// channel schedule come from its config. All activation buffers are allocated once.
+#include "pggan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "ops.h"
+
+#define PN_EPS 1e-8f
+#define LRELU_SLOPE 0.2f
+
+void pggan_free(pggan *g) {
+    wf_close(&g->wf);
+    free(g->buf_a);
+    free(g->buf_b);
+    free(g->buf_c);
+    free(g->scratch);
+    memset(g, 0, sizeof *g);
+}
+
+int pggan_load(pggan *g, const char *path) {
+    memset(g, 0, sizeof *g);
+    int r = wf_open(&g->wf, path);
+    if (r) return r;
+    wfile *wf = &g->wf;
+    const char *p = wf->path;
+    int64_t res, lat;
+    const int64_t *ch;
+    uint32_t nch;
+    if ((r = wf_expect_kind(wf, "pggan")) || (r = wf_cfg_int(wf, "resolution", &res)) ||
+        (r = wf_cfg_int(wf, "latent_size", &lat)) || (r = wf_cfg_ints(wf, "channels", &ch, &nch)))
+        goto fail;
+    int ns = 0;
+    while (ns < PGGAN_MAX_STAGES && (4 << ns) != res) ns++;
+    if (ns == PGGAN_MAX_STAGES) {
+        r = hy_err(HY_EFORMAT, "%s: resolution %lld is not a power of two in 4..1024", p, (long long)res);
+        goto fail;
+    }
+    g->nstages = ns + 1;
+    if (nch != (uint32_t)g->nstages) {
+        r = hy_err(HY_EFORMAT, "%s: 'channels' has %u entries, resolution %lld needs %d", p, nch, (long long)res,
+                   g->nstages);
+        goto fail;
+    }
+    if (lat < 1 || lat > 65536) {
+        r = hy_err(HY_EFORMAT, "%s: latent_size %lld out of range", p, (long long)lat);
+        goto fail;
+    }
+    for (int s = 0; s < g->nstages; s++) {
+        if (ch[s] < 1 || ch[s] > 4096) {
+            r = hy_err(HY_EFORMAT, "%s: channels[%d] = %lld out of range 1..4096", p, s, (long long)ch[s]);
+            goto fail;
+        }
+        g->ch[s] = (int)ch[s];
+    }
+    g->resolution = (int)res;
+    g->latent = (int)lat;
+    int64_t c4 = g->ch[0];
+    if ((r = wf_get_f32(wf, "dense.weight", 2, (int64_t[]){16 * c4, lat}, &g->st[0].w0)) ||
+        (r = wf_get_f32(wf, "dense.bias", 1, (int64_t[]){16 * c4}, &g->st[0].b0)) ||
+        (r = wf_get_f32(wf, "4x4.conv.weight", 4, (int64_t[]){c4, c4, 3, 3}, &g->st[0].w1)) ||
+        (r = wf_get_f32(wf, "4x4.conv.bias", 1, (int64_t[]){c4}, &g->st[0].b1)))
+        goto fail;
+    size_t act = (size_t)16 * c4, scratch = 0;
+    for (int s = 1; s < g->nstages; s++) {
+        int rr = 4 << s;
+        int64_t ci = g->ch[s - 1], co = g->ch[s];
+        char n[64];
+        snprintf(n, sizeof n, "%dx%d.conv0.weight", rr, rr);
+        if ((r = wf_get_f32(wf, n, 4, (int64_t[]){co, ci, 3, 3}, &g->st[s].w0))) goto fail;
+        snprintf(n, sizeof n, "%dx%d.conv0.bias", rr, rr);
+        if ((r = wf_get_f32(wf, n, 1, (int64_t[]){co}, &g->st[s].b0))) goto fail;
+        snprintf(n, sizeof n, "%dx%d.conv1.weight", rr, rr);
+        if ((r = wf_get_f32(wf, n, 4, (int64_t[]){co, co, 3, 3}, &g->st[s].w1))) goto fail;
+        snprintf(n, sizeof n, "%dx%d.conv1.bias", rr, rr);
+        if ((r = wf_get_f32(wf, n, 1, (int64_t[]){co}, &g->st[s].b1))) goto fail;
+        size_t hw = (size_t)rr * rr;
+        if (act < (size_t)ci * hw) act = (size_t)ci * hw;
+        if (act < (size_t)co * hw) act = (size_t)co * hw;
+        conv_shape c0 = {(int)ci, rr, rr, (int)co, 3, 3, 1, 1, 1, 1}, c1 = {(int)co, rr, rr, (int)co, 3, 3, 1, 1, 1, 1};
+        size_t s0 = conv2d_scratch_floats(&c0), s1 = conv2d_scratch_floats(&c1);
+        if (scratch < s0) scratch = s0;
+        if (scratch < s1) scratch = s1;
+    }
+    conv_shape c4s = {(int)c4, 4, 4, (int)c4, 3, 3, 1, 1, 1, 1};
+    if (scratch < conv2d_scratch_floats(&c4s)) scratch = conv2d_scratch_floats(&c4s);
+    int64_t cl = g->ch[g->nstages - 1];
+    if ((r = wf_get_f32(wf, "torgb.weight", 4, (int64_t[]){3, cl, 1, 1}, &g->rgb_w)) ||
+        (r = wf_get_f32(wf, "torgb.bias", 1, (int64_t[]){3}, &g->rgb_b)))
+        goto fail;
+    // a file with tensors the model does not use is probably the wrong model: refuse it
+    uint32_t expected = 4 + 4 * (uint32_t)(g->nstages - 1) + 2;
+    if (wf->n_tensors != expected) {
+        r = hy_err(HY_EFORMAT, "%s: has %u tensors, a %lld-pixel PGGAN has %u", p, wf->n_tensors, (long long)res,
+                   expected);
+        goto fail;
+    }
+    g->act_floats = act;
+    g->scratch_floats = scratch;
+    g->buf_a = hy_malloc_aligned(act * sizeof(float));
+    g->buf_b = hy_malloc_aligned(act * sizeof(float));
+    g->buf_c = hy_malloc_aligned(act * sizeof(float));
+    g->scratch = hy_malloc_aligned((scratch ? scratch : 1) * sizeof(float));
+    if (!g->buf_a || !g->buf_b || !g->buf_c || !g->scratch) {
+        r = HY_ENOMEM;
+        goto fail;
+    }
+    return HY_OK;
+fail:
+    pggan_free(g);
+    return r;
+}
+
+static void emit(pggan_hook hook, void *user, const char *name, const float *x, int c, int h, int w) {
+    if (hook) hook(user, name, x, c, h, w);
+}
+
+// conv (3x3, pad 1) + bias -> hook -> LReLU -> hook -> PN -> hook, all on (c_out, r, r)
+static void conv_block(pggan *g, float *out, const float *in, const float *w, const float *b, int cin, int cout,
+                       int r, const char *name, pggan_hook hook, void *user) {
+    conv_shape s = {cin, r, r, cout, 3, 3, 1, 1, 1, 1};
+    char n[64];
+    size_t len = (size_t)cout * r * r;
+    conv2d(out, in, w, b, 1, &s, g->scratch);
+    emit(hook, user, name, out, cout, r, r);
+    leaky_relu(out, len, LRELU_SLOPE);
+    snprintf(n, sizeof n, "%s.lrelu", name);
+    emit(hook, user, n, out, cout, r, r);
+    pixel_norm(out, 1, cout, r * r, PN_EPS);
+    snprintf(n, sizeof n, "%s.pn", name);
+    emit(hook, user, n, out, cout, r, r);
+}
+
+int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *user) {
+    for (int i = 0; i < g->latent; i++)
+        if (!isfinite(z[i])) return hy_err(HY_EVALUE, "latent element %d is NaN or Inf", i);
+    float *a = g->buf_a, *b = g->buf_b, *c = g->buf_c;
+    int c4 = g->ch[0];
+    // latent pixel norm (into c, leaving z untouched)
+    memcpy(c, z, sizeof(float) * (size_t)g->latent);
+    pixel_norm(c, 1, g->latent, 1, PN_EPS);
+    emit(hook, user, "z.pn", c, g->latent, 1, 1);
+    // 4x4: dense -> (C4,4,4), unit o = 16c + 4y + x is exactly CHW order
+    dense(a, c, g->st[0].w0, g->st[0].b0, 1, g->latent, 16 * c4);
+    emit(hook, user, "4x4.dense", a, c4, 4, 4);
+    leaky_relu(a, (size_t)16 * c4, LRELU_SLOPE);
+    emit(hook, user, "4x4.dense.lrelu", a, c4, 4, 4);
+    pixel_norm(a, 1, c4, 16, PN_EPS);
+    emit(hook, user, "4x4.dense.pn", a, c4, 4, 4);
+    conv_block(g, b, a, g->st[0].w1, g->st[0].b1, c4, c4, 4, "4x4.conv", hook, user);
+    float *x = b;  // current activation
+    for (int s = 1; s < g->nstages; s++) {
+        int r = 4 << s, ci = g->ch[s - 1], co = g->ch[s];
+        char n[64];
+        float *up = x == a ? b : a;
+        upsample2x_nearest(up, x, 1, ci, r / 2, r / 2);
+        snprintf(n, sizeof n, "%dx%d.conv0", r, r);
+        conv_block(g, c, up, g->st[s].w0, g->st[s].b0, ci, co, r, n, hook, user);
+        snprintf(n, sizeof n, "%dx%d.conv1", r, r);
+        conv_block(g, up, c, g->st[s].w1, g->st[s].b1, co, co, r, n, hook, user);
+        x = up;
+    }
+    int R = g->resolution, cl = g->ch[g->nstages - 1];
+    conv_shape rgb = {cl, R, R, 3, 1, 1, 1, 1, 0, 0};
+    conv2d(out, x, g->rgb_w, g->rgb_b, 1, &rgb, g->scratch);
+    emit(hook, user, "torgb", out, 3, R, R);
+    return HY_OK;
+}
