@@ -34,7 +34,8 @@
 //   u32 header_crc: zlib crc32 of bytes [0, header_bytes - 4).
 //
 //   Data region: each tensor's bytes, C order, little-endian, starting at its 64-aligned
-//   offset (>= header_bytes); gaps are zero. Tensors may not overlap and must end within
+//   offset (>= header_bytes); gaps are zero (the reader checks this, so a flipped byte
+//   anywhere is reported). Tensors may not overlap and must end within
 //   file_size, and file_size must equal the real file length.
 //
 // The reader (wf_open) validates all of the above before returning, including every

@@ -203,8 +203,9 @@ static int parse(wfile *wf) {
     if (c.pos != c.end)
         return hy_err(HY_EFORMAT, "%s: %zu unexplained bytes at the end of the header", path, c.end - c.pos);
 
-    // overlap check: sort by offset
-    if (wf->n_tensors > 1) {
+    // overlap check (sorted by offset), and every byte outside the tensors must be zero so
+    // that a flipped byte anywhere after the header is detected
+    {
         const wf_tensor **order = hy_calloc(wf->n_tensors, sizeof *order);
         if (!order) return HY_ENOMEM;
         for (uint32_t i = 0; i < wf->n_tensors; i++) order[i] = &wf->tensors[i];
@@ -216,6 +217,16 @@ static int parse(wfile *wf) {
                 free(order);
                 return r;
             }
+        size_t pos = header_bytes;
+        for (uint32_t i = 0; i <= wf->n_tensors; i++) {
+            size_t end = i < wf->n_tensors ? order[i]->offset : size;
+            for (size_t k = pos; k < end; k++)
+                if (buf[k]) {
+                    free(order);
+                    return hy_err(HY_ECRC, "%s: padding byte at offset %zu is not zero (file is corrupt)", path, k);
+                }
+            if (i < wf->n_tensors) pos = order[i]->offset + order[i]->nbytes;
+        }
         free(order);
     }
     for (uint32_t i = 0; i < wf->n_tensors; i++) {

@@ -38,10 +38,29 @@ static inline const char *hyper_bin(void) {
     return b ? b : "build/hyper";
 }
 
-// Makes a fresh temporary directory (caller frees the string).
+// Makes a fresh temporary directory, removed again when the test process exits. The
+// returned string is heap memory the caller may free (or not: it stays reachable, so
+// LeakSanitizer does not count it).
+#define TEST_MAX_TMPDIRS 256
+static char test_tmpdirs_[TEST_MAX_TMPDIRS][32];
+static char *test_tmpdir_ptrs_[TEST_MAX_TMPDIRS];
+static int test_ntmpdirs_;
+static inline void test_tmpdir_cleanup_(void) {
+    for (int i = 0; i < test_ntmpdirs_; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdirs_[i]);
+        if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", test_tmpdirs_[i]);
+    }
+    test_ntmpdirs_ = 0;
+}
 static inline char *test_tmpdir(void) {
     char *t = strdup("/tmp/hytest.XXXXXX");
     if (!mkdtemp(t)) { free(t); return NULL; }
+    if (test_ntmpdirs_ == 0) atexit(test_tmpdir_cleanup_);
+    if (test_ntmpdirs_ < TEST_MAX_TMPDIRS) {
+        snprintf(test_tmpdirs_[test_ntmpdirs_], sizeof test_tmpdirs_[0], "%s", t);
+        test_tmpdir_ptrs_[test_ntmpdirs_++] = t;
+    }
     return t;
 }
 
