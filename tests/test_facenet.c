@@ -181,12 +181,9 @@ START_TEST(golden_tiny_every_block) {
 }
 END_TEST
 
-START_TEST(load_rejects_wrong_kind_and_shapes) {
-    facenet f;
-    ck_assert_int_ne(facenet_load(&f, TINY_REF), 0);
-    ck_assert_msg(strstr(hy_errmsg(), "expected 'facenet'") != NULL, "message: %s", hy_errmsg());
-    // A facenet file with one tensor of the wrong shape (a block's up-conv made 1 channel
-    // narrower) must name the tensor.
+// Copies the tiny weight file to `path`, making tensor `narrow` one input channel narrower
+// (its data a prefix) and adding tensor `extra` when not NULL.
+static void rewrite_tiny(const char *path, const char *narrow, const char *extra) {
     wfile src;
     ck_assert_int_eq(wf_open(&src, TINY), 0);
     wf_writer *w = wf_writer_new("facenet");
@@ -202,16 +199,30 @@ START_TEST(load_rejects_wrong_kind_and_shapes) {
         const wf_tensor *t = &src.tensors[i];
         int64_t dims[WF_MAX_NDIM];
         memcpy(dims, t->dims, sizeof dims);
-        if (!strcmp(t->name, "repeat_2.3.conv2d.weight")) dims[1] -= 1;  // fewer values: a prefix
+        if (narrow && !strcmp(t->name, narrow)) dims[1] -= 1;
         wf_writer_tensor(w, t->name, t->dtype, t->ndim, dims, t->data);
     }
-    char *d = test_tmpdir(), path[256];
-    snprintf(path, sizeof path, "%s/bad.bin", d);
+    if (extra) wf_writer_tensor(w, extra, src.tensors[0].dtype, 1, src.tensors[0].dims, src.tensors[0].data);
     ck_assert_int_eq(wf_writer_save(w, path), 0);
     wf_writer_free(w);
     wf_close(&src);
+}
+
+START_TEST(load_rejects_wrong_kind_and_shapes) {
+    facenet f;
+    ck_assert_int_ne(facenet_load(&f, TINY_REF), 0);
+    ck_assert_msg(strstr(hy_errmsg(), "expected 'facenet'") != NULL, "message: %s", hy_errmsg());
+    char *d = test_tmpdir(), path[256];
+    snprintf(path, sizeof path, "%s/bad.bin", d);
+    rewrite_tiny(path, "repeat_2.3.conv2d.weight", NULL);  // wrong shape: named
     ck_assert_int_ne(facenet_load(&f, path), 0);
     ck_assert_msg(strstr(hy_errmsg(), "repeat_2.3.conv2d.weight") != NULL, "message: %s", hy_errmsg());
+    rewrite_tiny(path, NULL, "logits.weight");  // a tensor the network does not use: refused
+    ck_assert_int_ne(facenet_load(&f, path), 0);
+    ck_assert_msg(strstr(hy_errmsg(), "unexpected tensor 'logits.weight'") != NULL, "message: %s", hy_errmsg());
+    rewrite_tiny(path, NULL, NULL);  // the unchanged copy loads
+    ck_assert_msg(facenet_load(&f, path) == 0, "%s", hy_errmsg());
+    facenet_free(&f);
 }
 END_TEST
 
