@@ -7,8 +7,8 @@
 // Layout: activations are (C, N, H, W) ("CNHW", channel-major over the batch). A conv over the
 // batch is one sgemm: W (cout, cin*kh*kw) @ im2col (cin*kh*kw, N*ho*wo), with the im2col tiled
 // over images to bound scratch. 1x1 stride-1 convs need no im2col at all. Branch outputs are
-// written straight into their channel slot of the concat, the pool branch is max_pool2d over
-// C*N planes, and the residual add is the up-conv sgemm with beta = 1 into the block input.
+// written straight into their channel slot of the concat, the pool branch is a 3x3/2 max-pool
+// over C*N planes, and the residual add is the up-conv sgemm with beta = 1 into the block input.
 // For a batch of one this is plain NCHW.
 #include "facenet.h"
 
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "common.h"  // hy_err, hy_malloc_aligned, hy_mul_size
-#include "ops.h"     // max_pool2d, global_avg_pool, dense, l2_normalize, pool_out_size
+#include "ops.h"     // global_avg_pool, dense, l2_normalize
 
 // --- topology (spec section 1) ------------------------------------------------------
 
@@ -334,7 +334,7 @@ int facenet_reserve(facenet *f, int n) {
         return hy_err(HY_ENOMEM, "facenet: batch of %d images is too large", n);
     f->x = hy_malloc_aligned(a * sizeof(float));
     f->y = hy_malloc_aligned(a * sizeof(float));
-    f->t1 = hy_malloc_aligned(umax(t, 1) * sizeof(float));
+    f->t1 = hy_malloc_aligned(umax(t, (size_t)f->input_size) * sizeof(float));  // also the pool's row buffer
     f->t2 = hy_malloc_aligned(umax(t, 1) * sizeof(float));
     f->scratch = hy_malloc_aligned(umax(s, 1) * sizeof(float));
     f->img0 = hy_malloc_aligned(act * sizeof(float));
@@ -431,6 +431,29 @@ void facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet_co
     bias_act(out, ldo, c->b, 1.0f, c->cout, cols, c->relu);
 }
 
+// out (planes, ho, wo) = 3x3 stride-2 floor max-pool of in (planes, h, w)
+// (torch max_pool2d(3, 2), as core max_pool2d(..., 3, 2, 0) but with fixed-size windows the
+// compiler vectorises: the vertical max of three rows first, then stride-2 triples. Inputs are
+// finite (checked at the network input), so no NaN handling is needed).
+static void max_pool_3s2(float *out, const float *in, size_t planes, int h, int w, float *row) {
+    const int ho = out_size(h, 3, 2, 0), wo = out_size(w, 3, 2, 0);
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = in + p * h * w;
+        float *dst = out + p * ho * wo;
+        for (int y = 0; y < ho; y++, dst += wo) {
+            const float *r0 = src + (size_t)(2 * y) * w, *r1 = r0 + w, *r2 = r1 + w;
+            for (int x = 0; x < w; x++) {
+                const float a = r0[x] > r1[x] ? r0[x] : r1[x];
+                row[x] = a > r2[x] ? a : r2[x];
+            }
+            for (int x = 0; x < wo; x++) {
+                const float a = row[2 * x] > row[2 * x + 1] ? row[2 * x] : row[2 * x + 1];
+                dst[x] = a > row[2 * x + 2] ? a : row[2 * x + 2];
+            }
+        }
+    }
+}
+
 // --- forward ------------------------------------------------------------------------------
 
 // img0 (c, hw) = image 0 of x (c, n, hw)
@@ -465,7 +488,7 @@ int facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_hook
         for (int j = 0; j < b->nbranch; j++) {
             const facenet_branch *br = &b->br[j];
             if (br->pool) {  // 3x3/2 floor max-pool over the C*N planes
-                max_pool2d(cat + off * ldo, x, 1, b->cin * n, b->h, b->w, 3, 2, 0);
+                max_pool_3s2(cat + off * ldo, x, (size_t)b->cin * n, b->h, b->w, f->t1);
                 off += (size_t)b->cin;
                 continue;
             }
