@@ -46,7 +46,7 @@ static const blkspec MIXED6A = {3, {{1, 0, {K3S2}}, {3, 1, {K1, K3P1, K3S2}}, {0
 static const blkspec MIXED7A = {4, {{2, 1, {K1, K3S2}}, {2, 1, {K1, K3S2}}, {3, 1, {K1, K3P1, K3S2}}, {0, 0, {K1}}}};
 
 // Scratch budget for one im2col tile (floats). A tile is at least one image.
-#define FN_SCRATCH_TARGET ((size_t)4 << 20)
+#define FN_SCRATCH_TARGET ((size_t)1 << 20)
 
 // --- weight loading -------------------------------------------------------------------
 
