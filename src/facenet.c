@@ -358,7 +358,6 @@ static void im2col_cnhw(float *col, const float *in, const facenet_conv *c, int 
                         int ho, int wo) {
     const int K = c->cin * c->kh * c->kw;
     const size_t cols = (size_t)cn * ho * wo;
-
     for (int r = 0; r < K; r++) {
         const int ci = r / (c->kh * c->kw), ky = (r / c->kw) % c->kh, kx = r % c->kw;
         float *dst = col + (size_t)r * cols;
@@ -393,7 +392,6 @@ static void im2col_cnhw(float *col, const float *in, const facenet_conv *c, int 
 
 // rows of x (c, len) with row stride ld: x = x*1 + alpha*b[c], optional ReLU.
 static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, size_t len, int relu) {
-
     for (int o = 0; o < c; o++) {
         float *r = x + (size_t)o * ld;
         const float bb = alpha * b[o];
