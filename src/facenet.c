@@ -9,11 +9,14 @@
 // over images to bound scratch. 1x1 stride-1 convs need no im2col at all. Branch outputs are
 // written straight into their channel slot of the concat, the pool branch is a 3x3/2 max-pool
 // over C*N planes, and the residual add is the up-conv sgemm with beta = 1 into the block input.
-// For a batch of one this is plain NCHW.
+// For a batch of one this is plain NCHW. With 2+ threads the memory-bound passes (im2col,
+// bias+ReLU) are split with one sleeping helper thread; the sgemms use OpenBLAS's threads.
 #include "facenet.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <unistd.h>  // getpid
 #include <stdlib.h>
 #include <string.h>
 
@@ -354,11 +357,10 @@ int facenet_reserve(facenet *f, int n) {
 // --- batched conv -----------------------------------------------------------------------
 
 // col (K = cin*kh*kw, cn*ho*wo) for images [n0, n0+cn) of in (cin, n, h, w).
-static void im2col_cnhw(float *col, const float *in, const facenet_conv *c, int n, int n0, int cn, int h, int w,
-                        int ho, int wo) {
-    const int K = c->cin * c->kh * c->kw;
+static void im2col_rows(float *col, const float *in, const facenet_conv *c, int n, int n0, int cn, int h, int w,
+                        int ho, int wo, int r0, int r1) {
     const size_t cols = (size_t)cn * ho * wo;
-    for (int r = 0; r < K; r++) {
+    for (int r = r0; r < r1; r++) {
         const int ci = r / (c->kh * c->kw), ky = (r / c->kw) % c->kh, kx = r % c->kw;
         float *dst = col + (size_t)r * cols;
         for (int i = 0; i < cn; i++) {
@@ -390,9 +392,9 @@ static void im2col_cnhw(float *col, const float *in, const facenet_conv *c, int 
     }
 }
 
-// rows of x (c, len) with row stride ld: x = x*1 + alpha*b[c], optional ReLU.
-static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, size_t len, int relu) {
-    for (int o = 0; o < c; o++) {
+// rows [o0, o1) of x (c, len) with row stride ld: x = x + alpha*b[c], optional ReLU.
+static void bias_act_rows(float *x, size_t ld, const float *b, float alpha, size_t len, int relu, int o0, int o1) {
+    for (int o = o0; o < o1; o++) {
         float *r = x + (size_t)o * ld;
         const float bb = alpha * b[o];
         if (relu)
@@ -403,6 +405,111 @@ static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, si
         else
             for (size_t i = 0; i < len; i++) r[i] += bb;
     }
+}
+
+// --- a second worker for the memory-bound passes -----------------------------------------------
+// With 2+ threads, im2col and bias/ReLU are split in two halves: the calling thread does one,
+// a helper thread the other. The helper sleeps on a condition variable between jobs (no
+// spinning), so it does not fight OpenBLAS's threads for the cores; an OpenMP region here
+// halved throughput on a loaded machine. One helper per process, used by one caller at a time
+// (others run serially). Only jobs above FN_PAR_MIN floats are split.
+#define FN_PAR_MIN ((size_t)1 << 16)
+
+typedef struct {
+    int kind;  // 0 im2col, 1 bias_act
+    float *dst;
+    const float *in;
+    const facenet_conv *c;
+    int n, n0, cn, h, w, ho, wo;
+    const float *b;
+    float alpha;
+    size_t ld, len;
+    int relu;
+    int lo, hi;  // row range
+} fn_job;
+
+static void run_job(const fn_job *j) {
+    if (j->kind == 0) im2col_rows(j->dst, j->in, j->c, j->n, j->n0, j->cn, j->h, j->w, j->ho, j->wo, j->lo, j->hi);
+    else bias_act_rows(j->dst, j->ld, j->b, j->alpha, j->len, j->relu, j->lo, j->hi);
+}
+
+static struct {
+    pthread_mutex_t mu, busy;
+    pthread_cond_t go, done;
+    fn_job job;
+    long posted, finished;
+    int state;  // 0 not started, 1 running, -1 failed to start
+    pid_t pid;  // process that started it (a forked child has no helper and starts its own)
+} H = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+       {0}, 0, 0, 0, 0};
+
+static void *helper_main(void *arg) {
+    (void)arg;
+    long seen = 0;
+    pthread_mutex_lock(&H.mu);
+    for (;;) {
+        while (H.posted == seen) pthread_cond_wait(&H.go, &H.mu);
+        seen = H.posted;
+        fn_job j = H.job;
+        pthread_mutex_unlock(&H.mu);
+        run_job(&j);
+        pthread_mutex_lock(&H.mu);
+        H.finished = seen;
+        pthread_cond_signal(&H.done);
+    }
+    return NULL;
+}
+
+// Runs rows [0, rows) of job j, split with the helper when worthwhile.
+static void run_split(fn_job j, int rows, size_t floats) {
+    j.lo = 0;
+    j.hi = rows;
+    if (hy_get_threads() < 2 || rows < 2 || floats < FN_PAR_MIN || pthread_mutex_trylock(&H.busy)) {
+        run_job(&j);
+        return;
+    }
+    pthread_mutex_lock(&H.mu);
+    if (H.state != 0 && H.pid != getpid()) H.state = 0, H.posted = H.finished = 0;
+    if (H.state == 0) {
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        H.state = pthread_create(&t, &a, helper_main, NULL) == 0 ? 1 : -1;
+        H.pid = getpid();
+        pthread_attr_destroy(&a);
+    }
+    if (H.state != 1) {
+        pthread_mutex_unlock(&H.mu);
+        pthread_mutex_unlock(&H.busy);
+        run_job(&j);
+        return;
+    }
+    const int mid = rows / 2;
+    H.job = j;
+    H.job.lo = mid;
+    H.job.hi = rows;
+    const long ticket = ++H.posted;
+    pthread_cond_signal(&H.go);
+    pthread_mutex_unlock(&H.mu);
+    j.hi = mid;
+    run_job(&j);
+    pthread_mutex_lock(&H.mu);
+    while (H.finished != ticket) pthread_cond_wait(&H.done, &H.mu);
+    pthread_mutex_unlock(&H.mu);
+    pthread_mutex_unlock(&H.busy);
+}
+
+static void im2col_cnhw(float *col, const float *in, const facenet_conv *c, int n, int n0, int cn, int h, int w,
+                        int ho, int wo) {
+    fn_job j = {0, col, in, c, n, n0, cn, h, w, ho, wo, NULL, 0, 0, 0, 0, 0, 0};
+    const int K = c->cin * c->kh * c->kw;
+    run_split(j, K, (size_t)K * cn * ho * wo);
+}
+
+static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, size_t len, int relu) {
+    fn_job j = {1, x, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, b, alpha, ld, len, relu, 0, 0};
+    run_split(j, c, (size_t)c * len);
 }
 
 void facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet_conv *c, int n, int h, int w,

@@ -76,6 +76,12 @@ START_TEST(conv_cnhw_matches_naive) {
         check_conv(4, 17, 17, 3, 3, 3, 2, 0, 0, 2, 1, tiny);    // reduction 3x3/2 valid
         check_conv(2, 2, 2, 3, 1, 7, 1, 0, 3, 2, 1, tiny);      // kernel wider than the padded input rows
     }
+    // big enough for im2col and bias/ReLU to be split with the helper thread (2 threads)
+    hy_set_threads(2);
+    check_conv(16, 40, 40, 24, 3, 3, 1, 1, 1, 3, 1, 1);
+    check_conv(16, 40, 40, 24, 3, 3, 1, 1, 1, 3, 1, 0);
+    check_conv(40, 30, 30, 48, 1, 1, 1, 0, 0, 2, 1, 0);
+    hy_set_threads(1);
 }
 END_TEST
 
@@ -172,6 +178,14 @@ START_TEST(golden_tiny_every_block) {
     ck_assert_int_eq(facenet_forward(&f, x3, 3, e3, NULL, NULL), 0);
     ck_assert_double_lt(max_abs_diff(e3, emb, (size_t)2 * f.emb_dim), 1e-6);
     ck_assert_double_lt(max_abs_diff(e3 + 2 * f.emb_dim, emb, f.emb_dim), 1e-6);
+    // Two threads (OpenBLAS threads + the helper for im2col/bias): same result up to sgemm
+    // blocking, i.e. float32 rounding.
+    hy_set_threads(2);
+    float *e2t = malloc((size_t)n * f.emb_dim * sizeof(float));
+    ck_assert_int_eq(facenet_forward(&f, x, n, e2t, NULL, NULL), 0);
+    ck_assert_double_lt(max_abs_diff(e2t, emb, (size_t)n * f.emb_dim), 1e-6);
+    hy_set_threads(1);
+    free(e2t);
     // NaN input is refused
     x[5] = NAN;
     ck_assert_int_eq(facenet_forward(&f, x, 1, e1, NULL, NULL), HY_EVALUE);
