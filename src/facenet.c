@@ -413,7 +413,7 @@ static void bias_act_rows(float *x, size_t ld, const float *b, float alpha, size
 // spinning), so it does not fight OpenBLAS's threads for the cores; an OpenMP region here
 // halved throughput on a loaded machine. One helper per process, used by one caller at a time
 // (others run serially). Only jobs above FN_PAR_MIN floats are split.
-#define FN_PAR_MIN ((size_t)1 << 16)
+#define FN_PAR_MIN ((size_t)1 << 18)
 
 typedef struct {
     int kind;  // 0 im2col, 1 bias_act
