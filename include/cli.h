@@ -10,6 +10,8 @@ int cmd_generate(int argc, char **argv);
 
 
 // -- FaceNet (issue 3)
+int cmd_embed(int argc, char **argv);
+int cmd_distance(int argc, char **argv);
 
 
 // -- MTCNN (issue 4)

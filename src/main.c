@@ -20,6 +20,8 @@ static const command COMMANDS[] = {
 
 
     // -- FaceNet (issue 3)
+    {"embed", cmd_embed, "face images -> FaceNet 512-d embeddings (.npy)"},
+    {"distance", cmd_distance, "L2 distance between the FaceNet embeddings of two faces"},
 
 
     // -- MTCNN (issue 4)
