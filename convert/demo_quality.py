@@ -6,6 +6,9 @@ Generator (weights/demo_generator.bin, run in PyTorch from the file's tensors):
   * interpolation: 4 rows of 8 images along straight lines between two random latents -> weights/demo_interp.png
   * smoothness: mean absolute pixel difference (0..255) between G(z) and G(z') for
     z' = sqrt(1 - a^2) z + a n (n ~ N(0, I), so z' ~ N(0, I) too) and a = 0.1, 0.25, 0.5, 1 (1: unrelated latents)
+MTCNN face-detection rate (when the MTCNN weights and build/hyper are available): 200 samples written by
+`hyper generate --seed 2 -n 200`, and, for reference, 200 real 64x64 CelebA crops, through `hyper detect`
+(facenet-pytorch defaults: min face 20 px, thresholds 0.6/0.7/0.7).
 Embedder (the facenet-pytorch-layout state dict written by train_demo_embedder.py, full forward pass including
 the 160x160 PIL bilinear resize): verification on the held-out people, at the threshold chosen on the training
 people (from the training report), and the same/different distance distributions.
@@ -71,6 +74,46 @@ def generator_quality(gpath, out_dir, seed):
     return res
 
 
+def detection_rate(hyper, gpath, mtcnn_dir, n=200):
+    import subprocess
+    import tempfile
+
+    from PIL import Image
+
+    import demo_data
+
+    with tempfile.TemporaryDirectory() as td:
+        mbin = os.path.join(td, "mtcnn.bin")
+        r = subprocess.run([sys.executable, os.path.join(HERE, "mtcnn.py"), mtcnn_dir, "-o", mbin],
+                           capture_output=True, text=True)
+        if r.returncode:
+            print(f"MTCNN: conversion failed: {r.stderr.strip()}")
+            return None
+        sdir = os.path.join(td, "samples")
+        subprocess.run([hyper, "generate", "-w", gpath, "--seed", "2", "-n", str(n), "-o", sdir, "--threads", "1"],
+                       check=True, capture_output=True)
+        rdir = os.path.join(td, "real")
+        os.makedirs(rdir)
+        faces, _ = demo_data.load_faces()
+        for i, k in enumerate(np.random.RandomState(2).choice(len(faces), n, replace=False)):
+            Image.fromarray(faces[k]).save(os.path.join(rdir, f"{i:06d}.png"))
+        rates = {}
+        for tag, d in (("generated", sdir), ("real CelebA", rdir)):
+            files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".png"))
+            r = subprocess.run([hyper, "detect", "-w", mbin, "--tsv", "--threads", "1"] + files,
+                               capture_output=True, text=True)
+            if r.returncode:
+                print(f"MTCNN: hyper detect failed: {r.stderr.strip()[:300]}")
+                return None
+            rows = [ln.split("\t") for ln in r.stdout.strip().splitlines()[1:] if ln.strip()]
+            found = {row[0] for row in rows}
+            probs = [float(row[6]) for row in rows]
+            rates[tag] = len(found) / len(files)
+            print(f"MTCNN (hyper detect): a face found in {len(found)} of {len(files)} {tag} 64x64 images "
+                  f"({100 * rates[tag]:.1f}%)" + (f", mean probability {np.mean(probs):.3f}" if probs else ""))
+        return rates
+
+
 def embedder_quality(pt, report, seed):
     import demo_data
     from demo_facenet_model import InceptionResnetV1
@@ -114,9 +157,19 @@ def main():
     ap.add_argument("--facenet-pt", default="/tmp/demo_facenet.pt")
     ap.add_argument("--report", default="/tmp/demo_embedder_report.json")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--hyper", default="build/hyper")
+    ap.add_argument("--mtcnn-dir", default=None, help="folder with pnet.pt, rnet.pt, onet.pt "
+                    "(default: $HY_SHARED_DATA/mtcnn, ../shared/data/mtcnn or /work/shared/data/mtcnn)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     generator_quality(a.generator or os.path.join(a.weights, "demo_generator.bin"), a.weights, a.seed)
+    import demo_data
+
+    mdir = a.mtcnn_dir or os.path.join(os.path.dirname(demo_data.data_dir()), "mtcnn")
+    if os.path.isfile(os.path.join(mdir, "pnet.pt")) and os.path.isfile(a.hyper):
+        detection_rate(a.hyper, a.generator or os.path.join(a.weights, "demo_generator.bin"), mdir)
+    else:
+        print(f"MTCNN: {mdir}/pnet.pt or {a.hyper} missing; detection rate skipped")
     if os.path.isfile(a.facenet_pt) and os.path.isfile(a.report):
         embedder_quality(a.facenet_pt, a.report, a.seed)
     else:

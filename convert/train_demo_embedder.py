@@ -142,6 +142,28 @@ def export_pt(model, path):
     os.replace(path + ".tmp", path)
 
 
+def convert_facenet(pt, out):
+    """Writes the project weight file (kind "facenet") from the state dict with convert/facenet.py's BN folding.
+    facenet.py's own shape table (facenet_ref.FaceNetRef(div)) also divides the 512-d embedding, which this
+    model keeps, so the expected shapes are taken from this script's model after checking that every other
+    key and shape agrees with FaceNetRef(div)."""
+    import facenet
+    from facenet_ref import FaceNetRef
+
+    sd = torch.load(pt, map_location="cpu")
+    div = 1792 // sd["last_linear.weight"].shape[1]
+    mine = {k: tuple(v.shape) for k, v in InceptionResnetV1(div=div).state_dict().items()
+            if not k.endswith("num_batches_tracked")}
+    ref = {k: tuple(v.shape) for k, v in FaceNetRef(div).state_dict().items() if not k.endswith("num_batches_tracked")}
+    head = {"last_linear.weight", "last_bn.weight", "last_bn.bias", "last_bn.running_mean", "last_bn.running_var"}
+    if set(mine) != set(ref) or any(mine[k] != ref[k] for k in mine if k not in head):
+        raise SystemExit("internal: the demo model's layout differs from facenet_ref.FaceNetRef")
+    facenet.expected_shapes = lambda d: mine
+    w = facenet.build_wfile(sd, div, pt)
+    w.save(out)
+    print(f"wrote {out} (kind facenet, div {div}, {len(w.tensors)} tensors, BN folded)", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="weights/demo_facenet.bin")
@@ -160,8 +182,12 @@ def main():
     ap.add_argument("--cache", default="/tmp/celeba64.npy")
     ap.add_argument("--feat-cache", default="/tmp/demo_stem_feats.pt")
     ap.add_argument("--report", default="/tmp/demo_embedder_report.json")
+    ap.add_argument("--export-only", action="store_true", help="only convert --out-pt to --out")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.export_only:
+        convert_facenet(a.out_pt, a.out)
+        return
     torch.manual_seed(a.seed)
     t0 = time.time()
 
@@ -285,14 +311,7 @@ def main():
     with open(a.report, "w") as f:
         json.dump(rep, f, indent=1)
     print(json.dumps(final, indent=1), flush=True)
-    conv = os.path.join(HERE, "facenet.py")
-    if os.path.isfile(conv):
-        r = subprocess.run([sys.executable, conv, a.out_pt, a.out], capture_output=True, text=True)
-        print(r.stdout + r.stderr, flush=True)
-        if r.returncode:
-            print(f"convert/facenet.py failed; the state dict is at {a.out_pt}", flush=True)
-    else:
-        print(f"convert/facenet.py not present: wrote only {a.out_pt}", flush=True)
+    convert_facenet(a.out_pt, a.out)
     print(f"done in {time.time() - t0:.0f}s", flush=True)
 
 
