@@ -256,8 +256,8 @@ def main():
     ap.add_argument("--channels", default=",".join(map(str, DEFAULT_CHANNELS)))
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--enc-width", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=330, help="total steps (all phases)")
-    ap.add_argument("--phases", default="8:150,16:80,32:60",
+    ap.add_argument("--steps", type=int, default=1100, help="total steps (all phases)")
+    ap.add_argument("--phases", default="8:150,16:250,32:200",
                     help="progressive growing: RES:STEPS,... trained at lower resolutions before the full one "
                          "(targets are box-downsampled; the remaining steps run at full resolution)")
     ap.add_argument("--batch", type=int, default=32)
@@ -269,7 +269,7 @@ def main():
     ap.add_argument("--pca-dims", type=int, default=64, help="active latent dimensions in pca mode")
     ap.add_argument("--pca-noise", type=float, default=0.2, help="posterior std of the active dims in pca mode")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--ckpt-every", type=int, default=250)
     ap.add_argument("--cache", default="/tmp/celeba64.npy")
     ap.add_argument("--no-resume", action="store_true")
