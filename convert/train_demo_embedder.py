@@ -170,7 +170,7 @@ def main():
     ap.add_argument("--out-pt", default="/tmp/demo_facenet.pt", help="facenet-pytorch-layout state dict")
     ap.add_argument("--ckpt", default="/tmp/demo_embedder.ckpt")
     ap.add_argument("--div", type=int, default=8)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--wd", type=float, default=5e-4)
