@@ -19,7 +19,7 @@ distance threshold is chosen on the same kind of pairs from the training people.
 Writes a facenet-pytorch-layout state dict (--out-pt, no logits) and, when convert/facenet.py exists, the
 project weight file (--out, kind "facenet") through it.
 
-    /usr/bin/python3 convert/train_demo_embedder.py --epochs 8 --out weights/demo_facenet.bin
+    /usr/bin/python3 convert/train_demo_embedder.py --no-resume --out weights/demo_facenet.bin
 """
 import argparse
 import json

@@ -9,11 +9,14 @@ during training, so the trained weights are already canonical):
 The output is trained towards images in [-1, 1] (pixel/127.5 - 1), so the Karras uint8 rule
 u8 = rint(127.5 x + 127.5) gives the picture back.
 
-Training: the encoder (a small strided conv net) gives mu, logvar of q(z|x); the decoder sees z = mu + sigma*eps.
-Loss per image = sum over pixels of (x - G(z))^2 / (2 s^2) + KL(q || N(0, I)), s = --sigma. Samples from N(0, I)
-then decode to faces. Deterministic for a given --seed, --steps and thread count.
+Training (default --mode pca, see weights/README.md): a VAE whose encoder is fixed: the first --pca-dims latent
+dims of q(z|x) are the image's whitened PCA coefficients (zero mean, identity covariance over the data) with
+N(0, s^2) posterior noise, the other dims pure N(0, 1) noise that the generator's zero dense weights ignore.
+Loss: squared error to the image in [-1, 1]. Progressive growing (--phases) with box-downsampled targets, then
+the full resolution with cosine LR decay. --mode vae trains a conv encoder with a KL term instead (untested at
+this budget). Deterministic for a given --seed, schedule and thread count; a killed run resumes from --ckpt.
 
-    /usr/bin/python3 convert/train_demo_generator.py --steps 6000 --out weights/demo_generator.bin
+    /usr/bin/python3 convert/train_demo_generator.py --no-resume --out weights/demo_generator.bin
     /usr/bin/python3 convert/train_demo_generator.py --export-only CKPT --out weights/demo_generator.bin
 """
 import argparse
