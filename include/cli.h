@@ -15,12 +15,22 @@ int cmd_distance(int argc, char **argv);
 
 
 // -- MTCNN (issue 4)
+int cmd_detect(int argc, char **argv);
 
 
 // -- data, simulator, decoders (issue 5)
+int cmd_simulate(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 
 // -- study pipeline (issue 6)
+int cmd_reconstruct(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 
 // Shared helpers for argument parsing (src/cli_util.c).

@@ -25,12 +25,22 @@ static const command COMMANDS[] = {
 
 
     // -- MTCNN (issue 4)
+    {"detect", cmd_detect, "MTCNN face detection: boxes, probabilities, landmarks, 160x160 crops"},
 
 
     // -- data, simulator, decoders (issue 5)
+    {"simulate", cmd_simulate, "synthetic HYPER-design fMRI dataset with a known encoding model"},
+    {"extract", cmd_extract, "NIfTI response maps + mask -> dataset (top-k voxels on training data)"},
+    {"train", cmd_train, "fit a decoder (linear, ridge, lasso, elasticnet, ols, mlp) on a dataset"},
+    {"predict", cmd_predict, "apply a decoder to a dataset split -> predicted latents .npy"},
+    {"score", cmd_score, "latent-level metrics of predicted vs true latents"},
 
 
     // -- study pipeline (issue 6)
+    {"reconstruct", cmd_reconstruct, "decoder + fMRI -> predicted latents -> face images (+ ground truth)"},
+    {"evaluate", cmd_evaluate, "FaceNet distance, baselines, null, identification, pixel r + comparison picture"},
+    {"sweep", cmd_sweep, "the study: train/evaluate a grid of decoders, rank them, chart (resumable, shardable)"},
+    {"report", cmd_report, "merge sweep shards: ranked results.csv/results.md and chart"},
 
 
     {NULL, NULL, NULL},
