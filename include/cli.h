@@ -13,6 +13,7 @@ int cmd_generate(int argc, char **argv);
 
 
 // -- MTCNN (issue 4)
+int cmd_detect(int argc, char **argv);
 
 
 // -- data, simulator, decoders (issue 5)

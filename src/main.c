@@ -23,6 +23,7 @@ static const command COMMANDS[] = {
 
 
     // -- MTCNN (issue 4)
+    {"detect", cmd_detect, "MTCNN face detection: boxes, probabilities, landmarks, 160x160 crops"},
 
 
     // -- data, simulator, decoders (issue 5)
