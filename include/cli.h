@@ -10,6 +10,8 @@ int cmd_generate(int argc, char **argv);
 
 
 // -- FaceNet (issue 3)
+int cmd_embed(int argc, char **argv);
+int cmd_distance(int argc, char **argv);
 
 
 // -- MTCNN (issue 4)
@@ -25,6 +27,10 @@ int cmd_score(int argc, char **argv);
 
 
 // -- study pipeline (issue 6)
+int cmd_reconstruct(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 
 // Shared helpers for argument parsing (src/cli_util.c).

@@ -52,4 +52,8 @@ void met_report_free(met_report *r);
 void met_report_print(const met_report *r, FILE *f);
 int met_report_write_csv(const met_report *r, const char *summary_path, const char *items_path);
 
+// Loads every *.npy in bdir (sorted by name) as a unit d-vector (normalised); names are the
+// file names without .npy. dirs (nb, d) and names are malloc'd.
+int met_load_boundaries(const char *bdir, int d, double **dirs, char (**names)[128], int *nb);
+
 #endif

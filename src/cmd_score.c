@@ -26,62 +26,6 @@ static void help(FILE *f) {
             "projections. Prints a table; --csv/--items-csv also write CSV.\n");
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-// Loads every *.npy in bdir as a D-vector (normalised to unit length).
-static int load_boundaries(const char *bdir, int d, double **dirs, char (**names)[128], int *nb) {
-    *dirs = NULL;
-    *names = NULL;
-    *nb = 0;
-    DIR *dp = opendir(bdir);
-    if (!dp) return hy_err(HY_EIO, "%s: cannot open boundary directory", bdir);
-    char *list[1024];
-    int cnt = 0;
-    struct dirent *e;
-    while ((e = readdir(dp)) && cnt < 1024) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && !strcmp(e->d_name + l - 4, ".npy") && l < 120) list[cnt++] = strdup(e->d_name);
-    }
-    closedir(dp);
-    if (!cnt) return hy_err(HY_EFORMAT, "%s: no .npy boundary files", bdir);
-    qsort(list, cnt, sizeof *list, cmp_str);
-    int rc = HY_OK;
-    *dirs = hy_malloc(sizeof(double) * (size_t)cnt * d);
-    *names = hy_malloc(sizeof(**names) * cnt);
-    if (!*dirs || !*names) rc = HY_ENOMEM;
-    for (int i = 0; i < cnt && !rc; i++) {
-        char path[1400];
-        npy_f64 a;
-        if ((rc = ds_path(path, sizeof path, bdir, list[i]))) break;
-        if ((rc = npy_read_f64(path, &a, 0))) break;
-        if (a.size != d) {
-            rc = hy_err(HY_ESHAPE, "%s: %lld values, expected a 1 x %d direction", path, (long long)a.size, d);
-            npy_free_f64(&a);
-            break;
-        }
-        double nn = 0;
-        for (int k = 0; k < d; k++) nn += a.data[k] * a.data[k];
-        nn = sqrt(nn);
-        if (!(nn > 0)) {
-            rc = hy_err(HY_EVALUE, "%s: zero direction", path);
-            npy_free_f64(&a);
-            break;
-        }
-        for (int k = 0; k < d; k++) (*dirs)[(size_t)i * d + k] = a.data[k] / nn;
-        npy_free_f64(&a);
-        snprintf((*names)[i], 128, "%.*s", (int)(strlen(list[i]) - 4), list[i]);
-    }
-    for (int i = 0; i < cnt; i++) free(list[i]);
-    if (rc) {
-        free(*dirs);
-        free(*names);
-        *dirs = NULL;
-        *names = NULL;
-        return rc;
-    }
-    *nb = cnt;
-    return HY_OK;
-}
 
 int cmd_score(int argc, char **argv) {
     const char *dir = NULL, *pred = NULL, *split = "test", *bdir = NULL, *csv = NULL, *icsv = NULL;
@@ -136,7 +80,7 @@ int cmd_score(int argc, char **argv) {
         rc = hy_err(HY_ESHAPE, "%s: shape (%d, %d) but %s/%s_latents.npy is (%d, %d)", pred, pn, pd, dir, split, s->n, s->d);
         goto fail;
     }
-    if (bdir && (rc = load_boundaries(bdir, s->d, &bd, &bn, &nb))) goto fail;
+    if (bdir && (rc = met_load_boundaries(bdir, s->d, &bd, &bn, &nb))) goto fail;
     if ((rc = met_report_compute(&r, P, s->lat, s->n, s->d, (int)n_null, (uint64_t)seed, bd, bn, nb))) goto fail;
     met_report_print(&r, stdout);
     if ((csv || icsv) && (rc = met_report_write_csv(&r, csv, icsv))) goto fail;

@@ -1,11 +1,15 @@
 // metrics.c - latent-level scores (see include/metrics.h for every definition).
 #include "metrics.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "dataset.h"  // ds_path
+#include "npy.h"
 #include "lapack.h"  // dgesdd_
 #include "rng.h"     // mt19937 for the random-latent null
 
@@ -293,5 +297,64 @@ int met_report_write_csv(const met_report *r, const char *summary_path, const ch
                     r->ident[i], r->null_p[i]);
         if ((rc = hy_out_commit(&o))) return rc;
     }
+    return HY_OK;
+}
+
+// --- boundaries ----------------------------------------------------------------------
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+// Loads every *.npy in bdir as a D-vector (normalised to unit length).
+int met_load_boundaries(const char *bdir, int d, double **dirs, char (**names)[128], int *nb) {
+    *dirs = NULL;
+    *names = NULL;
+    *nb = 0;
+    DIR *dp = opendir(bdir);
+    if (!dp) return hy_err(HY_EIO, "%s: cannot open boundary directory", bdir);
+    char *list[1024];
+    int cnt = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)) && cnt < 1024) {
+        size_t l = strlen(e->d_name);
+        if (l > 4 && !strcmp(e->d_name + l - 4, ".npy") && l < 120) list[cnt++] = strdup(e->d_name);
+    }
+    closedir(dp);
+    if (!cnt) return hy_err(HY_EFORMAT, "%s: no .npy boundary files", bdir);
+    qsort(list, cnt, sizeof *list, cmp_name);
+    int rc = HY_OK;
+    *dirs = hy_malloc(sizeof(double) * (size_t)cnt * d);
+    *names = hy_malloc(sizeof(**names) * cnt);
+    if (!*dirs || !*names) rc = HY_ENOMEM;
+    for (int i = 0; i < cnt && !rc; i++) {
+        char path[1400];
+        npy_f64 a;
+        if ((rc = ds_path(path, sizeof path, bdir, list[i]))) break;
+        if ((rc = npy_read_f64(path, &a, 0))) break;
+        if (a.size != d) {
+            rc = hy_err(HY_ESHAPE, "%s: %lld values, expected a 1 x %d direction", path, (long long)a.size, d);
+            npy_free_f64(&a);
+            break;
+        }
+        double nn = 0;
+        for (int k = 0; k < d; k++) nn += a.data[k] * a.data[k];
+        nn = sqrt(nn);
+        if (!(nn > 0)) {
+            rc = hy_err(HY_EVALUE, "%s: zero direction", path);
+            npy_free_f64(&a);
+            break;
+        }
+        for (int k = 0; k < d; k++) (*dirs)[(size_t)i * d + k] = a.data[k] / nn;
+        npy_free_f64(&a);
+        snprintf((*names)[i], 128, "%.*s", (int)(strlen(list[i]) - 4), list[i]);
+    }
+    for (int i = 0; i < cnt; i++) free(list[i]);
+    if (rc) {
+        free(*dirs);
+        free(*names);
+        *dirs = NULL;
+        *names = NULL;
+        return rc;
+    }
+    *nb = cnt;
     return HY_OK;
 }
