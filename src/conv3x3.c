@@ -1,0 +1,302 @@
+// conv3x3.c - direct 3x3 convolution kernels (see include/conv3x3.h).
+//
+// Layout: activations CHW; one task = one output row for all output channels, followed by
+// the epilogue on that row while it is still in cache. Inside a task, for each block of
+// output channels (8, or 4 for the folded kernel) and each block of up to 3 x 16 pixels,
+// the accumulators stay in AVX-512 registers for the whole reduction over (cin, taps):
+// input vectors are loaded from the row (shifted by the tap; masked loads supply the zero
+// padding at the row ends; rows outside the image read a zero row with stride 0) and
+// multiplied by weights broadcast from the packed layout, which is contiguous in the
+// order the loop reads it.
+#include "conv3x3.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define C3_X86 1
+#define C3_TARGET __attribute__((target("avx512f")))
+#define C3_INLINE static inline __attribute__((always_inline, target("avx512f")))
+#endif
+
+#define NCO_P 8    // output channels per block, plain kernel
+#define NCO_U 4    // output channels per block, folded (upsampling) kernel
+#define C3_MAXW 4096
+
+// A zero row read for taps above/below the image (and as the masked-load base).
+static const float c3_zeros[C3_MAXW + 64];
+
+int c3_available(void) {
+#ifdef C3_X86
+    static int cached = -1;
+    if (cached < 0) {
+        const char *e = getenv("HY_CONV3X3");
+        __builtin_cpu_init();
+        cached = (e && e[0] == '0') ? 0 : (__builtin_cpu_supports("avx512f") ? 1 : 0);
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+int c3_supported(int cin, int cout, int h, int w, int up) {
+    (void)up;
+    return c3_available() && cin >= 1 && h >= 1 && w >= 16 && w % 16 == 0 && w <= C3_MAXW && cout >= 8 &&
+           cout % NCO_P == 0;
+}
+
+size_t c3_packed_floats(int cin, int cout, int up) { return (size_t)cout * cin * (up ? 16 : 9); }
+
+// S(p, a): the 3x3 taps (along one axis) that read source offset a (0/1) for output parity p.
+static int fold_taps(int p, int a, int k) {
+    static const int S[2][2][3] = {{{1, 0, 0}, {0, 1, 1}}, {{1, 1, 0}, {0, 0, 1}}};
+    return S[p][a][k];
+}
+
+void c3_pack(float *dst, const float *W, int cin, int cout, int up) {
+    if (!up) {
+        // [cob][ci][tap 9][NCO_P]
+        for (int co = 0; co < cout; co++)
+            for (int ci = 0; ci < cin; ci++)
+                for (int t = 0; t < 9; t++)
+                    dst[(((size_t)(co / NCO_P) * cin + ci) * 9 + t) * NCO_P + co % NCO_P] =
+                        W[((size_t)co * cin + ci) * 9 + t];
+        return;
+    }
+    // [cob][ci][py][a][px][b][NCO_U]; output (2y+py, 2x+px) reads source (y+py-1+a, x+px-1+b)
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++) {
+            const float *w9 = W + ((size_t)co * cin + ci) * 9;
+            for (int py = 0; py < 2; py++)
+                for (int a = 0; a < 2; a++)
+                    for (int px = 0; px < 2; px++)
+                        for (int b = 0; b < 2; b++) {
+                            double s = 0;  // summed in double, rounded once
+                            for (int ky = 0; ky < 3; ky++)
+                                for (int kx = 0; kx < 3; kx++)
+                                    if (fold_taps(py, a, ky) && fold_taps(px, b, kx)) s += w9[ky * 3 + kx];
+                            int tap = ((py * 2 + a) * 2 + px) * 2 + b;
+                            dst[(((size_t)(co / NCO_U) * cin + ci) * 16 + tap) * NCO_U + co % NCO_U] = (float)s;
+                        }
+        }
+}
+
+#ifdef C3_X86
+
+C3_INLINE __m512 lrelu16(__m512 v, __m512 slope) {
+    __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return _mm512_mask_blend_ps(pos, _mm512_mul_ps(v, slope), v);
+}
+
+// Plain 3x3: output row (pointer o at channel co0, this row, column 0), NCO_P channels,
+// columns [x0, x0 + 16 NPV). rows[3]/rs[3]: input rows y-1, y, y+1 of channel 0 and their
+// per-channel strides (0 for the zero row).
+C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const size_t rs[3], const float *wp,
+                       const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV) {
+    __m512 acc[NCO_P][3];
+    for (int j = 0; j < NCO_P; j++) {
+        __m512 bj = _mm512_set1_ps(bias ? bias[j] : 0.0f);
+        for (int v = 0; v < NPV; v++) acc[j][v] = bj;
+    }
+    const __mmask16 mL = x0 == 0 ? 0xFFFE : 0xFFFF, mR = x0 + 16 * NPV == w ? 0x7FFF : 0xFFFF;
+    const float *p0 = rows[0] + x0, *p1 = rows[1] + x0, *p2 = rows[2] + x0;
+    for (int ci = 0; ci < cin; ci++) {
+        const float *pr[3] = {p0, p1, p2};
+#pragma GCC unroll 3
+        for (int dy = 0; dy < 3; dy++) {
+            const float *p = pr[dy];
+            __m512 X[3];
+            // dx = 0: column x - 1
+            for (int v = 0; v < NPV; v++)
+                X[v] = v == 0 ? _mm512_maskz_loadu_ps(mL, p - 1) : _mm512_loadu_ps(p + 16 * v - 1);
+            for (int j = 0; j < NCO_P; j++) {
+                __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 0) * NCO_P + j]);
+                for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
+            }
+            for (int v = 0; v < NPV; v++) X[v] = _mm512_loadu_ps(p + 16 * v);
+            for (int j = 0; j < NCO_P; j++) {
+                __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 1) * NCO_P + j]);
+                for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
+            }
+            for (int v = 0; v < NPV; v++)
+                X[v] = v == NPV - 1 ? _mm512_maskz_loadu_ps(mR, p + 16 * v + 1) : _mm512_loadu_ps(p + 16 * v + 1);
+            for (int j = 0; j < NCO_P; j++) {
+                __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 2) * NCO_P + j]);
+                for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
+            }
+        }
+        p0 += rs[0], p1 += rs[1], p2 += rs[2];
+        wp += 9 * NCO_P;
+    }
+    const __m512 sl = _mm512_set1_ps(slope);
+    for (int j = 0; j < NCO_P; j++)
+        for (int v = 0; v < NPV; v++) {
+            __m512 r = lrelu ? lrelu16(acc[j][v], sl) : acc[j][v];
+            _mm512_storeu_ps(o + (size_t)j * ohw + x0 + 16 * v, r);
+        }
+}
+
+// Folded upsample+3x3 for output row 2y+py: rows[2] = source rows y+py-1, y+py (channel 0),
+// source columns [x0, x0 + 16 NPV) -> output columns [2 x0, 2 x0 + 32 NPV), NCO_U channels.
+C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size_t rs[2], const float *wp,
+                    const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV) {
+    __m512 acc[2][NCO_U][3];  // [px][channel][vector]
+    for (int j = 0; j < NCO_U; j++) {
+        __m512 bj = _mm512_set1_ps(bias ? bias[j] : 0.0f);
+        for (int v = 0; v < NPV; v++) acc[0][j][v] = acc[1][j][v] = bj;
+    }
+    const __mmask16 mL = x0 == 0 ? 0xFFFE : 0xFFFF, mR = x0 + 16 * NPV == w ? 0x7FFF : 0xFFFF;
+    const float *p0 = rows[0] + x0, *p1 = rows[1] + x0;
+    for (int ci = 0; ci < cin; ci++) {
+        const float *pr[2] = {p0, p1};
+#pragma GCC unroll 2
+        for (int a = 0; a < 2; a++) {
+            const float *p = pr[a];
+            const float *wa = wp + a * 4 * NCO_U;  // taps (a, px, b) = a*4 + px*2 + b
+            __m512 X[3];
+            // source column x - 1: px = 0, b = 0
+            for (int v = 0; v < NPV; v++)
+                X[v] = v == 0 ? _mm512_maskz_loadu_ps(mL, p - 1) : _mm512_loadu_ps(p + 16 * v - 1);
+            for (int j = 0; j < NCO_U; j++) {
+                __m512 wj = _mm512_set1_ps(wa[0 * NCO_U + j]);
+                for (int v = 0; v < NPV; v++) acc[0][j][v] = _mm512_fmadd_ps(wj, X[v], acc[0][j][v]);
+            }
+            // column x: (px 0, b 1) and (px 1, b 0)
+            for (int v = 0; v < NPV; v++) X[v] = _mm512_loadu_ps(p + 16 * v);
+            for (int j = 0; j < NCO_U; j++) {
+                __m512 w01 = _mm512_set1_ps(wa[1 * NCO_U + j]), w10 = _mm512_set1_ps(wa[2 * NCO_U + j]);
+                for (int v = 0; v < NPV; v++) {
+                    acc[0][j][v] = _mm512_fmadd_ps(w01, X[v], acc[0][j][v]);
+                    acc[1][j][v] = _mm512_fmadd_ps(w10, X[v], acc[1][j][v]);
+                }
+            }
+            // column x + 1: px = 1, b = 1
+            for (int v = 0; v < NPV; v++)
+                X[v] = v == NPV - 1 ? _mm512_maskz_loadu_ps(mR, p + 16 * v + 1) : _mm512_loadu_ps(p + 16 * v + 1);
+            for (int j = 0; j < NCO_U; j++) {
+                __m512 wj = _mm512_set1_ps(wa[3 * NCO_U + j]);
+                for (int v = 0; v < NPV; v++) acc[1][j][v] = _mm512_fmadd_ps(wj, X[v], acc[1][j][v]);
+            }
+        }
+        p0 += rs[0], p1 += rs[1];
+        wp += 16 * NCO_U;
+    }
+    const __m512 sl = _mm512_set1_ps(slope);
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    for (int j = 0; j < NCO_U; j++)
+        for (int v = 0; v < NPV; v++) {
+            __m512 e = acc[0][j][v], d = acc[1][j][v];
+            if (lrelu) e = lrelu16(e, sl), d = lrelu16(d, sl);
+            float *dst = o + (size_t)j * ohw + 2 * (x0 + 16 * v);
+            _mm512_storeu_ps(dst, _mm512_permutex2var_ps(e, lo, d));
+            _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(e, hi, d));
+        }
+}
+
+C3_TARGET static void k_plain_n(float *o, size_t ohw, const float *const rows[3], const size_t rs[3], const float *wp,
+                                const float *bias, int cin, int x0, int w, int lrelu, float slope, int npv) {
+    if (npv == 3) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3);
+    else if (npv == 2) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 2);
+    else k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 1);
+}
+
+C3_TARGET static void k_up_n(float *o, size_t ohw, const float *const rows[2], const size_t rs[2], const float *wp,
+                             const float *bias, int cin, int x0, int w, int lrelu, float slope, int npv) {
+    if (npv == 3) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3);
+    else if (npv == 2) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 2);
+    else k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 1);
+}
+
+// Pixel norm (same operations, in the same order, as pixel_norm() in ops.c, so results are
+// bit-identical) and the optional toRGB on one output row: x = out + c*ohw (W floats each).
+C3_TARGET static void row_epilogue(float *x, size_t ohw, int cout, int W, size_t row_off, const c3_epilogue *ep) {
+    const __m512 cf = _mm512_set1_ps((float)cout), eps = _mm512_set1_ps(ep->eps), one = _mm512_set1_ps(1.0f);
+    for (int k = 0; k < W; k += 16) {
+        if (ep->pn) {
+            __m512 s = _mm512_setzero_ps();
+            for (int c = 0; c < cout; c++) {
+                __m512 v = _mm512_loadu_ps(x + (size_t)c * ohw + k);
+                s = _mm512_add_ps(s, _mm512_mul_ps(v, v));
+            }
+            __m512 sc = _mm512_div_ps(one, _mm512_sqrt_ps(_mm512_add_ps(_mm512_div_ps(s, cf), eps)));
+            for (int c = 0; c < cout; c++) {
+                float *p = x + (size_t)c * ohw + k;
+                _mm512_storeu_ps(p, _mm512_mul_ps(_mm512_loadu_ps(p), sc));
+            }
+        }
+        if (ep->rgb_out) {
+            for (int q = 0; q < 3; q++) {
+                __m512 s = _mm512_setzero_ps();
+                for (int c = 0; c < cout; c++)
+                    s = _mm512_fmadd_ps(_mm512_set1_ps(ep->rgb_w[q * cout + c]), _mm512_loadu_ps(x + (size_t)c * ohw + k),
+                                        s);
+                s = _mm512_add_ps(s, _mm512_set1_ps(ep->rgb_b ? ep->rgb_b[q] : 0.0f));
+                _mm512_storeu_ps(ep->rgb_out + (size_t)q * ohw + row_off + k, s);
+            }
+        }
+    }
+}
+
+void c3_conv(float *out, const float *in, const float *packed, const float *b, int cin, int cout, int h, int w,
+             int up, const c3_epilogue *ep) {
+    const int H = up ? 2 * h : h, W = up ? 2 * w : w;
+    const size_t ohw = (size_t)H * W, ihw = (size_t)h * w;
+    const int lrelu = ep && ep->lrelu;
+    const float slope = ep ? ep->slope : 0.0f;
+    const int nco = up ? NCO_U : NCO_P, ntaps = up ? 16 : 9;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int Y = 0; Y < H; Y++) {
+        float *orow = out + (size_t)Y * W;
+        if (up) {
+            int y = Y >> 1, py = Y & 1;
+            const float *rows[2];
+            size_t rs[2];
+            for (int a = 0; a < 2; a++) {
+                int sy = y + py - 1 + a;
+                int ok = sy >= 0 && sy < h;
+                rows[a] = ok ? in + (size_t)sy * w : c3_zeros;
+                rs[a] = ok ? ihw : 0;
+            }
+            for (int co = 0; co < cout; co += nco) {
+                const float *wp = packed + (size_t)co * cin * ntaps + py * 8 * NCO_U;
+                for (int x0 = 0; x0 < w; x0 += 48) {
+                    int npv = (w - x0) / 16 < 3 ? (w - x0) / 16 : 3;
+                    k_up_n(orow + (size_t)co * ohw, ohw, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu, slope,
+                           npv);
+                }
+            }
+        } else {
+            const float *rows[3];
+            size_t rs[3];
+            for (int a = 0; a < 3; a++) {
+                int sy = Y - 1 + a;
+                int ok = sy >= 0 && sy < h;
+                rows[a] = ok ? in + (size_t)sy * w : c3_zeros;
+                rs[a] = ok ? ihw : 0;
+            }
+            for (int co = 0; co < cout; co += nco) {
+                const float *wp = packed + (size_t)co * cin * ntaps;
+                for (int x0 = 0; x0 < w; x0 += 48) {
+                    int npv = (w - x0) / 16 < 3 ? (w - x0) / 16 : 3;
+                    k_plain_n(orow + (size_t)co * ohw, ohw, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu,
+                              slope, npv);
+                }
+            }
+        }
+        if (ep && (ep->pn || ep->rgb_out)) row_epilogue(orow, ohw, cout, W, (size_t)Y * W, ep);
+    }
+}
+
+#else  // !C3_X86: never selected (c3_available() is 0); keeps the API linkable.
+
+void c3_conv(float *out, const float *in, const float *packed, const float *b, int cin, int cout, int h, int w,
+             int up, const c3_epilogue *ep) {
+    (void)out, (void)in, (void)packed, (void)b, (void)cin, (void)cout, (void)h, (void)w, (void)up, (void)ep;
+    abort();
+}
+
+#endif
