@@ -22,8 +22,8 @@
 // 1 when the CPU has AVX-512F and HY_CONV3X3 is not "0" in the environment (a switch to
 // compare against the generic path).
 int c3_available(void);
-// Whether c3_conv handles this layer: c3_available(), w a multiple of 16 (source width for
-// up = 1), w <= 4096, cout a multiple of 8, cin >= 1.
+// Whether c3_conv handles this layer: c3_available(), 1 <= w <= 4096 (source width for
+// up = 1), cout a multiple of 8, cin >= 1.
 int c3_supported(int cin, int cout, int h, int w, int up);
 
 // Floats of the packed weights, and the packing of W (cout, cin, 3, 3) (torch layout).

@@ -44,8 +44,7 @@ int c3_available(void) {
 
 int c3_supported(int cin, int cout, int h, int w, int up) {
     (void)up;
-    return c3_available() && cin >= 1 && h >= 1 && w >= 16 && w % 16 == 0 && w <= C3_MAXW && cout >= 8 &&
-           cout % NCO_P == 0;
+    return c3_available() && cin >= 1 && h >= 1 && w >= 1 && w <= C3_MAXW && cout >= 8 && cout % NCO_P == 0;
 }
 
 size_t c3_packed_floats(int cin, int cout, int up) { return (size_t)cout * cin * (up ? 16 : 9); }
@@ -97,11 +96,18 @@ C3_INLINE __m512 lrelu16(__m512 v, __m512 slope) {
 C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const size_t rs[3], const float *wp,
                        const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV) {
     __m512 acc[NCO_P][3];
+    #pragma GCC unroll 8
     for (int j = 0; j < NCO_P; j++) {
         __m512 bj = _mm512_set1_ps(bias ? bias[j] : 0.0f);
+        #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) acc[j][v] = bj;
     }
-    const __mmask16 mL = x0 == 0 ? 0xFFFE : 0xFFFF, mR = x0 + 16 * NPV == w ? 0x7FFF : 0xFFFF;
+    // masks: mL drops column -1 (first vector); for the last vector, mS keeps the columns
+    // < w, mR the columns whose right neighbour is < w (rem = columns from its start to w)
+    const int rem = w - x0 - 16 * (NPV - 1);
+    const __mmask16 mL = x0 == 0 ? 0xFFFE : 0xFFFF;
+    const __mmask16 mS = rem >= 16 ? 0xFFFF : (__mmask16)((1u << rem) - 1);
+    const __mmask16 mR = rem - 1 >= 16 ? 0xFFFF : (__mmask16)((1u << (rem - 1)) - 1);
     const float *p0 = rows[0] + x0, *p1 = rows[1] + x0, *p2 = rows[2] + x0;
     for (int ci = 0; ci < cin; ci++) {
         const float *pr[3] = {p0, p1, p2};
@@ -110,21 +116,30 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
             const float *p = pr[dy];
             __m512 X[3];
             // dx = 0: column x - 1
+            #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
-                X[v] = v == 0 ? _mm512_maskz_loadu_ps(mL, p - 1) : _mm512_loadu_ps(p + 16 * v - 1);
+                X[v] = _mm512_maskz_loadu_ps((v == 0 ? mL : 0xFFFF) & (v == NPV - 1 ? mS : 0xFFFF), p + 16 * v - 1);
+            #pragma GCC unroll 8
             for (int j = 0; j < NCO_P; j++) {
                 __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 0) * NCO_P + j]);
+                #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
             }
-            for (int v = 0; v < NPV; v++) X[v] = _mm512_loadu_ps(p + 16 * v);
+            #pragma GCC unroll 8
+            for (int v = 0; v < NPV; v++) X[v] = _mm512_maskz_loadu_ps(v == NPV - 1 ? mS : 0xFFFF, p + 16 * v);
+            #pragma GCC unroll 8
             for (int j = 0; j < NCO_P; j++) {
                 __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 1) * NCO_P + j]);
+                #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
             }
+            #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
-                X[v] = v == NPV - 1 ? _mm512_maskz_loadu_ps(mR, p + 16 * v + 1) : _mm512_loadu_ps(p + 16 * v + 1);
+                X[v] = _mm512_maskz_loadu_ps(v == NPV - 1 ? mR : 0xFFFF, p + 16 * v + 1);
+            #pragma GCC unroll 8
             for (int j = 0; j < NCO_P; j++) {
                 __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 2) * NCO_P + j]);
+                #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
             }
         }
@@ -132,10 +147,12 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
         wp += 9 * NCO_P;
     }
     const __m512 sl = _mm512_set1_ps(slope);
+    #pragma GCC unroll 8
     for (int j = 0; j < NCO_P; j++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) {
             __m512 r = lrelu ? lrelu16(acc[j][v], sl) : acc[j][v];
-            _mm512_storeu_ps(o + (size_t)j * ohw + x0 + 16 * v, r);
+            _mm512_mask_storeu_ps(o + (size_t)j * ohw + x0 + 16 * v, v == NPV - 1 ? mS : 0xFFFF, r);
         }
 }
 
@@ -144,11 +161,18 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
 C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size_t rs[2], const float *wp,
                     const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV) {
     __m512 acc[2][NCO_U][3];  // [px][channel][vector]
+    #pragma GCC unroll 8
     for (int j = 0; j < NCO_U; j++) {
         __m512 bj = _mm512_set1_ps(bias ? bias[j] : 0.0f);
+        #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) acc[0][j][v] = acc[1][j][v] = bj;
     }
-    const __mmask16 mL = x0 == 0 ? 0xFFFE : 0xFFFF, mR = x0 + 16 * NPV == w ? 0x7FFF : 0xFFFF;
+    // masks: mL drops column -1 (first vector); for the last vector, mS keeps the columns
+    // < w, mR the columns whose right neighbour is < w (rem = columns from its start to w)
+    const int rem = w - x0 - 16 * (NPV - 1);
+    const __mmask16 mL = x0 == 0 ? 0xFFFE : 0xFFFF;
+    const __mmask16 mS = rem >= 16 ? 0xFFFF : (__mmask16)((1u << rem) - 1);
+    const __mmask16 mR = rem - 1 >= 16 ? 0xFFFF : (__mmask16)((1u << (rem - 1)) - 1);
     const float *p0 = rows[0] + x0, *p1 = rows[1] + x0;
     for (int ci = 0; ci < cin; ci++) {
         const float *pr[2] = {p0, p1};
@@ -158,26 +182,35 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
             const float *wa = wp + a * 4 * NCO_U;  // taps (a, px, b) = a*4 + px*2 + b
             __m512 X[3];
             // source column x - 1: px = 0, b = 0
+            #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
-                X[v] = v == 0 ? _mm512_maskz_loadu_ps(mL, p - 1) : _mm512_loadu_ps(p + 16 * v - 1);
+                X[v] = _mm512_maskz_loadu_ps((v == 0 ? mL : 0xFFFF) & (v == NPV - 1 ? mS : 0xFFFF), p + 16 * v - 1);
+            #pragma GCC unroll 8
             for (int j = 0; j < NCO_U; j++) {
                 __m512 wj = _mm512_set1_ps(wa[0 * NCO_U + j]);
+                #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[0][j][v] = _mm512_fmadd_ps(wj, X[v], acc[0][j][v]);
             }
             // column x: (px 0, b 1) and (px 1, b 0)
-            for (int v = 0; v < NPV; v++) X[v] = _mm512_loadu_ps(p + 16 * v);
+            #pragma GCC unroll 8
+            for (int v = 0; v < NPV; v++) X[v] = _mm512_maskz_loadu_ps(v == NPV - 1 ? mS : 0xFFFF, p + 16 * v);
+            #pragma GCC unroll 8
             for (int j = 0; j < NCO_U; j++) {
                 __m512 w01 = _mm512_set1_ps(wa[1 * NCO_U + j]), w10 = _mm512_set1_ps(wa[2 * NCO_U + j]);
+                #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) {
                     acc[0][j][v] = _mm512_fmadd_ps(w01, X[v], acc[0][j][v]);
                     acc[1][j][v] = _mm512_fmadd_ps(w10, X[v], acc[1][j][v]);
                 }
             }
             // column x + 1: px = 1, b = 1
+            #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
-                X[v] = v == NPV - 1 ? _mm512_maskz_loadu_ps(mR, p + 16 * v + 1) : _mm512_loadu_ps(p + 16 * v + 1);
+                X[v] = _mm512_maskz_loadu_ps(v == NPV - 1 ? mR : 0xFFFF, p + 16 * v + 1);
+            #pragma GCC unroll 8
             for (int j = 0; j < NCO_U; j++) {
                 __m512 wj = _mm512_set1_ps(wa[3 * NCO_U + j]);
+                #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[1][j][v] = _mm512_fmadd_ps(wj, X[v], acc[1][j][v]);
             }
         }
@@ -187,13 +220,20 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
     const __m512 sl = _mm512_set1_ps(slope);
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    #pragma GCC unroll 8
     for (int j = 0; j < NCO_U; j++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) {
             __m512 e = acc[0][j][v], d = acc[1][j][v];
             if (lrelu) e = lrelu16(e, sl), d = lrelu16(d, sl);
             float *dst = o + (size_t)j * ohw + 2 * (x0 + 16 * v);
-            _mm512_storeu_ps(dst, _mm512_permutex2var_ps(e, lo, d));
-            _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(e, hi, d));
+            __mmask16 mlo = 0xFFFF, mhi = 0xFFFF;  // output columns 2x, 2x+1 for x < w
+            if (v == NPV - 1 && rem < 16) {
+                mlo = rem >= 8 ? 0xFFFF : (__mmask16)((1u << (2 * rem)) - 1);
+                mhi = rem > 8 ? (__mmask16)((1u << (2 * (rem - 8))) - 1) : 0;
+            }
+            _mm512_mask_storeu_ps(dst, mlo, _mm512_permutex2var_ps(e, lo, d));
+            _mm512_mask_storeu_ps(dst + 16, mhi, _mm512_permutex2var_ps(e, hi, d));
         }
 }
 
@@ -216,26 +256,27 @@ C3_TARGET static void k_up_n(float *o, size_t ohw, const float *const rows[2], c
 C3_TARGET static void row_epilogue(float *x, size_t ohw, int cout, int W, size_t row_off, const c3_epilogue *ep) {
     const __m512 cf = _mm512_set1_ps((float)cout), eps = _mm512_set1_ps(ep->eps), one = _mm512_set1_ps(1.0f);
     for (int k = 0; k < W; k += 16) {
+        const __mmask16 m = W - k >= 16 ? 0xFFFF : (__mmask16)((1u << (W - k)) - 1);
         if (ep->pn) {
             __m512 s = _mm512_setzero_ps();
             for (int c = 0; c < cout; c++) {
-                __m512 v = _mm512_loadu_ps(x + (size_t)c * ohw + k);
+                __m512 v = _mm512_maskz_loadu_ps(m, x + (size_t)c * ohw + k);
                 s = _mm512_add_ps(s, _mm512_mul_ps(v, v));
             }
             __m512 sc = _mm512_div_ps(one, _mm512_sqrt_ps(_mm512_add_ps(_mm512_div_ps(s, cf), eps)));
             for (int c = 0; c < cout; c++) {
                 float *p = x + (size_t)c * ohw + k;
-                _mm512_storeu_ps(p, _mm512_mul_ps(_mm512_loadu_ps(p), sc));
+                _mm512_mask_storeu_ps(p, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p), sc));
             }
         }
         if (ep->rgb_out) {
             for (int q = 0; q < 3; q++) {
                 __m512 s = _mm512_setzero_ps();
                 for (int c = 0; c < cout; c++)
-                    s = _mm512_fmadd_ps(_mm512_set1_ps(ep->rgb_w[q * cout + c]), _mm512_loadu_ps(x + (size_t)c * ohw + k),
-                                        s);
+                    s = _mm512_fmadd_ps(_mm512_set1_ps(ep->rgb_w[q * cout + c]),
+                                        _mm512_maskz_loadu_ps(m, x + (size_t)c * ohw + k), s);
                 s = _mm512_add_ps(s, _mm512_set1_ps(ep->rgb_b ? ep->rgb_b[q] : 0.0f));
-                _mm512_storeu_ps(ep->rgb_out + (size_t)q * ohw + row_off + k, s);
+                _mm512_mask_storeu_ps(ep->rgb_out + (size_t)q * ohw + row_off + k, m, s);
             }
         }
     }
@@ -264,7 +305,7 @@ void c3_conv(float *out, const float *in, const float *packed, const float *b, i
             for (int co = 0; co < cout; co += nco) {
                 const float *wp = packed + (size_t)co * cin * ntaps + py * 8 * NCO_U;
                 for (int x0 = 0; x0 < w; x0 += 48) {
-                    int npv = (w - x0) / 16 < 3 ? (w - x0) / 16 : 3;
+                    int npv = (w - x0 + 15) / 16 < 3 ? (w - x0 + 15) / 16 : 3;
                     k_up_n(orow + (size_t)co * ohw, ohw, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu, slope,
                            npv);
                 }
@@ -281,7 +322,7 @@ void c3_conv(float *out, const float *in, const float *packed, const float *b, i
             for (int co = 0; co < cout; co += nco) {
                 const float *wp = packed + (size_t)co * cin * ntaps;
                 for (int x0 = 0; x0 < w; x0 += 48) {
-                    int npv = (w - x0) / 16 < 3 ? (w - x0) / 16 : 3;
+                    int npv = (w - x0 + 15) / 16 < 3 ? (w - x0 + 15) / 16 : 3;
                     k_plain_n(orow + (size_t)co * ohw, ohw, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu,
                               slope, npv);
                 }

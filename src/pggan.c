@@ -11,8 +11,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common.h"
+#include "conv3x3.h"
 #include "ops.h"
 
 #define PN_EPS 1e-8f
@@ -24,7 +26,26 @@ void pggan_free(pggan *g) {
     free(g->buf_b);
     free(g->buf_c);
     free(g->scratch);
+    for (int s = 0; s < PGGAN_MAX_STAGES; s++) free(g->pk0[s]), free(g->pk1[s]);
     memset(g, 0, sizeof *g);
+}
+
+// Activation buffers: 2 MiB aligned, transparent huge pages requested (fewer page faults and
+// TLB misses on the 64 MB tensors of the last scales), touched once here so that the first
+// image does not pay the page faults.
+static float *big_alloc(size_t floats) {
+    size_t bytes = (floats ? floats : 1) * sizeof(float), align = (size_t)2 << 20;
+    size_t rounded = (bytes + align - 1) / align * align;
+    void *p = NULL;
+    if (posix_memalign(&p, align, rounded) != 0) {
+        hy_err(HY_ENOMEM, "out of memory allocating %zu bytes", rounded);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);  // advisory: failure only costs speed
+#endif
+    memset(p, 0, rounded);
+    return p;
 }
 
 int pggan_load(pggan *g, const char *path) {
@@ -104,11 +125,40 @@ int pggan_load(pggan *g, const char *path) {
                    expected);
         goto fail;
     }
+    // Direct-conv layers: repack (and for conv0 fold the upsample into) the weights once.
+    // buf_c only serves the layers left on the upsample + im2col path, so it is sized for them.
+    size_t act_c = (size_t)16 * c4;
+    if (c3_supported((int)c4, (int)c4, 4, 4, 0)) {
+        if (!(g->pk1[0] = hy_malloc_aligned(c3_packed_floats((int)c4, (int)c4, 0) * sizeof(float)))) {
+            r = HY_ENOMEM;
+            goto fail;
+        }
+        c3_pack(g->pk1[0], g->st[0].w1, (int)c4, (int)c4, 0);
+    }
+    for (int s = 1; s < g->nstages; s++) {
+        int rr = 4 << s, ci = g->ch[s - 1], co = g->ch[s];
+        if (c3_supported(ci, co, rr / 2, rr / 2, 1)) {
+            if (!(g->pk0[s] = hy_malloc_aligned(c3_packed_floats(ci, co, 1) * sizeof(float)))) {
+                r = HY_ENOMEM;
+                goto fail;
+            }
+            c3_pack(g->pk0[s], g->st[s].w0, ci, co, 1);
+        } else if (act_c < (size_t)co * rr * rr) {
+            act_c = (size_t)co * rr * rr;
+        }
+        if (c3_supported(co, co, rr, rr, 0)) {
+            if (!(g->pk1[s] = hy_malloc_aligned(c3_packed_floats(co, co, 0) * sizeof(float)))) {
+                r = HY_ENOMEM;
+                goto fail;
+            }
+            c3_pack(g->pk1[s], g->st[s].w1, co, co, 0);
+        }
+    }
     g->act_floats = act;
     g->scratch_floats = scratch;
-    g->buf_a = hy_malloc_aligned(act * sizeof(float));
-    g->buf_b = hy_malloc_aligned(act * sizeof(float));
-    g->buf_c = hy_malloc_aligned(act * sizeof(float));
+    g->buf_a = big_alloc(act);
+    g->buf_b = big_alloc(act);
+    g->buf_c = big_alloc(act_c);
     g->scratch = hy_malloc_aligned((scratch ? scratch : 1) * sizeof(float));
     if (!g->buf_a || !g->buf_b || !g->buf_c || !g->scratch) {
         r = HY_ENOMEM;
@@ -124,20 +174,41 @@ static void emit(pggan_hook hook, void *user, const char *name, const float *x, 
     if (hook) hook(user, name, x, c, h, w);
 }
 
-// conv (3x3, pad 1) + bias -> hook -> LReLU -> hook -> PN -> hook, all on (c_out, r, r)
-static void conv_block(pggan *g, float *out, const float *in, const float *w, const float *b, int cin, int cout,
-                       int r, const char *name, pggan_hook hook, void *user) {
-    conv_shape s = {cin, r, r, cout, 3, 3, 1, 1, 1, 1};
+// LReLU -> hook -> PN -> hook, on a conv output (cout, r, r) already emitted as `name`
+static void block_tail(float *out, int cout, int r, const char *name, pggan_hook hook, void *user) {
     char n[64];
     size_t len = (size_t)cout * r * r;
-    conv2d(out, in, w, b, 1, &s, g->scratch);
-    emit(hook, user, name, out, cout, r, r);
     leaky_relu(out, len, LRELU_SLOPE);
     snprintf(n, sizeof n, "%s.lrelu", name);
     emit(hook, user, n, out, cout, r, r);
     pixel_norm(out, 1, cout, r * r, PN_EPS);
     snprintf(n, sizeof n, "%s.pn", name);
     emit(hook, user, n, out, cout, r, r);
+}
+
+// conv (3x3, pad 1) + bias -> hook -> LReLU -> hook -> PN -> hook, all on (c_out, r, r)
+static void conv_block(pggan *g, float *out, const float *in, const float *w, const float *b, int cin, int cout,
+                       int r, const char *name, pggan_hook hook, void *user) {
+    conv_shape s = {cin, r, r, cout, 3, 3, 1, 1, 1, 1};
+    conv2d(out, in, w, b, 1, &s, g->scratch);
+    emit(hook, user, name, out, cout, r, r);
+    block_tail(out, cout, r, name, hook, user);
+}
+
+// The same block on the direct-conv path: in is (cin, r/2, r/2) when up (conv0, upsample
+// folded in), else (cin, r, r). Without a hook the LReLU, PN and (when rgb_out is set) the
+// toRGB layer are fused into the conv; with one, the conv output is emitted first.
+static void fast_block(pggan *g, float *out, const float *in, const float *packed, const float *b, int cin,
+                       int cout, int r, int up, const char *name, pggan_hook hook, void *user, float *rgb_out) {
+    int h = up ? r / 2 : r;
+    if (hook) {
+        c3_conv(out, in, packed, b, cin, cout, h, h, up, NULL);
+        emit(hook, user, name, out, cout, r, r);
+        block_tail(out, cout, r, name, hook, user);
+        return;
+    }
+    c3_epilogue ep = {1, LRELU_SLOPE, 1, PN_EPS, g->rgb_w, g->rgb_b, rgb_out};
+    c3_conv(out, in, packed, b, cin, cout, h, h, up, &ep);
 }
 
 int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *user) {
@@ -156,22 +227,41 @@ int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *u
     emit(hook, user, "4x4.dense.lrelu", a, c4, 4, 4);
     pixel_norm(a, 1, c4, 16, PN_EPS);
     emit(hook, user, "4x4.dense.pn", a, c4, 4, 4);
-    conv_block(g, b, a, g->st[0].w1, g->st[0].b1, c4, c4, 4, "4x4.conv", hook, user);
-    float *x = b;  // current activation
+    int last0 = g->nstages == 1 && !hook;
+    if (g->pk1[0]) fast_block(g, b, a, g->pk1[0], g->st[0].b1, c4, c4, 4, 0, "4x4.conv", hook, user, last0 ? out : NULL);
+    else conv_block(g, b, a, g->st[0].w1, g->st[0].b1, c4, c4, 4, "4x4.conv", hook, user);
+    float *x = b;  // current activation, in a or b
+    int rgb_done = g->pk1[0] && last0;
     for (int s = 1; s < g->nstages; s++) {
         int r = 4 << s, ci = g->ch[s - 1], co = g->ch[s];
-        char n[64];
-        float *up = x == a ? b : a;
-        upsample2x_nearest(up, x, 1, ci, r / 2, r / 2);
-        snprintf(n, sizeof n, "%dx%d.conv0", r, r);
-        conv_block(g, c, up, g->st[s].w0, g->st[s].b0, ci, co, r, n, hook, user);
-        snprintf(n, sizeof n, "%dx%d.conv1", r, r);
-        conv_block(g, up, c, g->st[s].w1, g->st[s].b1, co, co, r, n, hook, user);
-        x = up;
+        char n0[64], n1[64];
+        snprintf(n0, sizeof n0, "%dx%d.conv0", r, r);
+        snprintf(n1, sizeof n1, "%dx%d.conv1", r, r);
+        float *other = x == a ? b : a, *t, *u;
+        if (g->pk0[s]) {
+            t = other;  // conv0 output; conv1 then writes back into x's buffer
+            u = x;
+            fast_block(g, t, x, g->pk0[s], g->st[s].b0, ci, co, r, 1, n0, hook, user, NULL);
+        } else {
+            upsample2x_nearest(other, x, 1, ci, r / 2, r / 2);
+            t = c;
+            u = other;
+            conv_block(g, t, other, g->st[s].w0, g->st[s].b0, ci, co, r, n0, hook, user);
+        }
+        if (g->pk1[s]) {
+            int last = s == g->nstages - 1 && !hook;
+            fast_block(g, u, t, g->pk1[s], g->st[s].b1, co, co, r, 0, n1, hook, user, last ? out : NULL);
+            rgb_done = last;
+        } else {
+            conv_block(g, u, t, g->st[s].w1, g->st[s].b1, co, co, r, n1, hook, user);
+        }
+        x = u;
     }
     int R = g->resolution, cl = g->ch[g->nstages - 1];
-    conv_shape rgb = {cl, R, R, 3, 1, 1, 1, 1, 0, 0};
-    conv2d(out, x, g->rgb_w, g->rgb_b, 1, &rgb, g->scratch);
+    if (!rgb_done) {
+        conv_shape rgb = {cl, R, R, 3, 1, 1, 1, 1, 0, 0};
+        conv2d(out, x, g->rgb_w, g->rgb_b, 1, &rgb, g->scratch);
+    }
     emit(hook, user, "torgb", out, 3, R, R);
     return HY_OK;
 }

@@ -71,6 +71,11 @@ START_TEST(plain_matches_naive) {
     check(4, 24, 2, 64, 0, 1, 1);   // 3 + 1, three channel blocks, rgb
     check(2, 16, 1, 80, 0, 1, 0);   // 3 + 2, single row (both neighbours are zero rows)
     check(32, 32, 6, 16, 0, 1, 1);  // more input channels
+    check(16, 8, 4, 4, 0, 1, 1);    // narrower than a vector (PGGAN 4x4)
+    check(3, 16, 3, 8, 0, 1, 0);
+    check(3, 8, 2, 1, 0, 0, 0);     // one column: both neighbours are padding
+    check(5, 8, 3, 37, 0, 1, 1);    // 16 + 16 + 5
+    check(5, 8, 3, 70, 0, 1, 0);    // 48 + 16 + 6
 }
 END_TEST
 
@@ -82,6 +87,12 @@ START_TEST(folded_matches_upsample_then_conv) {
     check(4, 24, 3, 64, 1, 1, 1);
     check(2, 8, 1, 80, 1, 1, 1);
     check(32, 16, 5, 16, 1, 1, 0);
+    check(16, 8, 4, 4, 1, 1, 1);    // PGGAN 8x8 conv0: source narrower than a vector
+    check(3, 16, 2, 8, 1, 1, 0);
+    check(3, 8, 1, 1, 1, 0, 0);     // 1x1 source -> 2x2
+    check(4, 8, 3, 9, 1, 1, 1);     // 9 source columns: output lanes split 16 + 2
+    check(4, 8, 2, 21, 1, 0, 0);    // 16 + 5
+    check(2, 8, 2, 53, 1, 1, 0);    // 48 + 5
 }
 END_TEST
 
@@ -106,7 +117,7 @@ END_TEST
 START_TEST(support_rules) {
     if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
     ck_assert(c3_supported(512, 512, 16, 16, 0));
-    ck_assert(!c3_supported(512, 512, 8, 8, 1));  // width not a multiple of 16
+    ck_assert(c3_supported(512, 512, 4, 4, 1));
     ck_assert(!c3_supported(16, 12, 16, 16, 0));  // cout not a multiple of 8
     ck_assert(!c3_supported(16, 16, 16, 8192, 0));
 }
