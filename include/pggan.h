@@ -32,6 +32,10 @@ typedef struct {
     // Direct-conv path (src/conv3x3.c), chosen at load per layer: weights repacked once
     // (conv0 folded with the 2x upsample); NULL where the layer uses upsample + conv2d.
     float *pk0[PGGAN_MAX_STAGES], *pk1[PGGAN_MAX_STAGES];
+    // When every conv is on that path, the tensors still needed (dense, biases, toRGB) are
+    // copied here and the weight file's buffer is released (wf is then closed): the raw conv
+    // weights would otherwise stay resident next to their packed copies.
+    float *own;
 } pggan;
 
 // Called after each op by pggan_forward when set: name like "8x8.conv0.lrelu", data (c,h,w).

@@ -27,6 +27,7 @@ void pggan_free(pggan *g) {
     free(g->buf_c);
     free(g->scratch);
     for (int s = 0; s < PGGAN_MAX_STAGES; s++) free(g->pk0[s]), free(g->pk1[s]);
+    free(g->own);
     memset(g, 0, sizeof *g);
 }
 
@@ -46,6 +47,39 @@ static float *big_alloc(size_t floats) {
 #endif
     memset(p, 0, rounded);
     return p;
+}
+
+// Copies *p (n floats) to dst and points *p at the copy; returns dst + n.
+static float *keep(float *dst, const float **p, size_t n) {
+    memcpy(dst, *p, n * sizeof(float));
+    *p = dst;
+    return dst + n;
+}
+
+// If every conv layer has packed weights, keep copies of the other tensors and close the
+// weight file (see pggan.h). The raw conv weight pointers become NULL.
+static int release_file(pggan *g) {
+    if (!g->pk1[0]) return HY_OK;
+    for (int s = 1; s < g->nstages; s++)
+        if (!g->pk0[s] || !g->pk1[s]) return HY_OK;
+    int c4 = g->ch[0];
+    size_t n = (size_t)16 * c4 * g->latent + 16 * (size_t)c4 + c4 + 3 * (size_t)g->ch[g->nstages - 1] + 3;
+    for (int s = 1; s < g->nstages; s++) n += 2 * (size_t)g->ch[s];
+    if (!(g->own = hy_malloc_aligned(n * sizeof(float)))) return HY_ENOMEM;
+    float *d = g->own;
+    d = keep(d, &g->st[0].w0, (size_t)16 * c4 * g->latent);
+    d = keep(d, &g->st[0].b0, (size_t)16 * c4);
+    d = keep(d, &g->st[0].b1, (size_t)c4);
+    g->st[0].w1 = NULL;
+    for (int s = 1; s < g->nstages; s++) {
+        d = keep(d, &g->st[s].b0, (size_t)g->ch[s]);
+        d = keep(d, &g->st[s].b1, (size_t)g->ch[s]);
+        g->st[s].w0 = g->st[s].w1 = NULL;
+    }
+    d = keep(d, &g->rgb_w, 3 * (size_t)g->ch[g->nstages - 1]);
+    keep(d, &g->rgb_b, 3);
+    wf_close(&g->wf);
+    return HY_OK;
 }
 
 int pggan_load(pggan *g, const char *path) {
@@ -154,6 +188,7 @@ int pggan_load(pggan *g, const char *path) {
             c3_pack(g->pk1[s], g->st[s].w1, co, co, 0);
         }
     }
+    if ((r = release_file(g))) goto fail;
     g->act_floats = act;
     g->scratch_floats = scratch;
     g->buf_a = big_alloc(act);
