@@ -6,9 +6,15 @@
 #   make golden     regenerate the committed golden fixtures (needs python3-torch)
 #   make bench      benchmarks (C vs PyTorch on this machine)
 #
-# Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang.
+# Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang, V=1 (show commands),
+#          ARCH= (generic code instead of -march=native).
 
 CC      ?= cc
+ifeq ($(V),1)
+  Q =
+else
+  Q = @
+endif
 BUILD   ?= build
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude $(shell pkg-config --cflags libpng 2>/dev/null)
 LDLIBS  = -lopenblas -lpng -lz -lm -lpthread
@@ -27,8 +33,11 @@ ifneq ($(NO_OMP),1)
   OPT += -fopenmp
   LDFLAGS += -fopenmp
 endif
+# Code generation for the building machine (AVX2/AVX-512 kernels are selected with #ifdef and
+# have portable fallbacks); ARCH= builds a generic binary.
+ARCH ?= -march=native
 CFLAGS ?=
-CFLAGS += $(CFLAGS_BASE) $(OPT)
+CFLAGS += $(CFLAGS_BASE) $(OPT) $(ARCH)
 
 # OpenBLAS include dir on Debian
 BLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu))
@@ -45,19 +54,22 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libhyper.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/hyper: $(CMD_OBJ) $(BUILD)/libhyper.a
-	$(CC) $(LDFLAGS) $(CMD_OBJ) $(BUILD)/libhyper.a $(LDLIBS) -o $@
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) $(CMD_OBJ) $(BUILD)/libhyper.a $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libhyper.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests $< $(BUILD)/libhyper.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs check) -o $@
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libhyper.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs check) -o $@
 
 $(BUILD)/obj $(BUILD)/tests:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
 # Runs every test binary (each is a Check suite) from the repo root and prints one
 # summary line "N passed, N failed".
@@ -78,3 +90,9 @@ probe:
 
 clean:
 	rm -rf build build-san
+
+# Fuzzing (clang + libFuzzer): each tests/fuzz/fuzz_*.c for FUZZ_SECONDS seconds.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+.PHONY: fuzz

@@ -94,6 +94,8 @@ const char *wf_dtype_name(int dtype); // "f32", ...
 
 // Reads and fully validates `path`. On error returns < 0 with a message and leaves *wf empty.
 int wf_open(wfile *wf, const char *path);
+// Same, from an in-memory copy of a file (`name` is used in messages; buf is copied).
+int wf_open_mem(wfile *wf, const char *name, const uint8_t *buf, size_t len);
 void wf_close(wfile *wf);
 
 // Errors unless the file's kind equals `kind`.

@@ -262,6 +262,22 @@ int wf_open(wfile *wf, const char *path) {
     return HY_OK;
 }
 
+int wf_open_mem(wfile *wf, const char *name, const uint8_t *buf, size_t len) {
+    memset(wf, 0, sizeof *wf);
+    snprintf(wf->path, sizeof wf->path, "%s", name);
+    if (!(wf->buf = hy_malloc_aligned(len + 1))) return HY_ENOMEM;
+    memcpy(wf->buf, buf, len);
+    wf->size = len;
+    int r = parse(wf);
+    if (r) {
+        char keep[1024];
+        snprintf(keep, sizeof keep, "%s", hy_errmsg());
+        wf_close(wf);
+        return hy_err(r, "%s", keep);
+    }
+    return HY_OK;
+}
+
 int wf_expect_kind(const wfile *wf, const char *kind) {
     if (strcmp(wf->kind, kind))
         return hy_err(HY_EFORMAT, "%s: is a '%s' weight file, expected '%s'", wf->path, wf->kind, kind);

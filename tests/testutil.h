@@ -47,8 +47,8 @@ static char *test_tmpdir_ptrs_[TEST_MAX_TMPDIRS];
 static int test_ntmpdirs_;
 static inline void test_tmpdir_cleanup_(void) {
     for (int i = 0; i < test_ntmpdirs_; i++) {
-        char cmd[64];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdirs_[i]);
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "rm -rf '%.40s'", test_tmpdirs_[i]);
         if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", test_tmpdirs_[i]);
     }
     test_ntmpdirs_ = 0;

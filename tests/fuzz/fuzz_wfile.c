@@ -1,0 +1,20 @@
+// fuzz_wfile.c - libFuzzer target: the weight-file reader on arbitrary bytes.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wfile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    wfile wf;
+    if (wf_open_mem(&wf, "fuzz.bin", data, size) == 0) {
+        // exercise the getters on whatever validated
+        for (uint32_t i = 0; i < wf.n_tensors; i++) {
+            const float *p;
+            wf_get_f32(&wf, wf.tensors[i].name, wf.tensors[i].ndim, wf.tensors[i].dims, &p);
+        }
+        int64_t v;
+        wf_cfg_int(&wf, "resolution", &v);
+        wf_close(&wf);
+    }
+    return 0;
+}
