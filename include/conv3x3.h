@@ -45,4 +45,13 @@ typedef struct {
 void c3_conv(float *out, const float *in, const float *packed, const float *b, int cin, int cout, int h, int w,
              int up, const c3_epilogue *ep);
 
+// The last generator stage fused, without storing its activations: for bands of output rows,
+// conv0 (upsample folded, cin -> cmid) + bias -> epilogue (LReLU, PN) into a per-thread
+// ring of 3 rows, then conv1 (cmid -> cmid) + bias -> epilogue (LReLU, PN, toRGB into
+// ep->rgb_out (3, 2h, 2w), which must be set). Memory: 4 rows of cmid x 2w floats per
+// thread instead of two (cmid, 2h, 2w) tensors. Same results as the two c3_conv calls
+// (identical arithmetic). Returns 0, or -1 when a thread's row buffer cannot be allocated.
+int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
+                 const float *pk1, const float *b1, const c3_epilogue *ep);
+
 #endif

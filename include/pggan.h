@@ -36,6 +36,9 @@ typedef struct {
     // copied here and the weight file's buffer is released (wf is then closed): the raw conv
     // weights would otherwise stay resident next to their packed copies.
     float *own;
+    // buf_a/buf_b hold act_floats; the unfused last stage (with a hook) needs act_full, and
+    // pggan_forward grows them on first use.
+    size_t act_full;
 } pggan;
 
 // Called after each op by pggan_forward when set: name like "8x8.conv0.lrelu", data (c,h,w).

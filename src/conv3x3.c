@@ -253,7 +253,10 @@ C3_TARGET static void k_up_n(float *o, size_t ohw, const float *const rows[2], c
 
 // Pixel norm (same operations, in the same order, as pixel_norm() in ops.c, so results are
 // bit-identical) and the optional toRGB on one output row: x = out + c*ohw (W floats each).
-C3_TARGET static void row_epilogue(float *x, size_t ohw, int cout, int W, size_t row_off, const c3_epilogue *ep) {
+// x: the row of channel 0, channel c at x + c*ohw; the rgb row q is at
+// rgb_out + q*rgb_hw + row_off.
+C3_TARGET static void row_epilogue(float *x, size_t ohw, int cout, int W, size_t rgb_hw, size_t row_off,
+                                   const c3_epilogue *ep) {
     const __m512 cf = _mm512_set1_ps((float)cout), eps = _mm512_set1_ps(ep->eps), one = _mm512_set1_ps(1.0f);
     for (int k = 0; k < W; k += 16) {
         const __mmask16 m = W - k >= 16 ? 0xFFFF : (__mmask16)((1u << (W - k)) - 1);
@@ -276,8 +279,52 @@ C3_TARGET static void row_epilogue(float *x, size_t ohw, int cout, int W, size_t
                     s = _mm512_fmadd_ps(_mm512_set1_ps(ep->rgb_w[q * cout + c]),
                                         _mm512_maskz_loadu_ps(m, x + (size_t)c * ohw + k), s);
                 s = _mm512_add_ps(s, _mm512_set1_ps(ep->rgb_b ? ep->rgb_b[q] : 0.0f));
-                _mm512_mask_storeu_ps(ep->rgb_out + (size_t)q * ohw + row_off + k, m, s);
+                _mm512_mask_storeu_ps(ep->rgb_out + (size_t)q * rgb_hw + row_off + k, m, s);
             }
+        }
+    }
+}
+
+// One output row Y of the folded upsample+conv (input (cin, h, w), output row of width 2w,
+// channel c at orow + c*ostride), bias and optional LReLU applied.
+static void row_up(float *orow, size_t ostride, const float *in, int h, int w, int Y, const float *packed,
+                   const float *b, int cin, int cout, int lrelu, float slope) {
+    const size_t ihw = (size_t)h * w;
+    int y = Y >> 1, py = Y & 1;
+    const float *rows[2];
+    size_t rs[2];
+    for (int a = 0; a < 2; a++) {
+        int sy = y + py - 1 + a;
+        int ok = sy >= 0 && sy < h;
+        rows[a] = ok ? in + (size_t)sy * w : c3_zeros;
+        rs[a] = ok ? ihw : 0;
+    }
+    for (int co = 0; co < cout; co += NCO_U) {
+        const float *wp = packed + (size_t)co * cin * 16 + py * 8 * NCO_U;
+        for (int x0 = 0; x0 < w; x0 += 48) {
+            int npv = (w - x0 + 15) / 16 < 3 ? (w - x0 + 15) / 16 : 3;
+            k_up_n(orow + (size_t)co * ostride, ostride, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu, slope,
+                   npv);
+        }
+    }
+}
+
+// One output row of the plain 3x3 conv from its three input rows (NULL: outside the image)
+// whose channels are rstride apart.
+static void row_plain(float *orow, size_t ostride, const float *const in_rows[3], size_t rstride, int w,
+                      const float *packed, const float *b, int cin, int cout, int lrelu, float slope) {
+    const float *rows[3];
+    size_t rs[3];
+    for (int a = 0; a < 3; a++) {
+        rows[a] = in_rows[a] ? in_rows[a] : c3_zeros;
+        rs[a] = in_rows[a] ? rstride : 0;
+    }
+    for (int co = 0; co < cout; co += NCO_P) {
+        const float *wp = packed + (size_t)co * cin * 9;
+        for (int x0 = 0; x0 < w; x0 += 48) {
+            int npv = (w - x0 + 15) / 16 < 3 ? (w - x0 + 15) / 16 : 3;
+            k_plain_n(orow + (size_t)co * ostride, ostride, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu, slope,
+                      npv);
         }
     }
 }
@@ -288,48 +335,63 @@ void c3_conv(float *out, const float *in, const float *packed, const float *b, i
     const size_t ohw = (size_t)H * W, ihw = (size_t)h * w;
     const int lrelu = ep && ep->lrelu;
     const float slope = ep ? ep->slope : 0.0f;
-    const int nco = up ? NCO_U : NCO_P, ntaps = up ? 16 : 9;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int Y = 0; Y < H; Y++) {
         float *orow = out + (size_t)Y * W;
         if (up) {
-            int y = Y >> 1, py = Y & 1;
-            const float *rows[2];
-            size_t rs[2];
-            for (int a = 0; a < 2; a++) {
-                int sy = y + py - 1 + a;
-                int ok = sy >= 0 && sy < h;
-                rows[a] = ok ? in + (size_t)sy * w : c3_zeros;
-                rs[a] = ok ? ihw : 0;
-            }
-            for (int co = 0; co < cout; co += nco) {
-                const float *wp = packed + (size_t)co * cin * ntaps + py * 8 * NCO_U;
-                for (int x0 = 0; x0 < w; x0 += 48) {
-                    int npv = (w - x0 + 15) / 16 < 3 ? (w - x0 + 15) / 16 : 3;
-                    k_up_n(orow + (size_t)co * ohw, ohw, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu, slope,
-                           npv);
-                }
-            }
+            row_up(orow, ohw, in, h, w, Y, packed, b, cin, cout, lrelu, slope);
         } else {
             const float *rows[3];
-            size_t rs[3];
             for (int a = 0; a < 3; a++) {
                 int sy = Y - 1 + a;
-                int ok = sy >= 0 && sy < h;
-                rows[a] = ok ? in + (size_t)sy * w : c3_zeros;
-                rs[a] = ok ? ihw : 0;
+                rows[a] = sy >= 0 && sy < h ? in + (size_t)sy * w : NULL;
             }
-            for (int co = 0; co < cout; co += nco) {
-                const float *wp = packed + (size_t)co * cin * ntaps;
-                for (int x0 = 0; x0 < w; x0 += 48) {
-                    int npv = (w - x0 + 15) / 16 < 3 ? (w - x0 + 15) / 16 : 3;
-                    k_plain_n(orow + (size_t)co * ohw, ohw, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu,
-                              slope, npv);
+            row_plain(orow, ohw, rows, ihw, w, packed, b, cin, cout, lrelu, slope);
+        }
+        if (ep && (ep->pn || ep->rgb_out)) row_epilogue(orow, ohw, cout, W, ohw, (size_t)Y * W, ep);
+    }
+}
+
+int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
+                 const float *pk1, const float *b1, const c3_epilogue *ep) {
+    const int H = 2 * h, W = 2 * w, band = 32;
+    const size_t ohw = (size_t)H * W;
+    const c3_epilogue ep0 = {ep->lrelu, ep->slope, ep->pn, ep->eps, NULL, NULL, NULL};
+    int failed = 0;
+#pragma omp parallel
+    {
+        // per thread: a ring of 3 conv0 rows (channel stride 3W) and one conv1 row
+        float *ring = malloc(sizeof(float) * (size_t)cmid * 4 * W);
+        if (!ring) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int Y0 = 0; Y0 < H; Y0 += band) {
+            if (!ring) continue;
+            float *row1 = ring + (size_t)cmid * 3 * W;
+            int Y1 = Y0 + band < H ? Y0 + band : H;
+            // conv0 rows Y0-1 .. Y1 (those inside the image), each computed once per band
+            int next = Y0 - 1 < 0 ? 0 : Y0 - 1;
+            for (int Y = Y0; Y < Y1; Y++) {
+                int need = Y + 1 < H ? Y + 1 : H - 1;
+                for (; next <= need; next++) {
+                    float *o = ring + (size_t)(next % 3) * W;
+                    row_up(o, (size_t)3 * W, in, h, w, next, pk0, b0, cin, cmid, ep0.lrelu, ep0.slope);
+                    if (ep0.pn) row_epilogue(o, (size_t)3 * W, cmid, W, 0, 0, &ep0);
                 }
+                const float *rows[3];
+                for (int a = 0; a < 3; a++) {
+                    int sy = Y - 1 + a;
+                    rows[a] = sy >= 0 && sy < H ? ring + (size_t)(sy % 3) * W : NULL;
+                }
+                row_plain(row1, W, rows, (size_t)3 * W, W, pk1, b1, cmid, cmid, ep->lrelu, ep->slope);
+                row_epilogue(row1, W, cmid, W, ohw, (size_t)Y * W, ep);
             }
         }
-        if (ep && (ep->pn || ep->rgb_out)) row_epilogue(orow, ohw, cout, W, (size_t)Y * W, ep);
+        free(ring);
     }
+    return failed ? -1 : 0;
 }
 
 #else  // !C3_X86: never selected (c3_available() is 0); keeps the API linkable.
@@ -337,6 +399,12 @@ void c3_conv(float *out, const float *in, const float *packed, const float *b, i
 void c3_conv(float *out, const float *in, const float *packed, const float *b, int cin, int cout, int h, int w,
              int up, const c3_epilogue *ep) {
     (void)out, (void)in, (void)packed, (void)b, (void)cin, (void)cout, (void)h, (void)w, (void)up, (void)ep;
+    abort();
+}
+
+int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
+                 const float *pk1, const float *b1, const c3_epilogue *ep) {
+    (void)in, (void)cin, (void)cmid, (void)h, (void)w, (void)pk0, (void)b0, (void)pk1, (void)b1, (void)ep;
     abort();
 }
 

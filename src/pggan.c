@@ -189,6 +189,18 @@ int pggan_load(pggan *g, const char *path) {
         }
     }
     if ((r = release_file(g))) goto fail;
+    // With the last stage fused (c3_stage_rgb) its two full-size activations never exist.
+    g->act_full = act;
+    int last = g->nstages - 1;
+    if (last >= 1 && g->pk0[last] && g->pk1[last]) {
+        act = (size_t)16 * c4;
+        for (int s = 1; s <= last; s++) {
+            size_t rr = (size_t)4 << s, in = (size_t)g->ch[s - 1] * (rr / 2) * (rr / 2);
+            size_t o = s < last ? (size_t)g->ch[s] * rr * rr : 0;
+            if (act < in) act = in;
+            if (act < o) act = o;
+        }
+    }
     g->act_floats = act;
     g->scratch_floats = scratch;
     g->buf_a = big_alloc(act);
@@ -249,6 +261,15 @@ static void fast_block(pggan *g, float *out, const float *in, const float *packe
 int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *user) {
     for (int i = 0; i < g->latent; i++)
         if (!isfinite(z[i])) return hy_err(HY_EVALUE, "latent element %d is NaN or Inf", i);
+    if (hook && g->act_floats < g->act_full) {  // the unfused last stage needs full-size buffers
+        float *na = big_alloc(g->act_full), *nb = na ? big_alloc(g->act_full) : NULL;
+        if (!nb) {
+            free(na);
+            return HY_ENOMEM;
+        }
+        free(g->buf_a), free(g->buf_b);
+        g->buf_a = na, g->buf_b = nb, g->act_floats = g->act_full;
+    }
     float *a = g->buf_a, *b = g->buf_b, *c = g->buf_c;
     int c4 = g->ch[0];
     // latent pixel norm (into c, leaving z untouched)
@@ -273,6 +294,13 @@ int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *u
         snprintf(n0, sizeof n0, "%dx%d.conv0", r, r);
         snprintf(n1, sizeof n1, "%dx%d.conv1", r, r);
         float *other = x == a ? b : a, *t, *u;
+        if (s == g->nstages - 1 && !hook && g->pk0[s] && g->pk1[s]) {
+            c3_epilogue ep = {1, LRELU_SLOPE, 1, PN_EPS, g->rgb_w, g->rgb_b, out};
+            if (c3_stage_rgb(x, ci, co, r / 2, r / 2, g->pk0[s], g->st[s].b0, g->pk1[s], g->st[s].b1, &ep))
+                return hy_err(HY_ENOMEM, "out of memory (row buffers of the last stage)");
+            rgb_done = 1;
+            break;
+        }
         if (g->pk0[s]) {
             t = other;  // conv0 output; conv1 then writes back into x's buffer
             u = x;

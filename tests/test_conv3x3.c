@@ -96,6 +96,43 @@ START_TEST(folded_matches_upsample_then_conv) {
 }
 END_TEST
 
+// The fused last stage must give exactly the same numbers as conv0 and conv1 run separately
+// through c3_conv (same kernels, same order of operations), for images taller than one band
+// of 32 rows (band edges recompute conv0 rows) and tiny ones.
+static void check_stage(int cin, int cmid, int h, int w) {
+    mt19937 r;
+    mt_seed(&r, (uint64_t)(cin * 7 + cmid * 3 + h * 11 + w));
+    int H = 2 * h, W = 2 * w;
+    size_t nmid = (size_t)cmid * H * W, nrgb = (size_t)3 * H * W;
+    float *x = randn(&r, (size_t)cin * h * w), *w0 = randn(&r, (size_t)cmid * cin * 9), *b0 = randn(&r, cmid);
+    float *w1 = randn(&r, (size_t)cmid * cmid * 9), *b1 = randn(&r, cmid), *rw = randn(&r, (size_t)3 * cmid);
+    float *rb = randn(&r, 3);
+    float *pk0 = malloc(c3_packed_floats(cin, cmid, 1) * sizeof(float));
+    float *pk1 = malloc(c3_packed_floats(cmid, cmid, 0) * sizeof(float));
+    float *t = malloc(nmid * sizeof(float)), *u = malloc(nmid * sizeof(float));
+    float *rgb = malloc(nrgb * sizeof(float)), *rgb2 = malloc(nrgb * sizeof(float));
+    c3_pack(pk0, w0, cin, cmid, 1);
+    c3_pack(pk1, w1, cmid, cmid, 0);
+    c3_epilogue ep0 = {1, 0.2f, 1, 1e-8f, NULL, NULL, NULL}, ep1 = {1, 0.2f, 1, 1e-8f, rw, rb, rgb};
+    c3_conv(t, x, pk0, b0, cin, cmid, h, w, 1, &ep0);
+    c3_conv(u, t, pk1, b1, cmid, cmid, H, W, 0, &ep1);
+    ep1.rgb_out = rgb2;
+    ck_assert_int_eq(c3_stage_rgb(x, cin, cmid, h, w, pk0, b0, pk1, b1, &ep1), 0);
+    ck_assert_msg(max_abs_diff(rgb, rgb2, nrgb) == 0.0, "fused stage %dx%d differs by %g", h, w,
+                  max_abs_diff(rgb, rgb2, nrgb));
+    free(x), free(w0), free(b0), free(w1), free(b1), free(rw), free(rb), free(pk0), free(pk1);
+    free(t), free(u), free(rgb), free(rgb2);
+}
+
+START_TEST(fused_stage_matches_two_convs) {
+    if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
+    check_stage(8, 16, 20, 9);   // H = 40: two bands
+    check_stage(4, 8, 33, 24);   // H = 66: three bands, the last one 2 rows
+    check_stage(3, 8, 1, 1);     // 2x2 output
+    check_stage(16, 16, 16, 40); // H = 32: exactly one band
+}
+END_TEST
+
 // The packing itself, checked by hand: one input channel, one output channel block of 8,
 // taps numbered 1..9; the folded weight of parity (py,px)=(0,0) at (a,b)=(1,1) sums the 3x3
 // taps (1..2, 1..2) = 5 + 6 + 8 + 9 = 28, at (0,0) it is tap (0,0) = 1.
@@ -129,6 +166,7 @@ static Suite *suite(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, plain_matches_naive);
     tcase_add_test(tc, folded_matches_upsample_then_conv);
+    tcase_add_test(tc, fused_stage_matches_two_convs);
     tcase_add_test(tc, packing_by_hand);
     tcase_add_test(tc, support_rules);
     suite_add_tcase(s, tc);
