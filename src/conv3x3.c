@@ -90,11 +90,16 @@ C3_INLINE __m512 lrelu16(__m512 v, __m512 slope) {
     return _mm512_mask_blend_ps(pos, _mm512_mul_ps(v, slope), v);
 }
 
+// Loads 16 floats; in the edge blocks (EDGE: first or last block of the row) with a mask whose
+// zero lanes read as 0 (padding) and are never touched in memory; interior blocks load plainly.
+#define LD(mask, ptr) (EDGE ? _mm512_maskz_loadu_ps((mask), (ptr)) : _mm512_loadu_ps(ptr))
+
 // Plain 3x3: output row (pointer o at channel co0, this row, column 0), NCO_P channels,
 // columns [x0, x0 + 16 NPV). rows[3]/rs[3]: input rows y-1, y, y+1 of channel 0 and their
 // per-channel strides (0 for the zero row).
 C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const size_t rs[3], const float *wp,
-                       const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV) {
+                       const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV,
+                       const int EDGE) {
     __m512 acc[NCO_P][3];
     #pragma GCC unroll 8
     for (int j = 0; j < NCO_P; j++) {
@@ -118,7 +123,7 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
             // dx = 0: column x - 1
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
-                X[v] = _mm512_maskz_loadu_ps((v == 0 ? mL : 0xFFFF) & (v == NPV - 1 ? mS : 0xFFFF), p + 16 * v - 1);
+                X[v] = LD((v == 0 ? mL : 0xFFFF) & (v == NPV - 1 ? mS : 0xFFFF), p + 16 * v - 1);
             #pragma GCC unroll 8
             for (int j = 0; j < NCO_P; j++) {
                 __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 0) * NCO_P + j]);
@@ -126,7 +131,7 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
                 for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
             }
             #pragma GCC unroll 8
-            for (int v = 0; v < NPV; v++) X[v] = _mm512_maskz_loadu_ps(v == NPV - 1 ? mS : 0xFFFF, p + 16 * v);
+            for (int v = 0; v < NPV; v++) X[v] = LD(v == NPV - 1 ? mS : 0xFFFF, p + 16 * v);
             #pragma GCC unroll 8
             for (int j = 0; j < NCO_P; j++) {
                 __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 1) * NCO_P + j]);
@@ -135,7 +140,7 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
             }
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
-                X[v] = _mm512_maskz_loadu_ps(v == NPV - 1 ? mR : 0xFFFF, p + 16 * v + 1);
+                X[v] = LD(v == NPV - 1 ? mR : 0xFFFF, p + 16 * v + 1);
             #pragma GCC unroll 8
             for (int j = 0; j < NCO_P; j++) {
                 __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 2) * NCO_P + j]);
@@ -152,14 +157,16 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
         #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) {
             __m512 r = lrelu ? lrelu16(acc[j][v], sl) : acc[j][v];
-            _mm512_mask_storeu_ps(o + (size_t)j * ohw + x0 + 16 * v, v == NPV - 1 ? mS : 0xFFFF, r);
+            if (EDGE) _mm512_mask_storeu_ps(o + (size_t)j * ohw + x0 + 16 * v, v == NPV - 1 ? mS : 0xFFFF, r);
+            else _mm512_storeu_ps(o + (size_t)j * ohw + x0 + 16 * v, r);
         }
 }
 
 // Folded upsample+3x3 for output row 2y+py: rows[2] = source rows y+py-1, y+py (channel 0),
 // source columns [x0, x0 + 16 NPV) -> output columns [2 x0, 2 x0 + 32 NPV), NCO_U channels.
 C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size_t rs[2], const float *wp,
-                    const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV) {
+                    const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV,
+                       const int EDGE) {
     __m512 acc[2][NCO_U][3];  // [px][channel][vector]
     #pragma GCC unroll 8
     for (int j = 0; j < NCO_U; j++) {
@@ -184,7 +191,7 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
             // source column x - 1: px = 0, b = 0
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
-                X[v] = _mm512_maskz_loadu_ps((v == 0 ? mL : 0xFFFF) & (v == NPV - 1 ? mS : 0xFFFF), p + 16 * v - 1);
+                X[v] = LD((v == 0 ? mL : 0xFFFF) & (v == NPV - 1 ? mS : 0xFFFF), p + 16 * v - 1);
             #pragma GCC unroll 8
             for (int j = 0; j < NCO_U; j++) {
                 __m512 wj = _mm512_set1_ps(wa[0 * NCO_U + j]);
@@ -193,7 +200,7 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
             }
             // column x: (px 0, b 1) and (px 1, b 0)
             #pragma GCC unroll 8
-            for (int v = 0; v < NPV; v++) X[v] = _mm512_maskz_loadu_ps(v == NPV - 1 ? mS : 0xFFFF, p + 16 * v);
+            for (int v = 0; v < NPV; v++) X[v] = LD(v == NPV - 1 ? mS : 0xFFFF, p + 16 * v);
             #pragma GCC unroll 8
             for (int j = 0; j < NCO_U; j++) {
                 __m512 w01 = _mm512_set1_ps(wa[1 * NCO_U + j]), w10 = _mm512_set1_ps(wa[2 * NCO_U + j]);
@@ -206,7 +213,7 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
             // column x + 1: px = 1, b = 1
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
-                X[v] = _mm512_maskz_loadu_ps(v == NPV - 1 ? mR : 0xFFFF, p + 16 * v + 1);
+                X[v] = LD(v == NPV - 1 ? mR : 0xFFFF, p + 16 * v + 1);
             #pragma GCC unroll 8
             for (int j = 0; j < NCO_U; j++) {
                 __m512 wj = _mm512_set1_ps(wa[3 * NCO_U + j]);
@@ -232,23 +239,30 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
                 mlo = rem >= 8 ? 0xFFFF : (__mmask16)((1u << (2 * rem)) - 1);
                 mhi = rem > 8 ? (__mmask16)((1u << (2 * (rem - 8))) - 1) : 0;
             }
-            _mm512_mask_storeu_ps(dst, mlo, _mm512_permutex2var_ps(e, lo, d));
-            _mm512_mask_storeu_ps(dst + 16, mhi, _mm512_permutex2var_ps(e, hi, d));
+            if (EDGE) {
+                _mm512_mask_storeu_ps(dst, mlo, _mm512_permutex2var_ps(e, lo, d));
+                _mm512_mask_storeu_ps(dst + 16, mhi, _mm512_permutex2var_ps(e, hi, d));
+            } else {
+                _mm512_storeu_ps(dst, _mm512_permutex2var_ps(e, lo, d));
+                _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(e, hi, d));
+            }
         }
 }
 
 C3_TARGET static void k_plain_n(float *o, size_t ohw, const float *const rows[3], const size_t rs[3], const float *wp,
                                 const float *bias, int cin, int x0, int w, int lrelu, float slope, int npv) {
-    if (npv == 3) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3);
-    else if (npv == 2) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 2);
-    else k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 1);
+    if (x0 > 0 && npv == 3 && x0 + 48 < w) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3, 0);
+    else if (npv == 3) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3, 1);
+    else if (npv == 2) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 2, 1);
+    else k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 1, 1);
 }
 
 C3_TARGET static void k_up_n(float *o, size_t ohw, const float *const rows[2], const size_t rs[2], const float *wp,
                              const float *bias, int cin, int x0, int w, int lrelu, float slope, int npv) {
-    if (npv == 3) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3);
-    else if (npv == 2) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 2);
-    else k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 1);
+    if (x0 > 0 && npv == 3 && x0 + 48 < w) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3, 0);
+    else if (npv == 3) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3, 1);
+    else if (npv == 2) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 2, 1);
+    else k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 1, 1);
 }
 
 // Pixel norm (same operations, in the same order, as pixel_norm() in ops.c, so results are
