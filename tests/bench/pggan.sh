@@ -86,6 +86,7 @@ s=$(gen 2 -o "$TMP/png")
 row "hyper generate (PNG, 1 run)" 2 "$s" "$(rss_mb "$TMP/time")"
 
 # --- PyTorch: the same network (random weights), default malloc and huge-page malloc -----
+# convert/bench_pggan_torch.py (the project's PyTorch reference) when present, else this:
 cat >"$TMP/torch_pggan.py" <<'EOF'
 import resource, sys, time
 import torch, torch.nn.functional as F
@@ -117,16 +118,26 @@ with torch.no_grad():
 ts.sort()
 print(ts[len(ts) // 2], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 EOF
+TORCH_BENCH=$ROOT/convert/bench_pggan_torch.py  # prints seconds_per_image=S peak_rss_mb=M
+torch_run() {  # threads -> "S KB"
+    if [ -f "$TORCH_BENCH" ]; then
+        "$PY" "$TORCH_BENCH" --threads "$1" --reps "$TORCH_REPS" |
+            sed -n 's/.*seconds_per_image=\([0-9.]*\) peak_rss_mb=\([0-9.]*\).*/\1 \2/p' |
+            awk '{printf "%s %d\n", $1, $2 * 1024}'
+    else
+        "$PY" "$TMP/torch_pggan.py" "$1" "$TORCH_REPS"
+    fi
+}
 if [ "$TORCH_REPS" -gt 0 ] && "$PY" -c "import torch" 2>/dev/null; then
     for mode in default hugetlb; do
         for t in 1 2; do
             if [ $mode = hugetlb ]; then
-                out=$(GLIBC_TUNABLES=glibc.malloc.hugetlb=1 "$PY" "$TMP/torch_pggan.py" "$t" "$TORCH_REPS")
+                out=$(GLIBC_TUNABLES=glibc.malloc.hugetlb=1 torch_run "$t")
             else
-                out=$("$PY" "$TMP/torch_pggan.py" "$t" "$TORCH_REPS")
+                out=$(torch_run "$t")
             fi
             read -r s kb <<<"$out"
-            row "PyTorch $mode malloc" "$t" "$s" "$((kb / 1024))"
+            row "PyTorch $mode malloc" "$t" "${s:-0}" "$((${kb:-0} / 1024))"
         done
     done
 else
