@@ -368,7 +368,7 @@ void c3_conv(float *out, const float *in, const float *packed, const float *b, i
 
 int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
                  const float *pk1, const float *b1, const c3_epilogue *ep) {
-    const int H = 2 * h, W = 2 * w, band = 32;
+    const int H = 2 * h, W = 2 * w, band = 64;
     const size_t ohw = (size_t)H * W;
     const c3_epilogue ep0 = {ep->lrelu, ep->slope, ep->pn, ep->eps, NULL, NULL, NULL};
     int failed = 0;

@@ -98,7 +98,7 @@ END_TEST
 
 // The fused last stage must give exactly the same numbers as conv0 and conv1 run separately
 // through c3_conv (same kernels, same order of operations), for images taller than one band
-// of 32 rows (band edges recompute conv0 rows) and tiny ones.
+// of 64 rows (band edges recompute conv0 rows) and tiny ones.
 static void check_stage(int cin, int cmid, int h, int w) {
     mt19937 r;
     mt_seed(&r, (uint64_t)(cin * 7 + cmid * 3 + h * 11 + w));
@@ -126,10 +126,10 @@ static void check_stage(int cin, int cmid, int h, int w) {
 
 START_TEST(fused_stage_matches_two_convs) {
     if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
-    check_stage(8, 16, 20, 9);   // H = 40: two bands
-    check_stage(4, 8, 33, 24);   // H = 66: three bands, the last one 2 rows
+    check_stage(8, 16, 40, 9);   // H = 80: two bands
+    check_stage(4, 8, 65, 24);   // H = 130: three bands, the last one 2 rows
     check_stage(3, 8, 1, 1);     // 2x2 output
-    check_stage(16, 16, 16, 40); // H = 32: exactly one band
+    check_stage(16, 16, 32, 40); // H = 64: exactly one band
 }
 END_TEST
 
