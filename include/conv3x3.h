@@ -44,14 +44,22 @@ typedef struct {
 // out must not overlap in. Precondition: c3_supported(cin, cout, h, w, up).
 void c3_conv(float *out, const float *in, const float *packed, const float *b, int cin, int cout, int h, int w,
              int up, const c3_epilogue *ep);
+// The same with explicit channel strides (floats from one channel plane to the next; rows
+// are dense): in is (cin planes istride apart, h, w), out (cout planes ostride apart, H, W).
+// Power-of-two plane sizes put the same pixel of every channel in the same cache set, so
+// the generator pads its planes (C3_PLANE_PAD) when nothing outside reads them.
+#define C3_PLANE_PAD 32
+void c3_conv_strided(float *out, size_t ostride, const float *in, size_t istride, const float *packed,
+                     const float *b, int cin, int cout, int h, int w, int up, const c3_epilogue *ep);
 
 // The last generator stage fused, without storing its activations: for bands of output rows,
 // conv0 (upsample folded, cin -> cmid) + bias -> epilogue (LReLU, PN) into a per-thread
 // ring of 3 rows, then conv1 (cmid -> cmid) + bias -> epilogue (LReLU, PN, toRGB into
 // ep->rgb_out (3, 2h, 2w), which must be set). Memory: 4 rows of cmid x 2w floats per
 // thread instead of two (cmid, 2h, 2w) tensors. Same results as the two c3_conv calls
-// (identical arithmetic). Returns 0, or -1 when a thread's row buffer cannot be allocated.
-int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
+// (identical arithmetic). in: cin planes istride floats apart. Returns 0, or -1 when a
+// thread's row buffer cannot be allocated.
+int c3_stage_rgb(const float *in, size_t istride, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
                  const float *pk1, const float *b1, const c3_epilogue *ep);
 
 #endif

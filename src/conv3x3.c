@@ -94,15 +94,17 @@ C3_INLINE __m512 lrelu16(__m512 v, __m512 slope) {
 // zero lanes read as 0 (padding) and are never touched in memory; interior blocks load plainly.
 #define LD(mask, ptr) (EDGE ? _mm512_maskz_loadu_ps((mask), (ptr)) : _mm512_loadu_ps(ptr))
 
-// Plain 3x3: output row (pointer o at channel co0, this row, column 0), NCO_P channels,
-// columns [x0, x0 + 16 NPV). rows[3]/rs[3]: input rows y-1, y, y+1 of channel 0 and their
-// per-channel strides (0 for the zero row).
+// Plain 3x3: output row (pointer o at channel co0, this row, column 0), NB blocks of NCO_P
+// channels (their packed weights wstride floats apart), columns [x0, x0 + 16 NPV).
+// rows[3]/rs[3]: input rows y-1, y, y+1 of channel 0 and their per-channel strides (0 for
+// the zero row). NB x NCO_P x NPV <= 24 accumulators stay in registers.
 C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const size_t rs[3], const float *wp,
-                       const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV,
-                       const int EDGE) {
-    __m512 acc[NCO_P][3];
-    #pragma GCC unroll 8
-    for (int j = 0; j < NCO_P; j++) {
+                       size_t wstride, const float *bias, int cin, int x0, int w, int lrelu, float slope,
+                       const int NPV, const int NB, const int EDGE) {
+    enum { NCH = 3 * NCO_P };
+    __m512 acc[NCH][3];
+    #pragma GCC unroll 24
+    for (int j = 0; j < NB * NCO_P; j++) {
         __m512 bj = _mm512_set1_ps(bias ? bias[j] : 0.0f);
         #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) acc[j][v] = bj;
@@ -124,26 +126,26 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
                 X[v] = LD((v == 0 ? mL : 0xFFFF) & (v == NPV - 1 ? mS : 0xFFFF), p + 16 * v - 1);
-            #pragma GCC unroll 8
-            for (int j = 0; j < NCO_P; j++) {
-                __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 0) * NCO_P + j]);
+            #pragma GCC unroll 24
+            for (int j = 0; j < NB * NCO_P; j++) {
+                __m512 wj = _mm512_set1_ps(wp[(j / NCO_P) * wstride + (dy * 3 + 0) * NCO_P + j % NCO_P]);
                 #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
             }
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++) X[v] = LD(v == NPV - 1 ? mS : 0xFFFF, p + 16 * v);
-            #pragma GCC unroll 8
-            for (int j = 0; j < NCO_P; j++) {
-                __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 1) * NCO_P + j]);
+            #pragma GCC unroll 24
+            for (int j = 0; j < NB * NCO_P; j++) {
+                __m512 wj = _mm512_set1_ps(wp[(j / NCO_P) * wstride + (dy * 3 + 1) * NCO_P + j % NCO_P]);
                 #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
             }
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
                 X[v] = LD(v == NPV - 1 ? mR : 0xFFFF, p + 16 * v + 1);
-            #pragma GCC unroll 8
-            for (int j = 0; j < NCO_P; j++) {
-                __m512 wj = _mm512_set1_ps(wp[(dy * 3 + 2) * NCO_P + j]);
+            #pragma GCC unroll 24
+            for (int j = 0; j < NB * NCO_P; j++) {
+                __m512 wj = _mm512_set1_ps(wp[(j / NCO_P) * wstride + (dy * 3 + 2) * NCO_P + j % NCO_P]);
                 #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[j][v] = _mm512_fmadd_ps(wj, X[v], acc[j][v]);
             }
@@ -152,8 +154,8 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
         wp += 9 * NCO_P;
     }
     const __m512 sl = _mm512_set1_ps(slope);
-    #pragma GCC unroll 8
-    for (int j = 0; j < NCO_P; j++)
+    #pragma GCC unroll 24
+    for (int j = 0; j < NB * NCO_P; j++)
         #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) {
             __m512 r = lrelu ? lrelu16(acc[j][v], sl) : acc[j][v];
@@ -165,11 +167,12 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
 // Folded upsample+3x3 for output row 2y+py: rows[2] = source rows y+py-1, y+py (channel 0),
 // source columns [x0, x0 + 16 NPV) -> output columns [2 x0, 2 x0 + 32 NPV), NCO_U channels.
 C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size_t rs[2], const float *wp,
-                    const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV,
-                       const int EDGE) {
-    __m512 acc[2][NCO_U][3];  // [px][channel][vector]
-    #pragma GCC unroll 8
-    for (int j = 0; j < NCO_U; j++) {
+                    size_t wstride, const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV,
+                    const int NB, const int EDGE) {
+    enum { NCH = 3 * NCO_U };
+    __m512 acc[2][NCH][3];  // [px][channel][vector]
+    #pragma GCC unroll 12
+    for (int j = 0; j < NB * NCO_U; j++) {
         __m512 bj = _mm512_set1_ps(bias ? bias[j] : 0.0f);
         #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) acc[0][j][v] = acc[1][j][v] = bj;
@@ -187,23 +190,24 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
         for (int a = 0; a < 2; a++) {
             const float *p = pr[a];
             const float *wa = wp + a * 4 * NCO_U;  // taps (a, px, b) = a*4 + px*2 + b
+#define WU(tap, j) wa[((j) / NCO_U) * wstride + (tap) * NCO_U + (j) % NCO_U]
             __m512 X[3];
             // source column x - 1: px = 0, b = 0
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
                 X[v] = LD((v == 0 ? mL : 0xFFFF) & (v == NPV - 1 ? mS : 0xFFFF), p + 16 * v - 1);
-            #pragma GCC unroll 8
-            for (int j = 0; j < NCO_U; j++) {
-                __m512 wj = _mm512_set1_ps(wa[0 * NCO_U + j]);
+            #pragma GCC unroll 12
+            for (int j = 0; j < NB * NCO_U; j++) {
+                __m512 wj = _mm512_set1_ps(WU(0, j));
                 #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[0][j][v] = _mm512_fmadd_ps(wj, X[v], acc[0][j][v]);
             }
             // column x: (px 0, b 1) and (px 1, b 0)
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++) X[v] = LD(v == NPV - 1 ? mS : 0xFFFF, p + 16 * v);
-            #pragma GCC unroll 8
-            for (int j = 0; j < NCO_U; j++) {
-                __m512 w01 = _mm512_set1_ps(wa[1 * NCO_U + j]), w10 = _mm512_set1_ps(wa[2 * NCO_U + j]);
+            #pragma GCC unroll 12
+            for (int j = 0; j < NB * NCO_U; j++) {
+                __m512 w01 = _mm512_set1_ps(WU(1, j)), w10 = _mm512_set1_ps(WU(2, j));
                 #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) {
                     acc[0][j][v] = _mm512_fmadd_ps(w01, X[v], acc[0][j][v]);
@@ -214,21 +218,22 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
             #pragma GCC unroll 8
             for (int v = 0; v < NPV; v++)
                 X[v] = LD(v == NPV - 1 ? mR : 0xFFFF, p + 16 * v + 1);
-            #pragma GCC unroll 8
-            for (int j = 0; j < NCO_U; j++) {
-                __m512 wj = _mm512_set1_ps(wa[3 * NCO_U + j]);
+            #pragma GCC unroll 12
+            for (int j = 0; j < NB * NCO_U; j++) {
+                __m512 wj = _mm512_set1_ps(WU(3, j));
                 #pragma GCC unroll 8
                 for (int v = 0; v < NPV; v++) acc[1][j][v] = _mm512_fmadd_ps(wj, X[v], acc[1][j][v]);
             }
         }
+#undef WU
         p0 += rs[0], p1 += rs[1];
         wp += 16 * NCO_U;
     }
     const __m512 sl = _mm512_set1_ps(slope);
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-    #pragma GCC unroll 8
-    for (int j = 0; j < NCO_U; j++)
+    #pragma GCC unroll 12
+    for (int j = 0; j < NB * NCO_U; j++)
         #pragma GCC unroll 8
         for (int v = 0; v < NPV; v++) {
             __m512 e = acc[0][j][v], d = acc[1][j][v];
@@ -249,20 +254,29 @@ C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size
         }
 }
 
+// Instantiations: (NPV, NB) = (3, 1) and (2, 1) interior or edge, (1, 3) and (1, 1) edge.
 C3_TARGET static void k_plain_n(float *o, size_t ohw, const float *const rows[3], const size_t rs[3], const float *wp,
-                                const float *bias, int cin, int x0, int w, int lrelu, float slope, int npv) {
-    if (x0 > 0 && npv == 3 && x0 + 48 < w) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3, 0);
-    else if (npv == 3) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3, 1);
-    else if (npv == 2) k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 2, 1);
-    else k_plain(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 1, 1);
+                                size_t wstride, const float *bias, int cin, int x0, int w, int lrelu, float slope,
+                                int npv, int nb) {
+    int inner = x0 > 0 && x0 + 16 * npv < w;
+    if (npv == 3 && inner) k_plain(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 3, 1, 0);
+    else if (npv == 3) k_plain(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 3, 1, 1);
+    else if (npv == 2 && inner) k_plain(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 2, 1, 0);
+    else if (npv == 2) k_plain(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 2, 1, 1);
+    else if (nb == 3) k_plain(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 1, 3, 1);
+    else k_plain(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 1, 1, 1);
 }
 
 C3_TARGET static void k_up_n(float *o, size_t ohw, const float *const rows[2], const size_t rs[2], const float *wp,
-                             const float *bias, int cin, int x0, int w, int lrelu, float slope, int npv) {
-    if (x0 > 0 && npv == 3 && x0 + 48 < w) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3, 0);
-    else if (npv == 3) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 3, 1);
-    else if (npv == 2) k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 2, 1);
-    else k_up(o, ohw, rows, rs, wp, bias, cin, x0, w, lrelu, slope, 1, 1);
+                             size_t wstride, const float *bias, int cin, int x0, int w, int lrelu, float slope, int npv,
+                             int nb) {
+    int inner = x0 > 0 && x0 + 16 * npv < w;
+    if (npv == 3 && inner) k_up(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 3, 1, 0);
+    else if (npv == 3) k_up(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 3, 1, 1);
+    else if (npv == 2 && inner) k_up(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 2, 1, 0);
+    else if (npv == 2) k_up(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 2, 1, 1);
+    else if (nb == 3) k_up(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 1, 3, 1);
+    else k_up(o, ohw, rows, rs, wp, wstride, bias, cin, x0, w, lrelu, slope, 1, 1, 1);
 }
 
 // Pixel norm (same operations, in the same order, as pixel_norm() in ops.c, so results are
@@ -299,11 +313,19 @@ C3_TARGET static void row_epilogue(float *x, size_t ohw, int cout, int W, size_t
     }
 }
 
+// Vectors (of 16 columns) in the pixel block starting at column x0 of a row of width w: 3,
+// except that a row end of 4 vectors is split 2 + 2 (a lone vector has only 8 accumulators,
+// too few to hide the FMA latency); a row of one vector uses 3 channel blocks instead.
+static int x_block(int w, int x0) {
+    int nvec = (w - x0 + 15) / 16;
+    return nvec == 4 ? 2 : nvec < 3 ? nvec : 3;
+}
+
 // One output row Y of the folded upsample+conv (input (cin, h, w), output row of width 2w,
 // channel c at orow + c*ostride), bias and optional LReLU applied.
-static void row_up(float *orow, size_t ostride, const float *in, int h, int w, int Y, const float *packed,
+static void row_up(float *orow, size_t ostride, const float *in, size_t istride, int h, int w, int Y,
+                   const float *packed,
                    const float *b, int cin, int cout, int lrelu, float slope) {
-    const size_t ihw = (size_t)h * w;
     int y = Y >> 1, py = Y & 1;
     const float *rows[2];
     size_t rs[2];
@@ -311,15 +333,19 @@ static void row_up(float *orow, size_t ostride, const float *in, int h, int w, i
         int sy = y + py - 1 + a;
         int ok = sy >= 0 && sy < h;
         rows[a] = ok ? in + (size_t)sy * w : c3_zeros;
-        rs[a] = ok ? ihw : 0;
+        rs[a] = ok ? istride : 0;
     }
-    for (int co = 0; co < cout; co += NCO_U) {
-        const float *wp = packed + (size_t)co * cin * 16 + py * 8 * NCO_U;
-        for (int x0 = 0; x0 < w; x0 += 48) {
-            int npv = (w - x0 + 15) / 16 < 3 ? (w - x0 + 15) / 16 : 3;
-            k_up_n(orow + (size_t)co * ostride, ostride, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu, slope,
-                   npv);
+    const size_t wstride = (size_t)cin * 16 * NCO_U;
+    for (int x0 = 0; x0 < w;) {
+        int npv = x_block(w, x0);
+        for (int co = 0; co < cout;) {
+            int nb = npv == 1 && cout - co >= 3 * NCO_U ? 3 : 1;
+            const float *wp = packed + (size_t)co * cin * 16 + py * 8 * NCO_U;
+            k_up_n(orow + (size_t)co * ostride, ostride, rows, rs, wp, wstride, b ? b + co : NULL, cin, x0, w, lrelu,
+                   slope, npv, nb);
+            co += nb * NCO_U;
         }
+        x0 += 16 * npv;
     }
 }
 
@@ -333,40 +359,48 @@ static void row_plain(float *orow, size_t ostride, const float *const in_rows[3]
         rows[a] = in_rows[a] ? in_rows[a] : c3_zeros;
         rs[a] = in_rows[a] ? rstride : 0;
     }
-    for (int co = 0; co < cout; co += NCO_P) {
-        const float *wp = packed + (size_t)co * cin * 9;
-        for (int x0 = 0; x0 < w; x0 += 48) {
-            int npv = (w - x0 + 15) / 16 < 3 ? (w - x0 + 15) / 16 : 3;
-            k_plain_n(orow + (size_t)co * ostride, ostride, rows, rs, wp, b ? b + co : NULL, cin, x0, w, lrelu, slope,
-                      npv);
+    const size_t wstride = (size_t)cin * 9 * NCO_P;
+    for (int x0 = 0; x0 < w;) {
+        int npv = x_block(w, x0);
+        for (int co = 0; co < cout;) {
+            int nb = npv == 1 && cout - co >= 3 * NCO_P ? 3 : 1;
+            k_plain_n(orow + (size_t)co * ostride, ostride, rows, rs, packed + (size_t)co * cin * 9, wstride,
+                      b ? b + co : NULL, cin, x0, w, lrelu, slope, npv, nb);
+            co += nb * NCO_P;
         }
+        x0 += 16 * npv;
     }
 }
 
-void c3_conv(float *out, const float *in, const float *packed, const float *b, int cin, int cout, int h, int w,
-             int up, const c3_epilogue *ep) {
+void c3_conv_strided(float *out, size_t ostride, const float *in, size_t istride, const float *packed,
+                     const float *b, int cin, int cout, int h, int w, int up, const c3_epilogue *ep) {
     const int H = up ? 2 * h : h, W = up ? 2 * w : w;
-    const size_t ohw = (size_t)H * W, ihw = (size_t)h * w;
     const int lrelu = ep && ep->lrelu;
     const float slope = ep ? ep->slope : 0.0f;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int Y = 0; Y < H; Y++) {
         float *orow = out + (size_t)Y * W;
         if (up) {
-            row_up(orow, ohw, in, h, w, Y, packed, b, cin, cout, lrelu, slope);
+            row_up(orow, ostride, in, istride, h, w, Y, packed, b, cin, cout, lrelu, slope);
         } else {
             const float *rows[3];
             for (int a = 0; a < 3; a++) {
                 int sy = Y - 1 + a;
                 rows[a] = sy >= 0 && sy < h ? in + (size_t)sy * w : NULL;
             }
-            row_plain(orow, ohw, rows, ihw, w, packed, b, cin, cout, lrelu, slope);
+            row_plain(orow, ostride, rows, istride, w, packed, b, cin, cout, lrelu, slope);
         }
-        if (ep && (ep->pn || ep->rgb_out)) row_epilogue(orow, ohw, cout, W, ohw, (size_t)Y * W, ep);
+        if (ep && (ep->pn || ep->rgb_out)) row_epilogue(orow, ostride, cout, W, (size_t)H * W, (size_t)Y * W, ep);
     }
 }
 
-int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
+void c3_conv(float *out, const float *in, const float *packed, const float *b, int cin, int cout, int h, int w,
+             int up, const c3_epilogue *ep) {
+    size_t ohw = (size_t)h * w * (up ? 4 : 1);
+    c3_conv_strided(out, ohw, in, (size_t)h * w, packed, b, cin, cout, h, w, up, ep);
+}
+
+int c3_stage_rgb(const float *in, size_t istride, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
                  const float *pk1, const float *b1, const c3_epilogue *ep) {
     const int H = 2 * h, W = 2 * w, band = 64;
     const size_t ohw = (size_t)H * W;
@@ -374,8 +408,11 @@ int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *
     int failed = 0;
 #pragma omp parallel
     {
-        // per thread: a ring of 3 conv0 rows (channel stride 3W) and one conv1 row
-        float *ring = malloc(sizeof(float) * (size_t)cmid * 4 * W);
+        // per thread: a ring of 3 conv0 rows (channel stride 3W + 16, off the power-of-two
+        // strides that make all channels of a row collide in the same cache sets) and one
+        // conv1 row (channel stride W + 16)
+        const size_t rst = (size_t)3 * W + 16, r1st = (size_t)W + 16;
+        float *ring = malloc(sizeof(float) * (size_t)cmid * (rst + r1st));
         if (!ring) {
 #pragma omp atomic write
             failed = 1;
@@ -383,7 +420,7 @@ int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *
 #pragma omp for schedule(dynamic, 1)
         for (int Y0 = 0; Y0 < H; Y0 += band) {
             if (!ring) continue;
-            float *row1 = ring + (size_t)cmid * 3 * W;
+            float *row1 = ring + (size_t)cmid * rst;
             int Y1 = Y0 + band < H ? Y0 + band : H;
             // conv0 rows Y0-1 .. Y1 (those inside the image), each computed once per band
             int next = Y0 - 1 < 0 ? 0 : Y0 - 1;
@@ -391,16 +428,16 @@ int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *
                 int need = Y + 1 < H ? Y + 1 : H - 1;
                 for (; next <= need; next++) {
                     float *o = ring + (size_t)(next % 3) * W;
-                    row_up(o, (size_t)3 * W, in, h, w, next, pk0, b0, cin, cmid, ep0.lrelu, ep0.slope);
-                    if (ep0.pn) row_epilogue(o, (size_t)3 * W, cmid, W, 0, 0, &ep0);
+                    row_up(o, rst, in, istride, h, w, next, pk0, b0, cin, cmid, ep0.lrelu, ep0.slope);
+                    if (ep0.pn) row_epilogue(o, rst, cmid, W, 0, 0, &ep0);
                 }
                 const float *rows[3];
                 for (int a = 0; a < 3; a++) {
                     int sy = Y - 1 + a;
                     rows[a] = sy >= 0 && sy < H ? ring + (size_t)(sy % 3) * W : NULL;
                 }
-                row_plain(row1, W, rows, (size_t)3 * W, W, pk1, b1, cmid, cmid, ep->lrelu, ep->slope);
-                row_epilogue(row1, W, cmid, W, ohw, (size_t)Y * W, ep);
+                row_plain(row1, r1st, rows, rst, W, pk1, b1, cmid, cmid, ep->lrelu, ep->slope);
+                row_epilogue(row1, r1st, cmid, W, ohw, (size_t)Y * W, ep);
             }
         }
         free(ring);
@@ -416,9 +453,16 @@ void c3_conv(float *out, const float *in, const float *packed, const float *b, i
     abort();
 }
 
-int c3_stage_rgb(const float *in, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
+void c3_conv_strided(float *out, size_t ostride, const float *in, size_t istride, const float *packed,
+                     const float *b, int cin, int cout, int h, int w, int up, const c3_epilogue *ep) {
+    (void)out, (void)ostride, (void)in, (void)istride, (void)packed, (void)b, (void)cin, (void)cout, (void)h, (void)w;
+    (void)up, (void)ep;
+    abort();
+}
+
+int c3_stage_rgb(const float *in, size_t istride, int cin, int cmid, int h, int w, const float *pk0, const float *b0,
                  const float *pk1, const float *b1, const c3_epilogue *ep) {
-    (void)in, (void)cin, (void)cmid, (void)h, (void)w, (void)pk0, (void)b0, (void)pk1, (void)b1, (void)ep;
+    (void)in, (void)istride, (void)cin, (void)cmid, (void)h, (void)w, (void)pk0, (void)b0, (void)pk1, (void)b1, (void)ep;
     abort();
 }
 

@@ -49,6 +49,10 @@ static float *big_alloc(size_t floats) {
     return p;
 }
 
+// Floats from one channel plane of an r x r activation to the next: padded on the fast path
+// (see C3_PLANE_PAD), dense where a hook or the generic ops read the tensors.
+static size_t plane_floats(int r, int padded) { return (size_t)r * r + (padded ? C3_PLANE_PAD : 0); }
+
 // Copies *p (n floats) to dst and points *p at the copy; returns dst + n.
 static float *keep(float *dst, const float **p, size_t n) {
     memcpy(dst, *p, n * sizeof(float));
@@ -189,14 +193,17 @@ int pggan_load(pggan *g, const char *path) {
         }
     }
     if ((r = release_file(g))) goto fail;
-    // With the last stage fused (c3_stage_rgb) its two full-size activations never exist.
+    // When every conv is fast (g->own set) and no hook is given, the activations use padded
+    // planes (plane_floats) and the last stage is fused (c3_stage_rgb): its two full-size
+    // activations never exist.
     g->act_full = act;
     int last = g->nstages - 1;
-    if (last >= 1 && g->pk0[last] && g->pk1[last]) {
-        act = (size_t)16 * c4;
+    if (g->own && last >= 1) {
+        act = (size_t)c4 * plane_floats(4, 1);
         for (int s = 1; s <= last; s++) {
-            size_t rr = (size_t)4 << s, in = (size_t)g->ch[s - 1] * (rr / 2) * (rr / 2);
-            size_t o = s < last ? (size_t)g->ch[s] * rr * rr : 0;
+            int rr = 4 << s;
+            size_t in = (size_t)g->ch[s - 1] * plane_floats(rr / 2, 1);
+            size_t o = s < last ? (size_t)g->ch[s] * plane_floats(rr, 1) : 0;
             if (act < in) act = in;
             if (act < o) act = o;
         }
@@ -245,17 +252,19 @@ static void conv_block(pggan *g, float *out, const float *in, const float *w, co
 // The same block on the direct-conv path: in is (cin, r/2, r/2) when up (conv0, upsample
 // folded in), else (cin, r, r). Without a hook the LReLU, PN and (when rgb_out is set) the
 // toRGB layer are fused into the conv; with one, the conv output is emitted first.
-static void fast_block(pggan *g, float *out, const float *in, const float *packed, const float *b, int cin,
-                       int cout, int r, int up, const char *name, pggan_hook hook, void *user, float *rgb_out) {
+// Channel planes are istride / ostride floats apart (dense when there is a hook).
+static void fast_block(pggan *g, float *out, size_t ostride, const float *in, size_t istride, const float *packed,
+                       const float *b, int cin, int cout, int r, int up, const char *name, pggan_hook hook,
+                       void *user, float *rgb_out) {
     int h = up ? r / 2 : r;
     if (hook) {
-        c3_conv(out, in, packed, b, cin, cout, h, h, up, NULL);
+        c3_conv_strided(out, ostride, in, istride, packed, b, cin, cout, h, h, up, NULL);
         emit(hook, user, name, out, cout, r, r);
         block_tail(out, cout, r, name, hook, user);
         return;
     }
     c3_epilogue ep = {1, LRELU_SLOPE, 1, PN_EPS, g->rgb_w, g->rgb_b, rgb_out};
-    c3_conv(out, in, packed, b, cin, cout, h, h, up, &ep);
+    c3_conv_strided(out, ostride, in, istride, packed, b, cin, cout, h, h, up, &ep);
 }
 
 int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *user) {
@@ -283,8 +292,10 @@ int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *u
     emit(hook, user, "4x4.dense.lrelu", a, c4, 4, 4);
     pixel_norm(a, 1, c4, 16, PN_EPS);
     emit(hook, user, "4x4.dense.pn", a, c4, 4, 4);
-    int last0 = g->nstages == 1 && !hook;
-    if (g->pk1[0]) fast_block(g, b, a, g->pk1[0], g->st[0].b1, c4, c4, 4, 0, "4x4.conv", hook, user, last0 ? out : NULL);
+    int last0 = g->nstages == 1 && !hook, pad = !hook && g->own;
+    if (g->pk1[0])
+        fast_block(g, b, plane_floats(4, pad), a, 16, g->pk1[0], g->st[0].b1, c4, c4, 4, 0, "4x4.conv", hook, user,
+                   last0 ? out : NULL);
     else conv_block(g, b, a, g->st[0].w1, g->st[0].b1, c4, c4, 4, "4x4.conv", hook, user);
     float *x = b;  // current activation, in a or b
     int rgb_done = g->pk1[0] && last0;
@@ -296,7 +307,8 @@ int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *u
         float *other = x == a ? b : a, *t, *u;
         if (s == g->nstages - 1 && !hook && g->pk0[s] && g->pk1[s]) {
             c3_epilogue ep = {1, LRELU_SLOPE, 1, PN_EPS, g->rgb_w, g->rgb_b, out};
-            if (c3_stage_rgb(x, ci, co, r / 2, r / 2, g->pk0[s], g->st[s].b0, g->pk1[s], g->st[s].b1, &ep))
+            if (c3_stage_rgb(x, plane_floats(r / 2, pad), ci, co, r / 2, r / 2, g->pk0[s], g->st[s].b0, g->pk1[s],
+                             g->st[s].b1, &ep))
                 return hy_err(HY_ENOMEM, "out of memory (row buffers of the last stage)");
             rgb_done = 1;
             break;
@@ -304,7 +316,8 @@ int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *u
         if (g->pk0[s]) {
             t = other;  // conv0 output; conv1 then writes back into x's buffer
             u = x;
-            fast_block(g, t, x, g->pk0[s], g->st[s].b0, ci, co, r, 1, n0, hook, user, NULL);
+            fast_block(g, t, plane_floats(r, pad), x, plane_floats(r / 2, pad), g->pk0[s], g->st[s].b0, ci, co, r, 1,
+                       n0, hook, user, NULL);
         } else {
             upsample2x_nearest(other, x, 1, ci, r / 2, r / 2);
             t = c;
@@ -313,7 +326,8 @@ int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *u
         }
         if (g->pk1[s]) {
             int last = s == g->nstages - 1 && !hook;
-            fast_block(g, u, t, g->pk1[s], g->st[s].b1, co, co, r, 0, n1, hook, user, last ? out : NULL);
+            fast_block(g, u, plane_floats(r, pad), t, plane_floats(r, pad), g->pk1[s], g->st[s].b1, co, co, r, 0, n1,
+                       hook, user, last ? out : NULL);
             rgb_done = last;
         } else {
             conv_block(g, u, t, g->st[s].w1, g->st[s].b1, co, co, r, n1, hook, user);

@@ -2,6 +2,7 @@
 // src/ops_ref.c: conv2d_ref, on the upsampled input for the folded kernel, then leaky ReLU,
 // pixel norm and the 1x1 toRGB as separate steps.
 #include <math.h>
+#include <string.h>
 
 #include "common.h"
 #include "conv3x3.h"
@@ -117,7 +118,7 @@ static void check_stage(int cin, int cmid, int h, int w) {
     c3_conv(t, x, pk0, b0, cin, cmid, h, w, 1, &ep0);
     c3_conv(u, t, pk1, b1, cmid, cmid, H, W, 0, &ep1);
     ep1.rgb_out = rgb2;
-    ck_assert_int_eq(c3_stage_rgb(x, cin, cmid, h, w, pk0, b0, pk1, b1, &ep1), 0);
+    ck_assert_int_eq(c3_stage_rgb(x, (size_t)h * w, cin, cmid, h, w, pk0, b0, pk1, b1, &ep1), 0);
     ck_assert_msg(max_abs_diff(rgb, rgb2, nrgb) == 0.0, "fused stage %dx%d differs by %g", h, w,
                   max_abs_diff(rgb, rgb2, nrgb));
     free(x), free(w0), free(b0), free(w1), free(b1), free(rw), free(rb), free(pk0), free(pk1);
@@ -130,6 +131,30 @@ START_TEST(fused_stage_matches_two_convs) {
     check_stage(4, 8, 65, 24);   // H = 130: three bands, the last one 2 rows
     check_stage(3, 8, 1, 1);     // 2x2 output
     check_stage(16, 16, 32, 40); // H = 64: exactly one band
+}
+END_TEST
+
+// Padded channel planes (as the generator uses them) give exactly the dense results.
+START_TEST(strided_planes_match_dense) {
+    if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
+    mt19937 r;
+    mt_seed(&r, 99);
+    for (int up = 0; up < 2; up++) {
+        int cin = 5, cout = 16, h = 6, w = 20, H = up ? 2 * h : h, W = up ? 2 * w : w;
+        size_t is = (size_t)h * w + 32, os = (size_t)H * W + 48;
+        float *x = randn(&r, (size_t)cin * h * w), *xs = calloc((size_t)cin * is, sizeof(float));
+        float *wt = randn(&r, (size_t)cout * cin * 9), *b = randn(&r, cout);
+        float *pk = malloc(c3_packed_floats(cin, cout, up) * sizeof(float));
+        float *y = malloc((size_t)cout * H * W * sizeof(float)), *ys = malloc((size_t)cout * os * sizeof(float));
+        for (int c = 0; c < cin; c++) memcpy(xs + c * is, x + (size_t)c * h * w, sizeof(float) * h * w);
+        c3_pack(pk, wt, cin, cout, up);
+        c3_epilogue ep = {1, 0.2f, 1, 1e-8f, NULL, NULL, NULL};
+        c3_conv(y, x, pk, b, cin, cout, h, w, up, &ep);
+        c3_conv_strided(ys, os, xs, is, pk, b, cin, cout, h, w, up, &ep);
+        for (int c = 0; c < cout; c++)
+            ck_assert_double_eq(max_abs_diff(y + (size_t)c * H * W, ys + c * os, (size_t)H * W), 0.0);
+        free(x), free(xs), free(wt), free(b), free(pk), free(y), free(ys);
+    }
 }
 END_TEST
 
@@ -167,6 +192,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, plain_matches_naive);
     tcase_add_test(tc, folded_matches_upsample_then_conv);
     tcase_add_test(tc, fused_stage_matches_two_convs);
+    tcase_add_test(tc, strided_planes_match_dense);
     tcase_add_test(tc, packing_by_hand);
     tcase_add_test(tc, support_rules);
     suite_add_tcase(s, tc);
