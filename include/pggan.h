@@ -31,7 +31,8 @@ typedef struct {
     size_t act_floats, scratch_floats;
     // Direct-conv path (src/conv3x3.c), chosen at load per layer: weights repacked once
     // (conv0 folded with the 2x upsample); NULL where the layer uses upsample + conv2d.
-    float *pk0[PGGAN_MAX_STAGES], *pk1[PGGAN_MAX_STAGES];
+    float *pk0[PGGAN_MAX_STAGES], *pk1[PGGAN_MAX_STAGES];  // point into pk_arena
+    float *pk_arena;
     // When every conv is on that path, the tensors still needed (dense, biases, toRGB) are
     // copied here and the weight file's buffer is released (wf is then closed): the raw conv
     // weights would otherwise stay resident next to their packed copies.

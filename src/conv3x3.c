@@ -49,36 +49,39 @@ int c3_supported(int cin, int cout, int h, int w, int up) {
 
 size_t c3_packed_floats(int cin, int cout, int up) { return (size_t)cout * cin * (up ? 16 : 9); }
 
-// S(p, a): the 3x3 taps (along one axis) that read source offset a (0/1) for output parity p.
-static int fold_taps(int p, int a, int k) {
-    static const int S[2][2][3] = {{{1, 0, 0}, {0, 1, 1}}, {{1, 1, 0}, {0, 0, 1}}};
-    return S[p][a][k];
-}
+// Folding along one axis: output parity p, source offset a (0/1) -> the 3x3 taps k it sums:
+// p = 0: a = 0 <- {0}, a = 1 <- {1, 2};  p = 1: a = 0 <- {0, 1}, a = 1 <- {2}.
+static const int FOLD_LO[2][2] = {{0, 1}, {0, 2}}, FOLD_HI[2][2] = {{0, 2}, {1, 2}};  // k in [lo, hi]
 
 void c3_pack(float *dst, const float *W, int cin, int cout, int up) {
     if (!up) {
-        // [cob][ci][tap 9][NCO_P]
-        for (int co = 0; co < cout; co++)
+        // [cob][ci][tap 9][NCO_P], written in order
+        for (int co0 = 0; co0 < cout; co0 += NCO_P)
             for (int ci = 0; ci < cin; ci++)
                 for (int t = 0; t < 9; t++)
-                    dst[(((size_t)(co / NCO_P) * cin + ci) * 9 + t) * NCO_P + co % NCO_P] =
-                        W[((size_t)co * cin + ci) * 9 + t];
+                    for (int j = 0; j < NCO_P; j++) *dst++ = W[((size_t)(co0 + j) * cin + ci) * 9 + t];
         return;
     }
     // [cob][ci][py][a][px][b][NCO_U]; output (2y+py, 2x+px) reads source (y+py-1+a, x+px-1+b)
     for (int co = 0; co < cout; co++)
         for (int ci = 0; ci < cin; ci++) {
             const float *w9 = W + ((size_t)co * cin + ci) * 9;
+            double rows[2][2][3];  // [py][a][kx]: the folded rows, summed in double
+            for (int py = 0; py < 2; py++)
+                for (int a = 0; a < 2; a++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        double t = 0;
+                        for (int ky = FOLD_LO[py][a]; ky <= FOLD_HI[py][a]; ky++) t += w9[ky * 3 + kx];
+                        rows[py][a][kx] = t;
+                    }
+            float *d = dst + ((size_t)(co / NCO_U) * cin + ci) * 16 * NCO_U + co % NCO_U;
             for (int py = 0; py < 2; py++)
                 for (int a = 0; a < 2; a++)
                     for (int px = 0; px < 2; px++)
                         for (int b = 0; b < 2; b++) {
-                            double s = 0;  // summed in double, rounded once
-                            for (int ky = 0; ky < 3; ky++)
-                                for (int kx = 0; kx < 3; kx++)
-                                    if (fold_taps(py, a, ky) && fold_taps(px, b, kx)) s += w9[ky * 3 + kx];
-                            int tap = ((py * 2 + a) * 2 + px) * 2 + b;
-                            dst[(((size_t)(co / NCO_U) * cin + ci) * 16 + tap) * NCO_U + co % NCO_U] = (float)s;
+                            double t = 0;
+                            for (int kx = FOLD_LO[px][b]; kx <= FOLD_HI[px][b]; kx++) t += rows[py][a][kx];
+                            d[(((py * 2 + a) * 2 + px) * 2 + b) * NCO_U] = (float)t;  // rounded once
                         }
         }
 }

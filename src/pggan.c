@@ -26,7 +26,7 @@ void pggan_free(pggan *g) {
     free(g->buf_b);
     free(g->buf_c);
     free(g->scratch);
-    for (int s = 0; s < PGGAN_MAX_STAGES; s++) free(g->pk0[s]), free(g->pk1[s]);
+    free(g->pk_arena);
     free(g->own);
     memset(g, 0, sizeof *g);
 }
@@ -34,18 +34,23 @@ void pggan_free(pggan *g) {
 // Activation buffers: 2 MiB aligned, transparent huge pages requested (fewer page faults and
 // TLB misses on the 64 MB tensors of the last scales), touched once here so that the first
 // image does not pay the page faults.
-static float *big_alloc(size_t floats) {
+static float *big_alloc_raw(size_t floats) {
     size_t bytes = (floats ? floats : 1) * sizeof(float), align = (size_t)2 << 20;
     size_t rounded = (bytes + align - 1) / align * align;
     void *p = NULL;
-    if (posix_memalign(&p, align, rounded) != 0) {
+    if (rounded < bytes || posix_memalign(&p, align, rounded) != 0) {
         hy_err(HY_ENOMEM, "out of memory allocating %zu bytes", rounded);
         return NULL;
     }
 #ifdef MADV_HUGEPAGE
     madvise(p, rounded, MADV_HUGEPAGE);  // advisory: failure only costs speed
 #endif
-    memset(p, 0, rounded);
+    return p;
+}
+
+static float *big_alloc(size_t floats) {
+    float *p = big_alloc_raw(floats);
+    if (p) memset(p, 0, (floats ? floats : 1) * sizeof(float));
     return p;
 }
 
@@ -165,32 +170,32 @@ int pggan_load(pggan *g, const char *path) {
     }
     // Direct-conv layers: repack (and for conv0 fold the upsample into) the weights once.
     // buf_c only serves the layers left on the upsample + im2col path, so it is sized for them.
-    size_t act_c = (size_t)16 * c4;
-    if (c3_supported((int)c4, (int)c4, 4, 4, 0)) {
-        if (!(g->pk1[0] = hy_malloc_aligned(c3_packed_floats((int)c4, (int)c4, 0) * sizeof(float)))) {
+    // All packed weights share one huge-page arena (a few faults instead of one per 4 KiB).
+    size_t act_c = (size_t)16 * c4, npk = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t off = 0;
+        if (pass == 1 && npk && !(g->pk_arena = big_alloc_raw(npk))) {
             r = HY_ENOMEM;
             goto fail;
         }
-        c3_pack(g->pk1[0], g->st[0].w1, (int)c4, (int)c4, 0);
-    }
-    for (int s = 1; s < g->nstages; s++) {
-        int rr = 4 << s, ci = g->ch[s - 1], co = g->ch[s];
-        if (c3_supported(ci, co, rr / 2, rr / 2, 1)) {
-            if (!(g->pk0[s] = hy_malloc_aligned(c3_packed_floats(ci, co, 1) * sizeof(float)))) {
-                r = HY_ENOMEM;
-                goto fail;
-            }
-            c3_pack(g->pk0[s], g->st[s].w0, ci, co, 1);
-        } else if (act_c < (size_t)co * rr * rr) {
-            act_c = (size_t)co * rr * rr;
+        if (c3_supported((int)c4, (int)c4, 4, 4, 0)) {
+            if (pass) g->pk1[0] = g->pk_arena + off, c3_pack(g->pk1[0], g->st[0].w1, (int)c4, (int)c4, 0);
+            off += c3_packed_floats((int)c4, (int)c4, 0);
         }
-        if (c3_supported(co, co, rr, rr, 0)) {
-            if (!(g->pk1[s] = hy_malloc_aligned(c3_packed_floats(co, co, 0) * sizeof(float)))) {
-                r = HY_ENOMEM;
-                goto fail;
+        for (int s = 1; s < g->nstages; s++) {
+            int rr = 4 << s, ci = g->ch[s - 1], co = g->ch[s];
+            if (c3_supported(ci, co, rr / 2, rr / 2, 1)) {
+                if (pass) g->pk0[s] = g->pk_arena + off, c3_pack(g->pk0[s], g->st[s].w0, ci, co, 1);
+                off += c3_packed_floats(ci, co, 1);
+            } else if (act_c < (size_t)co * rr * rr) {
+                act_c = (size_t)co * rr * rr;
             }
-            c3_pack(g->pk1[s], g->st[s].w1, co, co, 0);
+            if (c3_supported(co, co, rr, rr, 0)) {
+                if (pass) g->pk1[s] = g->pk_arena + off, c3_pack(g->pk1[s], g->st[s].w1, co, co, 0);
+                off += c3_packed_floats(co, co, 0);
+            }
         }
+        npk = off;
     }
     if ((r = release_file(g))) goto fail;
     // When every conv is fast (g->own set) and no hook is given, the activations use padded

@@ -58,6 +58,7 @@ if cc -O2 "$ROOT/tests/bench/fma_peak.c" -o "$TMP/fma_peak" 2>/dev/null; then
 fi
 
 ROWS=()
+NOTES=()
 row() { ROWS+=("$1|$2|$3|$4"); }  # name | threads | s/image | rss MB
 
 # --- C: forward only ------------------------------------------------------------------
@@ -65,8 +66,9 @@ if cc -O2 -fopenmp -I"$ROOT/include" "$ROOT/tests/bench/pggan_fwd.c" "$BUILD/lib
     -o "$TMP/pggan_fwd" 2>"$TMP/cc.err"; then
     for t in 1 2; do
         /usr/bin/time -f "RSS %M" -o "$TMP/time" "$TMP/pggan_fwd" "$W" "$t" "$REPS" >"$TMP/fwd" || continue
-        read -r _ wall cpu _ <"$TMP/fwd"
+        read -r _ wall cpu _ load <"$TMP/fwd"
         row "C forward (pggan_forward)" "$t" "$wall" "$(rss_mb "$TMP/time")"
+        NOTES+=("C forward, $t thread(s): CPU time $cpu s/image (median); pggan_load $load s (read, CRC, repack)")
     done
 else
     echo "(forward-only timer not built: $(head -1 "$TMP/cc.err"))"
@@ -160,6 +162,7 @@ for r in "${ROWS[@]}"; do
         ratio = (b > 0 && t == 2) ? sprintf("%11.2fx", b / s) : "           -"
         printf "%-32s %7d %9.3f %9.1f %7s %12s %8s\n", n, t, s, gf, pk, ratio, rss }'
 done
+for n in "${NOTES[@]}"; do echo "$n"; done
 echo "(vs torch-best: PyTorch's fastest 2-thread setting divided by this row, 2-thread rows only;"
 echo " s/image: median of $REPS runs (PyTorch: $TORCH_REPS after a warm-up); C forward excludes output"
 echo " writing, generate includes it; %peak: of threads x the per-core AVX-512 FMA peak)"

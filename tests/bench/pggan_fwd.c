@@ -1,8 +1,8 @@
 // pggan_fwd.c - times pggan_forward alone (no PNG encoding, no file output): the number to
 // compare with a PyTorch forward pass. Prints one line per run and the median:
 //   pggan_fwd WEIGHTS THREADS REPS
-// wall seconds/image and process CPU seconds/image (CPU time is what a loaded machine
-// cannot steal). Built by tests/bench/pggan.sh against build/libhyper.a.
+// "threads wall cpu best load": median wall seconds/image, median process CPU seconds/image
+// (CPU time is what a loaded machine cannot steal), best wall, and pggan_load's wall time. Built by tests/bench/pggan.sh against build/libhyper.a.
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -31,7 +31,9 @@ int main(int argc, char **argv) {
     if (reps < 1 || reps > 100) reps = 3;
     hy_set_threads(threads);
     pggan g;
+    double l0 = now(CLOCK_MONOTONIC);
     if (pggan_load(&g, argv[1])) return 1;
+    double load = now(CLOCK_MONOTONIC) - l0;
     int R = g.resolution;
     float *z = malloc(sizeof(float) * g.latent), *img = malloc(sizeof(float) * 3 * (size_t)R * R);
     mt19937 rng;
@@ -47,7 +49,7 @@ int main(int argc, char **argv) {
     }
     qsort(wall, reps, sizeof(double), cmp);
     qsort(cpu, reps, sizeof(double), cmp);
-    printf("%d %.4f %.4f %.4f\n", threads, wall[reps / 2], cpu[reps / 2], wall[0]);
+    printf("%d %.4f %.4f %.4f %.4f\n", threads, wall[reps / 2], cpu[reps / 2], wall[0], load);
     free(z), free(img);
     pggan_free(&g);
     return 0;
