@@ -316,6 +316,11 @@ C3_TARGET static void row_epilogue(float *x, size_t ohw, int cout, int W, size_t
     }
 }
 
+static void prefetch_row(const float *row, size_t stride, int nch, int w) {
+    for (int c = 0; c < nch; c++)
+        for (int x = 0; x < w; x += 16) __builtin_prefetch(row + (size_t)c * stride + x, 0, 2);
+}
+
 // Vectors (of 16 columns) in the pixel block starting at column x0 of a row of width w: 3,
 // except that a row end of 4 vectors is split 2 + 2 (a lone vector has only 8 accumulators,
 // too few to hide the FMA latency); a row of one vector uses 3 channel blocks instead.
@@ -383,6 +388,10 @@ void c3_conv_strided(float *out, size_t ostride, const float *in, size_t istride
 #pragma omp parallel for schedule(dynamic, 1)
     for (int Y = 0; Y < H; Y++) {
         float *orow = out + (size_t)Y * W;
+        // the input row that the task two rows on will read first: fetch it into L2 now (one
+        // stream per channel plane is more than the hardware prefetchers follow)
+        int pre = up ? ((Y + 2) >> 1) + 1 : Y + 3;
+        if (pre < h) prefetch_row(in + (size_t)pre * w, istride, cin, w);
         if (up) {
             row_up(orow, ostride, in, istride, h, w, Y, packed, b, cin, cout, lrelu, slope);
         } else {
@@ -428,7 +437,8 @@ int c3_stage_rgb(const float *in, size_t istride, int cin, int cmid, int h, int 
             // conv0 rows Y0-1 .. Y1 (those inside the image), each computed once per band
             int next = Y0 - 1 < 0 ? 0 : Y0 - 1;
             for (int Y = Y0; Y < Y1; Y++) {
-                int need = Y + 1 < H ? Y + 1 : H - 1;
+                int need = Y + 1 < H ? Y + 1 : H - 1, pre = ((Y + 4) >> 1) + 1;
+                if (!(Y & 1) && pre < h) prefetch_row(in + (size_t)pre * w, istride, cin, w);
                 for (; next <= need; next++) {
                     float *o = ring + (size_t)(next % 3) * W;
                     row_up(o, rst, in, istride, h, w, next, pk0, b0, cin, cmid, ep0.lrelu, ep0.slope);
