@@ -2,7 +2,8 @@
 # tests/bench/pggan.sh HYPER_BIN - PGGAN 1024x1024 generator: C vs PyTorch on this machine.
 #
 # Prints seconds per image at 1 and 2 threads (median of REPS runs) for
-#   - the C forward pass alone (tests/bench/pggan_fwd.c, built here against libhyper.a),
+#   - the C forward pass alone (tests/bench/pggan_fwd.c, built here against libhyper.a), and
+#     once (1 run, 2 threads) its generic path (HY_CONV3X3=0: upsample + im2col + sgemm),
 #   - `hyper generate` (forward + writing the raw output / the PNG),
 #   - the same network in PyTorch (Debian's torch, oneDNN), default malloc and with
 #     GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (transparent huge pages for malloc),
@@ -70,6 +71,11 @@ if cc -O2 -fopenmp -I"$ROOT/include" "$ROOT/tests/bench/pggan_fwd.c" "$BUILD/lib
         row "C forward (pggan_forward)" "$t" "$wall" "$(rss_mb "$TMP/time")"
         NOTES+=("C forward, $t thread(s): CPU time $cpu s/image (median); pggan_load $load s (read, CRC, repack)")
     done
+    # the generic path (upsample + im2col + sgemm for every conv), as before the direct kernels
+    if HY_CONV3X3=0 /usr/bin/time -f "RSS %M" -o "$TMP/time" "$TMP/pggan_fwd" "$W" 2 1 >"$TMP/fwd"; then
+        read -r _ wall cpu _ load <"$TMP/fwd"
+        row "C forward, generic (HY_CONV3X3=0)" 2 "$wall" "$(rss_mb "$TMP/time")"
+    fi
 else
     echo "(forward-only timer not built: $(head -1 "$TMP/cc.err"))"
 fi
