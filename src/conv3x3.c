@@ -10,6 +10,10 @@
 // order the loop reads it.
 #include "conv3x3.h"
 
+#ifndef _OPENMP  // NO_OMP=1 builds: the loops run serially
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#endif
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,10 @@
 // built with it. BLAS is never called from inside an OpenMP region.
 #include "ops.h"
 
+#ifndef _OPENMP  // NO_OMP=1 builds: the loops run serially
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#endif
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
