@@ -159,14 +159,14 @@ echo "PGGAN 1024x1024 forward, $GFLOP GFLOP/image; $(uptime | sed 's/.*load/load
 if [ "$PEAK1" != 0 ]; then
     echo "FP32 peak per core from an FMA loop: AVX-512 $P512 GFLOP/s, AVX2 $P256 GFLOP/s (x threads below)"
 fi
-printf '%-32s %7s %9s %9s %7s %12s %8s\n' "implementation" threads "s/image" "GFLOP/s" "%peak" "vs torch-best" "RSS MB"
+printf '%-36s %7s %9s %9s %7s %12s %8s\n' "implementation" threads "s/image" "GFLOP/s" "%peak" "vs torch-best" "RSS MB"
 for r in "${ROWS[@]}"; do
     IFS='|' read -r name t s rss <<<"$r"
     awk -v n="$name" -v t="$t" -v s="$s" -v rss="$rss" -v g="$GFLOP" -v p="$PEAK1" -v b="${BEST2:-0}" 'BEGIN {
-        if (s == "" || s + 0 <= 0) { printf "%-32s %7d %9s\n", n, t, "failed"; exit }
+        if (s == "" || s + 0 <= 0) { printf "%-36s %7d %9s\n", n, t, "failed"; exit }
         gf = g / s; pk = p > 0 ? sprintf("%6.1f%%", 100 * gf / (p * t)) : "      -"
         ratio = (b > 0 && t == 2) ? sprintf("%11.2fx", b / s) : "           -"
-        printf "%-32s %7d %9.3f %9.1f %7s %12s %8s\n", n, t, s, gf, pk, ratio, rss }'
+        printf "%-36s %7d %9.3f %9.1f %7s %12s %8s\n", n, t, s, gf, pk, ratio, rss }'
 done
 for n in "${NOTES[@]}"; do echo "$n"; done
 echo "(vs torch-best: PyTorch's fastest 2-thread setting divided by this row, 2-thread rows only;"
