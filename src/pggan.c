@@ -203,6 +203,7 @@ int pggan_load(pggan *g, const char *path) {
     // activations never exist.
     g->act_full = act;
     int last = g->nstages - 1;
+    if (g->own && last == 0 && act < (size_t)c4 * plane_floats(4, 1)) act = (size_t)c4 * plane_floats(4, 1);
     if (g->own && last >= 1) {
         act = (size_t)c4 * plane_floats(4, 1);
         for (int s = 1; s <= last; s++) {
@@ -217,6 +218,7 @@ int pggan_load(pggan *g, const char *path) {
     g->scratch_floats = scratch;
     g->buf_a = big_alloc(act);
     g->buf_b = big_alloc(act);
+    if (act_c < (size_t)g->latent) act_c = (size_t)g->latent;  // also holds the normalised latent
     g->buf_c = big_alloc(act_c);
     g->scratch = hy_malloc_aligned((scratch ? scratch : 1) * sizeof(float));
     if (!g->buf_a || !g->buf_b || !g->buf_c || !g->scratch) {
