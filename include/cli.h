@@ -10,12 +10,20 @@ int cmd_generate(int argc, char **argv);
 
 
 // -- FaceNet (issue 3)
+int cmd_embed(int argc, char **argv);
+int cmd_distance(int argc, char **argv);
 
 
 // -- MTCNN (issue 4)
+int cmd_detect(int argc, char **argv);
 
 
 // -- data, simulator, decoders (issue 5)
+int cmd_simulate(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 
 // -- study pipeline (issue 6)

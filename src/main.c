@@ -20,12 +20,20 @@ static const command COMMANDS[] = {
 
 
     // -- FaceNet (issue 3)
+    {"embed", cmd_embed, "face images -> FaceNet 512-d embeddings (.npy)"},
+    {"distance", cmd_distance, "L2 distance between the FaceNet embeddings of two faces"},
 
 
     // -- MTCNN (issue 4)
+    {"detect", cmd_detect, "MTCNN face detection: boxes, probabilities, landmarks, 160x160 crops"},
 
 
     // -- data, simulator, decoders (issue 5)
+    {"simulate", cmd_simulate, "synthetic HYPER-design fMRI dataset with a known encoding model"},
+    {"extract", cmd_extract, "NIfTI response maps + mask -> dataset (top-k voxels on training data)"},
+    {"train", cmd_train, "fit a decoder (linear, ridge, lasso, elasticnet, ols, mlp) on a dataset"},
+    {"predict", cmd_predict, "apply a decoder to a dataset split -> predicted latents .npy"},
+    {"score", cmd_score, "latent-level metrics of predicted vs true latents"},
 
 
     // -- study pipeline (issue 6)

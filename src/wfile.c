@@ -91,10 +91,8 @@ static int parse(wfile *wf) {
     if (wf->version != WF_VERSION)
         return hy_err(HY_EFORMAT, "%s: unsupported format version %u (this build reads %d)", path,
                       wf->version, WF_VERSION);
-    const uint8_t *kind;
-    take(&c, 32, &kind);
-    if (kind[31] != 0 && memchr(kind, 0, 32) == NULL) { /* 32 chars, no NUL: allowed */
-    }
+    const uint8_t *kind = buf + 16;  // 32 bytes, NUL padded (all 32 may be used)
+    c.pos += 32;
     memcpy(wf->kind, kind, 32);
     wf->kind[32] = 0;
     for (size_t i = 0; i < strlen(wf->kind); i++)

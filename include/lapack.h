@@ -1,0 +1,24 @@
+// lapack.h - prototypes of the LAPACK (Fortran ABI) routines the decoders use.
+//
+// Debian's libopenblas exports the LAPACK symbols but there is no LAPACKE header in the
+// project's dependencies, so the few routines we call are declared here. All matrices are
+// column-major (Fortran); callers pass row-major C arrays as their transposes. Hidden
+// string-length arguments are omitted (every character argument is a single char), which
+// is what the reference LAPACK ABI accepts in practice for these routines.
+#ifndef HY_LAPACK_H
+#define HY_LAPACK_H
+
+// Singular value decomposition by divide and conquer: A (m x n, lda) = U S VT.
+void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s,
+             double *u, const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork,
+             int *iwork, int *info);
+// Symmetric eigen-decomposition by divide and conquer (eigenvalues ascending).
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+             double *work, const int *lwork, int *iwork, const int *liwork, int *info);
+// QR factorisation and the explicit Q.
+void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work,
+             const int *lwork, int *info);
+void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda, const double *tau,
+             double *work, const int *lwork, int *info);
+
+#endif

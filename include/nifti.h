@@ -1,0 +1,34 @@
+// nifti.h - NIfTI-1 single-file volumes (.nii, .nii.gz) for fMRI response maps and masks.
+//
+// Reads magic "n+1" files, either byte order (detected from sizeof_hdr = 348), plain or
+// gzip-compressed (zlib gz* reads both transparently), datatypes uint8 (2), int16 (4),
+// int32 (8), float32 (16), float64 (64), applying scl_slope / scl_inter when scl_slope is
+// non-zero. Data keep NIfTI's order: x fastest, then y, z, t (flat index
+// x + nx*(y + ny*(z + nz*t))). Not supported (clear errors): NIfTI-2, separate .hdr/.img
+// pairs ("ni1"), other datatypes, truncated data, corrupt gzip streams.
+#ifndef HY_NIFTI_H
+#define HY_NIFTI_H
+
+#include <stdint.h>
+
+enum { NII_UINT8 = 2, NII_INT16 = 4, NII_INT32 = 8, NII_FLOAT32 = 16, NII_FLOAT64 = 64 };
+
+typedef struct {
+    int ndim;          // dim[0] of the header, 1..7
+    int64_t dim[7];    // sizes (x, y, z, t, ...)
+    int64_t nvox;      // product of dim
+    int datatype;
+    double slope, inter;
+    double *data;      // (nvox) scaled values, NIfTI order
+} nifti_img;
+
+int nifti_read(const char *path, nifti_img *img);
+void nifti_free(nifti_img *img);
+
+// Writes a volume (atomically; gzip when the path ends in .gz). Values are stored with the
+// given datatype (rounded for integer types) and scl_slope/scl_inter recorded as given
+// (slope 0 = no scaling); big_endian selects the byte order. For tests and tools.
+int nifti_write(const char *path, int ndim, const int64_t *dim, int datatype, const double *raw, double slope,
+                double inter, int big_endian);
+
+#endif
