@@ -59,14 +59,19 @@ static const int FOLD_LO[2][2] = {{0, 1}, {0, 2}}, FOLD_HI[2][2] = {{0, 2}, {1, 
 
 void c3_pack(float *dst, const float *W, int cin, int cout, int up) {
     if (!up) {
-        // [cob][ci][tap 9][NCO_P], written in order
-        for (int co0 = 0; co0 < cout; co0 += NCO_P)
+        // [cob][ci][tap 9][NCO_P], each block written in order (blocks in parallel: the page
+        // faults of a fresh destination are a large part of the cost)
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int co0 = 0; co0 < cout; co0 += NCO_P) {
+            float *d = dst + (size_t)co0 * cin * 9;
             for (int ci = 0; ci < cin; ci++)
                 for (int t = 0; t < 9; t++)
-                    for (int j = 0; j < NCO_P; j++) *dst++ = W[((size_t)(co0 + j) * cin + ci) * 9 + t];
+                    for (int j = 0; j < NCO_P; j++) *d++ = W[((size_t)(co0 + j) * cin + ci) * 9 + t];
+        }
         return;
     }
     // [cob][ci][py][a][px][b][NCO_U]; output (2y+py, 2x+px) reads source (y+py-1+a, x+px-1+b)
+#pragma omp parallel for schedule(dynamic, 4)
     for (int co = 0; co < cout; co++)
         for (int ci = 0; ci < cin; ci++) {
             const float *w9 = W + ((size_t)co * cin + ci) * 9;
