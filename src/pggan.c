@@ -17,6 +17,10 @@
 #include "conv3x3.h"
 #include "ops.h"
 
+#ifndef _OPENMP  // NO_OMP=1 builds: the loops run serially
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#endif
+
 #define PN_EPS 1e-8f
 #define LRELU_SLOPE 0.2f
 
@@ -274,6 +278,20 @@ static void fast_block(pggan *g, float *out, size_t ostride, const float *in, si
     c3_conv_strided(out, ostride, in, istride, packed, b, cin, cout, h, h, up, &ep);
 }
 
+// out (m) = W (m, n) x (n) + b, as dense() for one row, but on OpenMP threads: an OpenBLAS
+// call here would wake OpenBLAS's own threads, which then poll for work while the OpenMP
+// threads run the convs (on 2 cores the two pools take turns).
+static void latent_dense(float *out, const float *x, const float *W, const float *b, int n, int m) {
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < m; o++) {
+        const float *w = W + (size_t)o * n;
+        float s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int i = 0; i < n; i++) s += w[i] * x[i];
+        out[o] = s + b[o];
+    }
+}
+
 int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *user) {
     for (int i = 0; i < g->latent; i++)
         if (!isfinite(z[i])) return hy_err(HY_EVALUE, "latent element %d is NaN or Inf", i);
@@ -293,7 +311,7 @@ int pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *u
     pixel_norm(c, 1, g->latent, 1, PN_EPS);
     emit(hook, user, "z.pn", c, g->latent, 1, 1);
     // 4x4: dense -> (C4,4,4), unit o = 16c + 4y + x is exactly CHW order
-    dense(a, c, g->st[0].w0, g->st[0].b0, 1, g->latent, 16 * c4);
+    latent_dense(a, c, g->st[0].w0, g->st[0].b0, g->latent, 16 * c4);
     emit(hook, user, "4x4.dense", a, c4, 4, 4);
     leaky_relu(a, (size_t)16 * c4, LRELU_SLOPE);
     emit(hook, user, "4x4.dense.lrelu", a, c4, 4, 4);
