@@ -1,8 +1,9 @@
 // conv3x3.c - direct 3x3 convolution kernels (see include/conv3x3.h).
 //
 // Layout: activations CHW; one task = one output row for all output channels, followed by
-// the epilogue on that row while it is still in cache. Inside a task, for each block of
-// output channels (8, or 4 for the folded kernel) and each block of up to 3 x 16 pixels,
+// the epilogue on that row while it is still in cache; the input row two tasks ahead is
+// prefetched. Inside a task, for each block of output channels (8, or 4 for the folded
+// kernel; 3 blocks at once for rows of one vector) and each block of up to 3 x 16 pixels,
 // the accumulators stay in AVX-512 registers for the whole reduction over (cin, taps):
 // input vectors are loaded from the row (shifted by the tap; masked loads supply the zero
 // padding at the row ends; rows outside the image read a zero row with stride 0) and
