@@ -27,6 +27,10 @@ int cmd_score(int argc, char **argv);
 
 
 // -- study pipeline (issue 6)
+int cmd_reconstruct(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 
 // Shared helpers for argument parsing (src/cli_util.c).

@@ -37,6 +37,10 @@ static const command COMMANDS[] = {
 
 
     // -- study pipeline (issue 6)
+    {"reconstruct", cmd_reconstruct, "decoder + fMRI -> predicted latents -> face images (+ ground truth)"},
+    {"evaluate", cmd_evaluate, "FaceNet distance, baselines, null, identification, pixel r + comparison picture"},
+    {"sweep", cmd_sweep, "the study: train/evaluate a grid of decoders, rank them, chart (resumable, shardable)"},
+    {"report", cmd_report, "merge sweep shards: ranked results.csv/results.md and chart"},
 
 
     {NULL, NULL, NULL},
