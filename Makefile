@@ -32,6 +32,8 @@ endif
 ifneq ($(NO_OMP),1)
   OPT += -fopenmp
   LDFLAGS += -fopenmp
+else
+  OPT += -Wno-unknown-pragmas
 endif
 # Code generation for the building machine (AVX2/AVX-512 kernels are selected with #ifdef and
 # have portable fallbacks); ARCH= builds a generic binary.
