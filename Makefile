@@ -32,6 +32,8 @@ endif
 ifneq ($(NO_OMP),1)
   OPT += -fopenmp
   LDFLAGS += -fopenmp
+else
+  OPT += -Wno-unknown-pragmas
 endif
 # Code generation for the building machine (AVX2/AVX-512 kernels are selected with #ifdef and
 # have portable fallbacks); ARCH= builds a generic binary.
@@ -50,7 +52,7 @@ CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test deps golden bench clean probe
+.PHONY: all test deps deps-build golden bench clean probe demo
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
@@ -73,11 +75,23 @@ $(BUILD)/obj $(BUILD)/tests:
 
 # Runs every test binary (each is a Check suite) from the repo root and prints one
 # summary line "N passed, N failed".
-test: $(BUILD)/hyper $(TEST_BIN)
+test: deps-build
+	@$(MAKE) --no-print-directory run-tests
+
+run-tests: $(BUILD)/hyper $(TEST_BIN)
 	@HYPER_BIN=$(BUILD)/hyper tests/run_tests.sh $(TEST_BIN)
 
 deps:
 	@bash .ci/deps.sh
+
+# Only what building and testing need (no Python, no fuzzing tools); a no-op when installed.
+deps-build:
+	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 bash .ci/deps.sh >/dev/null
+
+# The study end to end on simulated data (tests/demo.sh); out/demo/results/ holds the report.
+demo: deps-build
+	@$(MAKE) --no-print-directory $(BUILD)/hyper
+	@HYPER=$(BUILD)/hyper bash tests/demo.sh
 
 golden:
 	/usr/bin/python3 convert/make_golden.py

@@ -22,6 +22,14 @@ typedef struct {
 
 // Parses --crop (mtcnn | full | box:x1,y1,x2,y2) and --on-no-face (fallback-full | skip | error).
 int face_crop_parse(face_crop_opts *o, const char *crop, const char *on_no_face);
+// Parses the options and, for --crop mtcnn, loads the detector into *det (*has_det = 1):
+// `detect`, else weights/mtcnn.bin when present; without either, warns on stderr and falls
+// back to the whole image (mode becomes FACE_CROP_FULL). detect == NULL and mode mtcnn
+// with no default file is therefore not an error.
+int face_crop_setup(face_crop_opts *o, const char *crop, const char *on_no_face, const char *detect,
+                    mtcnn_model *det, int *has_det);
+#define FACE_CROP_DEFAULT_MTCNN "weights/mtcnn.bin"
+
 // A short description for output files, e.g. "mtcnn(fallback-full)", "full", "box:0,0,80,80".
 void face_crop_describe(const face_crop_opts *o, char *buf, int len);
 

@@ -29,6 +29,17 @@ typedef struct {
     // activations and scratch, allocated once at load
     float *buf_a, *buf_b, *buf_c, *scratch;
     size_t act_floats, scratch_floats;
+    // Direct-conv path (src/conv3x3.c), chosen at load per layer: weights repacked once
+    // (conv0 folded with the 2x upsample); NULL where the layer uses upsample + conv2d.
+    float *pk0[PGGAN_MAX_STAGES], *pk1[PGGAN_MAX_STAGES];  // point into pk_arena
+    float *pk_arena;
+    // When every conv is on that path, the tensors still needed (dense, biases, toRGB) are
+    // copied here and the weight file's buffer is released (wf is then closed): the raw conv
+    // weights would otherwise stay resident next to their packed copies.
+    float *own;
+    // buf_a/buf_b hold act_floats; the unfused last stage (with a hook) needs act_full, and
+    // pggan_forward grows them on first use.
+    size_t act_full;
 } pggan;
 
 // Called after each op by pggan_forward when set: name like "8x8.conv0.lrelu", data (c,h,w).

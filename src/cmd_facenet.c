@@ -4,8 +4,8 @@
 // Preprocessing (spec facenet.md section 3): PNG -> RGB8 -> crop (see crop modes below) ->
 // Pillow-exact bilinear resize to 160x160 -> (x - 127.5) / 128. Every input is decoded and
 // preprocessed before the network runs, so a bad file fails the run before anything is written.
-// Crop modes live in one place (crop_spec / face_box): a new mode (e.g. MTCNN) adds an enum
-// value, a parse case and a face_box case.
+// The crop policy (MTCNN by default, full image, fixed box; what to do without a face) is
+// src/facecrop.c, shared with the study pipeline.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,63 +18,31 @@
 #include "image_io.h"
 #include "npy.h"
 #include "ops.h"
+#include "facecrop.h"
 #include "resize.h"
 
-// --- crop modes ---------------------------------------------------------------------------
-
-typedef enum { CROP_FULL, CROP_BOX } crop_mode;
-
-typedef struct {
-    crop_mode mode;
-    crop_box box;  // CROP_BOX
-} crop_spec;
+// --- crop ------------------------------------------------------------------------------------
 
 static const char *CROP_HELP =
-    "  --crop MODE           which part of each image is embedded (default full):\n"
+    "  --crop MODE           which part of each image is embedded (default mtcnn):\n"
+    "                          mtcnn            the largest face MTCNN detects, cropped as facenet-pytorch's\n"
+    "                                           extract_face (margin 0, Pillow bilinear to 160x160)\n"
     "                          full             the whole image\n"
-    "                          box:x1,y1,x2,y2  a fixed pixel box, x1 <= x < x2, y1 <= y < y2\n";
+    "                          box:x1,y1,x2,y2  a fixed pixel box, x1 <= x < x2, y1 <= y < y2\n"
+    "  --detect M.bin        MTCNN weights for --crop mtcnn (default weights/mtcnn.bin; when neither\n"
+    "                        exists, a warning is printed and the whole image is used)\n"
+    "  --on-no-face P        when MTCNN finds no face: fallback-full (default: warn, use the whole\n"
+    "                        image) | skip (warn; embed writes a row of NaN) | error (stop)\n";
 
-static int parse_crop(const char *v, crop_spec *cs) {
-    if (!v) return hy_err(HY_EARG, "--crop needs a value");
-    if (!strcmp(v, "full")) {
-        cs->mode = CROP_FULL;
-        return HY_OK;
-    }
-    int n = 0;
-    crop_box b;
-    if (!strncmp(v, "box:", 4) && sscanf(v + 4, "%d,%d,%d,%d%n", &b.x1, &b.y1, &b.x2, &b.y2, &n) == 4 &&
-        v[4 + n] == 0) {
-        if (b.x1 < 0 || b.y1 < 0 || b.x2 <= b.x1 || b.y2 <= b.y1)
-            return hy_err(HY_EARG, "--crop %s: need 0 <= x1 < x2 and 0 <= y1 < y2", v);
-        cs->mode = CROP_BOX;
-        cs->box = b;
-        return HY_OK;
-    }
-    return hy_err(HY_EARG, "--crop '%s': expected full or box:x1,y1,x2,y2", v);
-}
-
-// The region of image `path` (w x h) to embed.
-static int face_box(const crop_spec *cs, const char *path, const uint8_t *rgb, int w, int h, crop_box *out) {
-    (void)rgb;
-    switch (cs->mode) {
-    case CROP_FULL:
-        *out = crop_full(w, h);
-        return HY_OK;
-    case CROP_BOX:
-        *out = cs->box;
-        return crop_check(out, w, h, path);
-    }
-    return hy_err(HY_EARG, "%s: unknown crop mode", path);
-}
-
-// Reads `path` and writes its S x S RGB8 face crop into `out`.
-static int load_face(uint8_t *out, int S, const char *path, const crop_spec *cs) {
+// Reads `path` and writes its S x S RGB8 face crop into `out`; *how is the crop used
+// ('m', 'f', 'b', or 's' when skipped: out is left untouched).
+static int load_face(uint8_t *out, int S, const char *path, const face_crop_opts *co, char *how) {
     int w, h;
     uint8_t *rgb = NULL;
     int rc = png_read_rgb8(path, &w, &h, &rgb);
     if (rc) return rc;
     crop_box b;
-    if (!(rc = face_box(cs, path, rgb, w, h, &b))) {
+    if (!(rc = face_crop_choose(co, path, rgb, w, h, &b, how)) && *how != 's') {
         uint8_t *crop = hy_malloc((size_t)(b.x2 - b.x1) * (b.y2 - b.y1) * 3);
         if (!crop) rc = HY_ENOMEM;
         else {
@@ -133,10 +101,10 @@ static void embed_help(FILE *f) {
 }
 
 int cmd_embed(int argc, char **argv) {
-    const char *wpath = NULL, *npy_in = NULL, *out = NULL, *dump = NULL, *crops_dir = NULL;
+    const char *wpath = NULL, *npy_in = NULL, *out = NULL, *dump = NULL, *crops_dir = NULL, *crop = NULL,
+               *noface = NULL, *detect = NULL;
     long batch = 16, threads = 0;
     int trace = 0;
-    crop_spec cs = {CROP_FULL, {0, 0, 0, 0}};
     const char **images = calloc((size_t)argc + 1, sizeof *images);
     int nimg = 0;
     if (!images) return cli_fail("embed");
@@ -152,7 +120,9 @@ int cmd_embed(int argc, char **argv) {
         else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--dump")) dump = v;
         else if (!strcmp(a, "--save-crops")) crops_dir = v;
-        else if (!strcmp(a, "--crop")) r = parse_crop(v, &cs);
+        else if (!strcmp(a, "--crop")) crop = v;
+        else if (!strcmp(a, "--on-no-face")) noface = v;
+        else if (!strcmp(a, "--detect")) detect = v;
         else if (!strcmp(a, "--batch")) r = cli_int(a, v, 1, 4096, &batch);
         else if (!strcmp(a, "--threads")) r = cli_int(a, v, 1, 1024, &threads);
         else if (!strcmp(a, "--trace")) trace = 1, takes = 0;
@@ -180,9 +150,18 @@ int cmd_embed(int argc, char **argv) {
     }
     if (threads) hy_set_threads((int)threads);
 
+    face_crop_opts co;
+    mtcnn_model det;
+    int has_det = 0;
+    // --input-npy tensors are already cropped and standardised: no crop, no detector
+    if (npy_in ? face_crop_parse(&co, "full", NULL) : face_crop_setup(&co, crop, noface, detect, &det, &has_det)) {
+        free(images);
+        return cli_fail("embed");
+    }
     facenet net;
     if (facenet_load(&net, wpath)) {
         free(images);
+        if (has_det) mtcnn_free(&det);
         return cli_fail("embed");
     }
     const int S = net.input_size, D = net.emb_dim;
@@ -190,6 +169,7 @@ int cmd_embed(int argc, char **argv) {
     int status = 1;
     float *x = NULL, *emb = NULL, *in = NULL;
     uint8_t *faces = NULL;
+    char *how = NULL;
     long N;
     // --- inputs: all decoded and checked before anything is computed or written
     if (npy_in) {
@@ -209,10 +189,12 @@ int cmd_embed(int argc, char **argv) {
     } else {
         N = nimg;
         size_t nb;
-        if (hy_mul_size((size_t)N, (size_t)S * S * 3, &nb) || !(faces = hy_malloc(nb))) goto out;
+        if (hy_mul_size((size_t)N, (size_t)S * S * 3, &nb) || !(faces = hy_calloc(nb, 1)) ||
+            !(how = hy_calloc((size_t)N + 1, 1)))
+            goto out;
         double t0 = hy_now();
         for (long i = 0; i < N; i++) {
-            if (load_face(faces + (size_t)i * S * S * 3, S, images[i], &cs)) goto out;
+            if (load_face(faces + (size_t)i * S * S * 3, S, images[i], &co, &how[i])) goto out;
             hy_progress("embed: reading", i + 1, N, t0);
         }
     }
@@ -245,6 +227,9 @@ int cmd_embed(int argc, char **argv) {
         const int first = i0 == 0 && (trace || dump);
         if (facenet_forward(&net, bx, nb, emb + (size_t)i0 * D, first ? on_block : NULL, &hc)) goto out;
         if (hc.err) goto out;
+        for (int k = 0; how && k < nb; k++)  // --on-no-face skip: a row of NaN keeps the order
+            if (how[i0 + k] == 's')
+                for (int j = 0; j < D; j++) emb[(size_t)(i0 + k) * D + j] = NAN;
         hy_progress("embed", i0 + nb, N, t0);
     }
     double dt = hy_now() - t0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
@@ -262,7 +247,9 @@ out:
     free(in);
     free(emb);
     free(faces);
+    free(how);
     facenet_free(&net);
+    if (has_det) mtcnn_free(&det);
     return status;
 }
 
@@ -270,7 +257,7 @@ out:
 
 static void distance_help(FILE *f) {
     fprintf(f,
-            "usage: hyper distance -w F.bin A.png B.png [--crop MODE]\n\n"
+            "usage: hyper distance -w F.bin A.png B.png [--crop MODE] [--detect M.bin] [--on-no-face P]\n\n"
             "Prints the Euclidean distance between the FaceNet embeddings of two faces (0 = same\n"
             "embedding, 2 = opposite; cosine similarity = 1 - d^2/2).\n\n"
             "  -w, --weights F.bin   weight file (kind facenet)\n"
@@ -280,10 +267,9 @@ static void distance_help(FILE *f) {
 }
 
 int cmd_distance(int argc, char **argv) {
-    const char *wpath = NULL, *img[2] = {NULL, NULL};
+    const char *wpath = NULL, *img[2] = {NULL, NULL}, *crop = NULL, *noface = NULL, *detect = NULL;
     long threads = 0;
     int nimg = 0;
-    crop_spec cs = {CROP_FULL, {0, 0, 0, 0}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r = 0;
@@ -293,7 +279,10 @@ int cmd_distance(int argc, char **argv) {
         } else if (!strcmp(a, "-w") || !strcmp(a, "--weights")) {
             if (!v) r = hy_err(HY_EARG, "%s needs a value", a);
             wpath = v, i++;
-        } else if (!strcmp(a, "--crop")) r = parse_crop(v, &cs), i++;
+        } else if (!strcmp(a, "--crop") || !strcmp(a, "--on-no-face") || !strcmp(a, "--detect")) {
+            if (!v) r = hy_err(HY_EARG, "%s needs a value", a);
+            *(a[2] == 'c' ? &crop : a[2] == 'o' ? &noface : &detect) = v, i++;
+        }
         else if (!strcmp(a, "--threads")) r = cli_int(a, v, 1, 1024, &threads), i++;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "hyper distance: unknown option '%s' (see --help)\n", a);
@@ -311,8 +300,16 @@ int cmd_distance(int argc, char **argv) {
         return 2;
     }
     if (threads) hy_set_threads((int)threads);
+    face_crop_opts co;
+    mtcnn_model det;
+    int has_det = 0;
+    if (face_crop_setup(&co, crop, noface, detect, &det, &has_det)) return cli_fail("distance");
+    if (co.on_no_face == NOFACE_SKIP) co.on_no_face = NOFACE_ERROR;  // a distance needs both faces
     facenet net;
-    if (facenet_load(&net, wpath)) return cli_fail("distance");
+    if (facenet_load(&net, wpath)) {
+        if (has_det) mtcnn_free(&det);
+        return cli_fail("distance");
+    }
     const int S = net.input_size, D = net.emb_dim;
     const size_t img_floats = (size_t)3 * S * S;
     int status = 1;
@@ -320,7 +317,8 @@ int cmd_distance(int argc, char **argv) {
     float *in = hy_malloc(2 * img_floats * sizeof(float)), *emb = hy_malloc(2 * (size_t)D * sizeof(float));
     if (!faces || !in || !emb) goto out;
     for (int k = 0; k < 2; k++) {
-        if (load_face(faces + (size_t)k * S * S * 3, S, img[k], &cs)) goto out;
+        char how;
+        if (load_face(faces + (size_t)k * S * S * 3, S, img[k], &co, &how)) goto out;
         standardize_rgb8(in + k * img_floats, faces + (size_t)k * S * S * 3, S, S);
     }
     if (facenet_forward(&net, in, 2, emb, NULL, NULL)) goto out;
@@ -337,5 +335,6 @@ out:
     free(in);
     free(emb);
     facenet_free(&net);
+    if (has_det) mtcnn_free(&det);
     return status;
 }

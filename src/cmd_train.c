@@ -145,6 +145,16 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "train: training MSE %.5g (latent mean square %.5g), %.2f s\n", se / m, tot / m, dt);
     }
     free(pred);
+    if (!strcmp(o.model, "ridge") && dec.alpha && o.fixed_alpha <= 0 && o.n_alphas > 1) {
+        int lo = 0, hi = 0;
+        for (int k = 0; k < dec.n_alpha; k++) {
+            lo += dec.alpha[k] <= o.alpha_min * (1 + 1e-12);
+            hi += dec.alpha[k] >= o.alpha_max * (1 - 1e-12);
+        }
+        if (lo || hi)
+            fprintf(stderr, "train: note: %d target(s) chose the grid's %s alpha; the optimum may lie beyond "
+                            "--alpha-%s\n", lo ? lo : hi, lo ? "smallest" : "largest", lo ? "min" : "max");
+    }
     rc = dec_save(&dec, out);
     if (!rc) {
         fprintf(stderr, "train: wrote %s: ", out);

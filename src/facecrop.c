@@ -32,6 +32,26 @@ int face_crop_parse(face_crop_opts *o, const char *crop, const char *on_no_face)
     return HY_OK;
 }
 
+int face_crop_setup(face_crop_opts *o, const char *crop, const char *on_no_face, const char *detect,
+                    mtcnn_model *det, int *has_det) {
+    *has_det = 0;
+    int r = face_crop_parse(o, crop, on_no_face);
+    if (r || o->mode != FACE_CROP_MTCNN) return r;
+    const char *d = detect ? detect : (hy_path_exists(FACE_CROP_DEFAULT_MTCNN) ? FACE_CROP_DEFAULT_MTCNN : NULL);
+    if (!d) {
+        fprintf(stderr,
+                "warning: no MTCNN weights (--detect M.bin, or %s; see convert/mtcnn.py): faces are not "
+                "detected; using the whole image (--crop full)\n",
+                FACE_CROP_DEFAULT_MTCNN);
+        o->mode = FACE_CROP_FULL;
+        return HY_OK;
+    }
+    if ((r = mtcnn_load(det, d))) return r;
+    *has_det = 1;
+    o->det = det;
+    return HY_OK;
+}
+
 void face_crop_describe(const face_crop_opts *o, char *buf, int len) {
     static const char *pol[] = {"fallback-full", "skip", "error"};
     if (o->mode == FACE_CROP_MTCNN) snprintf(buf, (size_t)len, "mtcnn(on-no-face=%s)", pol[o->on_no_face]);

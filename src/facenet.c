@@ -346,6 +346,10 @@ int facenet_reserve(facenet *f, int n) {
         free_buffers(f);
         return hy_err(HY_ENOMEM, "facenet: cannot allocate buffers for a batch of %d", n);
     }
+    // Touch every page now (setup), not during the first forward pass.
+    memset(f->x, 0, a * sizeof(float));
+    memset(f->y, 0, a * sizeof(float));
+    memset(f->scratch, 0, umax(s, 1) * sizeof(float));
     f->act_floats = a;
     f->tmp_floats = t;
     f->scratch_floats = umax(s, 1);

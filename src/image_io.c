@@ -117,7 +117,9 @@ int png_write_rgb8(const char *path, int w, int h, const uint8_t *rgb) {
     png_init_io(png, o.fp);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(png, 6);
+    // zlib level 3: a 1024x1024 generator image takes 0.11 s of CPU instead of 0.43 s at level
+    // 6 (13% larger file), which had become most of `hyper generate`'s time per image
+    png_set_compression_level(png, 3);
     png_write_info(png, info);
     for (int y = 0; y < h; y++) png_write_row(png, rgb + (size_t)y * w * 3);
     png_write_end(png, NULL);

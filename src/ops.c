@@ -3,14 +3,20 @@
 // built with it. BLAS is never called from inside an OpenMP region.
 #include "ops.h"
 
+#ifndef _OPENMP  // NO_OMP=1 builds: the loops run serially
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#endif
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 // --- dense ------------------------------------------------------------------------
 void dense(float *out, const float *in, const float *W, const float *b, int n, int in_dim, int out_dim) {
-    // out[n][o] = sum_i in[n][i] * W[o][i]
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1.0f, in, in_dim, W, in_dim, 0.0f,
+    // out[n][o] = sum_i in[n][i] * W[o][i]; one row is a matrix-vector product (sgemm would
+    // first copy all of W into its packed layout)
+    if (n == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, W, in_dim, in, 1, 0.0f, out, 1);
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1.0f, in, in_dim, W, in_dim, 0.0f,
                 out, out_dim);
     if (b)
         for (int r = 0; r < n; r++)

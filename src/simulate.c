@@ -78,11 +78,15 @@ int sim_run(const sim_params *p, sim_data *s) {
     memset(s, 0, sizeof *s);
     int V = p->n_voxels, D = p->latent_dim, K = p->n_strong, ntr = p->n_train, nte = p->n_test;
     if (V < 1 || D < 1 || ntr < 2 || nte < 2 || p->test_reps < 1)
-        return hy_err(HY_EARG, "simulate: need voxels >= 1, latent dim >= 1, >= 2 train and test stimuli, reps >= 1");
-    if (K < 0 || K > D) return hy_err(HY_EARG, "simulate: --strong must be in [0, latent dim %d]", D);
-    if (!(p->snr > 0) || !(p->informative > 0 && p->informative <= 1) || !(p->noise_smooth >= 0) ||
-        !(p->gain_strong >= 0) || !(p->gain_weak >= 0) || p->gain_strong + p->gain_weak <= 0)
-        return hy_err(HY_EARG, "simulate: need snr > 0, 0 < informative <= 1, smoothing >= 0, gains >= 0");
+        return hy_err(HY_EARG, "need voxels >= 1, latent dim >= 1, >= 2 train and test stimuli, reps >= 1");
+    if (K < 0 || K > D) return hy_err(HY_EARG, "--strong must be in [0, latent dim %d]", D);
+    if (!(p->snr > 0)) return hy_err(HY_EARG, "--snr must be > 0 (got %g)", p->snr);
+    if (!(p->informative > 0 && p->informative <= 1))
+        return hy_err(HY_EARG, "--informative must be in (0, 1] (got %g)", p->informative);
+    if (!(p->noise_smooth >= 0) || p->noise_smooth > 10)
+        return hy_err(HY_EARG, "--noise-smooth must be in [0, 10] voxels (got %g)", p->noise_smooth);
+    if (!(p->gain_strong >= 0) || !(p->gain_weak >= 0) || p->gain_strong + p->gain_weak <= 0)
+        return hy_err(HY_EARG, "--gain-strong and --gain-weak must be >= 0 and not both 0");
     s->n_train = ntr;
     s->n_test = nte;
     s->v = V;

@@ -449,34 +449,20 @@ out:
 
 // --- loading ----------------------------------------------------------------------------
 
-#define DEFAULT_MTCNN "weights/mtcnn.bin"
-
 int study_models_open(study_models *m, const char *g, const char *f, const char *detect, const char *crop,
                       const char *on_no_face) {
     memset(m, 0, sizeof *m);
     study_defaults(&m->ctx);
-    int r = face_crop_parse(&m->ctx.crop, crop, on_no_face);
+    int r = face_crop_setup(&m->ctx.crop, crop, on_no_face, detect, &m->det, &m->has_det);
     if (r) return r;
-    if ((r = pggan_load(&m->gen, g))) return r;
+    if (m->has_det) m->ctx.crop.det = &m->det;
+    if ((r = pggan_load(&m->gen, g))) goto fail;
     m->has_gen = 1;
     m->ctx.gen = &m->gen;
     if (f) {
         if ((r = facenet_load(&m->net, f))) goto fail;
         m->has_net = 1;
         m->ctx.net = &m->net;
-    }
-    if (m->ctx.crop.mode == FACE_CROP_MTCNN) {
-        const char *d = detect ? detect : (hy_path_exists(DEFAULT_MTCNN) ? DEFAULT_MTCNN : NULL);
-        if (d) {
-            if ((r = mtcnn_load(&m->det, d))) goto fail;
-            m->has_det = 1;
-            m->ctx.crop.det = &m->det;
-        } else {
-            fprintf(stderr,
-                    "warning: no MTCNN weights (--detect M.bin, or %s): faces are not detected; using --crop full\n",
-                    DEFAULT_MTCNN);
-            m->ctx.crop.mode = FACE_CROP_FULL;
-        }
     }
     return HY_OK;
 fail:

@@ -70,6 +70,34 @@ START_TEST(test_sim_noise_level) {
 }
 END_TEST
 
+// With a nonlinearity the responses stay standardised (mean 0, variance 1 over stimuli, within
+// sampling error of 300 x 64 correlated draws) and relu really rectifies: the noise-free
+// response takes its minimum value (f(s) = 0 standardised) on about half the trials.
+START_TEST(test_sim_nonlinear) {
+    sim_params p;
+    sim_data s;
+    small(&p, 1.0, 4);
+    p.nonlin = SIM_RELU;
+    ck_assert_int_eq(sim_run(&p, &s), 0);
+    double m = 0, v = 0, mn = 1e9;
+    int at_min = 0;
+    for (int i = 0; i < 300 * 64; i++) {
+        m += s.ctr[i];
+        mn = fmin(mn, s.ctr[i]);
+    }
+    m /= 300 * 64;
+    for (int i = 0; i < 300 * 64; i++) {
+        v += (s.ctr[i] - m) * (s.ctr[i] - m);
+        at_min += s.ctr[i] < mn + 1e-9;
+    }
+    v /= 300 * 64;
+    printf("  relu: mean %.3f var %.3f, %.1f%% at the floor\n", m, v, 100.0 * at_min / (300 * 64));
+    ck_assert_msg(fabs(m) < 0.1 && fabs(v - 1) < 0.15, "mean %g var %g", m, v);
+    ck_assert_msg(at_min > 0.4 * 300 * 64 && at_min < 0.6 * 300 * 64, "%d at the floor", at_min);
+    sim_free(&s);
+}
+END_TEST
+
 // OLS recovers the ground truth as SNR grows: test cosine rises monotonically and, at
 // SNR 1e4, the decoder inverts the encoding (W A = I within 1e-2, cosine > 0.999).
 START_TEST(test_sim_ols_recovery) {
@@ -146,6 +174,7 @@ static Suite *dec_sim_suite(void) {
     tcase_add_test(tc, test_sim_deterministic);
     tcase_add_test(tc, test_sim_noise_level);
     tcase_add_test(tc, test_sim_ols_recovery);
+    tcase_add_test(tc, test_sim_nonlinear);
     tcase_add_test(tc, test_metrics_values);
     suite_add_tcase(s, tc);
     return s;

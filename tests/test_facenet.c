@@ -268,7 +268,7 @@ START_TEST(cli_embed_images_and_npy) {
     write_tiny_pngs(d, png);
     snprintf(out, sizeof out, "%s/e.npy", d);
     char *log = NULL;
-    int rc = run_hyper(&log, "embed -w %s %s %s -o %s --batch 1", TINY, png[0], png[1], out);
+    int rc = run_hyper(&log, "embed -w %s --crop full %s %s -o %s --batch 1", TINY, png[0], png[1], out);
     ck_assert_msg(rc == 0, "embed failed: %s", log);
     free(log);
     wfile ref;
@@ -309,7 +309,7 @@ START_TEST(cli_embed_images_and_npy) {
     ck_assert_double_lt(max_abs_diff(a.data, r7, (size_t)a.size), BLOCK_RTOL * 100);  // values ~O(10)
     npy_free_f32(&a);
     // distance = ||e0 - e1||
-    rc = run_hyper(&log, "distance -w %s %s %s", TINY, png[0], png[1]);
+    rc = run_hyper(&log, "distance -w %s --crop full %s %s", TINY, png[0], png[1]);
     ck_assert_msg(rc == 0, "distance failed: %s", log);
     double want = 0;
     for (int j = 0; j < 64; j++) want += (e[j] - e[64 + j]) * (e[j] - e[64 + j]);
@@ -382,7 +382,7 @@ START_TEST(bad_inputs_fail_cleanly) {
     FILE *f = fopen(p, "wb");
     fputs("this is not a png\n", f);
     fclose(f);
-    snprintf(args, sizeof args, "embed -w %s %s %s -o %s/e.npy", TINY, png[0], p, d);
+    snprintf(args, sizeof args, "embed -w %s --crop full %s %s -o %s/e.npy", TINY, png[0], p, d);
     expect_fail(d, args, "notpng.png");
     // truncated PNG (first half of a valid one)
     uint8_t *buf;
@@ -393,7 +393,7 @@ START_TEST(bad_inputs_fail_cleanly) {
     fwrite(buf, 1, len / 2, f);
     fclose(f);
     free(buf);
-    snprintf(args, sizeof args, "embed -w %s %s -o %s/e.npy", TINY, p, d);
+    snprintf(args, sizeof args, "embed -w %s --crop full %s -o %s/e.npy", TINY, p, d);
     expect_fail(d, args, "trunc.png");
     // zero-size image: a PNG whose IHDR says 0 x 16
     uint8_t z[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
@@ -405,7 +405,7 @@ START_TEST(bad_inputs_fail_cleanly) {
     f = fopen(p, "wb");
     fwrite(z, 1, sizeof z, f);
     fclose(f);
-    snprintf(args, sizeof args, "distance -w %s %s %s", TINY, png[0], p);
+    snprintf(args, sizeof args, "distance -w %s --crop full %s %s", TINY, png[0], p);
     expect_fail(d, args, "zero.png");
     // wrong tensor shape for --input-npy
     float *x = calloc((size_t)2 * 3 * 159 * 160, sizeof(float));
@@ -416,10 +416,10 @@ START_TEST(bad_inputs_fail_cleanly) {
     snprintf(args, sizeof args, "embed -w %s --input-npy %s -o %s/e.npy", TINY, p, d);
     expect_fail(d, args, "(2,3,159,160)");
     // wrong weight-file kind
-    snprintf(args, sizeof args, "embed -w %s %s -o %s/e.npy", TINY_REF, png[0], d);
+    snprintf(args, sizeof args, "embed -w %s --crop full %s -o %s/e.npy", TINY_REF, png[0], d);
     expect_fail(d, args, "expected 'facenet'");
     // missing image file
-    snprintf(args, sizeof args, "embed -w %s %s/nope.png -o %s/e.npy", TINY, d, d);
+    snprintf(args, sizeof args, "embed -w %s --crop full %s/nope.png -o %s/e.npy", TINY, d, d);
     expect_fail(d, args, "nope.png");
 }
 END_TEST
@@ -447,7 +447,7 @@ START_TEST(real_weights_oracle) {
     }
     char *d = test_tmpdir(), out[300], *log;
     snprintf(out, sizeof out, "%s/e.npy", d);
-    int rc = run_hyper(&log, "embed -w %s%s -o %s", wpath, args, out);
+    int rc = run_hyper(&log, "embed -w %s --crop full%s -o %s", wpath, args, out);  // aligned crops: no detection
     ck_assert_msg(rc == 0, "%s", log);
     free(log);
     npy_f32 e;

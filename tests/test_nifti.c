@@ -203,6 +203,23 @@ START_TEST(test_extract_bad) {
     ck_assert_int_eq(npy_write_f32(p, 2, a, z), 0);
     extract_fail("rows", "--select-top 3", "lt.npy: 7 rows but");
     extract_fail("rows", "--select-top 30", "only 23 voxels");
+    // corrupt gzip in the training maps, unsupported datatype in the mask
+    snprintf(d, sizeof d, "%s/gz", tmpd());
+    mkdir(d, 0777);
+    make_extract_inputs(d, 0, 2);
+    char cmd[1800];
+    snprintf(cmd, sizeof cmd, "printf 'ZZZZZZZZZZZZZZZZZZZZ' | dd of=%s/tr.nii.gz bs=1 seek=30 conv=notrunc 2>/dev/null", d);
+    ck_assert_int_eq(system(cmd), 0);
+    extract_fail("gz", "--select-top 3", "tr.nii.gz: corrupt compressed data");
+    snprintf(d, sizeof d, "%s/dt", tmpd());
+    mkdir(d, 0777);
+    make_extract_inputs(d, 0, 2);
+    int64_t dm[3] = {4, 3, 2};
+    double ones[24];
+    for (int i = 0; i < 24; i++) ones[i] = 1;
+    snprintf(p, sizeof p, "%s/mask.nii.gz", d);
+    ck_assert_int_eq(nifti_write(p, 3, dm, 32, ones, 0, 0, 0), 0);
+    extract_fail("dt", "--select-top 3", "unsupported NIfTI datatype 32");
 }
 END_TEST
 

@@ -14,8 +14,8 @@ set -euo pipefail
 HY=${1:-build/hyper}
 PY=/usr/bin/python3
 T=${BENCH_THREADS:-1}
-EP=${BENCH_EPOCHS:-10}
-NL=${BENCH_LASSO_TARGETS:-4}
+EP=${BENCH_EPOCHS:-5}
+NL=${BENCH_LASSO_TARGETS:-2}
 W=$(mktemp -d /tmp/hybench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 export HY_THREADS=$T OPENBLAS_NUM_THREADS=$T OMP_NUM_THREADS=$T
@@ -74,7 +74,7 @@ print(f"{r:.3f} {l:.3f} {lt:.3f}")
 PYEOF
 )
 row() { awk -v n="$1" -v c="$2" -v p="$3" -v who="$4" 'BEGIN{printf "%-44s %10.2f %10.2f  %-8s %6.2fx\n", n, c, p, who, p/c}'; }
-echo "decoder training, HYPER-sized problem (1050 x 4096 -> 512), $T thread(s), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "decoder training, HYPER-sized problem (1050 x 4096 -> 512), $T thread(s), $(getconf _NPROCESSORS_ONLN) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 printf "%-44s %10s %10s  %-8s %7s\n" "task" "C (s)" "ref (s)" "ref" "speedup"
 row "ridge: 20 alphas x 5 folds + refit" "$c_ridge" "$p_ridge" sklearn
 row "lasso: LassoCV 20 x 5 folds, $NL targets" "$c_lasso" "$p_lasso" sklearn

@@ -1,0 +1,316 @@
+// test_study.c - the study pipeline end to end on a tiny configuration: `hyper sweep` files,
+// ranking and agreement with `hyper score` / `hyper evaluate` / `hyper distance` run
+// separately; a killed sweep resumes without redoing finished runs; shards merge with
+// `hyper report`; bad input; the face-crop policies of `hyper embed`.
+#include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "image_io.h"
+#include "npy.h"
+#include "report.h"
+#include "testutil.h"
+
+#define GEN "tests/fixtures/pggan_tiny.bin"
+#define NET "tests/fixtures/facenet_tiny.bin"
+#define DET "tests/fixtures/mtcnn_tiny.bin"
+
+static char *make_data(const char *name, const char *extra) {
+    char *d = test_tmpdir();
+    char *msg;
+    int rc = run_hyper(&msg, "simulate -o %s/%s --train 80 --test 8 --voxels 128 --seed 5 %s", d, name, extra);
+    ck_assert_msg(rc == 0, "simulate: %s", msg);
+    free(msg);
+    return d;
+}
+
+static double csv_value(const char *path, const char *metric) {
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    char line[512];
+    double v = NAN;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, metric, strlen(metric)) && line[strlen(metric)] == ',') v = atof(line + strlen(metric) + 1);
+    fclose(f);
+    return v;
+}
+
+static long mtime_ns(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return -1;
+    return sb.st_mtim.tv_sec * 1000000000L + sb.st_mtim.tv_nsec;
+}
+
+START_TEST(sweep_end_to_end) {
+    char *d = make_data("data", ""), res[300], *msg;
+    snprintf(res, sizeof res, "%s/res", d);
+    int rc = run_hyper(&msg,
+                       "sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,4 --closed ols,ridge "
+                       "--n-null 10 --crop full --threads 1",
+                       d, res);
+    ck_assert_msg(rc == 0, "sweep: %s", msg);
+    ck_assert_ptr_nonnull(strstr(msg, "4 runs in the grid"));
+    free(msg);
+    // ranked table: 4 rows, ascending mean distance
+    char p[512], line[1024];
+    snprintf(p, sizeof p, "%s/results.csv", res);
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    run_summary rows[8];
+    int n = 0;
+    while (n < 8 && fgets(line, sizeof line, f)) ck_assert_int_eq(report_parse_csv(line, &rows[n++]), 0);
+    fclose(f);
+    ck_assert_int_eq(n, 4);
+    for (int i = 1; i < n; i++) ck_assert_double_le(rows[i - 1].dist_mean, rows[i].dist_mean);
+    int seen = 0;
+    for (int i = 0; i < n; i++) {
+        const char *names[4] = {"linear_2_30", "linear_4_30", "ols", "ridge"};
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(rows[i].name, names[k])) seen |= 1 << k;
+        ck_assert(isfinite(rows[i].dist_mean) && rows[i].dist_mean > 0 && rows[i].dist_mean < 2);
+        ck_assert(rows[i].null_p > 0 && rows[i].null_p <= 1);  // (1 + k) / (1 + 10)
+    }
+    ck_assert_int_eq(seen, 15);
+    // report files and pictures
+    const char *files[] = {"results.md", "chart.svg", "gt/key.txt", "gt/embeddings.npy", "gt/faces/000007.png"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", res, files[i]);
+        ck_assert_msg(file_exists(p), "%s missing", p);
+    }
+    int w, h;
+    uint8_t *rgb;
+    snprintf(p, sizeof p, "%s/chart.png", res);
+    ck_assert_int_eq(png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert(w == 480 && h == 420);
+    free(rgb);
+    snprintf(p, sizeof p, "%s/runs/ols/comparison.png", res);
+    ck_assert_int_eq(png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert_int_eq(w, 70 + 8 * 118 + 6);  // 8 test items in one row of 112-px thumbnails
+    ck_assert_int_eq(h, 2 * 112 + 16 + 18 + 6);
+    free(rgb);
+
+    // latent metrics agree with `hyper score` run separately
+    int k_ols = -1;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(rows[i].name, "ols")) k_ols = i;
+    char score_csv[400];
+    snprintf(score_csv, sizeof score_csv, "%s/score.csv", d);
+    rc = run_hyper(&msg, "score -d %s/data --pred %s/runs/ols/pred.npy --csv %s", d, res, score_csv);
+    ck_assert_msg(rc == 0, "%s", msg);
+    free(msg);
+    ck_assert_double_eq_tol(csv_value(score_csv, "cosine"), rows[k_ols].cosine, 1e-5);  // %.6f in both files
+
+    // image metrics agree with `hyper evaluate` and `hyper distance` run separately
+    char ev[400];
+    snprintf(ev, sizeof ev, "%s/eval", d);
+    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/runs/ols/pred.npy -g " GEN " -f " NET " -o %s --crop full "
+                         "--n-null 10 --save-faces --threads 1",
+                   d, res, ev);
+    ck_assert_msg(rc == 0, "%s", msg);
+    ck_assert_ptr_nonnull(strstr(msg, "FaceNet distance:"));
+    free(msg);
+    snprintf(p, sizeof p, "%s/summary.csv", ev);
+    ck_assert_double_eq_tol(csv_value(p, "facenet_distance"), rows[k_ols].dist_mean, 1e-5);
+    snprintf(p, sizeof p, "%s/metrics.csv", ev);
+    f = fopen(p, "r");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));  // item 0
+    fclose(f);
+    double d0 = atof(strchr(line, ',') + 1);
+    rc = run_hyper(&msg, "distance -w " NET " --crop full %s/gt/faces/000000.png %s/pred_faces/000000.png", ev, ev);
+    ck_assert_msg(rc == 0, "%s", msg);
+    // same images, same network; the distance is printed with 6 decimals
+    ck_assert_double_eq_tol(atof(msg), d0, 2e-6);
+    free(msg);
+}
+END_TEST
+
+START_TEST(killed_sweep_resumes) {
+    char *d = make_data("data", ""), res[300], *msg;
+    snprintf(res, sizeof res, "%s/res", d);
+    // The first run (2 epochs) finishes quickly; the second (40000 epochs) is killed mid-way.
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,40000 --closed '' "
+             "--n-null 0 --crop full --threads 1 >/dev/null 2>&1 & pid=$!; "
+             "for i in $(seq 600); do [ -e %s/runs/linear_2_30/run.csv ] && break; sleep 0.1; done; "
+             "sleep 0.5; kill -9 $pid; wait $pid 2>/dev/null; exit 0",
+             hyper_bin(), d, res, res);
+    ck_assert_int_eq(system(cmd), 0);
+    char done1[400], tmp2[400], fin2[400], results[400];
+    snprintf(done1, sizeof done1, "%s/runs/linear_2_30/run.csv", res);
+    snprintf(tmp2, sizeof tmp2, "%s/runs/linear_40000_30.tmp", res);
+    snprintf(fin2, sizeof fin2, "%s/runs/linear_40000_30", res);
+    snprintf(results, sizeof results, "%s/results.csv", res);
+    ck_assert_msg(file_exists(done1), "the first run did not finish");
+    ck_assert(!file_exists(fin2));      // the killed run is not reported as finished
+    ck_assert(file_exists(tmp2));       // ... it left its work directory under a temp name
+    ck_assert(!file_exists(results));   // no report from an unfinished grid
+    long t1 = mtime_ns(done1);
+    // `hyper report` on the unfinished grid ranks only the finished run
+    ck_assert_int_eq(run_hyper(&msg, "report %s", res), 0);
+    ck_assert_ptr_nonnull(strstr(msg, "1 runs ranked"));
+    free(msg);
+    // resume with a short second run: the finished run is skipped, the partial one redone
+    int rc = run_hyper(&msg,
+                       "sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,3 --closed '' "
+                       "--n-null 0 --crop full --threads 1",
+                       d, res);
+    ck_assert_msg(rc == 0, "%s", msg);
+    ck_assert_ptr_nonnull(strstr(msg, "1 already finished, 1 to do"));
+    free(msg);
+    ck_assert_int_eq(mtime_ns(done1), t1);
+    ck_assert(file_exists(results));
+    // shards: a fresh grid split in two, merged by `hyper report`
+    char res2[300];
+    snprintf(res2, sizeof res2, "%s/res2", d);
+    for (int s = 1; s <= 2; s++) {
+        rc = run_hyper(&msg,
+                       "sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,3 --closed ols "
+                       "--n-null 0 --crop full --threads 1 --shard %d/2",
+                       d, res2, s);
+        ck_assert_msg(rc == 0, "%s", msg);
+        ck_assert_ptr_nonnull(strstr(msg, s == 1 ? "has 2," : "has 1,"));
+        free(msg);
+    }
+    ck_assert_int_eq(run_hyper(&msg, "report %s", res2), 0);
+    ck_assert_ptr_nonnull(strstr(msg, "3 runs ranked"));
+    free(msg);
+}
+END_TEST
+
+static void expect_fail(const char *needle, const char *fmt, const char *a, const char *b) {
+    char args[2048], *msg;
+    snprintf(args, sizeof args, fmt, a, b);
+    int rc = run_hyper(&msg, "%s", args);
+    ck_assert_msg(rc == 1 || rc == 2, "'%s' exited %d: %s", args, rc, msg);
+    ck_assert_msg(strstr(msg, needle) != NULL, "'%s': '%s' lacks '%s'", args, msg, needle);
+    free(msg);
+}
+
+START_TEST(bad_input) {
+    char *d = make_data("data", ""), res[300], p[400];
+    snprintf(res, sizeof res, "%s/res", d);
+    // latent width of the data != the generator's
+    char *d64 = make_data("d64", "--latent-dim 64");
+    snprintf(p, sizeof p, "%s/d64", d64);
+    expect_fail("latents are 64-d but the generator", "sweep -d %s -g " GEN " -f " NET " -o %s --crop full", p, res);
+    snprintf(p, sizeof p, "%s/data", d);
+    expect_fail("cannot open", "sweep -d %s -g /nonexistent.bin -f " NET " -o %s", p, res);
+    expect_fail("expected 'facenet'", "sweep -d %s -g " GEN " -f " GEN " -o %s", p, res);
+    // unwritable output (a path below a regular file)
+    char under[400];
+    snprintf(under, sizeof under, "%s/data/test_fmri.npy/out", d);
+    expect_fail("cannot create directory", "sweep -d %s -g " GEN " -f " NET " -o %s --crop full", p, under);
+    expect_fail("--shard", "sweep -d %s -g " GEN " -f " NET " -o %s --shard 3/2", p, res);
+    expect_fail("unknown decoder model", "sweep -d %s -g " GEN " -f " NET " -o %s --models linear,bogus", p, res);
+    // evaluate: predictions of the wrong shape; nothing written
+    char pred[400], ev[400];
+    snprintf(pred, sizeof pred, "%s/data/train_latents.npy", d);  // 80 rows, the test set has 8
+    snprintf(ev, sizeof ev, "%s/ev", d);
+    char args[2048], *msg;
+    snprintf(args, sizeof args, "evaluate -d %s/data --pred %s -g " GEN " -f " NET " -o %s --crop full", d, pred, ev);
+    ck_assert_int_eq(run_hyper(&msg, "%s", args), 1);
+    ck_assert_ptr_nonnull(strstr(msg, "predictions have shape (80, 512), the test set needs (8, 512)"));
+    free(msg);
+    ck_assert_int_le(dir_count(ev), 0);
+    // reconstruct: a decoder of 64-d latents cannot drive a 512-d generator
+    ck_assert_int_eq(run_hyper(&msg, "train -d %s/d64 --model ols -o %s/ols64.bin --quiet", d64, d), 0);
+    free(msg);
+    char rec[400];
+    snprintf(rec, sizeof rec, "%s/rec", d);
+    snprintf(args, sizeof args, "reconstruct --decoder %s/ols64.bin -d %s/d64 -g " GEN " -o %s", d, d64, rec);
+    ck_assert_int_eq(run_hyper(&msg, "%s", args), 1);
+    ck_assert_ptr_nonnull(strstr(msg, "predicts 64-d latents but the generator"));
+    free(msg);
+    ck_assert(!file_exists(rec));
+}
+END_TEST
+
+// reconstruct writes the predicted latents, faces, ground truth and the comparison picture
+START_TEST(reconstruct_outputs) {
+    char *d = make_data("data", ""), *msg, rec[400], p[500];
+    ck_assert_int_eq(run_hyper(&msg, "train -d %s/data --model ridge -o %s/ridge.bin --quiet", d, d), 0);
+    free(msg);
+    snprintf(rec, sizeof rec, "%s/rec", d);
+    int rc = run_hyper(&msg, "reconstruct --decoder %s/ridge.bin -d %s/data -g " GEN " -o %s", d, d, rec);
+    ck_assert_msg(rc == 0, "%s", msg);
+    free(msg);
+    snprintf(p, sizeof p, "%s/faces", rec);
+    ck_assert_int_eq(dir_count(p), 8);
+    snprintf(p, sizeof p, "%s/gt", rec);
+    ck_assert_int_eq(dir_count(p), 8);
+    snprintf(p, sizeof p, "%s/pred_latents.npy", rec);
+    npy_f32 a;
+    ck_assert_int_eq(npy_read_f32(p, &a, 0), 0);
+    ck_assert(a.ndim == 2 && a.dims[0] == 8 && a.dims[1] == 512);
+    npy_free_f32(&a);
+    // the predictions equal `hyper predict`'s
+    char pp[400];
+    snprintf(pp, sizeof pp, "%s/pred.npy", d);
+    ck_assert_int_eq(run_hyper(&msg, "predict --decoder %s/ridge.bin -d %s/data --split test -o %s", d, d, pp), 0);
+    free(msg);
+    uint8_t *x, *y;
+    size_t nx, ny;
+    ck_assert_int_eq(hy_read_file(p, &x, &nx, 0), 0);
+    ck_assert_int_eq(hy_read_file(pp, &y, &ny, 0), 0);
+    ck_assert(nx == ny && !memcmp(x, y, nx));
+    free(x), free(y);
+    snprintf(p, sizeof p, "%s/comparison.png", rec);
+    ck_assert(file_exists(p));
+}
+END_TEST
+
+// hyper embed --crop mtcnn on an image too small for any face (< 20 px): the three policies
+START_TEST(no_face_policies) {
+    char *d = test_tmpdir(), img[300], out[300], *msg;
+    snprintf(img, sizeof img, "%s/small.png", d);
+    snprintf(out, sizeof out, "%s/e.npy", d);
+    uint8_t px[16 * 16 * 3];
+    for (int i = 0; i < 16 * 16 * 3; i++) px[i] = (uint8_t)(i * 7);
+    ck_assert_int_eq(png_write_rgb8(img, 16, 16, px), 0);
+    // default policy: warn and embed the whole image
+    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " %s -o %s", img, out), 0);
+    ck_assert_ptr_nonnull(strstr(msg, "small.png: no face found; using the whole image"));
+    free(msg);
+    npy_f32 a;
+    ck_assert_int_eq(npy_read_f32(out, &a, 0), 0);
+    ck_assert(isfinite(a.data[0]));
+    npy_free_f32(&a);
+    // skip: a row of NaN keeps the input order
+    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " --on-no-face skip %s %s -o %s", img, img, out), 0);
+    ck_assert_ptr_nonnull(strstr(msg, "skipped"));
+    free(msg);
+    ck_assert_int_eq(npy_read_f32(out, &a, 1), 0);
+    ck_assert(a.dims[0] == 2 && isnan(a.data[0]) && isnan(a.data[2 * a.dims[1] - 1]));
+    npy_free_f32(&a);
+    // error: stop, nothing written
+    remove(out);
+    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " --on-no-face error %s -o %s", img, out), 1);
+    ck_assert_ptr_nonnull(strstr(msg, "small.png: no face found"));
+    free(msg);
+    ck_assert(!file_exists(out));
+    // bad policy names
+    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --on-no-face maybe %s -o %s", img, out), 1);
+    ck_assert_ptr_nonnull(strstr(msg, "expected fallback-full, skip or error"));
+    free(msg);
+    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --crop box:1,2 %s -o %s", img, out), 1);
+    free(msg);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("study");
+    TCase *tc = tcase_create("pipeline");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, sweep_end_to_end);
+    tcase_add_test(tc, killed_sweep_resumes);
+    tcase_add_test(tc, bad_input);
+    tcase_add_test(tc, reconstruct_outputs);
+    tcase_add_test(tc, no_face_policies);
+    suite_add_tcase(s, tc);
+    return s;
+}
+TEST_MAIN(suite)
