@@ -52,7 +52,7 @@ CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test deps deps-build golden bench clean probe demo
+.PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
@@ -87,6 +87,19 @@ deps:
 # Only what building and testing need (no Python, no fuzzing tools); a no-op when installed.
 deps-build:
 	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 bash .ci/deps.sh >/dev/null
+
+# Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~1 h on 2 cores; see
+# weights/README.md), then checks them against PyTorch and regenerates their golden fixture.
+demo-models: $(BUILD)/hyper
+	/usr/bin/python3 convert/train_demo_generator.py --no-resume --out weights/demo_generator.bin
+	/usr/bin/python3 convert/train_demo_embedder.py --no-resume --out weights/demo_facenet.bin
+	/usr/bin/python3 convert/golden_demo.py
+	/usr/bin/python3 convert/demo_quality.py
+	/usr/bin/python3 convert/check_demo_models.py
+
+# Golden tests under valgrind memcheck (generic build in build-vg/; see tests/valgrind.sh).
+valgrind:
+	@bash tests/valgrind.sh
 
 # The study end to end on simulated data (tests/demo.sh); out/demo/results/ holds the report.
 demo: deps-build

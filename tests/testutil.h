@@ -43,7 +43,7 @@ static inline const char *hyper_bin(void) {
 // LeakSanitizer does not count it).
 #define TEST_MAX_TMPDIRS 256
 static char test_tmpdirs_[TEST_MAX_TMPDIRS][32];
-static char *test_tmpdir_ptrs_[TEST_MAX_TMPDIRS];
+__attribute__((used)) static char *test_tmpdir_ptrs_[TEST_MAX_TMPDIRS];  // keeps them reachable
 static int test_ntmpdirs_;
 static inline void test_tmpdir_cleanup_(void) {
     for (int i = 0; i < test_ntmpdirs_; i++) {
