@@ -6,12 +6,18 @@
 // leftovers allowed are NAME.tmp.<pid> files, and any other .npy present must be complete.
 // Corruption test: single bytes of the data region of tests/fixtures/pggan_tiny.bin are
 // flipped at a sample of positions; `hyper info` must report a checksum error every time.
+// Limits: NIfTI headers promising huge volumes are rejected before allocating (plain, gzip).
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
 
+#include <zlib.h>
+
+#include "common.h"
+#include "dataset.h"
+#include "nifti.h"
 #include "npy.h"
 #include "testutil.h"
 
@@ -210,6 +216,83 @@ START_TEST(byte_flips_detected) {
 }
 END_TEST
 
+
+// A small valid .nii with its dim[] patched afterwards: the header then promises far more data
+// than the file holds. Written plain, or gzip-compressed when gz.
+static void write_patched_nii(const char *path, const int16_t *dim8, int gz) {
+    char plain[1100];
+    snprintf(plain, sizeof plain, "%s.plain.nii", path);
+    int64_t d[3] = {2, 2, 2};
+    double v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    ck_assert_int_eq(nifti_write(plain, 3, d, NII_FLOAT32, v, 0, 0, 0), 0);
+    FILE *f = fopen(plain, "r+b");
+    ck_assert_ptr_nonnull(f);
+    uint8_t h[384];
+    size_t n = fread(h, 1, sizeof h, f);
+    fclose(f);
+    ck_assert_uint_eq(n, 352 + 8 * 4);
+    for (int i = 0; i < 8; i++) {  // little-endian host writes little-endian by default
+        h[40 + 2 * i] = (uint8_t)(dim8[i] & 0xff);
+        h[41 + 2 * i] = (uint8_t)((uint16_t)dim8[i] >> 8);
+    }
+    if (gz) {
+        gzFile g = gzopen(path, "wb");
+        ck_assert_ptr_nonnull(g);
+        ck_assert_int_eq(gzwrite(g, h, (unsigned)n), (int)n);
+        gzclose(g);
+    } else {
+        f = fopen(path, "wb");
+        ck_assert_uint_eq(fwrite(h, 1, n, f), n);
+        fclose(f);
+    }
+    unlink(plain);
+}
+
+START_TEST(nifti_huge_dims_rejected_before_allocation) {
+    char *dir = test_tmpdir();
+    char p[1100];
+    nifti_img img;
+    // 32767^7 voxels: the product would overflow int64; rejected by NIFTI_MAX_VOXELS
+    int16_t all[8] = {7, 32767, 32767, 32767, 32767, 32767, 32767, 32767};
+    snprintf(p, sizeof p, "%s/huge.nii", dir);
+    write_patched_nii(p, all, 0);
+    ck_assert_int_ne(nifti_read(p, &img), 0);
+    ck_assert_msg(strstr(hy_errmsg(), "NIFTI_MAX_VOXELS") && strstr(hy_errmsg(), p), "%s", hy_errmsg());
+    // 1000 x 1000 x 1000 float32 = 4 GB promised by a 384-byte file (plain and gzip)
+    int16_t big[8] = {3, 1000, 1000, 1000, 1, 1, 1, 1};
+    for (int gz = 0; gz < 2; gz++) {
+        snprintf(p, sizeof p, "%s/big%s", dir, gz ? ".nii.gz" : ".nii");
+        write_patched_nii(p, big, gz);
+        ck_assert_int_ne(nifti_read(p, &img), 0);
+        ck_assert_msg(strstr(hy_errmsg(), "truncated: header promises 4000000000 bytes"), "%s", hy_errmsg());
+        ck_assert_ptr_null(img.data);
+    }
+    // control: an honest small header still reads
+    int16_t ok[8] = {3, 2, 2, 2, 1, 1, 1, 1};
+    snprintf(p, sizeof p, "%s/ok.nii.gz", dir);
+    write_patched_nii(p, ok, 1);
+    ck_assert_int_eq(nifti_read(p, &img), 0);
+    ck_assert(img.nvox == 8 && img.data[7] == 8);
+    nifti_free(&img);
+}
+END_TEST
+
+START_TEST(dataset_ndim_message) {
+    // regression: the error used to report "found 0 dimensions" (read after npy_free_f64)
+    char *dir = test_tmpdir();
+    char p[1100];
+    snprintf(p, sizeof p, "%s/a.npy", dir);
+    int64_t dims[3] = {2, 2, 2};
+    double v[8] = {0};
+    ck_assert_int_eq(npy_write_f64(p, 3, dims, v), 0);
+    double *m = NULL;
+    int r, c;
+    ck_assert_int_ne(ds_read_matrix(p, &m, &r, &c), 0);
+    ck_assert_msg(strstr(hy_errmsg(), "found 3 dimensions"), "%s", hy_errmsg());
+    ck_assert_ptr_null(m);
+}
+END_TEST
+
 static Suite *hardening_suite(void) {
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("kill");
@@ -222,6 +305,10 @@ static Suite *hardening_suite(void) {
     tcase_set_timeout(tc2, 120);
     tcase_add_test(tc2, byte_flips_detected);
     suite_add_tcase(s, tc2);
+    TCase *tc3 = tcase_create("limits");
+    tcase_add_test(tc3, nifti_huge_dims_rejected_before_allocation);
+    tcase_add_test(tc3, dataset_ndim_message);
+    suite_add_tcase(s, tc3);
     return s;
 }
 
