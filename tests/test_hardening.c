@@ -6,7 +6,7 @@
 // leftovers allowed are NAME.tmp.<pid> files, and any other .npy present must be complete.
 // Corruption test: single bytes of the data region of tests/fixtures/pggan_tiny.bin are
 // flipped at a sample of positions; `hyper info` must report a checksum error every time.
-// Limits: NIfTI headers promising huge volumes are rejected before allocating (plain, gzip).
+// Limits: NIfTI and PNG headers promising huge images are rejected before allocating.
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -17,6 +17,7 @@
 
 #include "common.h"
 #include "dataset.h"
+#include "image_io.h"
 #include "nifti.h"
 #include "npy.h"
 #include "testutil.h"
@@ -149,7 +150,7 @@ END_TEST
 START_TEST(kill_train) {
     char *dir = test_tmpdir();
     char *o = NULL;
-    int rc = run_hyper(&o, "simulate -o %s/ds --train 40 --test 4 --reps 1 --voxels 32 --latent-dim 8", dir);
+    int rc = run_hyper(&o, "simulate -o %s/ds --train 200 --test 4 --reps 1 --voxels 512 --latent-dim 64", dir);
     ck_assert_msg(rc == 0, "simulate: %s", o);
     free(o);
     char ds[1100], dec[1100];
@@ -293,6 +294,42 @@ START_TEST(dataset_ndim_message) {
 }
 END_TEST
 
+static size_t put_chunk(uint8_t *o, const char *type, const uint8_t *d, uint32_t n) {
+    o[0] = (uint8_t)(n >> 24), o[1] = (uint8_t)(n >> 16), o[2] = (uint8_t)(n >> 8), o[3] = (uint8_t)n;
+    memcpy(o + 4, type, 4);
+    if (n) memcpy(o + 8, d, n);
+    uint32_t c = (uint32_t)crc32(0L, o + 4, 4 + n);
+    o[8 + n] = (uint8_t)(c >> 24), o[9 + n] = (uint8_t)(c >> 16), o[10 + n] = (uint8_t)(c >> 8), o[11 + n] = (uint8_t)c;
+    return 12 + n;
+}
+
+START_TEST(png_huge_header_rejected_before_allocation) {
+    // a 16000 x 16000 RGB header (768 MB of pixels, under HY_PNG_MAX_PIXELS) in a 70-byte file
+    uint8_t png[256], ihdr[13] = {0, 0, 0x3e, 0x80, 0, 0, 0x3e, 0x80, 8, 2, 0, 0, 0};
+    uint8_t idat[16];
+    uLongf zl = sizeof idat;
+    uint8_t row0[1] = {0};
+    ck_assert_int_eq(compress(idat, &zl, row0, 1), Z_OK);
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    size_t n = 8;
+    n += put_chunk(png + n, "IHDR", ihdr, 13);
+    n += put_chunk(png + n, "IDAT", idat, (uint32_t)zl);
+    n += put_chunk(png + n, "IEND", NULL, 0);
+    int w, h;
+    uint8_t *rgb = NULL;
+    ck_assert_int_ne(png_decode_rgb8("huge.png", png, n, &w, &h, &rgb), 0);
+    ck_assert_msg(strstr(hy_errmsg(), "huge.png: corrupt PNG: truncated: a 16000x16000 image cannot fit"), "%s",
+                  hy_errmsg());
+    ck_assert_ptr_null(rgb);
+    char *dir = test_tmpdir();
+    char p[1100];
+    snprintf(p, sizeof p, "%s/huge.png", dir);
+    FILE *f = fopen(p, "wb");
+    ck_assert_uint_eq(fwrite(png, 1, n, f), n);
+    fclose(f);
+}
+END_TEST
+
 static Suite *hardening_suite(void) {
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("kill");
@@ -308,6 +345,7 @@ static Suite *hardening_suite(void) {
     TCase *tc3 = tcase_create("limits");
     tcase_add_test(tc3, nifti_huge_dims_rejected_before_allocation);
     tcase_add_test(tc3, dataset_ndim_message);
+    tcase_add_test(tc3, png_huge_header_rejected_before_allocation);
     suite_add_tcase(s, tc3);
     return s;
 }
