@@ -6,7 +6,8 @@
 # Prints one line per target: executions, corpus size, result.
 # FUZZ_TARGETS="nifti decoder" limits the run to those targets (default: every fuzz_*.c).
 # Seeds: tests/fixtures (wfile, npy, dataset, png, models) and tests/fuzz/seeds/<target>/
-# (nifti: tiny .nii/.nii.gz; decoder: tiny files written by hyper train).
+# (nifti: tiny .nii/.nii.gz; decoder: tiny files written by hyper train; models: tiny PGGANs).
+# Temp files for path-based readers go to /dev/shm when present (see fuzz_util.h).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${FUZZ_SECONDS:-60}
