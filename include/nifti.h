@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+// Largest volume accepted (2^31 voxels = 16 GiB as float64). Reading also requires the file
+// to hold vox_offset + voxel bytes (plain) or at least 1/1032 of that (gzip) before allocating.
+#define NIFTI_MAX_VOXELS ((int64_t)1 << 31)
+
 enum { NII_UINT8 = 2, NII_INT16 = 4, NII_INT32 = 8, NII_FLOAT32 = 16, NII_FLOAT64 = 64 };
 
 typedef struct {

@@ -21,9 +21,9 @@ int ds_read_matrix(const char *path, double **out, int *rows, int *cols) {
     int rc = npy_read_f64(path, &a, 1);
     if (rc) return rc;
     if (a.ndim != 2) {
+        int nd = a.ndim;  // npy_free_f64 clears the struct
         npy_free_f64(&a);
-        return hy_err(HY_ESHAPE, "%s: expected a 2-D array (rows, columns), found %d dimensions", path,
-                      a.ndim);
+        return hy_err(HY_ESHAPE, "%s: expected a 2-D array (rows, columns), found %d dimensions", path, nd);
     }
     if (a.dims[0] < 1 || a.dims[1] < 1 || a.dims[0] > 100000000 || a.dims[1] > 100000000) {
         long long r = a.dims[0], c = a.dims[1];

@@ -69,6 +69,13 @@ int png_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, in
                  (long long)HY_PNG_MAX_PIXELS);
         png_longjmp(png, 1);
     }
+    // Bound the pixel allocation by the input size: the image's raw bits arrive through zlib,
+    // which expands at most ~1032x, so a small file cannot make us allocate a huge image.
+    uint64_t raw_min = (uint64_t)pw * ph * png_get_channels(png, info) * (uint64_t)depth / 8;
+    if (raw_min / 1032 > len) {
+        snprintf(ctx.msg, sizeof ctx.msg, "truncated: a %ux%u image cannot fit in %zu bytes", pw, ph, len);
+        png_longjmp(png, 1);
+    }
     png_set_expand(png);  // palette -> RGB, gray < 8 bit -> 8 bit, tRNS -> alpha
     if (depth == 16) png_set_strip_16(png);
     png_set_strip_alpha(png);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>  // gzopen/gzread read .nii and .nii.gz alike
 
@@ -136,7 +137,13 @@ int nifti_read(const char *path, nifti_img *img) {
             goto fail;
         }
         img->dim[i] = dim[i + 1];
+        // each factor is <= 32767 and the running product stays <= NIFTI_MAX_VOXELS, so no overflow
         img->nvox *= dim[i + 1];
+        if (img->nvox > NIFTI_MAX_VOXELS) {
+            rc = hy_err(HY_ENOMEM, "%s: volume has more than %lld voxels (limit NIFTI_MAX_VOXELS)", path,
+                        (long long)NIFTI_MAX_VOXELS);
+            goto fail;
+        }
     }
     int isz = dtype_size(dt);
     if (!isz) {
@@ -156,6 +163,23 @@ int nifti_read(const char *path, nifti_img *img) {
     if (hy_mul_size((size_t)img->nvox, (size_t)isz, &nbytes) || nbytes > HY_MAX_FILE_BYTES) {
         rc = hy_err(HY_ENOMEM, "%s: volume of %lld voxels is too large", path, (long long)img->nvox);
         goto fail;
+    }
+    // Bound the allocation by what the file can hold before allocating: a plain file must contain
+    // vox_offset + nbytes bytes; a gzip stream expands at most ~1032x (deflate's limit).
+    {
+        struct stat st;
+        if (stat(path, &st) || st.st_size < 0) {
+            rc = hy_err(HY_EIO, "%s: cannot stat", path);
+            goto fail;
+        }
+        uint64_t have = (uint64_t)st.st_size, need = (uint64_t)nbytes + (uint64_t)vox;
+        int direct = gzdirect(g);
+        if (direct ? need > have : need / 1032 > have) {
+            rc = hy_err(HY_EFORMAT, "%s: truncated: header promises %llu bytes of voxel data at offset %.0f, the %sfile is %llu bytes",
+                        path, (unsigned long long)nbytes, (double)vox, direct ? "" : "compressed ",
+                        (unsigned long long)have);
+            goto fail;
+        }
     }
     img->datatype = dt;
     img->slope = (slope != 0 && isfinite(slope)) ? slope : 0;
