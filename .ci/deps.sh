@@ -5,7 +5,7 @@
 set -euo pipefail
 PKGS="gcc make pkg-config libopenblas-dev libpng-dev zlib1g-dev check"
 # fuzzing (make fuzz): clang with libFuzzer; valgrind for the golden tests in CI
-[ "${HY_WITH_FUZZ:-1}" = 1 ] && PKGS="$PKGS clang valgrind"
+[ "${HY_WITH_FUZZ:-1}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev valgrind"
 [ "${HY_WITH_PYTHON:-1}" = 1 ] && PKGS="$PKGS python3-numpy python3-torch python3-sklearn"
 [ -n "${HY_EXTRA_PKGS:-}" ] && PKGS="$PKGS $HY_EXTRA_PKGS"
 missing=""

@@ -2,7 +2,8 @@
 //
 // png_read_rgb8 accepts every PNG colour type and bit depth (gray, gray+alpha, RGB, RGBA,
 // palette; 1..16 bits) and returns interleaved RGB8 (alpha is dropped, 16-bit is scaled
-// to 8). Errors (not a PNG, truncated, zero size, > HY_PNG_MAX_PIXELS) name the file.
+// to 8). Errors (not a PNG, truncated, zero size, > HY_PNG_MAX_PIXELS, or more pixels than
+// the file could hold at zlib's maximum ratio of ~1032:1, checked before allocating) name the file.
 // png_write_rgb8 writes atomically (tmp + rename).
 #ifndef HY_IMAGE_IO_H
 #define HY_IMAGE_IO_H
