@@ -5,6 +5,7 @@
 // results match torch's float32 tensor ops bit for bit (no double promotion, no FMA
 // contraction: -std=c11 turns contraction off in GCC).
 #include "mtcnn.h"
+#include "resize.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -724,97 +725,17 @@ int mtcnn_facenet_box(const float box[4], int w, int h, int margin, int size, in
     return HY_OK;
 }
 
-// Pillow (9.x) precompute_coeffs for the triangle filter + 8-bit fixed-point quantisation.
-#define PIL_PREC 22
-typedef struct { int *lo, *n, *q; int kmax; } pil_coeffs;
-
-static int pil_coeffs_make(pil_coeffs *c, int in, int out) {
-    double scale = (double)in / out, fs = scale < 1.0 ? 1.0 : scale, support = 1.0 * fs;
-    int kmax = (int)ceil(support) * 2 + 1;
-    c->kmax = kmax;
-    c->lo = malloc(sizeof(int) * (size_t)out);
-    c->n = malloc(sizeof(int) * (size_t)out);
-    c->q = malloc(sizeof(int) * (size_t)out * kmax);
-    double *k = malloc(sizeof(double) * (size_t)kmax);
-    if (!c->lo || !c->n || !c->q || !k) {
-        free(c->lo), free(c->n), free(c->q), free(k);
-        return hy_err(HY_ENOMEM, "mtcnn: out of memory (resize %d->%d)", in, out);
-    }
-    double ss = 1.0 / fs;
-    for (int i = 0; i < out; i++) {
-        double center = (i + 0.5) * scale, ww = 0.0;
-        int lo = (int)(center - support + 0.5), hi = (int)(center + support + 0.5);
-        if (lo < 0) lo = 0;
-        if (hi > in) hi = in;
-        int n = hi - lo;
-        if (n > kmax) n = kmax;
-        for (int x = 0; x < n; x++) {
-            double t = (x + lo - center + 0.5) * ss;
-            if (t < 0) t = -t;
-            double wv = t < 1.0 ? 1.0 - t : 0.0;
-            k[x] = wv;
-            ww += wv;
-        }
-        for (int x = 0; x < n; x++) {
-            double v = ww != 0.0 ? k[x] / ww : k[x];
-            c->q[(size_t)i * kmax + x] = v < 0 ? (int)(-0.5 + v * (1 << PIL_PREC)) : (int)(0.5 + v * (1 << PIL_PREC));
-        }
-        c->lo[i] = lo, c->n[i] = n;
-    }
-    free(k);
-    return HY_OK;
-}
-
-static void pil_coeffs_free(pil_coeffs *c) { free(c->lo), free(c->n), free(c->q); }
-
-static uint8_t clip8(int v) {
-    v >>= PIL_PREC;
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
+// The rectangle is cut out and resized by the project's one Pillow-exact bilinear resize
+// (src/resize.c, tested bit for bit against Pillow).
 int mtcnn_resize_pil_bilinear(uint8_t *out, int ow, int oh, const uint8_t *rgb, int w, int x0, int y0, int cw,
                               int ch) {
-    pil_coeffs cx, cy;
-    int rc = pil_coeffs_make(&cx, cw, ow);
-    if (rc) return rc;
-    if ((rc = pil_coeffs_make(&cy, ch, oh))) {
-        pil_coeffs_free(&cx);
-        return rc;
-    }
-    uint8_t *mid = malloc((size_t)ow * ch * 3);  // horizontal pass, uint8 (ow x ch)
-    if (!mid) {
-        pil_coeffs_free(&cx), pil_coeffs_free(&cy);
-        return hy_err(HY_ENOMEM, "mtcnn: out of memory (resize)");
-    }
-    // Pillow skips a pass whose size does not change; the pass would be the identity anyway.
-    for (int y = 0; y < ch; y++) {
-        const uint8_t *row = rgb + ((size_t)(y0 + y) * w + x0) * 3;
-        for (int i = 0; i < ow; i++) {
-            const int *q = cx.q + (size_t)i * cx.kmax;
-            int s0 = 1 << (PIL_PREC - 1), s1 = s0, s2 = s0;
-            for (int x = 0; x < cx.n[i]; x++) {
-                const uint8_t *p = row + (size_t)(cx.lo[i] + x) * 3;
-                s0 += p[0] * q[x], s1 += p[1] * q[x], s2 += p[2] * q[x];
-            }
-            uint8_t *d = mid + ((size_t)y * ow + i) * 3;
-            d[0] = clip8(s0), d[1] = clip8(s1), d[2] = clip8(s2);
-        }
-    }
-    for (int j = 0; j < oh; j++) {
-        const int *q = cy.q + (size_t)j * cy.kmax;
-        for (int i = 0; i < ow; i++) {
-            int s0 = 1 << (PIL_PREC - 1), s1 = s0, s2 = s0;
-            for (int y = 0; y < cy.n[j]; y++) {
-                const uint8_t *p = mid + ((size_t)(cy.lo[j] + y) * ow + i) * 3;
-                s0 += p[0] * q[y], s1 += p[1] * q[y], s2 += p[2] * q[y];
-            }
-            uint8_t *d = out + ((size_t)j * ow + i) * 3;
-            d[0] = clip8(s0), d[1] = clip8(s1), d[2] = clip8(s2);
-        }
-    }
-    free(mid);
-    pil_coeffs_free(&cx), pil_coeffs_free(&cy);
-    return HY_OK;
+    crop_box b = {x0, y0, x0 + cw, y0 + ch};
+    uint8_t *crop = malloc((size_t)cw * ch * 3);
+    if (!crop) return hy_err(HY_ENOMEM, "mtcnn: out of memory (resize)");
+    crop_rgb8(crop, rgb, w, &b);
+    int rc = resize_rgb8(out, ow, oh, crop, cw, ch);
+    free(crop);
+    return rc;
 }
 
 int mtcnn_crop_face(uint8_t *out, int size, const uint8_t *rgb, int w, int h, const float box[4], int margin,
