@@ -36,6 +36,8 @@ void ds_free(hy_dataset *ds);
 
 // Loads one 2-D finite array (f4/f8) as float64; error names the file. rows/cols out.
 int ds_read_matrix(const char *path, double **out, int *rows, int *cols);
+// The same on a .npy image in memory (name is used in error messages; for the fuzz target).
+int ds_matrix_mem(const char *name, const uint8_t *buf, size_t len, double **out, int *rows, int *cols);
 
 // Writes a (rows, cols) float64 matrix as a float32 .npy (atomically).
 int ds_write_f32(const char *path, const double *m, int rows, int cols);

@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "wfile.h"
+
 #define DEC_MAX_LAYERS 8
 
 enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY };
@@ -102,6 +104,8 @@ int dec_predict(const decoder *dec, const double *X, int n, float *out);
 
 int dec_save(const decoder *dec, const char *path);
 int dec_load(decoder *dec, const char *path);
+// The same from an open weight file (its tensors are copied; path names it in errors).
+int dec_from_wfile(decoder *dec, wfile *wf, const char *path);
 void dec_free(decoder *dec);
 void dec_describe(const decoder *dec, FILE *f);
 

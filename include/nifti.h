@@ -9,6 +9,7 @@
 #ifndef HY_NIFTI_H
 #define HY_NIFTI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 // Largest volume accepted (2^31 voxels = 16 GiB as float64). Reading also requires the file
@@ -27,6 +28,8 @@ typedef struct {
 } nifti_img;
 
 int nifti_read(const char *path, nifti_img *img);
+// The same on a file image in memory (plain or gzip); name is used in error messages.
+int nifti_read_mem(const char *name, const uint8_t *buf, size_t len, nifti_img *img);
 void nifti_free(nifti_img *img);
 
 // Writes a volume (atomically; gzip when the path ends in .gz). Values are stored with the

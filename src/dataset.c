@@ -15,32 +15,52 @@ int ds_path(char *buf, size_t cap, const char *dir, const char *name) {
     return HY_OK;
 }
 
-int ds_read_matrix(const char *path, double **out, int *rows, int *cols) {
-    *out = NULL;
-    npy_f64 a;
-    int rc = npy_read_f64(path, &a, 1);
-    if (rc) return rc;
-    if (a.ndim != 2) {
-        int nd = a.ndim;  // npy_free_f64 clears the struct
-        npy_free_f64(&a);
+// Validates a parsed array as a (rows, cols) matrix of finite values; takes ownership of a.data.
+static int check_matrix(const char *path, npy_f64 *a, double **out, int *rows, int *cols) {
+    if (a->ndim != 2) {
+        int nd = a->ndim;  // npy_free_f64 clears the struct
+        npy_free_f64(a);
         return hy_err(HY_ESHAPE, "%s: expected a 2-D array (rows, columns), found %d dimensions", path, nd);
     }
-    if (a.dims[0] < 1 || a.dims[1] < 1 || a.dims[0] > 100000000 || a.dims[1] > 100000000) {
-        long long r = a.dims[0], c = a.dims[1];
-        npy_free_f64(&a);
+    if (a->dims[0] < 1 || a->dims[1] < 1 || a->dims[0] > 100000000 || a->dims[1] > 100000000) {
+        long long r = a->dims[0], c = a->dims[1];
+        npy_free_f64(a);
         return hy_err(HY_ESHAPE, "%s: unusable shape (%lld, %lld)", path, r, c);
     }
-    for (int64_t i = 0; i < a.size; i++)
-        if (!isfinite(a.data[i])) {
-            long long r = i / a.dims[1], c = i % a.dims[1];
-            npy_free_f64(&a);
-            return hy_err(HY_EVALUE, "%s: non-finite value (NaN or Inf) at row %lld, column %lld", path,
-                          r, c);
+    for (int64_t i = 0; i < a->size; i++)
+        if (!isfinite(a->data[i])) {
+            long long r = i / a->dims[1], c = i % a->dims[1];
+            npy_free_f64(a);
+            return hy_err(HY_EVALUE, "%s: non-finite value (NaN or Inf) at row %lld, column %lld", path, r, c);
         }
-    *rows = (int)a.dims[0];
-    *cols = (int)a.dims[1];
-    *out = a.data;
+    *rows = (int)a->dims[0];
+    *cols = (int)a->dims[1];
+    *out = a->data;
     return HY_OK;
+}
+
+int ds_read_matrix(const char *path, double **out, int *rows, int *cols) {
+    *out = NULL;
+    uint8_t *buf;
+    size_t len;
+    int rc = hy_read_file(path, &buf, &len, 0);
+    if (rc) return rc;
+    rc = ds_matrix_mem(path, buf, len, out, rows, cols);
+    free(buf);
+    return rc;
+}
+
+int ds_matrix_mem(const char *name, const uint8_t *buf, size_t len, double **out, int *rows, int *cols) {
+    *out = NULL;
+    npy_f64 a;
+    memset(&a, 0, sizeof a);
+    void *d;
+    int rc = npy_parse(name, buf, len, 'd', &a.ndim, a.dims, &d);
+    if (rc) return rc;
+    a.data = d;
+    a.size = 1;
+    for (int i = 0; i < a.ndim; i++) a.size *= a.dims[i];  // npy_parse bounded the product
+    return check_matrix(name, &a, out, rows, cols);
 }
 
 static int load_split(ds_split *s, const char *dir, const char *prefix, int what) {

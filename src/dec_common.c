@@ -309,20 +309,18 @@ static float *dup_f32(const float *src, size_t n) {
     return p;
 }
 
-int dec_load(decoder *dec, const char *path) {
+int dec_from_wfile(decoder *dec, wfile *wf, const char *path) {
     memset(dec, 0, sizeof *dec);
-    wfile wf;
-    int rc = wf_open(&wf, path);
-    if (rc) return rc;
+    int rc;
     const char *model, *act;
     int64_t n_in, n_out, n_layers, bias, zs, ntr = 0;
     const int64_t *sizes;
     uint32_t ns;
-    if ((rc = wf_expect_kind(&wf, "decoder")) || (rc = wf_cfg_str(&wf, "model", &model)) ||
-        (rc = wf_cfg_int(&wf, "n_in", &n_in)) || (rc = wf_cfg_int(&wf, "n_out", &n_out)) ||
-        (rc = wf_cfg_int(&wf, "n_layers", &n_layers)) || (rc = wf_cfg_ints(&wf, "layer_sizes", &sizes, &ns)) ||
-        (rc = wf_cfg_str(&wf, "activation", &act)) || (rc = wf_cfg_int(&wf, "bias", &bias)) ||
-        (rc = wf_cfg_int(&wf, "zscore", &zs)))
+    if ((rc = wf_expect_kind(wf, "decoder")) || (rc = wf_cfg_str(wf, "model", &model)) ||
+        (rc = wf_cfg_int(wf, "n_in", &n_in)) || (rc = wf_cfg_int(wf, "n_out", &n_out)) ||
+        (rc = wf_cfg_int(wf, "n_layers", &n_layers)) || (rc = wf_cfg_ints(wf, "layer_sizes", &sizes, &ns)) ||
+        (rc = wf_cfg_str(wf, "activation", &act)) || (rc = wf_cfg_int(wf, "bias", &bias)) ||
+        (rc = wf_cfg_int(wf, "zscore", &zs)))
         goto done;
     if (!dec_model_known(model)) {
         rc = hy_err(HY_EFORMAT, "%s: unknown decoder model '%s'", path, model);
@@ -341,8 +339,8 @@ int dec_load(decoder *dec, const char *path) {
         rc = hy_err(HY_EFORMAT, "%s: unknown activation '%s'", path, act);
         goto done;
     }
-    if (wf_cfg(&wf, "leaky_slope")) wf_cfg_float(&wf, "leaky_slope", &dec->leaky_slope);
-    if (wf_cfg(&wf, "n_train")) wf_cfg_int(&wf, "n_train", &ntr);
+    if (wf_cfg(wf, "leaky_slope")) wf_cfg_float(wf, "leaky_slope", &dec->leaky_slope);
+    if (wf_cfg(wf, "n_train")) wf_cfg_int(wf, "n_train", &ntr);
     dec->n_train = (int)ntr;
     dec->n_in = (int)n_in;
     dec->n_out = (int)n_out;
@@ -360,18 +358,18 @@ int dec_load(decoder *dec, const char *path) {
         const float *p;
         int64_t wd[2] = {sizes[l + 1], sizes[l]}, bd[1] = {sizes[l + 1]};
         snprintf(name, sizeof name, "layers.%d.weight", l);
-        if ((rc = wf_get_f32(&wf, name, 2, wd, &p))) goto done;
+        if ((rc = wf_get_f32(wf, name, 2, wd, &p))) goto done;
         if (!(dec->W[l] = dup_f32(p, (size_t)wd[0] * wd[1]))) { rc = HY_ENOMEM; goto done; }
         if (bias) {
             snprintf(name, sizeof name, "layers.%d.bias", l);
-            if ((rc = wf_get_f32(&wf, name, 1, bd, &p))) goto done;
+            if ((rc = wf_get_f32(wf, name, 1, bd, &p))) goto done;
             if (!(dec->b[l] = dup_f32(p, (size_t)bd[0]))) { rc = HY_ENOMEM; goto done; }
         }
     }
     if (zs) {
         const float *m, *s;
         int64_t vd[1] = {n_in};
-        if ((rc = wf_get_f32(&wf, "zscore.mean", 1, vd, &m)) || (rc = wf_get_f32(&wf, "zscore.scale", 1, vd, &s)))
+        if ((rc = wf_get_f32(wf, "zscore.mean", 1, vd, &m)) || (rc = wf_get_f32(wf, "zscore.scale", 1, vd, &s)))
             goto done;
         for (int64_t j = 0; j < n_in; j++)
             if (!(s[j] > 0) || !isfinite(m[j])) {
@@ -384,7 +382,7 @@ int dec_load(decoder *dec, const char *path) {
     }
     const double *al;
     uint32_t na;
-    if (wf_cfg(&wf, "alpha") && !wf_cfg_floats(&wf, "alpha", &al, &na) && na > 0) {
+    if (wf_cfg(wf, "alpha") && !wf_cfg_floats(wf, "alpha", &al, &na) && na > 0) {
         dec->alpha = hy_malloc(sizeof(double) * na);
         if (dec->alpha) {
             memcpy(dec->alpha, al, sizeof(double) * na);
@@ -392,11 +390,20 @@ int dec_load(decoder *dec, const char *path) {
         }
     }
     const char *cv;
-    if (wf_cfg(&wf, "cv") && !wf_cfg_str(&wf, "cv", &cv)) snprintf(dec->cv, sizeof dec->cv, "%s", cv);
+    if (wf_cfg(wf, "cv") && !wf_cfg_str(wf, "cv", &cv)) snprintf(dec->cv, sizeof dec->cv, "%s", cv);
     rc = HY_OK;
 done:
-    wf_close(&wf);
     if (rc) dec_free(dec);
+    return rc;
+}
+
+int dec_load(decoder *dec, const char *path) {
+    memset(dec, 0, sizeof *dec);
+    wfile wf;
+    int rc = wf_open(&wf, path);
+    if (rc) return rc;
+    rc = dec_from_wfile(dec, &wf, path);
+    wf_close(&wf);
     return rc;
 }
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>  // gzopen/gzread read .nii and .nii.gz alike
+#include <zlib.h>  // gzopen/gzread read .nii and .nii.gz alike; inflate for buffers
 
 #include "common.h"
 
@@ -58,57 +58,97 @@ static const char *dtype_hint(int dt) {
     }
 }
 
-// Reads exactly n bytes; error names the file and whether the gzip stream is corrupt.
-static int gz_exact(gzFile g, const char *path, void *buf, size_t n, const char *what) {
-    uint8_t *p = buf;
-    while (n > 0) {
-        unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
-        int r = gzread(g, p, chunk);
+// The bytes come from a source: a file read through zlib's gz* (plain or gzip alike) or a
+// buffer in memory (plain, or gzip inflated here, concatenated members included, as gzread
+// does). The parser below only sees src_read.
+typedef struct {
+    const char *name;
+    gzFile g;               // file source
+    const uint8_t *mem;     // memory source
+    size_t len, pos;
+    int gz;                 // memory source is gzip
+    int gz_done;            // memory gzip stream fully read (all members)
+    z_stream zs;
+    uint64_t stored;        // bytes stored (file or buffer size): bounds the promised data
+} nsrc;
+
+// Reads up to n bytes (n <= 1 GiB); returns the count (0 at the end) or a negative HY_E* code.
+static long src_read(nsrc *s, void *buf, size_t n) {
+    if (s->g) {
+        int r = gzread(s->g, buf, (unsigned)n);
         if (r < 0) {
             int e;
-            const char *m = gzerror(g, &e);
-            return hy_err(HY_EFORMAT, "%s: corrupt compressed data while reading %s (%s)", path, what, m);
+            return hy_err(HY_EFORMAT, "%s: corrupt compressed data (%s)", s->name, gzerror(s->g, &e));
         }
-        if (r == 0) return hy_err(HY_EFORMAT, "%s: truncated: file ends inside the %s", path, what);
+        return r;
+    }
+    if (!s->gz) {
+        size_t c = s->len - s->pos < n ? s->len - s->pos : n;
+        memcpy(buf, s->mem + s->pos, c);
+        s->pos += c;
+        return (long)c;
+    }
+    if (s->gz_done) return 0;
+    s->zs.next_out = buf;
+    s->zs.avail_out = (uInt)n;
+    while (s->zs.avail_out > 0) {
+        int r = inflate(&s->zs, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) {
+            // another gzip member may follow; anything else after a member is ignored, as gzread does
+            if (s->zs.avail_in >= 2 && s->zs.next_in[0] == 0x1f && s->zs.next_in[1] == 0x8b) {
+                if (inflateReset(&s->zs) != Z_OK) break;
+                continue;
+            }
+            s->gz_done = 1;
+            break;
+        }
+        if (r == Z_BUF_ERROR && s->zs.avail_in == 0) {
+            return hy_err(HY_EFORMAT, "%s: truncated gzip stream", s->name);
+        }
+        if (r != Z_OK) {
+            return hy_err(HY_EFORMAT, "%s: corrupt compressed data (%s)", s->name,
+                          s->zs.msg ? s->zs.msg : "inflate error");
+        }
+    }
+    return (long)(n - s->zs.avail_out);
+}
+
+// Reads exactly n bytes; error names the file and what was being read.
+static int src_exact(nsrc *s, void *buf, size_t n, const char *what) {
+    uint8_t *p = buf;
+    while (n > 0) {
+        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
+        long r = src_read(s, p, chunk);
+        if (r < 0) return (int)r;
+        if (r == 0) return hy_err(HY_EFORMAT, "%s: truncated: file ends inside the %s", s->name, what);
         p += r;
         n -= (size_t)r;
     }
     return HY_OK;
 }
 
-int nifti_read(const char *path, nifti_img *img) {
-    memset(img, 0, sizeof *img);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return hy_err(HY_EIO, "%s: cannot open", path);
-    fclose(probe);
-    gzFile g = gzopen(path, "rb");
-    if (!g) return hy_err(HY_EIO, "%s: cannot open", path);
-    gzbuffer(g, 1 << 17);
+// Whether the source decompresses (for the size bound: deflate expands at most ~1032x).
+static int src_compressed(nsrc *s) { return s->g ? !gzdirect(s->g) : s->gz; }
+
+static int parse(nsrc *src, nifti_img *img) {
+    const char *path = src->name;
     uint8_t h[348];
-    int rc = gz_exact(g, path, h, sizeof h, "348-byte header");
-    if (rc) goto fail;
+    int rc = src_exact(src, h, sizeof h, "348-byte header");
+    if (rc) return rc;
     int32_t szh;
     memcpy(&szh, h, 4);
     int swap = 0;
     if (szh != 348) {
         swapn(&szh, 4);
         if (szh == 348) swap = 1;
-        else if (szh == 540 || szh == 0x1c020000) {
-            rc = hy_err(HY_EFORMAT, "%s: NIfTI-2 files are not supported (convert to NIfTI-1)", path);
-            goto fail;
-        } else {
-            rc = hy_err(HY_EFORMAT, "%s: not a NIfTI-1 file (sizeof_hdr is not 348 in either byte order)", path);
-            goto fail;
-        }
+        else if (szh == 540 || szh == 0x1c020000)
+            return hy_err(HY_EFORMAT, "%s: NIfTI-2 files are not supported (convert to NIfTI-1)", path);
+        else
+            return hy_err(HY_EFORMAT, "%s: not a NIfTI-1 file (sizeof_hdr is not 348 in either byte order)", path);
     }
-    if (!memcmp(h + 344, "ni1", 4)) {
-        rc = hy_err(HY_EFORMAT, "%s: separate .hdr/.img NIfTI pairs are not supported (use a single .nii)", path);
-        goto fail;
-    }
-    if (memcmp(h + 344, "n+1", 4)) {
-        rc = hy_err(HY_EFORMAT, "%s: bad NIfTI-1 magic (expected \"n+1\")", path);
-        goto fail;
-    }
+    if (!memcmp(h + 344, "ni1", 4))
+        return hy_err(HY_EFORMAT, "%s: separate .hdr/.img NIfTI pairs are not supported (use a single .nii)", path);
+    if (memcmp(h + 344, "n+1", 4)) return hy_err(HY_EFORMAT, "%s: bad NIfTI-1 magic (expected \"n+1\")", path);
     int16_t dim[8], dt, bitpix;
     float vox, slope, inter;
     memcpy(dim, h + 40, 16);
@@ -125,62 +165,35 @@ int nifti_read(const char *path, nifti_img *img) {
         swapn(&slope, 4);
         swapn(&inter, 4);
     }
-    if (dim[0] < 1 || dim[0] > 7) {
-        rc = hy_err(HY_EFORMAT, "%s: dim[0] = %d, must be 1..7", path, dim[0]);
-        goto fail;
-    }
+    if (dim[0] < 1 || dim[0] > 7) return hy_err(HY_EFORMAT, "%s: dim[0] = %d, must be 1..7", path, dim[0]);
     img->ndim = dim[0];
     img->nvox = 1;
     for (int i = 0; i < dim[0]; i++) {
-        if (dim[i + 1] < 1) {
-            rc = hy_err(HY_EFORMAT, "%s: dim[%d] = %d, must be >= 1", path, i + 1, dim[i + 1]);
-            goto fail;
-        }
+        if (dim[i + 1] < 1) return hy_err(HY_EFORMAT, "%s: dim[%d] = %d, must be >= 1", path, i + 1, dim[i + 1]);
         img->dim[i] = dim[i + 1];
         // each factor is <= 32767 and the running product stays <= NIFTI_MAX_VOXELS, so no overflow
         img->nvox *= dim[i + 1];
-        if (img->nvox > NIFTI_MAX_VOXELS) {
-            rc = hy_err(HY_ENOMEM, "%s: volume has more than %lld voxels (limit NIFTI_MAX_VOXELS)", path,
-                        (long long)NIFTI_MAX_VOXELS);
-            goto fail;
-        }
+        if (img->nvox > NIFTI_MAX_VOXELS)
+            return hy_err(HY_ENOMEM, "%s: volume has more than %lld voxels (limit NIFTI_MAX_VOXELS)", path,
+                          (long long)NIFTI_MAX_VOXELS);
     }
     int isz = dtype_size(dt);
-    if (!isz) {
-        rc = hy_err(HY_EFORMAT, "%s: unsupported NIfTI datatype %d (%s); supported: uint8, int16, int32, float32, float64",
-                    path, dt, dtype_hint(dt));
-        goto fail;
-    }
-    if (bitpix != 8 * isz) {
-        rc = hy_err(HY_EFORMAT, "%s: bitpix %d does not match datatype %d", path, bitpix, dt);
-        goto fail;
-    }
-    if (!(vox >= 348) || vox > 1e9) {
-        rc = hy_err(HY_EFORMAT, "%s: vox_offset %g must be >= 348", path, vox);
-        goto fail;
-    }
+    if (!isz)
+        return hy_err(HY_EFORMAT, "%s: unsupported NIfTI datatype %d (%s); supported: uint8, int16, int32, float32, float64",
+                      path, dt, dtype_hint(dt));
+    if (bitpix != 8 * isz) return hy_err(HY_EFORMAT, "%s: bitpix %d does not match datatype %d", path, bitpix, dt);
+    if (!(vox >= 348) || vox > 1e9) return hy_err(HY_EFORMAT, "%s: vox_offset %g must be >= 348", path, vox);
     size_t nbytes;
-    if (hy_mul_size((size_t)img->nvox, (size_t)isz, &nbytes) || nbytes > HY_MAX_FILE_BYTES) {
-        rc = hy_err(HY_ENOMEM, "%s: volume of %lld voxels is too large", path, (long long)img->nvox);
-        goto fail;
-    }
+    if (hy_mul_size((size_t)img->nvox, (size_t)isz, &nbytes) || nbytes > HY_MAX_FILE_BYTES)
+        return hy_err(HY_ENOMEM, "%s: volume of %lld voxels is too large", path, (long long)img->nvox);
     // Bound the allocation by what the file can hold before allocating: a plain file must contain
     // vox_offset + nbytes bytes; a gzip stream expands at most ~1032x (deflate's limit).
-    {
-        struct stat st;
-        if (stat(path, &st) || st.st_size < 0) {
-            rc = hy_err(HY_EIO, "%s: cannot stat", path);
-            goto fail;
-        }
-        uint64_t have = (uint64_t)st.st_size, need = (uint64_t)nbytes + (uint64_t)vox;
-        int direct = gzdirect(g);
-        if (direct ? need > have : need / 1032 > have) {
-            rc = hy_err(HY_EFORMAT, "%s: truncated: header promises %llu bytes of voxel data at offset %.0f, the %sfile is %llu bytes",
-                        path, (unsigned long long)nbytes, (double)vox, direct ? "" : "compressed ",
-                        (unsigned long long)have);
-            goto fail;
-        }
-    }
+    uint64_t need = (uint64_t)nbytes + (uint64_t)vox;
+    int packed = src_compressed(src);
+    if (packed ? need / 1032 > src->stored : need > src->stored)
+        return hy_err(HY_EFORMAT, "%s: truncated: header promises %llu bytes of voxel data at offset %.0f, the %sfile is %llu bytes",
+                      path, (unsigned long long)nbytes, (double)vox, packed ? "compressed " : "",
+                      (unsigned long long)src->stored);
     img->datatype = dt;
     img->slope = (slope != 0 && isfinite(slope)) ? slope : 0;
     img->inter = img->slope != 0 && isfinite(inter) ? inter : 0;
@@ -189,28 +202,25 @@ int nifti_read(const char *path, nifti_img *img) {
     uint8_t tmp[4096];
     while (skip > 0) {
         size_t c = skip > sizeof tmp ? sizeof tmp : skip;
-        if ((rc = gz_exact(g, path, tmp, c, "header extension"))) goto fail;
+        if ((rc = src_exact(src, tmp, c, "header extension"))) return rc;
         skip -= c;
     }
     uint8_t *raw = hy_malloc(nbytes);
     img->data = hy_malloc(sizeof(double) * (size_t)img->nvox);
     if (!raw || !img->data) {
         free(raw);
-        rc = HY_ENOMEM;
-        goto fail;
+        return HY_ENOMEM;
     }
-    if ((rc = gz_exact(g, path, raw, nbytes, "voxel data"))) {
+    if ((rc = src_exact(src, raw, nbytes, "voxel data"))) {
         free(raw);
-        goto fail;
+        return rc;
     }
     // drain to the end so a gzip CRC/length error in the trailer is noticed
     for (;;) {
-        int r = gzread(g, tmp, sizeof tmp);
+        long r = src_read(src, tmp, sizeof tmp);
         if (r < 0) {
-            int e;
-            rc = hy_err(HY_EFORMAT, "%s: corrupt compressed data (%s)", path, gzerror(g, &e));
             free(raw);
-            goto fail;
+            return (int)r;
         }
         if (r == 0) break;
     }
@@ -228,11 +238,38 @@ int nifti_read(const char *path, nifti_img *img) {
         img->data[i] = img->slope != 0 ? img->slope * v + img->inter : v;
     }
     free(raw);
-    gzclose(g);
     return HY_OK;
-fail:
-    gzclose(g);
-    nifti_free(img);
+}
+
+int nifti_read(const char *path, nifti_img *img) {
+    memset(img, 0, sizeof *img);
+    FILE *probe = fopen(path, "rb");
+    if (!probe) return hy_err(HY_EIO, "%s: cannot open", path);
+    fclose(probe);
+    struct stat st;
+    if (stat(path, &st) || st.st_size < 0) return hy_err(HY_EIO, "%s: cannot stat", path);
+    nsrc src = {.name = path, .stored = (uint64_t)st.st_size};
+    if (!(src.g = gzopen(path, "rb"))) return hy_err(HY_EIO, "%s: cannot open", path);
+    gzbuffer(src.g, 1 << 17);
+    int rc = parse(&src, img);
+    gzclose(src.g);
+    if (rc) nifti_free(img);
+    return rc;
+}
+
+int nifti_read_mem(const char *name, const uint8_t *buf, size_t len, nifti_img *img) {
+    memset(img, 0, sizeof *img);
+    nsrc src = {.name = name, .mem = buf, .len = len, .stored = len};
+    src.gz = len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
+    if (src.gz) {
+        src.zs.next_in = (Bytef *)buf;  // zlib's API is not const-qualified; it only reads
+        src.zs.avail_in = len > (1u << 31) ? 0 : (uInt)len;
+        if (len > (1u << 31)) return hy_err(HY_ENOMEM, "%s: compressed buffer over 2 GiB", name);
+        if (inflateInit2(&src.zs, 15 + 16) != Z_OK) return hy_err(HY_ENOMEM, "%s: zlib initialisation failed", name);
+    }
+    int rc = parse(&src, img);
+    if (src.gz) inflateEnd(&src.zs);
+    if (rc) nifti_free(img);
     return rc;
 }
 

@@ -100,6 +100,80 @@ START_TEST(test_nifti_bad) {
 }
 END_TEST
 
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+    ck_assert(b && fread(b, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void spit(const char *path, const uint8_t *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    ck_assert(f && fwrite(b, 1, n, f) == n && fclose(f) == 0);
+}
+
+// nifti_read_mem (the in-memory twin used by the fuzz target) agrees with nifti_read: same values on
+// good files, plain and gzip, one or two gzip members; an error on every cut-short gzip image, on a
+// broken CRC, and on each prefix of a plain file.
+START_TEST(test_nifti_mem) {
+    int64_t dim[3] = {5, 4, 3};
+    double raw[60];
+    for (int i = 0; i < 60; i++) raw[i] = (i * 7) % 60 - 20;
+    char p[700], cmd[2400];
+    for (int gz = 0; gz < 2; gz++) {
+        snprintf(p, sizeof p, "%s/m.nii%s", tmpd(), gz ? ".gz" : "");
+        ck_assert_int_eq(nifti_write(p, 3, dim, NII_INT16, raw, 0.5, 1, gz), 0);
+        size_t n;
+        uint8_t *b = slurp(p, &n);
+        nifti_img a, m;
+        ck_assert_msg(nifti_read(p, &a) == 0, "%s", hy_errmsg());
+        ck_assert_msg(nifti_read_mem("buf", b, n, &m) == 0, "%s", hy_errmsg());
+        ck_assert(m.nvox == 60 && m.ndim == 3 && m.dim[2] == 3);
+        for (int i = 0; i < 60; i++) ck_assert(m.data[i] == a.data[i] && a.data[i] == 0.5 * raw[i] + 1);
+        nifti_free(&m);
+        // every strict prefix fails in memory, as from a file, with the buffer's name in the message
+        for (size_t cut = 0; cut < n; cut += gz ? 1 : 7) {
+            ck_assert_msg(nifti_read_mem("cutbuf", b, cut, &m) < 0, "prefix %zu of %zu read", cut, n);
+            ck_assert(m.data == NULL && strstr(hy_errmsg(), "cutbuf"));
+        }
+        if (gz) {
+            b[n - 6] ^= 0x55;  // inside the CRC32 trailer
+            ck_assert(nifti_read_mem("crcbuf", b, n, &m) < 0);
+            printf("  ok: %s\n", hy_errmsg());
+            ck_assert(strstr(hy_errmsg(), "crcbuf: corrupt"));
+        }
+        nifti_free(&a);
+        free(b);
+    }
+    // two gzip members (the header, then the data) read like one stream, by both readers
+    snprintf(p, sizeof p, "%s/two.nii", tmpd());
+    ck_assert_int_eq(nifti_write(p, 3, dim, NII_FLOAT32, raw, 0, 0, 0), 0);
+    snprintf(cmd, sizeof cmd, "cd %s && head -c 352 two.nii | gzip -n > two.nii.gz && tail -c +353 two.nii | gzip -n >> two.nii.gz",
+             tmpd());
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/two.nii.gz", tmpd());
+    size_t n;
+    uint8_t *b = slurp(p, &n);
+    nifti_img a, m;
+    ck_assert_msg(nifti_read(p, &a) == 0, "%s", hy_errmsg());
+    ck_assert_msg(nifti_read_mem("two", b, n, &m) == 0, "%s", hy_errmsg());
+    for (int i = 0; i < 60; i++) ck_assert(m.data[i] == raw[i] && a.data[i] == raw[i]);
+    nifti_free(&a);
+    nifti_free(&m);
+    // the same bytes written to a file give the same verdict as in memory (a cut inside member 2)
+    snprintf(p, sizeof p, "%s/two_cut.nii.gz", tmpd());
+    spit(p, b, n - 10);
+    ck_assert(nifti_read(p, &a) < 0 && nifti_read_mem("two_cut", b, n - 10, &m) < 0);
+    free(b);
+}
+END_TEST
+
 // 4x3x2 volume; voxel v has base response b[v] plus a stimulus term; the mask excludes the
 // voxel with the highest base. Test maps have a *different* ranking, which must not matter.
 static void make_extract_inputs(const char *d, int mask_empty, int mask_nz) {
@@ -229,6 +303,7 @@ static Suite *nifti_suite(void) {
     tcase_add_unchecked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_nifti_roundtrip);
     tcase_add_test(tc, test_nifti_bad);
+    tcase_add_test(tc, test_nifti_mem);
     tcase_add_test(tc, test_extract_topk);
     tcase_add_test(tc, test_extract_bad);
     suite_add_tcase(s, tc);

@@ -1,7 +1,8 @@
-// fuzz_decoder.c - libFuzzer target: the decoder weight-file reader (dec_load: kind "decoder",
-// config and tensor validation), on the raw bytes and on a copy with the CRCs recomputed so
-// that mutations reach the config checks. A decoder that loads is described and run on one
-// zero row (exercises the loaded shapes). Seeds: tests/fuzz/seeds/decoder (hyper train output).
+// fuzz_decoder.c - libFuzzer target: the decoder weight-file reader (wf_open_mem + dec_from_wfile,
+// what dec_load runs on a file: kind "decoder", config and tensor validation), on the raw bytes
+// and on a copy with the CRCs recomputed so that mutations reach the config checks. A decoder
+// that loads is described and run on one zero row (exercises the loaded shapes). In memory.
+// Seeds: tests/fuzz/seeds/decoder (hyper train output).
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,12 @@
 #include "fuzz_util.h"
 
 static void one(const uint8_t *data, size_t size) {
-    const char *p = fz_tmp_write(".bin", data, size);
-    if (!p) return;
+    wfile wf;
+    if (wf_open_mem(&wf, "fuzz.bin", data, size) != 0) return;
     decoder dec;
-    if (dec_load(&dec, p) != 0) return;
+    int rc = dec_from_wfile(&dec, &wf, "fuzz.bin");
+    wf_close(&wf);
+    if (rc) return;
     static FILE *null_out;
     if (!null_out) null_out = fopen("/dev/null", "w");
     if (null_out) dec_describe(&dec, null_out);
