@@ -88,7 +88,7 @@ deps:
 deps-build:
 	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 bash .ci/deps.sh >/dev/null
 
-# Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~1 h on 2 cores; see
+# Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
 # weights/README.md), then checks them against PyTorch and regenerates their golden fixture.
 demo-models: $(BUILD)/hyper
 	/usr/bin/python3 convert/train_demo_generator.py --no-resume --out weights/demo_generator.bin

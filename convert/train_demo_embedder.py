@@ -2,30 +2,30 @@
 with every channel width divided by --div (default 8; embedding size 512), on the CelebA-10k identity labels.
 
 Input, as for the real FaceNet: a 160x160 RGB face, standardised (p - 127.5) / 128. Here the face is the
-64x64 centred CelebA crop (convert/demo_data.py), resized to 160x160 with PIL bilinear, the same face framing as
-the demo generator's 64x64 output. Output: the L2-normalised last_bn output (512-d unit vector).
+64x64 centred CelebA crop (convert/demo_data.py), resized to 160x160 (bilinear), the same face framing as the
+demo generator's 64x64 output. Output: the L2-normalised last_bn output (512-d unit vector).
 
-Training on 2 shared CPU cores has to be cheap, so:
-  * the stem (conv2d_1a .. conv2d_4b, everything at 160..17 pixels) is kept at its seeded random initialisation;
-    its BatchNorm statistics are measured on the training faces. Its 17x17 outputs are computed once (for each
-    face and its mirror image) and cached in memory;
-  * everything after the stem (repeat_1 .. last_bn) is trained with a CosFace (additive cosine margin) softmax
-    over the identities that have >= 2 images, minus --holdout people kept apart for verification. The
-    classifier is dropped afterwards.
+Recipe: the whole network is trained end to end with a CosFace (additive cosine margin) softmax over the
+training identities: every person with >= 2 images except the --holdout people kept apart for verification
+(and the --val people, when asked for, kept apart for choosing hyper-parameters), plus, with --singletons, every
+person with a single image as a class of its own. Each batch is augmented on the fly: one random affine warp per
+face (mirror, scale, rotation, shift) that maps the 64x64 face straight to 160x160 with bilinear sampling (the
+identity warp is the plain bilinear resize), then brightness / contrast / saturation jitter. The classifier is
+dropped afterwards. AdamW, linear warm-up then cosine decay.
+
 Verification: all same-person pairs of the held-out people plus as many random different-person pairs; the
-distance threshold is chosen on the same kind of pairs from the training people. Deterministic for --seed
-(and a given thread count).
+distance threshold is chosen on the same kind of pairs from the training people. Runs on CUDA when available
+(--device), else on CPU; deterministic for --seed on a given device and thread count.
 
-Writes a facenet-pytorch-layout state dict (--out-pt, no logits) and, when convert/facenet.py exists, the
-project weight file (--out, kind "facenet") through it.
+Writes a facenet-pytorch-layout state dict (--out-pt, no logits), a JSON report (--report) and the project
+weight file (--out, kind "facenet") through convert/facenet.py's BN folding.
 
-    /usr/bin/python3 convert/train_demo_embedder.py --no-resume --out weights/demo_facenet.bin
+    /usr/bin/python3 convert/train_demo_embedder.py --out weights/demo_facenet.bin
 """
 import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 
@@ -39,9 +39,6 @@ sys.path.insert(0, HERE)
 import demo_data  # noqa: E402
 from demo_facenet_model import InceptionResnetV1  # noqa: E402
 
-STEM = ["conv2d_1a", "conv2d_2a", "conv2d_2b", "maxpool_3a", "conv2d_3b", "conv2d_4a", "conv2d_4b"]
-REST = ["repeat_1", "mixed_6a", "repeat_2", "mixed_7a", "repeat_3", "block8"]
-
 
 def to160(faces_u8, flip=False):
     """uint8 (N,64,64,3) -> float32 (N,3,160,160) standardised, via PIL bilinear (what the C pipeline does)."""
@@ -54,20 +51,53 @@ def to160(faces_u8, flip=False):
     return torch.from_numpy(out)
 
 
-def run_stem(model, x):
-    for n in STEM:
-        x = getattr(model, n)(x)
-    return x
+def up160(x):
+    """float (N,3,64,64) -> (N,3,160,160), bilinear with half-pixel centres and edge pixels repeated: PIL's
+    bilinear upscale (up to its 8-bit rounding)."""
+    return F.interpolate(x, size=(160, 160), mode="bilinear", align_corners=False)
 
 
-def run_rest(model, h):
-    for n in REST:
-        h = getattr(model, n)(h)
-    h = model.dropout(model.avgpool_1a(h).flatten(1))
-    return model.last_bn(model.last_linear(h))
+def standardise(x):
+    return (x - 127.5) / 128.0
+
+
+def plain160(faces_t, idx):
+    """Un-augmented network input for the faces faces_t[idx] (uint8 NHWC tensor on the device)."""
+    return standardise(up160(faces_t[idx].permute(0, 3, 1, 2).float()).round())  # PIL rounds to uint8
+
+
+def augment160(faces_t, idx, g, strength):
+    """Randomly warped and colour-jittered network input; strength 0 = mirror only, 1 = the default ranges.
+    The warp (mirror, zoom, rotation, shift) resamples the 64x64 face bilinearly (edge pixels repeated), then
+    the face is upscaled to 160x160 like the plain input (warping at 64x64 costs 6x less than at 160x160)."""
+    n, dev = len(idx), faces_t.device
+    x = faces_t[idx].permute(0, 3, 1, 2).float()
+
+    def u(lo, hi):
+        return lo + (hi - lo) * torch.rand(n, generator=g, device=dev)
+
+    flip = torch.where(torch.rand(n, generator=g, device=dev) < 0.5, -1.0, 1.0)
+    s = 1.0 + strength * u(-0.10, 0.10)           # zoom: +-10 %
+    r = strength * u(-10, 10) * math.pi / 180     # rotation: +-10 degrees
+    tx, ty = strength * u(-0.08, 0.08), strength * u(-0.08, 0.08)  # shift: +-2.5 px of 64
+    c, sn = torch.cos(r) / s, torch.sin(r) / s
+    theta = torch.stack([torch.stack([c * flip, -sn, tx], 1), torch.stack([sn * flip, c, ty], 1)], 1)
+    grid = F.affine_grid(theta, (n, 3, 64, 64), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if strength > 0:
+        b = u(-0.2, 0.2) * strength * 255         # brightness
+        k = 1.0 + u(-0.25, 0.25) * strength       # contrast about the image mean
+        sat = 1.0 + u(-0.3, 0.3) * strength       # saturation about the grey value
+        gray = x.mean(1, keepdim=True)
+        x = gray + sat[:, None, None, None] * (x - gray)
+        m = x.mean((1, 2, 3), keepdim=True)
+        x = m + k[:, None, None, None] * (x - m) + b[:, None, None, None]
+        x = x.clamp(0, 255)
+    return standardise(up160(x))
 
 
 def split_people(ids, holdout, seed):
+    """(people with >= 2 images not held out, held-out people); the held-out draw depends on seed only."""
     uniq, counts = np.unique(ids, return_counts=True)
     multi = uniq[counts >= 2]
     rng = np.random.RandomState(seed)
@@ -106,38 +136,42 @@ def best_threshold(ds, dd):
     return best_t, best_acc
 
 
-def verification(model, feats, idx_tr, idx_te, ids, seed):
-    """Returns a dict of verification numbers; feats are cached stem outputs (float16)."""
+def embed(model, faces_t, idx):
     model.eval()
-
-    def emb(idx):
-        out = []
-        with torch.no_grad():
-            for k in range(0, len(idx), 256):
-                out.append(F.normalize(run_rest(model, feats[idx[k:k + 256]].float()), dim=1))
-        return torch.cat(out)
-
-    etr, ete = emb(idx_tr), emb(idx_te)
-    s_tr, d_tr = make_pairs(ids[idx_tr], seed)
-    s_te, d_te = make_pairs(ids[idx_te], seed + 1)
-    ds_tr, dd_tr = pair_dists(etr, s_tr), pair_dists(etr, d_tr)
-    ds, dd = pair_dists(ete, s_te), pair_dists(ete, d_te)
-    t, acc_tr = best_threshold(ds_tr, dd_tr)
-    acc = float(((ds <= t).sum() + (dd > t).sum()) / (len(ds) + len(dd)))
-    _, acc_oracle = best_threshold(ds, dd)
-    # ROC AUC = P(d_same < d_diff)
-    allv = np.concatenate([ds, dd])
-    ranks = allv.argsort().argsort() + 1
-    auc = float(1 - (ranks[: len(ds)].sum() - len(ds) * (len(ds) + 1) / 2) / (len(ds) * len(dd)))
+    out = []
+    with torch.no_grad():
+        for k in range(0, len(idx), 256):
+            sl = torch.as_tensor(idx[k:k + 256], device=faces_t.device)
+            out.append(model(plain160(faces_t, sl)).cpu())
     model.train()
-    return {"threshold": t, "train_pairs_acc": acc_tr, "heldout_acc": acc, "heldout_best_acc": acc_oracle,
-            "heldout_auc": auc, "heldout_same_pairs": int(len(ds)), "heldout_diff_pairs": int(len(dd)),
-            "same_mean": float(ds.mean()), "same_std": float(ds.std()), "diff_mean": float(dd.mean()),
-            "diff_std": float(dd.std())}
+    return torch.cat(out)
+
+
+def verification(model, faces_t, ids, idx_fit, sets, seed):
+    """For each name -> indices in sets: verification on that set's pairs (pair seed seed + 1, as
+    convert/demo_quality.py draws them) at the distance threshold chosen on pairs of idx_fit (the training
+    people; pair seed `seed`)."""
+    efit = embed(model, faces_t, idx_fit)
+    s_f, d_f = make_pairs(ids[idx_fit], seed)
+    t, acc_fit = best_threshold(pair_dists(efit, s_f), pair_dists(efit, d_f))
+    out = {}
+    for name, idx in sets.items():
+        e = embed(model, faces_t, idx)
+        s_e, d_e = make_pairs(ids[idx], seed + 1)
+        ds, dd = pair_dists(e, s_e), pair_dists(e, d_e)
+        acc = float(((ds <= t).sum() + (dd > t).sum()) / (len(ds) + len(dd)))
+        _, acc_oracle = best_threshold(ds, dd)
+        allv = np.concatenate([ds, dd])  # ROC AUC = P(d_same < d_diff)
+        ranks = allv.argsort().argsort() + 1
+        auc = float(1 - (ranks[: len(ds)].sum() - len(ds) * (len(ds) + 1) / 2) / (len(ds) * len(dd)))
+        out[name] = {"threshold": t, "train_pairs_acc": acc_fit, "acc": acc, "best_acc": acc_oracle, "auc": auc,
+                     "same_pairs": int(len(ds)), "diff_pairs": int(len(dd)), "same_mean": float(ds.mean()),
+                     "same_std": float(ds.std()), "diff_mean": float(dd.mean()), "diff_std": float(dd.std())}
+    return out
 
 
 def export_pt(model, path):
-    sd = {k: v.clone() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    sd = {k: v.detach().cpu().clone() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
     torch.save(sd, path + ".tmp")
     os.replace(path + ".tmp", path)
 
@@ -164,172 +198,162 @@ def convert_facenet(pt, out):
     print(f"wrote {out} (kind facenet, div {div}, {len(w.tensors)} tensors, BN folded)", flush=True)
 
 
-def main():
+def save(a, model, dev, hist, train_people, test_people, val_people, idx_tr, idx_te, t0):
+    """Writes --out-pt and --report (the last measurement is the 'final' one; 'complete' once all epochs ran)."""
+    if a.out_pt:
+        export_pt(model, a.out_pt)
+    last = hist[-1]
+    rep = {"args": vars(a), "device": str(dev), "div": a.div, "train_classes": len(train_people),
+           "train_images": int(len(idx_tr)), "heldout_people": len(test_people), "heldout_images": int(len(idx_te)),
+           "val_people": len(val_people), "epochs": a.epochs, "epochs_done": last["epoch"],
+           "complete": last["epoch"] == a.epochs, "seconds": time.time() - t0,
+           "final": {"heldout_acc": last["test"]["acc"], **last["test"]}, "val_final": last.get("val"),
+           "history": hist}
+    tmp = a.report + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(rep, f, indent=1)
+    os.replace(tmp, a.report)
+
+
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="weights/demo_facenet.bin")
+    ap.add_argument("--out", default="weights/demo_facenet.bin", help="project weight file ('' = none)")
     ap.add_argument("--out-pt", default="/tmp/demo_facenet.pt", help="facenet-pytorch-layout state dict")
-    ap.add_argument("--ckpt", default="/tmp/demo_embedder.ckpt")
-    ap.add_argument("--div", type=int, default=8)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--report", default="/tmp/demo_embedder_report.json")
+    ap.add_argument("--div", type=int, default=4, help="divide every channel width by this")
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--wd", type=float, default=5e-4)
+    ap.add_argument("--warmup", type=int, default=2, help="epochs of linear learning-rate warm-up")
+    ap.add_argument("--wd", type=float, default=5e-4, help="AdamW weight decay")
+    ap.add_argument("--dropout", type=float, default=0.2, help="before last_linear (identity at inference)")
     ap.add_argument("--scale", type=float, default=30.0, help="CosFace scale s")
-    ap.add_argument("--margin", type=float, default=0.2, help="CosFace margin m")
-    ap.add_argument("--holdout", type=int, default=300, help="people kept apart for verification")
-    ap.add_argument("--proto", type=float, default=0.0,
-                    help="if > 0: the class weights are prototypes, imprinted from the initial embeddings and then "
-                         "moved towards each new embedding of the class by this fraction (no gradient); with ~2.6 "
-                         "images per person a learned classifier otherwise barely moves in a few epochs")
+    ap.add_argument("--margin", type=float, default=0.35, help="CosFace margin m")
+    ap.add_argument("--aug", type=float, default=1.0, help="augmentation strength (0 = mirror only)")
+    ap.add_argument("--singletons", type=int, default=1, help="1: people with one image are classes too")
+    ap.add_argument("--holdout", type=int, default=300, help="people kept apart for the verification test")
+    ap.add_argument("--val", type=int, default=300, help="more people kept apart to choose hyper-parameters on")
+    ap.add_argument("--eval-every", type=int, default=5, help="epochs between verification measurements")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--cache", default="/tmp/celeba64.npy")
-    ap.add_argument("--feat-cache", default="/tmp/demo_stem_feats.pt")
-    ap.add_argument("--report", default="/tmp/demo_embedder_report.json")
-    ap.add_argument("--export-only", action="store_true", help="only convert --out-pt to --out")
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads")
+    ap.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    ap.add_argument("--cache", default="/tmp/celeba64.npy", help="decoded 64x64 faces (convert/demo_data.py)")
+    ap.add_argument("--ckpt", default="/tmp/demo_embedder.ckpt", help="checkpoint after each epoch ('' = none)")
     ap.add_argument("--no-resume", action="store_true", help="ignore an existing --ckpt")
-    a = ap.parse_args()
+    ap.add_argument("--subset", type=int, default=0, help="train on this many training images only (smoke tests)")
+    ap.add_argument("--export-only", action="store_true", help="only convert --out-pt to --out")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.export_only:
         convert_facenet(a.out_pt, a.out)
         return
+    dev = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if a.device == "auto" else a.device))
     torch.manual_seed(a.seed)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     t0 = time.time()
 
     faces, ids = demo_data.load_faces(a.cache)
-    train_people, test_people = split_people(ids, a.holdout, a.seed)
-    cls_of = {p: k for k, p in enumerate(train_people)}
+    multi_people, test_people = split_people(ids, a.holdout, a.seed)
+    val_people = []
+    if a.val:
+        rng = np.random.RandomState(a.seed + 1000)
+        val_people = sorted(rng.choice(multi_people, a.val, replace=False).tolist())
+    held = set(test_people) | set(val_people)
+    uniq, counts = np.unique(ids, return_counts=True)
+    train_people = [p for p in multi_people if p not in held]
+    if a.singletons:
+        train_people += [p for p, c in zip(uniq, counts) if c == 1]
+    cls_of = {int(p): k for k, p in enumerate(train_people)}
     idx_tr = np.array([i for i, p in enumerate(ids) if int(p) in cls_of])
-    tp = set(test_people)
+    if a.subset:
+        idx_tr = idx_tr[np.random.RandomState(a.seed).permutation(len(idx_tr))[:a.subset]]
+    # the threshold is fitted on the pairs of 1000 random training people with >= 2 images (all would cost more
+    # embedding time at each measurement and hardly move it)
+    fit_pool = [p for p in multi_people if p not in held]
+    fit_people = set(np.random.RandomState(a.seed + 2000).choice(fit_pool, min(1000, len(fit_pool)),
+                                                                 replace=False).tolist())
+    idx_fit = np.array([i for i, p in enumerate(ids) if int(p) in fit_people])
+    tp, vp = set(test_people), set(val_people)
     idx_te = np.array([i for i, p in enumerate(ids) if int(p) in tp])
-    print(f"{len(train_people)} training people ({len(idx_tr)} images), {len(test_people)} held-out people "
-          f"({len(idx_te)} images)", flush=True)
+    idx_va = np.array([i for i, p in enumerate(ids) if int(p) in vp])
+    print(f"device {dev}; {len(train_people)} training classes ({len(idx_tr)} images), {len(val_people)} "
+          f"validation people ({len(idx_va)} images), {len(test_people)} held-out people ({len(idx_te)} images)",
+          flush=True)
 
-    model = InceptionResnetV1(div=a.div)
-    model.dropout.p = 0.2  # not stored in the weights; identity at inference
-    # --- stem: seeded random weights, BN statistics from the training faces, outputs cached
-    key = (a.seed, a.div, a.holdout)
-    if os.path.isfile(a.feat_cache) and torch.load(a.feat_cache)["key"] == key:
-        c = torch.load(a.feat_cache)
-        model.load_state_dict(c["stem"], strict=False)
-        feats, feats_flip = c["feats"], c["feats_flip"]
-        print("stem features from cache", flush=True)
-    else:
-        # BN statistics, one stem module after another: module k is run in training mode (cumulative average,
-        # momentum None) on the outputs of the already calibrated modules 0..k-1, then in eval mode
-        rng = np.random.RandomState(a.seed)
-        calib = rng.choice(idx_tr, 512, replace=False)
-        with torch.no_grad():
-            h = to160(faces[calib])
-            for n in STEM:
-                mod = getattr(model, n)
-                for m in mod.modules():
-                    if isinstance(m, nn.BatchNorm2d):
-                        m.reset_running_stats()
-                        m.momentum = None
-                mod.train()
-                for j in range(0, len(h), 128):
-                    mod(h[j:j + 128])
-                mod.eval()
-                h = torch.cat([mod(h[j:j + 128]) for j in range(0, len(h), 128)])
-            del h
-        model.eval()
-        feats = torch.empty((len(ids), model.widths["block35"], 17, 17), dtype=torch.float16)
-        feats_flip = torch.empty_like(feats)
-        need = np.concatenate([idx_tr, idx_te])
-        with torch.no_grad():
-            for j in range(0, len(need), 128):
-                sl = need[j:j + 128]
-                feats[sl] = run_stem(model, to160(faces[sl])).half()
-                feats_flip[sl] = run_stem(model, to160(faces[sl], flip=True)).half()
-                if j % 1280 == 0:
-                    print(f"stem {j}/{len(need)} t {time.time() - t0:.0f}s", flush=True)
-        stem_sd = {k: v for k, v in model.state_dict().items() if k.split(".")[0] in STEM}
-        torch.save({"key": key, "stem": stem_sd, "feats": feats, "feats_flip": feats_flip}, a.feat_cache)
-    for n in STEM:
-        for p in getattr(model, n).parameters():
-            p.requires_grad_(False)
-    print(f"stem ready t {time.time() - t0:.0f}s", flush=True)
-
-    # --- the rest: CosFace training
-    labels = torch.tensor([cls_of[int(p)] for p in ids[idx_tr]])
-    W = nn.Parameter(torch.randn(len(train_people), 512) * 0.01)
-    params = [p for p in model.parameters() if p.requires_grad] + [W]
-    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=a.wd)
+    faces_t = torch.from_numpy(faces).to(dev)
+    labels = torch.tensor([cls_of[int(p)] for p in ids[idx_tr]], device=dev)
+    idx_tr_t = torch.as_tensor(idx_tr, device=dev)
+    model = InceptionResnetV1(div=a.div).to(dev)
+    model.dropout.p = a.dropout  # not stored in the weights; identity at inference
+    W = nn.Parameter(torch.randn(len(train_people), 512, device=dev) * 0.01)
+    opt = torch.optim.AdamW(list(model.parameters()) + [W], lr=a.lr, weight_decay=a.wd)
     steps_per_epoch = len(idx_tr) // a.batch
-    total = a.epochs * steps_per_epoch
-    step, ep0 = 0, 0
-    g = torch.Generator().manual_seed(a.seed)
-    if os.path.isfile(a.ckpt) and not a.no_resume:
-        ck = torch.load(a.ckpt)
-        if ck.get("args_key") == [a.seed, a.div, a.holdout, a.epochs, a.batch, a.proto]:
+    total, warm = a.epochs * steps_per_epoch, a.warmup * steps_per_epoch
+    g = torch.Generator(device=dev).manual_seed(a.seed)
+    hist, step, ep0 = [], 0, 0
+    key = {k: v for k, v in vars(a).items() if k not in ("out", "out_pt", "report", "ckpt", "no_resume", "threads")}
+    if a.ckpt and os.path.isfile(a.ckpt) and not a.no_resume:
+        ck = torch.load(a.ckpt, map_location=dev)
+        if ck.get("key") == key:
             model.load_state_dict(ck["model"]); W.data.copy_(ck["W"]); opt.load_state_dict(ck["opt"])
-            step, ep0 = ck["step"], ck["epoch"]; g.set_state(ck["g"]); torch.set_rng_state(ck["rng"])
-            print(f"resumed at epoch {ep0}", flush=True)
-    if a.proto > 0:
-        W.requires_grad_(False)
-        if step == 0:  # imprint: the mean initial embedding (eval mode, unflipped) of each class
-            model.eval()
-            with torch.no_grad():
-                e0 = torch.cat([F.normalize(run_rest(model, feats[idx_tr[k:k + 256]].float()), dim=1)
-                                for k in range(0, len(idx_tr), 256)])
-            W.data.zero_().index_add_(0, labels, e0)
-            print(f"imprinted {len(train_people)} prototypes t {time.time() - t0:.0f}s", flush=True)
+            step, ep0, hist = ck["step"], ck["epoch"], ck["hist"]; g.set_state(ck["g"].cpu())
+            torch.set_rng_state(ck["rng"].cpu())  # dropout draws from the global generators
+            if ck["cuda_rng"] is not None:
+                torch.cuda.set_rng_state(ck["cuda_rng"].cpu())
+            print(f"resumed from {a.ckpt} after epoch {ep0}", flush=True)
+        else:
+            print(f"{a.ckpt} is from other settings; starting afresh", flush=True)
     model.train()
-    for n in STEM:
-        getattr(model, n).eval()
-    hist = []
     for ep in range(ep0, a.epochs):
-        perm = torch.randperm(len(idx_tr), generator=g)
+        perm = torch.randperm(len(idx_tr), generator=g, device=dev)
         tl = tc = tn = 0.0
         for b in range(steps_per_epoch):
             sel = perm[b * a.batch:(b + 1) * a.batch]
-            rows = torch.from_numpy(idx_tr[sel.numpy()])
-            flip = torch.rand(len(sel), generator=g) < 0.5
-            h = torch.where(flip[:, None, None, None], feats_flip[rows], feats[rows]).float()
-            # random +-1 cell translation of the 17x17 map (about +-4 px of the 64x64 face)
-            dy, dx = torch.randint(-1, 2, (2,), generator=g).tolist()
-            if dy or dx:
-                h = torch.roll(F.pad(h, (1, 1, 1, 1), mode="replicate"), (dy, dx), (2, 3))[:, :, 1:-1, 1:-1]
             y = labels[sel]
-            lr = a.lr * 0.5 * (1 + math.cos(math.pi * step / total))
+            lr = a.lr * (step + 1) / warm if step < warm else \
+                a.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
             for pg in opt.param_groups:
                 pg["lr"] = lr
-            e = F.normalize(run_rest(model, h), dim=1)
+            e = model(augment160(faces_t, idx_tr_t[sel], g, a.aug))
             cos = e @ F.normalize(W, dim=1).t()
             logits = a.scale * (cos - a.margin * F.one_hot(y, cos.shape[1]))
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if a.proto > 0:
-                with torch.no_grad():
-                    Wn = F.normalize(W, dim=1)
-                    W.data.copy_(Wn.index_add(0, y, a.proto * (e.detach() - Wn[y])))
             step += 1
-            tl += loss.item() * len(sel); tc += (cos.argmax(1) == y).sum().item(); tn += len(sel)
-        v = verification(model, feats, idx_tr, idx_te, ids, a.seed)
-        hist.append({"epoch": ep + 1, "loss": tl / tn, "train_top1": tc / tn, **v})
-        print(f"epoch {ep + 1} t {time.time() - t0:.0f}s loss {tl / tn:.3f} top1 {tc / tn:.3f} | held-out acc "
-              f"{v['heldout_acc']:.3f} (thr {v['threshold']:.3f}, best {v['heldout_best_acc']:.3f}, auc "
-              f"{v['heldout_auc']:.3f}) same {v['same_mean']:.3f}+-{v['same_std']:.3f} diff {v['diff_mean']:.3f}"
-              f"+-{v['diff_std']:.3f}", flush=True)
-        torch.save({"model": model.state_dict(), "W": W.data, "opt": opt.state_dict(), "step": step,
-                    "epoch": ep + 1, "g": g.get_state(), "rng": torch.get_rng_state(),
-                    "args_key": [a.seed, a.div, a.holdout, a.epochs, a.batch, a.proto]}, a.ckpt + ".tmp")
-        os.replace(a.ckpt + ".tmp", a.ckpt)
-        export_pt(model, a.out_pt)
+            tl += loss.detach() * len(sel); tc += (cos.argmax(1) == y).sum(); tn += len(sel)  # no GPU sync per step
+        rec = {"epoch": ep + 1, "seconds": time.time() - t0, "loss": float(tl) / tn, "train_top1": float(tc) / tn}
+        if (ep + 1) % a.eval_every == 0 or ep + 1 == a.epochs:
+            rec.update(verification(model, faces_t, ids, idx_fit, {"val": idx_va, "test": idx_te} if a.val
+                                    else {"test": idx_te}, a.seed))
+        hist.append(rec)
+        msg = f"epoch {ep + 1} t {rec['seconds']:.0f}s loss {rec['loss']:.3f} top1 {rec['train_top1']:.3f}"
+        for k in ("val", "test"):
+            if k in rec:
+                v = rec[k]
+                msg += (f" | {k} acc {v['acc']:.3f} (best {v['best_acc']:.3f}, auc {v['auc']:.3f}) same "
+                        f"{v['same_mean']:.3f} diff {v['diff_mean']:.3f}")
+        print(msg, flush=True)
+
+        if "test" in rec:  # a complete state dict and report at every measurement, so a stopped run tells
+            save(a, model, dev, hist, train_people, test_people, val_people, idx_tr, idx_te, t0)
+        if a.ckpt:  # everything needed to resume after this epoch
+            torch.save({"key": key, "model": model.state_dict(), "W": W.data, "opt": opt.state_dict(), "step": step,
+                        "epoch": ep + 1, "hist": hist, "g": g.get_state(), "rng": torch.get_rng_state(),
+                        "cuda_rng": torch.cuda.get_rng_state() if dev.type == "cuda" else None}, a.ckpt + ".tmp")
+            os.replace(a.ckpt + ".tmp", a.ckpt)
 
     model.eval()
-    export_pt(model, a.out_pt)
-    final = verification(model, feats, idx_tr, idx_te, ids, a.seed)
-    rep = {"div": a.div, "train_people": len(train_people), "train_images": int(len(idx_tr)),
-           "heldout_people": len(test_people), "heldout_images": int(len(idx_te)), "epochs": a.epochs,
-           "seconds": time.time() - t0, "final": final, "history": hist}
-    with open(a.report, "w") as f:
-        json.dump(rep, f, indent=1)
-    print(json.dumps(final, indent=1), flush=True)
-    convert_facenet(a.out_pt, a.out)
+    print(json.dumps(hist[-1]["test"], indent=1), flush=True)
+    if a.out:
+        convert_facenet(a.out_pt, a.out)
     print(f"done in {time.time() - t0:.0f}s", flush=True)
 
 
