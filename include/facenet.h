@@ -65,15 +65,20 @@ typedef struct {
 } facenet_block;
 
 typedef struct {
+    int cap_n;           // batch size the buffers are sized for
+    float *x, *y, *t1, *t2, *scratch, *img0, *feat;
+    size_t act_floats, tmp_floats, scratch_floats, img0_floats;
+} facenet_buffers;
+
+typedef struct {
     wfile wf;  // owns the weights
     int input_size, emb_dim, feat_dim;
     int nblocks;
     facenet_block blk[FACENET_MAX_POINTS];
     const float *lin_w, *lin_b;  // (emb_dim, feat_dim), (emb_dim)
-    // per-batch buffers (facenet_reserve)
-    int cap_n;           // batch size the buffers are sized for
-    float *x, *y, *t1, *t2, *scratch, *img0, *feat;
-    size_t act_floats, tmp_floats, scratch_floats, img0_floats;
+    // per-batch buffers (facenet_reserve): lane 0 runs a whole batch, or with 2+ threads the
+    // first half while lane 1 runs the second half in a second thread
+    facenet_buffers lane[2];
 } facenet;
 
 // Called after every traced block by facenet_forward when set. x is the FIRST image's

@@ -264,16 +264,20 @@ int facenet_load(facenet *f, const char *path) {
     return rc;
 }
 
+static void free_lane(facenet_buffers *B) {
+    free(B->x);
+    free(B->y);
+    free(B->t1);
+    free(B->t2);
+    free(B->scratch);
+    free(B->img0);
+    free(B->feat);
+    memset(B, 0, sizeof *B);
+}
+
 static void free_buffers(facenet *f) {
-    free(f->x);
-    free(f->y);
-    free(f->t1);
-    free(f->t2);
-    free(f->scratch);
-    free(f->img0);
-    free(f->feat);
-    f->x = f->y = f->t1 = f->t2 = f->scratch = f->img0 = f->feat = NULL;
-    f->cap_n = 0;
+    free_lane(&f->lane[0]);
+    free_lane(&f->lane[1]);
 }
 
 void facenet_free(facenet *f) {
@@ -323,10 +327,9 @@ static void sizes(const facenet *f, size_t *act, size_t *tmp, size_t *im2col_max
     }
 }
 
-int facenet_reserve(facenet *f, int n) {
-    if (n < 1) return hy_err(HY_EARG, "facenet: batch size %d must be >= 1", n);
-    if (n <= f->cap_n) return HY_OK;
-    free_buffers(f);
+static int reserve_lane(const facenet *f, facenet_buffers *B, int n) {
+    if (n <= B->cap_n) return HY_OK;
+    free_lane(B);
     size_t act, tmp, col, a, t, s, fe;
     sizes(f, &act, &tmp, &col);
     size_t tile = col ? umax(1, FN_SCRATCH_TARGET / col) : 1;
@@ -335,27 +338,37 @@ int facenet_reserve(facenet *f, int n) {
         hy_mul_size((size_t)(f->feat_dim > f->emb_dim ? f->feat_dim : f->emb_dim), (size_t)n, &fe) ||
         a > ((size_t)1 << 40))
         return hy_err(HY_ENOMEM, "facenet: batch of %d images is too large", n);
-    f->x = hy_malloc_aligned(a * sizeof(float));
-    f->y = hy_malloc_aligned(a * sizeof(float));
-    f->t1 = hy_malloc_aligned(umax(t, (size_t)f->input_size) * sizeof(float));  // also the pool's row buffer
-    f->t2 = hy_malloc_aligned(umax(t, 1) * sizeof(float));
-    f->scratch = hy_malloc_aligned(umax(s, 1) * sizeof(float));
-    f->img0 = hy_malloc_aligned(act * sizeof(float));
-    f->feat = hy_malloc_aligned(fe * sizeof(float));
-    if (!f->x || !f->y || !f->t1 || !f->t2 || !f->scratch || !f->img0 || !f->feat) {
-        free_buffers(f);
+    B->x = hy_malloc_aligned(a * sizeof(float));
+    B->y = hy_malloc_aligned(a * sizeof(float));
+    B->t1 = hy_malloc_aligned(umax(t, (size_t)f->input_size) * sizeof(float));  // also the pool's row buffer
+    B->t2 = hy_malloc_aligned(umax(t, 1) * sizeof(float));
+    B->scratch = hy_malloc_aligned(umax(s, 1) * sizeof(float));
+    B->img0 = hy_malloc_aligned(act * sizeof(float));
+    B->feat = hy_malloc_aligned(fe * sizeof(float));
+    if (!B->x || !B->y || !B->t1 || !B->t2 || !B->scratch || !B->img0 || !B->feat) {
+        free_lane(B);
         return hy_err(HY_ENOMEM, "facenet: cannot allocate buffers for a batch of %d", n);
     }
     // Touch every page now (setup), not during the first forward pass.
-    memset(f->x, 0, a * sizeof(float));
-    memset(f->y, 0, a * sizeof(float));
-    memset(f->scratch, 0, umax(s, 1) * sizeof(float));
-    f->act_floats = a;
-    f->tmp_floats = t;
-    f->scratch_floats = umax(s, 1);
-    f->img0_floats = act;
-    f->cap_n = n;
+    memset(B->x, 0, a * sizeof(float));
+    memset(B->y, 0, a * sizeof(float));
+    memset(B->scratch, 0, umax(s, 1) * sizeof(float));
+    B->act_floats = a;
+    B->tmp_floats = t;
+    B->scratch_floats = umax(s, 1);
+    B->img0_floats = act;
+    B->cap_n = n;
     return HY_OK;
+}
+
+// Two lanes (halves of the batch in two threads) when 2+ threads are set and the batch has 2+ images.
+static int use_lanes(int n) { return hy_get_threads() >= 2 && n >= 2; }
+
+int facenet_reserve(facenet *f, int n) {
+    if (n < 1) return hy_err(HY_EARG, "facenet: batch size %d must be >= 1", n);
+    if (!use_lanes(n)) return reserve_lane(f, &f->lane[0], n);
+    int rc = reserve_lane(f, &f->lane[0], (n + 1) / 2);
+    return rc ? rc : reserve_lane(f, &f->lane[1], n / 2);
 }
 
 // --- batched conv -----------------------------------------------------------------------
@@ -464,11 +477,14 @@ static void *helper_main(void *arg) {
     return NULL;
 }
 
+// Set in a thread that runs one lane of a two-lane forward pass: the other core is busy.
+static _Thread_local int fn_serial;
+
 // Runs rows [0, rows) of job j, split with the helper when worthwhile.
 static void run_split(fn_job j, int rows, size_t floats) {
     j.lo = 0;
     j.hi = rows;
-    if (hy_get_threads() < 2 || rows < 2 || floats < FN_PAR_MIN || pthread_mutex_trylock(&H.busy)) {
+    if (fn_serial || hy_get_threads() < 2 || rows < 2 || floats < FN_PAR_MIN || pthread_mutex_trylock(&H.busy)) {
         run_job(&j);
         return;
     }
@@ -566,29 +582,21 @@ static void max_pool_3s2(float *out, const float *in, size_t planes, int h, int 
 // --- forward ------------------------------------------------------------------------------
 
 // img0 (c, hw) = image 0 of x (c, n, hw)
-static const float *first_image(facenet *f, const float *x, int c, int n, size_t hw) {
-    for (int i = 0; i < c; i++) memcpy(f->img0 + (size_t)i * hw, x + (size_t)i * n * hw, hw * sizeof(float));
-    return f->img0;
+static const float *first_image(facenet_buffers *B, const float *x, int c, int n, size_t hw) {
+    for (int i = 0; i < c; i++) memcpy(B->img0 + (size_t)i * hw, x + (size_t)i * n * hw, hw * sizeof(float));
+    return B->img0;
 }
 
-int facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_hook hook, void *user) {
-    int rc = facenet_reserve(f, n);
-    if (rc) return rc;
+// The forward pass of n images on lane B (reserved for n; inputs already checked finite).
+static void forward_lane(const facenet *f, facenet_buffers *B, const float *in, int n, float *emb,
+                         facenet_hook hook, void *user) {
     const size_t S = (size_t)f->input_size, hw0 = S * S;
-    // in (n, 3, S, S) -> x (3, n, S, S), rejecting NaN/Inf
-    long bad = 0;
+    // in (n, 3, S, S) -> x (3, n, S, S)
     for (int i = 0; i < n; i++)
-        for (int c = 0; c < 3; c++) {
-            const float *src = in + ((size_t)i * 3 + c) * hw0;
-            float *dst = f->x + ((size_t)c * n + i) * hw0;
-            for (size_t k = 0; k < hw0; k++) {
-                bad += !isfinite(src[k]);
-                dst[k] = src[k];
-            }
-        }
-    if (bad) return hy_err(HY_EVALUE, "facenet: input has %ld non-finite values", bad);
+        for (int c = 0; c < 3; c++)
+            memcpy(B->x + ((size_t)c * n + i) * hw0, in + ((size_t)i * 3 + c) * hw0, hw0 * sizeof(float));
 
-    float *x = f->x, *y = f->y;
+    float *x = B->x, *y = B->y;
     for (int bi = 0; bi < f->nblocks; bi++) {
         const facenet_block *b = &f->blk[bi];
         const size_t hwo = (size_t)b->ho * b->wo, ldo = (size_t)n * hwo;
@@ -597,7 +605,7 @@ int facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_hook
         for (int j = 0; j < b->nbranch; j++) {
             const facenet_branch *br = &b->br[j];
             if (br->pool) {  // 3x3/2 floor max-pool over the C*N planes
-                max_pool_3s2(cat + off * ldo, x, (size_t)b->cin * n, b->h, b->w, f->t1);
+                max_pool_3s2(cat + off * ldo, x, (size_t)b->cin * n, b->h, b->w, B->t1);
                 off += (size_t)b->cin;
                 continue;
             }
@@ -607,9 +615,9 @@ int facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_hook
                 const facenet_conv *c = &br->conv[k];
                 const int last = k + 1 == br->nconv;
                 const int ho = out_size(h, c->kh, c->sh, c->ph), wo = out_size(w, c->kw, c->sw, c->pw);
-                float *dst = last ? cat + off * ldo : (k == 0 ? f->t1 : f->t2);
-                facenet_conv_cnhw(dst, last ? ldo : (size_t)n * ho * wo, cur, c, n, h, w, f->scratch,
-                                  f->scratch_floats);
+                float *dst = last ? cat + off * ldo : (k == 0 ? B->t1 : B->t2);
+                facenet_conv_cnhw(dst, last ? ldo : (size_t)n * ho * wo, cur, c, n, h, w, B->scratch,
+                                  B->scratch_floats);
                 cur = dst;
                 h = ho;
                 w = wo;
@@ -627,7 +635,7 @@ int facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_hook
             x = y;
             y = t;
         }
-        if (hook) hook(user, b->name, first_image(f, x, b->cout, n, hwo), b->cout, b->ho, b->wo);
+        if (hook) hook(user, b->name, first_image(B, x, b->cout, n, hwo), b->cout, b->ho, b->wo);
     }
 
     // Head: avgpool_1a (C*N planes) -> feat (n, C) -> last_linear (+ folded last_bn) -> L2 norm.
@@ -635,11 +643,52 @@ int facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_hook
     const int C = f->feat_dim, D = f->emb_dim;
     global_avg_pool(y, x, 1, C * n, lb->ho * lb->wo);  // y (C, n)
     for (int i = 0; i < n; i++)
-        for (int c = 0; c < C; c++) f->feat[(size_t)i * C + c] = y[(size_t)c * n + i];
-    if (hook) hook(user, "avgpool_1a", f->feat, C, 1, 1);
-    dense(emb, f->feat, f->lin_w, f->lin_b, n, C, D);
+        for (int c = 0; c < C; c++) B->feat[(size_t)i * C + c] = y[(size_t)c * n + i];
+    if (hook) hook(user, "avgpool_1a", B->feat, C, 1, 1);
+    dense(emb, B->feat, f->lin_w, f->lin_b, n, C, D);
     if (hook) hook(user, "last_linear", emb, D, 1, 1);
     l2_normalize(emb, n, D, 1e-12f);
     if (hook) hook(user, "embedding", emb, D, 1, 1);
+}
+
+typedef struct {
+    const facenet *f;
+    const float *in;
+    int n;
+    float *emb;
+} lane_job;
+
+static void *lane_main(void *arg) {
+    const lane_job *j = arg;
+    fn_serial = 1;
+    forward_lane(j->f, (facenet_buffers *)&j->f->lane[1], j->in, j->n, j->emb, NULL, NULL);
+    return NULL;
+}
+
+int facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_hook hook, void *user) {
+    int rc = facenet_reserve(f, n);
+    if (rc) return rc;
+    const size_t img = (size_t)3 * f->input_size * f->input_size;
+    long bad = 0;
+    for (size_t k = 0; k < (size_t)n * img; k++) bad += !isfinite(in[k]);
+    if (bad) return hy_err(HY_EVALUE, "facenet: input has %ld non-finite values", bad);
+    if (!use_lanes(n)) {
+        forward_lane(f, &f->lane[0], in, n, emb, hook, user);
+        return HY_OK;
+    }
+    // Two threads, each with single-threaded BLAS on half of the batch: at batch 32 this runs
+    // ~1.2x faster than one pass with OpenBLAS's 2 threads, whose sgemms (32-448 output rows)
+    // split poorly. The hook (first image only) is called from this thread's lane.
+    const int n0 = (n + 1) / 2, threads = hy_get_threads();
+    lane_job j = {f, in + (size_t)n0 * img, n - n0, emb + (size_t)n0 * f->emb_dim};
+    openblas_set_num_threads(1);
+    pthread_t t;
+    const int started = pthread_create(&t, NULL, lane_main, &j) == 0;
+    fn_serial = 1;
+    forward_lane(f, &f->lane[0], in, n0, emb, hook, user);
+    if (started) pthread_join(t, NULL);
+    else forward_lane(f, &f->lane[1], j.in, j.n, j.emb, NULL, NULL);
+    fn_serial = 0;
+    openblas_set_num_threads(threads);
     return HY_OK;
 }

@@ -184,8 +184,15 @@ START_TEST(golden_tiny_every_block) {
     float *e2t = malloc((size_t)n * f.emb_dim * sizeof(float));
     ck_assert_int_eq(facenet_forward(&f, x, n, e2t, NULL, NULL), 0);
     ck_assert_double_lt(max_abs_diff(e2t, emb, (size_t)n * f.emb_dim), 1e-6);
+    // An odd batch at two threads runs as two lanes (2 + 1 images, one thread each): same rows.
+    float *e3t = malloc((size_t)3 * f.emb_dim * 4);
+    ck_assert_int_eq(facenet_forward(&f, x3, 3, e3t, NULL, NULL), 0);
+    ck_assert_double_lt(max_abs_diff(e3t, e3, (size_t)3 * f.emb_dim), 1e-6);
+    // a NaN in the second lane's half is refused before either lane runs
+    x3[(size_t)2 * 3 * 160 * 160 + 7] = NAN;
+    ck_assert_int_eq(facenet_forward(&f, x3, 3, e3t, NULL, NULL), HY_EVALUE);
     hy_set_threads(1);
-    free(e2t);
+    free(e2t), free(e3t);
     // NaN input is refused
     x[5] = NAN;
     ck_assert_int_eq(facenet_forward(&f, x, 1, e1, NULL, NULL), HY_EVALUE);
