@@ -34,6 +34,7 @@
 
 #include <stddef.h>
 
+#include "sgemm.h"
 #include "wfile.h"
 
 #define FACENET_MAX_POINTS 64  // traced blocks (35 for the spec's repeats)
@@ -42,6 +43,8 @@ typedef struct {
     const float *w, *b;  // w (cout, cin, kh, kw), b (cout); BN already folded
     int cin, cout, kh, kw, sh, sw, ph, pw;
     int relu;
+    hy_sgemm_a ga;       // w as the GEMM's left operand, packed once at load (times the block
+                         // scale for a residual up-conv); all zero = not packed (hy_sgemm on w)
 } facenet_conv;
 
 // One traced unit ("block"): its branches are computed from the same input and concatenated

@@ -22,6 +22,7 @@
 
 #include "common.h"  // hy_err, hy_malloc_aligned, hy_mul_size
 #include "ops.h"     // global_avg_pool, dense, l2_normalize
+#include "sgemm.h"   // hy_sgemm: AVX-512 kernel or cblas_sgemm
 
 // --- topology (spec section 1) ------------------------------------------------------
 
@@ -252,13 +253,40 @@ static int build(facenet *f, uint8_t *used) {
     return HY_OK;
 }
 
+// Calls fn on every conv of the network (branch convs, then the up-conv of residual blocks).
+static void each_conv(facenet *f, void (*fn)(facenet_conv *c, float alpha, int *rc), int *rc) {
+    for (int i = 0; i < f->nblocks; i++) {
+        facenet_block *b = &f->blk[i];
+        for (int j = 0; j < b->nbranch; j++)
+            for (int k = 0; k < b->br[j].nconv; k++) fn(&b->br[j].conv[k], 1.0f, rc);
+        if (b->residual) fn(&b->up, b->scale, rc);
+    }
+}
+
+static void pack_one(facenet_conv *c, float alpha, int *rc) {
+    const int K = c->cin * c->kh * c->kw;
+    if (!*rc) *rc = hy_sgemm_pack(&c->ga, c->cout, K, alpha, c->w, K);
+}
+
+static void unpack_one(facenet_conv *c, float alpha, int *rc) {
+    (void)alpha, (void)rc;
+    hy_sgemm_free(&c->ga);
+}
+
+// The GEMM operands of all convs, packed once (extra memory: one copy of the conv weights).
+static int pack_weights(facenet *f) {
+    int rc = 0;
+    each_conv(f, pack_one, &rc);
+    return rc ? hy_err(rc, "%s: cannot allocate the packed weights", f->wf.path) : HY_OK;
+}
+
 int facenet_load(facenet *f, const char *path) {
     memset(f, 0, sizeof *f);
     int rc = wf_open(&f->wf, path);
     if (rc) return rc;
     uint8_t *used = hy_calloc(f->wf.n_tensors + 1, 1);
     if (!used) rc = HY_ENOMEM;
-    else if (!(rc = wf_expect_kind(&f->wf, "facenet"))) rc = build(f, used);
+    else if (!(rc = wf_expect_kind(&f->wf, "facenet")) && !(rc = build(f, used))) rc = pack_weights(f);
     free(used);
     if (rc) facenet_free(f);
     return rc;
@@ -281,6 +309,8 @@ static void free_buffers(facenet *f) {
 }
 
 void facenet_free(facenet *f) {
+    int rc = 0;
+    each_conv(f, unpack_one, &rc);
     free_buffers(f);
     wf_close(&f->wf);
     memset(f, 0, sizeof *f);
@@ -532,6 +562,13 @@ static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, si
     run_split(j, c, (size_t)c * len);
 }
 
+// out (cout, N) = W (cout, K) @ col (K, N), col rows N apart: through the packed weights when
+// the conv was packed at load, else straight from c->w (convs built by hand in the tests).
+static void conv_gemm(const facenet_conv *c, int N, const float *col, float *out, int ldo) {
+    if (c->ga.A) hy_sgemm_a_mul(&c->ga, N, col, N, 0.0f, out, ldo);
+    else hy_sgemm(c->cout, N, c->cin * c->kh * c->kw, 1.0f, c->w, c->cin * c->kh * c->kw, col, N, 0.0f, out, ldo);
+}
+
 void facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet_conv *c, int n, int h, int w,
                        float *scratch, size_t scratch_floats) {
     const int ho = out_size(h, c->kh, c->sh, c->ph), wo = out_size(w, c->kw, c->sw, c->pw);
@@ -539,8 +576,7 @@ void facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet_co
     const int K = c->cin * c->kh * c->kw;
     if (is_pointwise(c)) {
         // out (cout, n*hw) = W (cout, cin) @ in (cin, n*hw)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)cols, K, 1.0f, c->w, K, in,
-                    (int)cols, 0.0f, out, (int)ldo);
+        conv_gemm(c, (int)cols, in, out, (int)ldo);
     } else {
         const size_t per = (size_t)K * hwo;
         int tile = (int)(scratch_floats / per);
@@ -549,8 +585,7 @@ void facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet_co
         for (int n0 = 0; n0 < n; n0 += tile) {
             const int cn = n - n0 < tile ? n - n0 : tile;
             im2col_cnhw(scratch, in, c, n, n0, cn, h, w, ho, wo);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)(cn * hwo), K, 1.0f, c->w, K,
-                        scratch, (int)(cn * hwo), 0.0f, out + (size_t)n0 * hwo, (int)ldo);
+            conv_gemm(c, (int)(cn * hwo), scratch, out + (size_t)n0 * hwo, (int)ldo);
         }
     }
     bias_act(out, ldo, c->b, 1.0f, c->cout, cols, c->relu);
@@ -627,8 +662,7 @@ static void forward_lane(const facenet *f, facenet_buffers *B, const float *in, 
         if (b->residual) {
             // x = act(x + scale * (Wup @ cat + bup))   (torch: relu(x + scale * conv2d(cat)))
             const facenet_conv *u = &b->up;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, u->cout, (int)ldo, u->cin, b->scale, u->w, u->cin,
-                        cat, (int)ldo, 1.0f, x, (int)ldo);
+            hy_sgemm_a_mul(&u->ga, (int)ldo, cat, (int)ldo, 1.0f, x, (int)ldo);  // ga holds scale * Wup
             bias_act(x, ldo, u->b, b->scale, u->cout, ldo, b->relu);
         } else {
             float *t = x;

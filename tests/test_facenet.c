@@ -30,7 +30,7 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
                        int tiny_scratch) {
     mt19937 r;
     mt_seed(&r, (uint64_t)(cin * 131 + kh * 7 + kw + s * 3 + ph + n));
-    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, relu};
+    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, relu, {0}};
     conv_shape cs = {cin, h, w, cout, kh, kw, s, s, ph, pw};
     const int ho = conv2d_out_h(&cs), wo = conv2d_out_w(&cs);
     const size_t nin = (size_t)n * cin * h * w, nout = (size_t)n * cout * ho * wo, hw = (size_t)h * w,
@@ -48,18 +48,23 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
     size_t sc = facenet_conv_scratch_floats(&c, h, w);
     if (!tiny_scratch) sc *= n;  // one tile for the whole batch, else one image per tile
     float *scratch = malloc((sc ? sc : 1) * sizeof(float));
-    facenet_conv_cnhw(y, (size_t)n * hwo, xc, &c, n, h, w, scratch, sc ? sc : 1);
     conv2d_ref(yr, x, wt, b, n, &cs);
-    double d = 0;
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < cout; k++)
-            for (size_t p = 0; p < hwo; p++) {
-                float ref = yr[((size_t)i * cout + k) * hwo + p];
-                if (relu && ref < 0) ref = 0;
-                d = fmax(d, fabs(ref - y[((size_t)k * n + i) * hwo + p]));
-            }
-    ck_assert_msg(d < CONV_TOL, "conv cin=%d %dx%d k=%dx%d s=%d p=%d,%d n=%d: max diff %g", cin, h, w, kh, kw, s, ph,
-                  pw, n, d);
+    // twice: weights used as they are (hy_sgemm), then packed once as facenet_load does
+    for (int packed = 0; packed < 2; packed++) {
+        if (packed) ck_assert_int_eq(hy_sgemm_pack(&c.ga, cout, cin * kh * kw, 1.0f, wt, cin * kh * kw), 0);
+        facenet_conv_cnhw(y, (size_t)n * hwo, xc, &c, n, h, w, scratch, sc ? sc : 1);
+        double d = 0;
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < cout; k++)
+                for (size_t p = 0; p < hwo; p++) {
+                    float ref = yr[((size_t)i * cout + k) * hwo + p];
+                    if (relu && ref < 0) ref = 0;
+                    d = fmax(d, fabs(ref - y[((size_t)k * n + i) * hwo + p]));
+                }
+        ck_assert_msg(d < CONV_TOL, "conv cin=%d %dx%d k=%dx%d s=%d p=%d,%d n=%d packed %d: max diff %g", cin, h, w, kh,
+                      kw, s, ph, pw, n, packed, d);
+    }
+    hy_sgemm_free(&c.ga);
     free(x), free(xc), free(wt), free(b), free(y), free(yr), free(scratch);
 }
 

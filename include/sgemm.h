@@ -1,0 +1,37 @@
+// sgemm.h - single-precision matrix product for the FaceNet convolutions.
+//
+// hy_sgemm computes C (M, N) = alpha * A (M, K) @ B (K, N) + beta * C, all row-major with leading
+// dimensions lda, ldb, ldc (cblas_sgemm's RowMajor / NoTrans / NoTrans case). On a CPU with
+// AVX-512 and N >= 256 it runs this project's own single-threaded kernel (src/sgemm.c); otherwise, or with
+// HY_SGEMM=0 in the environment, or if its packing buffers cannot be allocated, it calls
+// cblas_sgemm (OpenBLAS, with its thread count). Why: the environment of this project's machines
+// pins OpenBLAS to its AVX2 (Haswell) kernels (OPENBLAS_CORETYPE, because this OpenBLAS build's
+// AVX-512 kernels misbehave on their processors), which caps its sgemm at about half of what
+// AVX-512 FMAs deliver. Results equal cblas_sgemm's up to float32 rounding (another summation
+// order).
+#ifndef HY_SGEMM_H
+#define HY_SGEMM_H
+
+void hy_sgemm(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
+
+// A left operand (weights) packed once for the kernel, reused by every product: saves repacking
+// A per call, which dominates when N is small (FaceNet at batch 1). alpha is folded in.
+typedef struct {
+    int M, K;
+    float alpha;
+    const float *A;  // the original (row-major, lda), for the cblas path; must stay valid
+    int lda;
+    float *packed;   // NULL without AVX-512 (or HY_SGEMM=0 at packing time)
+} hy_sgemm_a;
+
+// Returns 0 or HY_ENOMEM. hy_sgemm_free releases the packed copy.
+int hy_sgemm_pack(hy_sgemm_a *a, int M, int K, float alpha, const float *A, int lda);
+void hy_sgemm_free(hy_sgemm_a *a);
+// C (M, N) = alpha * A @ B (K, N) + beta * C; the kernel when packed and N >= 32, else cblas_sgemm.
+void hy_sgemm_a_mul(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc);
+
+// 1 when hy_sgemm uses its own AVX-512 kernel (CPU support, HY_SGEMM not "0").
+int hy_sgemm_avx512(void);
+
+#endif
