@@ -52,7 +52,9 @@ static void usage(FILE *f) {
             "usage: hyper <command> [options]    (hyper <command> --help for details)\n\n"
             "commands:\n");
     for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
-    fprintf(f, "\nenvironment: HY_THREADS (default: all cores), HY_PROGRESS=1 forces progress output\n");
+    fprintf(f, "\nenvironment: HY_THREADS (default: all cores), HY_PROGRESS=1 forces progress output,\n"
+               "  HY_CONV3X3=0 / HY_SGEMM=0 replace the AVX-512 kernels (generator convs / FaceNet products)\n"
+               "  by the generic im2col + OpenBLAS path\n");
 }
 
 int main(int argc, char **argv) {
