@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>  // crc32 for the setup record
 
 #include "common.h"
 #include "dataset.h"
@@ -154,6 +155,82 @@ static int run_done(const char *out_dir, const char *name) {
     return hy_path_exists(p);
 }
 
+static uint32_t crc_of(uint32_t crc, const void *p, size_t n) {
+    const uint8_t *b = p;
+    for (; n; ) {
+        const uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, b, k);
+        b += k;
+        n -= k;
+    }
+    return crc;
+}
+
+// One line naming everything a finished run's numbers depend on besides its own decoder settings
+// (those are in its name): the data, the generator and FaceNet files, the crop, the null and the
+// decoder options shared by the grid.
+static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset *ds, char *line, size_t len) {
+    uint32_t d = 0;
+    const ds_split *sp[2] = {&ds->train, &ds->test};
+    for (int i = 0; i < 2; i++) {
+        d = crc_of(d, sp[i]->fmri, sizeof(double) * (size_t)sp[i]->n * sp[i]->v);
+        d = crc_of(d, sp[i]->lat, sizeof(double) * (size_t)sp[i]->n * sp[i]->d);
+    }
+    char crop[128];
+    face_crop_describe(&c->crop, crop, sizeof crop);
+    snprintf(line, len,
+             "data_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s n_null=%d n_null_latent=%d null_seed=%llu "
+             "zscore=%d seed=%llu lr=%g mlp_hidden=%d\n",
+             d, crc_of(0, c->gen->wf.buf, c->gen->wf.size), crc_of(0, c->net->wf.buf, c->net->wf.size), crop,
+             c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, (unsigned long long)o->seed, o->lr,
+             o->mlp_hidden);
+}
+
+// OUT/setup.txt records the setup of the runs in OUT. A sweep resumed (or a shard added) with
+// another setup would rank runs made with different data, models or options side by side, so it
+// is refused; a new OUT starts with the record.
+static int check_setup(const sweep_opts *o, const study_ctx *c, const hy_dataset *ds) {
+    char p[4200], want[1024], have[1024];
+    setup_line(o, c, ds, want, sizeof want);
+    snprintf(p, sizeof p, "%s/setup.txt", o->out_dir);
+    FILE *f = fopen(p, "r");
+    if (f) {
+        const int ok = fgets(have, sizeof have, f) != NULL;
+        fclose(f);
+        if (ok && !strcmp(have, want)) return HY_OK;
+        // name the first field that differs
+        char *a = ok ? have : (char *)"", *b = want, *sa, *sb;
+        char *ta = strtok_r(a, " \n", &sa), *tb = strtok_r(b, " \n", &sb);
+        while (ta && tb && !strcmp(ta, tb)) ta = strtok_r(NULL, " \n", &sa), tb = strtok_r(NULL, " \n", &sb);
+        return hy_err(HY_EARG, "%s: the runs there were made with another setup (%s, now %s); use a new --out, or "
+                      "delete that folder to start over", o->out_dir, ta ? ta : "?", tb ? tb : "?");
+    }
+    // no record: only a new (or empty) OUT may start one
+    DIR *dir;
+    snprintf(have, sizeof have, "%.1000s/runs", o->out_dir);
+    if ((dir = opendir(have))) {
+        struct dirent *e;
+        int any = 0;
+        while (!any && (e = readdir(dir))) {
+            char q[4400];
+            snprintf(q, sizeof q, "%s/%s/run.csv", have, e->d_name);
+            any = e->d_name[0] != '.' && hy_path_exists(q);
+        }
+        closedir(dir);
+        if (any)
+            return hy_err(HY_EARG, "%s: has finished runs but no setup.txt (made by an older hyper): their setup is "
+                          "unknown; use a new --out, or delete that folder to start over", o->out_dir);
+    }
+    hy_outfile out;
+    int r = hy_out_open(&out, p);
+    if (r) return r;
+    if (fputs(want, out.fp) == EOF) {
+        hy_out_abort(&out);
+        return hy_err(HY_EIO, "%s: write failed", p);
+    }
+    return hy_out_commit(&out);
+}
+
 int sweep_execute(const sweep_opts *o, study_ctx *c) {
     static sweep_run runs[SWEEP_MAX_RUNS];
     int total = sweep_runs(o, runs, SWEEP_MAX_RUNS), r;
@@ -168,7 +245,7 @@ int sweep_execute(const sweep_opts *o, study_ctx *c) {
     }
     char p[4200];
     snprintf(p, sizeof p, "%s/runs", o->out_dir);
-    if ((r = hy_mkdir_p(p))) {
+    if ((r = hy_mkdir_p(p)) || (r = check_setup(o, c, &ds))) {
         ds_free(&ds);
         return r;
     }

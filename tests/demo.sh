@@ -40,6 +40,9 @@ case "$G" in weights/demo_*) echo " (demo models trained on 10,000 CelebA faces 
                                echo "  need the converted CelebA-HQ PGGAN and VGGFace2 FaceNet, see README)";; esac
 echo "=================================================================="
 
+# Each demo starts afresh: results of an earlier demo may come from other models (after
+# `make demo-models`, or once real weights are converted), and a sweep refuses to mix setups.
+rm -rf "$OUT/results"
 "$HYPER" simulate -o "$OUT/data" --seed 1 --voxels 1024
 "$HYPER" sweep -d "$OUT/data" -g "$G" -f "$F" -o "$OUT/results" "${crop[@]}" \
   --models linear,mlp --epochs 50,200 --closed ols,ridge --n-null 100 --seed 1

@@ -1,6 +1,7 @@
 // test_study.c - the study pipeline end to end on a tiny configuration: `hyper sweep` files,
 // ranking and agreement with `hyper score` / `hyper evaluate` / `hyper distance` run
-// separately; a killed sweep resumes without redoing finished runs; shards merge with
+// separately; a killed sweep resumes without redoing finished runs (and refuses to resume with
+// another setup); shards merge with
 // `hyper report`; bad input; the face-crop policies of `hyper embed`.
 #include <math.h>
 #include <signal.h>
@@ -163,6 +164,17 @@ START_TEST(killed_sweep_resumes) {
     free(msg);
     ck_assert_int_eq(mtime_ns(done1), t1);
     ck_assert(file_exists(results));
+    // resuming with another setup (here the null size) would rank runs made differently side by
+    // side: refused, naming the field, and the finished runs are left alone
+    rc = run_hyper(&msg,
+                   "sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,3 --closed '' "
+                   "--n-null 5 --crop full --threads 1",
+                   d, res);
+    ck_assert_msg(rc == 1, "%s", msg);
+    ck_assert_msg(strstr(msg, "made with another setup (n_null=0, now n_null=5)"), "%s", msg);
+    printf("  ok: %s", msg);
+    free(msg);
+    ck_assert_int_eq(mtime_ns(done1), t1);
     // shards: a fresh grid split in two, merged by `hyper report`
     char res2[300];
     snprintf(res2, sizeof res2, "%s/res2", d);
@@ -205,6 +217,12 @@ START_TEST(bad_input) {
     snprintf(under, sizeof under, "%s/data/test_fmri.npy/out", d);
     expect_fail("cannot create directory", "sweep -d %s -g " GEN " -f " NET " -o %s --crop full", p, under);
     expect_fail("--shard", "sweep -d %s -g " GEN " -f " NET " -o %s --shard 3/2", p, res);
+    // an OUT with finished runs but no setup record (written by an older hyper) is not resumed
+    char old[400], cmd[1200];
+    snprintf(old, sizeof old, "%s/oldres", d);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/runs/linear_2_30 && echo x > %s/runs/linear_2_30/run.csv", old, old);
+    ck_assert_int_eq(system(cmd), 0);
+    expect_fail("has finished runs but no setup.txt", "sweep -d %s -g " GEN " -f " NET " -o %s --crop full", p, old);
     expect_fail("unknown decoder model", "sweep -d %s -g " GEN " -f " NET " -o %s --models linear,bogus", p, res);
     // evaluate: predictions of the wrong shape; nothing written
     char pred[400], ev[400];
