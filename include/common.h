@@ -42,6 +42,9 @@ int hy_prod_dims(const int64_t *dims, int n, size_t *out);
 #define HY_MAX_FILE_BYTES ((size_t)16 << 30)
 int hy_read_file(const char *path, uint8_t **data, size_t *size, size_t limit);
 
+// zlib's CRC-32 of p[0..n) continuing from crc (0 to start), for any n (zlib takes 32-bit lengths).
+uint32_t hy_crc32(uint32_t crc, const void *p, size_t n);
+
 // --- atomic output --------------------------------------------------------------
 // Every output file is written to "<path>.tmp.<pid>" and renamed onto <path> only when
 // complete, so an interrupted or failing run never leaves a file that looks finished.

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -206,3 +207,15 @@ void hy_set_threads(int n) {
 }
 
 int hy_get_threads(void) { return g_threads; }
+
+uint32_t hy_crc32(uint32_t crc, const void *p, size_t n) {
+    const uint8_t *b = p;
+    uLong c = crc;
+    while (n) {
+        const uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, b, k);
+        b += k;
+        n -= k;
+    }
+    return (uint32_t)c;
+}

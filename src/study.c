@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "common.h"
 #include "draw.h"
@@ -103,22 +102,11 @@ int study_faces(study_ctx *c, const float *z, int n, const char *label, face_set
 
 // --- ground-truth cache ---------------------------------------------------------------
 
-static uint32_t crc_buf(uint32_t crc, const void *p, size_t n) {
-    const uint8_t *b = p;
-    while (n) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = (uint32_t)crc32(crc, b, k);
-        b += k;
-        n -= k;
-    }
-    return crc;
-}
-
 static void cache_key(study_ctx *c, const float *T, int n, char *key, int len) {
     char crop[128];
     face_crop_describe(&c->crop, crop, sizeof crop);
-    uint32_t lat = crc_buf(0, T, sizeof(float) * (size_t)n * c->gen->latent);
-    uint32_t g = crc_buf(0, c->gen->wf.buf, c->gen->wf.size), f = crc_buf(0, c->net->wf.buf, c->net->wf.size);
+    uint32_t lat = hy_crc32(0, T, sizeof(float) * (size_t)n * c->gen->latent);
+    uint32_t g = hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), f = hy_crc32(0, c->net->wf.buf, c->net->wf.size);
     snprintf(key, (size_t)len, "n=%d latents_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s\n", n, lat, g, f,
              crop);
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>  // crc32 for the setup record
 
 #include "common.h"
 #include "dataset.h"
@@ -155,17 +154,6 @@ static int run_done(const char *out_dir, const char *name) {
     return hy_path_exists(p);
 }
 
-static uint32_t crc_of(uint32_t crc, const void *p, size_t n) {
-    const uint8_t *b = p;
-    for (; n; ) {
-        const uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = (uint32_t)crc32(crc, b, k);
-        b += k;
-        n -= k;
-    }
-    return crc;
-}
-
 // One line naming everything a finished run's numbers depend on besides its own decoder settings
 // (those are in its name): the data, the generator and FaceNet files, the crop, the null and the
 // decoder options shared by the grid.
@@ -173,15 +161,15 @@ static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset
     uint32_t d = 0;
     const ds_split *sp[2] = {&ds->train, &ds->test};
     for (int i = 0; i < 2; i++) {
-        d = crc_of(d, sp[i]->fmri, sizeof(double) * (size_t)sp[i]->n * sp[i]->v);
-        d = crc_of(d, sp[i]->lat, sizeof(double) * (size_t)sp[i]->n * sp[i]->d);
+        d = hy_crc32(d, sp[i]->fmri, sizeof(double) * (size_t)sp[i]->n * sp[i]->v);
+        d = hy_crc32(d, sp[i]->lat, sizeof(double) * (size_t)sp[i]->n * sp[i]->d);
     }
     char crop[128];
     face_crop_describe(&c->crop, crop, sizeof crop);
     snprintf(line, len,
              "data_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s n_null=%d n_null_latent=%d null_seed=%llu "
              "zscore=%d seed=%llu lr=%g mlp_hidden=%d\n",
-             d, crc_of(0, c->gen->wf.buf, c->gen->wf.size), crc_of(0, c->net->wf.buf, c->net->wf.size), crop,
+             d, hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop,
              c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, (unsigned long long)o->seed, o->lr,
              o->mlp_hidden);
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "common.h"
 
@@ -109,7 +108,7 @@ static int parse(wfile *wf) {
                       size);
     uint32_t want = (uint32_t)buf[header_bytes - 4] | (uint32_t)buf[header_bytes - 3] << 8 |
                     (uint32_t)buf[header_bytes - 2] << 16 | (uint32_t)buf[header_bytes - 1] << 24;
-    uint32_t got = (uint32_t)crc32(0L, buf, header_bytes - 4);
+    uint32_t got = hy_crc32(0, buf, header_bytes - 4);
     if (want != got) return hy_err(HY_ECRC, "%s: header checksum mismatch (file is corrupt)", path);
     // every entry needs at least 4 bytes: bound the counts before allocating
     if ((uint64_t)wf->n_config + wf->n_tensors > header_bytes / 4)
@@ -229,17 +228,8 @@ static int parse(wfile *wf) {
     }
     for (uint32_t i = 0; i < wf->n_tensors; i++) {
         const wf_tensor *t = &wf->tensors[i];
-        // crc32 takes uInt lengths: feed in chunks
-        uLong crc = crc32(0L, Z_NULL, 0);
-        const uint8_t *p = t->data;
-        uint64_t left = t->nbytes;
-        while (left) {
-            uInt n = left > (1u << 30) ? (1u << 30) : (uInt)left;
-            crc = crc32(crc, p, n);
-            p += n;
-            left -= n;
-        }
-        if ((uint32_t)crc != t->crc)
+        const uint32_t crc = hy_crc32(0, t->data, (size_t)t->nbytes);
+        if (crc != t->crc)
             return hy_err(HY_ECRC, "%s: tensor '%s': checksum mismatch (data is corrupt)", path, t->name);
     }
     return HY_OK;
@@ -566,18 +556,10 @@ int wf_writer_save(wf_writer *w, const char *path) {
         for (int d = 0; d < t->ndim; d++, p += 8) le_store(p, (uint64_t)t->dims[d], 8);
         le_store(p, t->offset, 8);
         le_store(p + 8, t->nbytes, 8);
-        uLong crc = crc32(0L, Z_NULL, 0);
-        const uint8_t *q = t->data;
-        for (uint64_t left = t->nbytes; left;) {
-            uInt k = left > (1u << 30) ? (1u << 30) : (uInt)left;
-            crc = crc32(crc, q, k);
-            q += k;
-            left -= k;
-        }
-        le_store(p + 16, (uint32_t)crc, 4);
+        le_store(p + 16, hy_crc32(0, t->data, (size_t)t->nbytes), 4);
         p += 20;
     }
-    le_store(p, (uint32_t)crc32(0L, h, (uInt)(header_bytes - 4)), 4);
+    le_store(p, hy_crc32(0, h, header_bytes - 4), 4);
 
     hy_outfile o;
     int r = hy_out_open(&o, path);
