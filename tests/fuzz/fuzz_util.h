@@ -7,6 +7,7 @@
 //   wherever the table parses, so that mutations of the config and tensor table reach the
 //   model loaders' own validation instead of stopping at the checksum (the raw bytes are
 //   fuzzed too, so the CRC checks themselves stay covered).
+// fz_raw_and_fixed: runs one(data) on the raw bytes, then on the CRC-fixed copy when it differs.
 #ifndef HY_FUZZ_UTIL_H
 #define HY_FUZZ_UTIL_H
 
@@ -96,6 +97,17 @@ static void fz_wf_fix_crc(uint8_t *b, size_t size) {
 #undef FZ_NEED
 hdr:
     fz_put32_(b + hb - 4, (uint32_t)crc32(0L, b, (uInt)(hb - 4)));
+}
+
+// one() on the raw bytes, then on a copy with the CRCs recomputed (when that changed anything).
+static void fz_raw_and_fixed(const uint8_t *data, size_t size, void (*one)(const uint8_t *, size_t)) {
+    one(data, size);
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy) return;
+    memcpy(copy, data, size);
+    fz_wf_fix_crc(copy, size);
+    if (size == 0 || memcmp(copy, data, size)) one(copy, size);
+    free(copy);
 }
 
 #endif
