@@ -1,5 +1,5 @@
 """train_demo_embedder.py - trains the bundled demo face embedder: Inception-ResNet-v1 (spec facenet.md section 1)
-with every channel width divided by --div (default 8; embedding size 512), on the CelebA-10k identity labels.
+with every channel width divided by --div (default 4; embedding size 512), on the CelebA-10k identity labels.
 
 Input, as for the real FaceNet: a 160x160 RGB face, standardised (p - 127.5) / 128. Here the face is the
 64x64 centred CelebA crop (convert/demo_data.py), resized to 160x160 (bilinear), the same face framing as the
@@ -9,9 +9,9 @@ Recipe: the whole network is trained end to end with a CosFace (additive cosine 
 training identities: every person with >= 2 images except the --holdout people kept apart for verification
 (and the --val people, when asked for, kept apart for choosing hyper-parameters), plus, with --singletons, every
 person with a single image as a class of its own. Each batch is augmented on the fly: one random affine warp per
-face (mirror, scale, rotation, shift) that maps the 64x64 face straight to 160x160 with bilinear sampling (the
-identity warp is the plain bilinear resize), then brightness / contrast / saturation jitter. The classifier is
-dropped afterwards. AdamW, linear warm-up then cosine decay.
+face (mirror, scale, rotation, shift) that resamples the 64x64 face bilinearly, then brightness / contrast /
+saturation jitter, then the same 64 -> 160 bilinear upscale as the plain input. The classifier is dropped
+afterwards. AdamW, linear warm-up then cosine decay.
 
 Verification: all same-person pairs of the held-out people plus as many random different-person pairs; the
 distance threshold is chosen on the same kind of pairs from the training people. Runs on CUDA when available
