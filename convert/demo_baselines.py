@@ -118,6 +118,8 @@ def main():
     ap.add_argument("--holdout", type=int, default=300)
     ap.add_argument("--val", type=int, default=300)
     a = ap.parse_args()
+    if not os.path.isfile(a.weights):
+        raise SystemExit(f"{a.weights}: no such file (the demo embedder, see weights/README.md)")
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path.insert(0, here)
     import torch
