@@ -126,16 +126,14 @@ def main():
 
     import demo_data
     from check_demo_models import model_from_facenet_bin
-    from train_demo_embedder import split_people, to160
+    from train_demo_embedder import split_people, split_val, to160
 
     torch.set_num_threads(2)
     faces, ids = demo_data.load_faces()
     multi, test_people = split_people(ids, a.holdout, a.seed)  # the same draws as train_demo_embedder.py
-    val_people = np.random.RandomState(a.seed + 1000).choice(multi, a.val, replace=False).tolist()
-    held = set(test_people) | set(val_people)
-    fit_idx = np.array([i for i, p in enumerate(ids) if int(p) in set(multi) - held])
-    sets = {"validation": np.array([i for i, p in enumerate(ids) if int(p) in set(val_people)]),
-            "test": np.array([i for i, p in enumerate(ids) if int(p) in set(test_people)])}
+    val_people = split_val(multi, a.val, a.seed)
+    fit_idx = np.flatnonzero(np.isin(ids, list(set(multi) - set(test_people) - set(val_people))))
+    sets = {"validation": np.flatnonzero(np.isin(ids, val_people)), "test": np.flatnonzero(np.isin(ids, test_people))}
 
     mirror = np.ascontiguousarray(faces[:, :, ::-1])
     embs = {}

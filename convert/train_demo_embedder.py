@@ -106,6 +106,13 @@ def split_people(ids, holdout, seed):
     return train_people, sorted(test_people)
 
 
+def split_val(multi_people, n, seed):
+    """n validation people drawn from the non-held-out people with >= 2 images (sorted; [] for n = 0)."""
+    if not n:
+        return []
+    return sorted(np.random.RandomState(seed + 1000).choice(multi_people, n, replace=False).tolist())
+
+
 def make_pairs(ids_subset, seed):
     """Indices into ids_subset: all same-person pairs and as many random different-person pairs."""
     rng = np.random.RandomState(seed)
@@ -260,10 +267,7 @@ def main(argv=None):
 
     faces, ids = demo_data.load_faces(a.cache)
     multi_people, test_people = split_people(ids, a.holdout, a.seed)
-    val_people = []
-    if a.val:
-        rng = np.random.RandomState(a.seed + 1000)
-        val_people = sorted(rng.choice(multi_people, a.val, replace=False).tolist())
+    val_people = split_val(multi_people, a.val, a.seed)
     held = set(test_people) | set(val_people)
     uniq, counts = np.unique(ids, return_counts=True)
     train_people = [p for p in multi_people if p not in held]
