@@ -45,8 +45,11 @@ CFLAGS += $(CFLAGS_BASE) $(OPT) $(ARCH)
 BLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu))
 CFLAGS += -I$(BLAS_INC)
 
-LIB_SRC  := $(filter-out src/main.c src/cmd_%.c,$(wildcard src/*.c))
-CMD_SRC  := src/main.c $(wildcard src/cmd_*.c)
+# The library is every role folder but cli/ (see README "Architecture"); the CLI links it.
+LIB_DIRS := base nn models decoders study
+LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
+CMD_SRC  := $(wildcard src/cli/*.c)
+HEADERS  := $(wildcard include/*.h include/*/*.h)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -55,7 +58,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 .PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind
 all: $(BUILD)/hyper
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -70,7 +74,7 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libhyper.a | $(BUILD)/test
 	@echo "  TEST  $@"
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libhyper.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs check) -o $@
 
-$(BUILD)/obj $(BUILD)/tests:
+$(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 # Runs every test binary (each is a Check suite) from the repo root and prints one

@@ -4,10 +4,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
-#include "conv3x3.h"
-#include "ops.h"
-#include "rng.h"
+#include "base/common.h"
+#include "nn/conv3x3.h"
+#include "nn/ops.h"
+#include "base/rng.h"
 #include "testutil.h"
 
 // Inputs and weights are unit normals; K = 9 cin <= 288 terms. The kernel sums in float32
@@ -19,45 +19,45 @@
 
 static float *randn(mt19937 *r, size_t n) {
     float *x = malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) x[i] = (float)mt_normal(r);
+    for (size_t i = 0; i < n; i++) x[i] = (float)hy_mt_normal(r);
     return x;
 }
 
 // up=0: (cin,h,w) -> (cout,h,w); up=1: (cin,h,w) -> (cout,2h,2w). with_ep: lrelu + PN (+ rgb).
 static void check(int cin, int cout, int h, int w, int up, int with_ep, int with_rgb) {
-    ck_assert(c3_supported(cin, cout, h, w, up));
+    ck_assert(hy_c3_supported(cin, cout, h, w, up));
     mt19937 r;
-    mt_seed(&r, (uint64_t)(cin * 1000 + cout * 31 + h * 7 + w + up));
+    hy_mt_seed(&r, (uint64_t)(cin * 1000 + cout * 31 + h * 7 + w + up));
     int H = up ? 2 * h : h, W = up ? 2 * w : w;
     size_t nin = (size_t)cin * h * w, nout = (size_t)cout * H * W;
     float *x = randn(&r, nin), *wt = randn(&r, (size_t)cout * cin * 9), *b = randn(&r, (size_t)cout);
     float *rw = randn(&r, (size_t)3 * cout), *rb = randn(&r, 3);
-    float *packed = malloc(c3_packed_floats(cin, cout, up) * sizeof(float));
+    float *packed = malloc(hy_c3_packed_floats(cin, cout, up) * sizeof(float));
     float *y = malloc(nout * sizeof(float)), *yr = malloc(nout * sizeof(float));
     float *rgb = malloc((size_t)3 * H * W * sizeof(float)), *rgbr = malloc((size_t)3 * H * W * sizeof(float));
     float *xin = x;
     if (up) {
         xin = malloc((size_t)cin * H * W * sizeof(float));
-        upsample2x_nearest(xin, x, 1, cin, h, w);
+        hy_upsample2x_nearest(xin, x, 1, cin, h, w);
     }
     conv_shape s = {cin, H, W, cout, 3, 3, 1, 1, 1, 1};
-    conv2d_ref(yr, xin, wt, b, 1, &s);
+    hy_conv2d_ref(yr, xin, wt, b, 1, &s);
     if (with_ep) {
-        leaky_relu(yr, nout, 0.2f);
-        pixel_norm(yr, 1, cout, H * W, 1e-8f);
+        hy_leaky_relu(yr, nout, 0.2f);
+        hy_pixel_norm(yr, 1, cout, H * W, 1e-8f);
     }
     if (with_rgb) {
         conv_shape s1 = {cout, H, W, 3, 1, 1, 1, 1, 0, 0};
-        conv2d_ref(rgbr, yr, rw, rb, 1, &s1);
+        hy_conv2d_ref(rgbr, yr, rw, rb, 1, &s1);
     }
-    c3_pack(packed, wt, cin, cout, up);
+    hy_c3_pack(packed, wt, cin, cout, up);
     c3_epilogue ep = {1, 0.2f, 1, 1e-8f, rw, rb, with_rgb ? rgb : NULL};
-    c3_conv(y, x, packed, b, cin, cout, h, w, up, with_ep ? &ep : NULL);
-    double d = max_abs_diff(y, yr, nout);
+    hy_c3_conv(y, x, packed, b, cin, cout, h, w, up, with_ep ? &ep : NULL);
+    double d = hy_max_abs_diff(y, yr, nout);
     ck_assert_msg(d < C3_TOL, "c3 cin=%d cout=%d %dx%d up=%d ep=%d: max diff %g", cin, cout, h, w, up, with_ep, d);
     if (with_rgb) {
         // toRGB sums cout <= 32 products of values of magnitude ~1 (after pixel norm): same bound
-        d = max_abs_diff(rgb, rgbr, (size_t)3 * H * W);
+        d = hy_max_abs_diff(rgb, rgbr, (size_t)3 * H * W);
         ck_assert_msg(d < C3_TOL, "c3 rgb cin=%d cout=%d %dx%d up=%d: max diff %g", cin, cout, h, w, up, d);
     }
     if (up) free(xin);
@@ -65,7 +65,7 @@ static void check(int cin, int cout, int h, int w, int up, int with_ep, int with
 }
 
 START_TEST(plain_matches_naive) {
-    if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0): pggan uses im2col+sgemm");
+    if (!hy_c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0): pggan uses im2col+sgemm");
     check(5, 16, 3, 16, 0, 0, 0);   // one vector per row; rows 0 and 2 at the borders
     check(3, 8, 4, 32, 0, 0, 0);    // two vectors (npv 2)
     check(7, 16, 5, 48, 0, 1, 0);   // three vectors (npv 3)
@@ -81,7 +81,7 @@ START_TEST(plain_matches_naive) {
 END_TEST
 
 START_TEST(folded_matches_upsample_then_conv) {
-    if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0): pggan uses im2col+sgemm");
+    if (!hy_c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0): pggan uses im2col+sgemm");
     check(5, 8, 3, 16, 1, 0, 0);
     check(3, 16, 4, 32, 1, 0, 0);
     check(6, 16, 2, 48, 1, 1, 0);
@@ -98,35 +98,35 @@ START_TEST(folded_matches_upsample_then_conv) {
 END_TEST
 
 // The fused last stage must give exactly the same numbers as conv0 and conv1 run separately
-// through c3_conv (same kernels, same order of operations), for images taller than one band
+// through hy_c3_conv (same kernels, same order of operations), for images taller than one band
 // of 64 rows (band edges recompute conv0 rows) and tiny ones.
 static void check_stage(int cin, int cmid, int h, int w) {
     mt19937 r;
-    mt_seed(&r, (uint64_t)(cin * 7 + cmid * 3 + h * 11 + w));
+    hy_mt_seed(&r, (uint64_t)(cin * 7 + cmid * 3 + h * 11 + w));
     int H = 2 * h, W = 2 * w;
     size_t nmid = (size_t)cmid * H * W, nrgb = (size_t)3 * H * W;
     float *x = randn(&r, (size_t)cin * h * w), *w0 = randn(&r, (size_t)cmid * cin * 9), *b0 = randn(&r, cmid);
     float *w1 = randn(&r, (size_t)cmid * cmid * 9), *b1 = randn(&r, cmid), *rw = randn(&r, (size_t)3 * cmid);
     float *rb = randn(&r, 3);
-    float *pk0 = malloc(c3_packed_floats(cin, cmid, 1) * sizeof(float));
-    float *pk1 = malloc(c3_packed_floats(cmid, cmid, 0) * sizeof(float));
+    float *pk0 = malloc(hy_c3_packed_floats(cin, cmid, 1) * sizeof(float));
+    float *pk1 = malloc(hy_c3_packed_floats(cmid, cmid, 0) * sizeof(float));
     float *t = malloc(nmid * sizeof(float)), *u = malloc(nmid * sizeof(float));
     float *rgb = malloc(nrgb * sizeof(float)), *rgb2 = malloc(nrgb * sizeof(float));
-    c3_pack(pk0, w0, cin, cmid, 1);
-    c3_pack(pk1, w1, cmid, cmid, 0);
+    hy_c3_pack(pk0, w0, cin, cmid, 1);
+    hy_c3_pack(pk1, w1, cmid, cmid, 0);
     c3_epilogue ep0 = {1, 0.2f, 1, 1e-8f, NULL, NULL, NULL}, ep1 = {1, 0.2f, 1, 1e-8f, rw, rb, rgb};
-    c3_conv(t, x, pk0, b0, cin, cmid, h, w, 1, &ep0);
-    c3_conv(u, t, pk1, b1, cmid, cmid, H, W, 0, &ep1);
+    hy_c3_conv(t, x, pk0, b0, cin, cmid, h, w, 1, &ep0);
+    hy_c3_conv(u, t, pk1, b1, cmid, cmid, H, W, 0, &ep1);
     ep1.rgb_out = rgb2;
-    ck_assert_int_eq(c3_stage_rgb(x, (size_t)h * w, cin, cmid, h, w, pk0, b0, pk1, b1, &ep1), 0);
-    ck_assert_msg(max_abs_diff(rgb, rgb2, nrgb) == 0.0, "fused stage %dx%d differs by %g", h, w,
-                  max_abs_diff(rgb, rgb2, nrgb));
+    ck_assert_int_eq(hy_c3_stage_rgb(x, (size_t)h * w, cin, cmid, h, w, pk0, b0, pk1, b1, &ep1), 0);
+    ck_assert_msg(hy_max_abs_diff(rgb, rgb2, nrgb) == 0.0, "fused stage %dx%d differs by %g", h, w,
+                  hy_max_abs_diff(rgb, rgb2, nrgb));
     free(x), free(w0), free(b0), free(w1), free(b1), free(rw), free(rb), free(pk0), free(pk1);
     free(t), free(u), free(rgb), free(rgb2);
 }
 
 START_TEST(fused_stage_matches_two_convs) {
-    if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
+    if (!hy_c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
     check_stage(8, 16, 40, 9);   // H = 80: two bands
     check_stage(4, 8, 65, 24);   // H = 130: three bands, the last one 2 rows
     check_stage(3, 8, 1, 1);     // 2x2 output
@@ -136,23 +136,23 @@ END_TEST
 
 // Padded channel planes (as the generator uses them) give exactly the dense results.
 START_TEST(strided_planes_match_dense) {
-    if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
+    if (!hy_c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
     mt19937 r;
-    mt_seed(&r, 99);
+    hy_mt_seed(&r, 99);
     for (int up = 0; up < 2; up++) {
         int cin = 5, cout = 16, h = 6, w = 20, H = up ? 2 * h : h, W = up ? 2 * w : w;
         size_t is = (size_t)h * w + 32, os = (size_t)H * W + 48;
         float *x = randn(&r, (size_t)cin * h * w), *xs = calloc((size_t)cin * is, sizeof(float));
         float *wt = randn(&r, (size_t)cout * cin * 9), *b = randn(&r, cout);
-        float *pk = malloc(c3_packed_floats(cin, cout, up) * sizeof(float));
+        float *pk = malloc(hy_c3_packed_floats(cin, cout, up) * sizeof(float));
         float *y = malloc((size_t)cout * H * W * sizeof(float)), *ys = malloc((size_t)cout * os * sizeof(float));
         for (int c = 0; c < cin; c++) memcpy(xs + c * is, x + (size_t)c * h * w, sizeof(float) * h * w);
-        c3_pack(pk, wt, cin, cout, up);
+        hy_c3_pack(pk, wt, cin, cout, up);
         c3_epilogue ep = {1, 0.2f, 1, 1e-8f, NULL, NULL, NULL};
-        c3_conv(y, x, pk, b, cin, cout, h, w, up, &ep);
-        c3_conv_strided(ys, os, xs, is, pk, b, cin, cout, h, w, up, &ep);
+        hy_c3_conv(y, x, pk, b, cin, cout, h, w, up, &ep);
+        hy_c3_conv_strided(ys, os, xs, is, pk, b, cin, cout, h, w, up, &ep);
         for (int c = 0; c < cout; c++)
-            ck_assert_double_eq(max_abs_diff(y + (size_t)c * H * W, ys + c * os, (size_t)H * W), 0.0);
+            ck_assert_double_eq(hy_max_abs_diff(y + (size_t)c * H * W, ys + c * os, (size_t)H * W), 0.0);
         free(x), free(xs), free(wt), free(b), free(pk), free(y), free(ys);
     }
 }
@@ -165,9 +165,9 @@ START_TEST(packing_by_hand) {
     float w[8 * 9], p0[8 * 9], p1[8 * 16];
     for (int co = 0; co < 8; co++)
         for (int t = 0; t < 9; t++) w[co * 9 + t] = (float)(t + 1) + 100.0f * co;
-    c3_pack(p0, w, 1, 8, 0);
+    hy_c3_pack(p0, w, 1, 8, 0);
     ck_assert_float_eq(p0[4 * 8 + 3], 305.0f);  // tap 4 (centre) of channel 3
-    c3_pack(p1, w, 1, 8, 1);
+    hy_c3_pack(p1, w, 1, 8, 1);
     // layout [cob][ci][py][a][px][b][4]: channel 0 is in block 0 lane 0
     ck_assert_float_eq(p1[(((0 * 2 + 1) * 2 + 0) * 2 + 1) * 4 + 0], 28.0f);
     ck_assert_float_eq(p1[0], 1.0f);
@@ -177,11 +177,11 @@ START_TEST(packing_by_hand) {
 END_TEST
 
 START_TEST(support_rules) {
-    if (!c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
-    ck_assert(c3_supported(512, 512, 16, 16, 0));
-    ck_assert(c3_supported(512, 512, 4, 4, 1));
-    ck_assert(!c3_supported(16, 12, 16, 16, 0));  // cout not a multiple of 8
-    ck_assert(!c3_supported(16, 16, 16, 8192, 0));
+    if (!hy_c3_available()) TEST_SKIP("no AVX-512F on this CPU (or HY_CONV3X3=0)");
+    ck_assert(hy_c3_supported(512, 512, 16, 16, 0));
+    ck_assert(hy_c3_supported(512, 512, 4, 4, 1));
+    ck_assert(!hy_c3_supported(16, 12, 16, 16, 0));  // cout not a multiple of 8
+    ck_assert(!hy_c3_supported(16, 16, 16, 8192, 0));
 }
 END_TEST
 

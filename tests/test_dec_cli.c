@@ -2,9 +2,9 @@
 // every failure exits non-zero with a one-line message naming the file, and leaves no output.
 #include <math.h>
 
-#include "common.h"
-#include "dataset.h"
-#include "npy.h"
+#include "base/common.h"
+#include "study/dataset.h"
+#include "base/npy.h"
 #include "testutil.h"
 
 static char *g_dir;  // a small simulated dataset shared by the tests
@@ -107,7 +107,7 @@ static void write_mat(const char *path, int r, int c, float fill, int nan_at) {
     for (int i = 0; i < r * c; i++) m[i] = fill + 0.01f * (i % 7);
     if (nan_at >= 0) m[nan_at] = NAN;
     int64_t dims[2] = {r, c};
-    ck_assert_int_eq(npy_write_f32(path, 2, dims, m), 0);
+    ck_assert_int_eq(hy_npy_write_f32(path, 2, dims, m), 0);
     free(m);
 }
 

@@ -2,23 +2,23 @@
 // (tests/fixtures/decoders_{sklearn,adam}.bin, written by convert/golden_decoders.py).
 #include <math.h>
 
-#include "common.h"
-#include "decoders.h"
+#include "base/common.h"
+#include "decoders/decoders.h"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 static wfile g_sk, g_adam;
 static int g_sk_ok, g_adam_ok;
 
 static void load(void) {
-    if (!g_sk_ok) g_sk_ok = wf_open(&g_sk, "tests/fixtures/decoders_sklearn.bin") == 0 ? 1 : -1;
-    if (!g_adam_ok) g_adam_ok = wf_open(&g_adam, "tests/fixtures/decoders_adam.bin") == 0 ? 1 : -1;
+    if (!g_sk_ok) g_sk_ok = hy_wf_open(&g_sk, "tests/fixtures/decoders_sklearn.bin") == 0 ? 1 : -1;
+    if (!g_adam_ok) g_adam_ok = hy_wf_open(&g_adam, "tests/fixtures/decoders_adam.bin") == 0 ? 1 : -1;
 }
 
 static const double *t64(const wfile *wf, const char *pre, const char *name, int64_t want) {
     char full[256];
     snprintf(full, sizeof full, "%s%s", pre, name);
-    const wf_tensor *t = wf_find(wf, full);
+    const wf_tensor *t = hy_wf_find(wf, full);
     ck_assert_msg(t != NULL, "fixture tensor %s missing", full);
     ck_assert_msg(t->dtype == WF_F64, "%s: not f64", full);
     int64_t n = 1;
@@ -29,7 +29,7 @@ static const double *t64(const wfile *wf, const char *pre, const char *name, int
 
 static const float *t32(const char *name) {
     const float *p;
-    ck_assert_msg(wf_get_f32(&g_adam, name, -1, NULL, &p) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_wf_get_f32(&g_adam, name, -1, NULL, &p) == 0, "%s", hy_errmsg());
     return p;
 }
 
@@ -66,35 +66,35 @@ static void run_problem(const char *pre, int n, int p) {
 
     // OLS: both sides solve the same centred least-squares problem by SVD in float64; the
     // problems are well conditioned (cond < 1e3), so 1e-9 leaves room only for rounding.
-    ck_assert_int_eq(dec_ols(X, Y, n, p, d, 1, 0, W, b), 0);
+    ck_assert_int_eq(hy_dec_ols(X, Y, n, p, d, 1, 0, W, b), 0);
     check_coef("ols", W, b, t64(&g_sk, pre, "ols.W", p * d), t64(&g_sk, pre, "ols.b", d), p, d, 1e-9);
 
     // Ridge: closed form through one SVD vs sklearn's solvers (cholesky / eigen); rounding only.
     double a15 = 1.5;
-    ck_assert_int_eq(dec_ridge(X, Y, n, p, d, &a15, 1, 0, 0, W, b, al, NULL), 0);
+    ck_assert_int_eq(hy_dec_ridge(X, Y, n, p, d, &a15, 1, 0, 0, W, b, al, NULL), 0);
     check_coef("ridge alpha=1.5", W, b, t64(&g_sk, pre, "ridge.W", p * d), t64(&g_sk, pre, "ridge.b", d), p, d, 1e-9);
 
     // RidgeCV: the chosen alpha must be the same grid point (exact) and the refit equal.
-    ck_assert_int_eq(dec_ridge(X, Y, n, p, d, grid, 7, 0, 0, W, b, al, NULL), 0);
+    ck_assert_int_eq(hy_dec_ridge(X, Y, n, p, d, grid, 7, 0, 0, W, b, al, NULL), 0);
     ck_assert_msg(al[0] == t64(&g_sk, pre, "ridgeloo.alpha", 1)[0], "LOO alpha %g vs sklearn %g", al[0],
                   t64(&g_sk, pre, "ridgeloo.alpha", 1)[0]);
     check_coef("ridge LOO", W, b, t64(&g_sk, pre, "ridgeloo.W", p * d), t64(&g_sk, pre, "ridgeloo.b", d), p, d, 1e-9);
-    ck_assert_int_eq(dec_ridge(X, Y, n, p, d, grid, 7, 0, 1, W, b, al, NULL), 0);
+    ck_assert_int_eq(hy_dec_ridge(X, Y, n, p, d, grid, 7, 0, 1, W, b, al, NULL), 0);
     for (int t = 0; t < d; t++)
         ck_assert_msg(al[t] == t64(&g_sk, pre, "ridgelooT.alpha", d)[t], "per-target LOO alpha[%d] %g vs %g", t, al[t],
                       t64(&g_sk, pre, "ridgelooT.alpha", d)[t]);
     check_coef("ridge LOO per target", W, b, t64(&g_sk, pre, "ridgelooT.W", p * d), t64(&g_sk, pre, "ridgelooT.b", d), p,
                d, 1e-9);
-    ck_assert_int_eq(dec_ridge(X, Y, n, p, d, grid, 7, 5, 0, W, b, al, NULL), 0);
+    ck_assert_int_eq(hy_dec_ridge(X, Y, n, p, d, grid, 7, 5, 0, W, b, al, NULL), 0);
     ck_assert_msg(al[0] == t64(&g_sk, pre, "ridgek5.alpha", 1)[0], "5-fold alpha %g vs sklearn %g", al[0],
                   t64(&g_sk, pre, "ridgek5.alpha", 1)[0]);
     check_coef("ridge 5-fold", W, b, t64(&g_sk, pre, "ridgek5.W", p * d), t64(&g_sk, pre, "ridgek5.b", d), p, d, 1e-9);
 
     // Lasso / elastic net: both run cyclic CD to a duality gap < 1e-12 ||y||^2, so each
     // solution is within ~sqrt(2 gap / n / lambda_min(G)) of the optimum: 1e-6 covers it.
-    ck_assert_int_eq(dec_enet(X, Y, n, p, d, 1.0, 1, 0.5, 5, 0.05, 100000, 1e-12, W, b, al), 0);
+    ck_assert_int_eq(hy_dec_enet(X, Y, n, p, d, 1.0, 1, 0.5, 5, 0.05, 100000, 1e-12, W, b, al), 0);
     check_coef("lasso alpha=0.05", W, b, t64(&g_sk, pre, "lasso.W", p * d), t64(&g_sk, pre, "lasso.b", d), p, d, 1e-6);
-    ck_assert_int_eq(dec_enet(X, Y, n, p, d, 0.5, 1, 0.5, 5, 0.05, 100000, 1e-12, W, b, al), 0);
+    ck_assert_int_eq(hy_dec_enet(X, Y, n, p, d, 0.5, 1, 0.5, 5, 0.05, 100000, 1e-12, W, b, al), 0);
     check_coef("enet alpha=0.05", W, b, t64(&g_sk, pre, "enet.W", p * d), t64(&g_sk, pre, "enet.b", d), p, d, 1e-6);
     // CV along the path: the same grid (alpha_max * logspace) and folds -> same choice
     // (relative 1e-12: the grid is computed by pow(10, .) on both sides), then the refit as above.
@@ -102,7 +102,7 @@ static void run_problem(const char *pre, int n, int p) {
     double l1r[2] = {1.0, 0.5};
     for (int k = 0; k < 2; k++) {
         char nm[64];
-        ck_assert_int_eq(dec_enet(X, Y, n, p, d, l1r[k], 10, 1e-2, 5, 0, 100000, 1e-12, W, b, al), 0);
+        ck_assert_int_eq(hy_dec_enet(X, Y, n, p, d, l1r[k], 10, 1e-2, 5, 0, 100000, 1e-12, W, b, al), 0);
         snprintf(nm, sizeof nm, "%s.alpha", names[k]);
         const double *ra = t64(&g_sk, pre, nm, d);
         for (int t = 0; t < d; t++)
@@ -132,19 +132,19 @@ START_TEST(test_predict_roundtrip) {
     const double *Xt = t64(&g_sk, "t_", "Xtest", 10 * p), *Wr = t64(&g_sk, "t_", "ridge.W", p * d),
                  *br = t64(&g_sk, "t_", "ridge.b", d);
     dec_opts o;
-    dec_opts_default(&o, "ridge");
+    hy_dec_opts_default(&o, "ridge");
     o.fixed_alpha = 1.5;
     decoder dec, back;
-    ck_assert_int_eq(dec_train(&dec, &o, X, Y, n, p, d), 0);
+    ck_assert_int_eq(hy_dec_train(&dec, &o, X, Y, n, p, d), 0);
     char *tmp = test_tmpdir(), path[512];
     snprintf(path, sizeof path, "%s/r.bin", tmp);
-    ck_assert_msg(dec_save(&dec, path) == 0, "%s", hy_errmsg());
-    ck_assert_msg(dec_load(&back, path) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_dec_save(&dec, path) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_dec_load(&back, path) == 0, "%s", hy_errmsg());
     ck_assert_str_eq(back.model, "ridge");
     ck_assert_int_eq(back.n_alpha, 1);
     ck_assert(back.alpha[0] == 1.5);
     float P[30];
-    ck_assert_int_eq(dec_predict(&back, Xt, 10, P), 0);
+    ck_assert_int_eq(hy_dec_predict(&back, Xt, 10, P), 0);
     double e = 0, s = 0;
     for (int i = 0; i < 10; i++)
         for (int t = 0; t < d; t++) {
@@ -154,8 +154,8 @@ START_TEST(test_predict_roundtrip) {
             s = fmax(s, fabs(ref));
         }
     ck_assert_msg(e / s < 1e-4, "prediction differs from sklearn by %g (scale %g)", e, s);
-    dec_free(&dec);
-    dec_free(&back);
+    hy_dec_free(&dec);
+    hy_dec_free(&back);
     remove(path);
     rmdir(tmp);
     free(tmp);
@@ -176,7 +176,7 @@ static void adam_case(const char *model, const char *pre, int mlp) {
     for (int i = 0; i < n * v; i++) X[i] = Xf[i];
     for (int i = 0; i < n * d; i++) Y[i] = Yf[i];
     dec_opts o;
-    dec_opts_default(&o, model);
+    hy_dec_opts_default(&o, model);
     o.epochs = 3;
     o.batch_size = 30;
     o.shuffle = 0;
@@ -206,7 +206,7 @@ static void adam_case(const char *model, const char *pre, int mlp) {
         }
     }
     decoder dec;
-    ck_assert_msg(dec_train(&dec, &o, X, Y, n, v, d) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_dec_train(&dec, &o, X, Y, n, v, d) == 0, "%s", hy_errmsg());
     snprintf(nm, sizeof nm, "%s.loss", pre);
     const float *loss = t32(nm);
     for (int s = 0; s < 6; s++)
@@ -233,7 +233,7 @@ static void adam_case(const char *model, const char *pre, int mlp) {
     }
     printf("  adam %-14s max |W - W_torch| after 6 steps %.3g\n", model, e);
     ck_assert_msg(e < 2e-6, "%s: weights differ from torch by %g", model, e);
-    dec_free(&dec);
+    hy_dec_free(&dec);
 }
 
 START_TEST(test_adam_linear) { adam_case("linear", "lin", 0); }

@@ -2,14 +2,14 @@
 // SNR grows) and the latent metrics on hand-checkable inputs.
 #include <math.h>
 
-#include "common.h"
-#include "decoders.h"
-#include "metrics.h"
-#include "simulate.h"
+#include "base/common.h"
+#include "decoders/decoders.h"
+#include "study/metrics.h"
+#include "study/simulate.h"
 #include "testutil.h"
 
 static void small(sim_params *p, double snr, uint64_t seed) {
-    sim_default(p);
+    hy_sim_default(p);
     p->n_train = 300;
     p->n_test = 20;
     p->test_reps = 4;
@@ -25,10 +25,10 @@ START_TEST(test_sim_deterministic) {
     sim_params p;
     sim_data a, b, c;
     small(&p, 0.5, 7);
-    ck_assert_int_eq(sim_run(&p, &a), 0);
-    ck_assert_int_eq(sim_run(&p, &b), 0);
+    ck_assert_int_eq(hy_sim_run(&p, &a), 0);
+    ck_assert_int_eq(hy_sim_run(&p, &b), 0);
     p.seed = 8;
-    ck_assert_int_eq(sim_run(&p, &c), 0);
+    ck_assert_int_eq(hy_sim_run(&p, &c), 0);
     ck_assert(memcmp(a.xtr, b.xtr, sizeof(double) * 300 * 64) == 0);
     ck_assert(memcmp(a.yte, b.yte, sizeof(double) * 20 * 8) == 0);
     ck_assert(memcmp(a.xtr, c.xtr, sizeof(double) * 300 * 64) != 0);
@@ -39,9 +39,9 @@ START_TEST(test_sim_deterministic) {
             for (int k = 0; k < 8; k++) dot += a.U[i * 8 + k] * a.U[j * 8 + k];
             ck_assert_msg(fabs(dot - (i == j)) < 1e-12, "U U^T [%d,%d] = %g", i, j, dot);
         }
-    sim_free(&a);
-    sim_free(&b);
-    sim_free(&c);
+    hy_sim_free(&a);
+    hy_sim_free(&b);
+    hy_sim_free(&c);
 }
 END_TEST
 
@@ -52,7 +52,7 @@ START_TEST(test_sim_noise_level) {
     sim_data s;
     small(&p, 0.25, 3);
     p.n_test = 200;
-    ck_assert_int_eq(sim_run(&p, &s), 0);
+    ck_assert_int_eq(hy_sim_run(&p, &s), 0);
     double sv = 0, nv = 0, tv = 0;
     for (int i = 0; i < 300 * 64; i++) {
         sv += s.ctr[i] * s.ctr[i];
@@ -66,7 +66,7 @@ START_TEST(test_sim_noise_level) {
     ck_assert_msg(fabs(sv - 1) < 0.1, "signal variance %g", sv);
     ck_assert_msg(fabs(nv / 4 - 1) < 0.1, "train noise variance %g, want 4", nv);
     ck_assert_msg(fabs(tv - 1) < 0.1, "test noise variance %g, want 1", tv);
-    sim_free(&s);
+    hy_sim_free(&s);
 }
 END_TEST
 
@@ -78,7 +78,7 @@ START_TEST(test_sim_nonlinear) {
     sim_data s;
     small(&p, 1.0, 4);
     p.nonlin = SIM_RELU;
-    ck_assert_int_eq(sim_run(&p, &s), 0);
+    ck_assert_int_eq(hy_sim_run(&p, &s), 0);
     double m = 0, v = 0, mn = 1e9;
     int at_min = 0;
     for (int i = 0; i < 300 * 64; i++) {
@@ -94,7 +94,7 @@ START_TEST(test_sim_nonlinear) {
     printf("  relu: mean %.3f var %.3f, %.1f%% at the floor\n", m, v, 100.0 * at_min / (300 * 64));
     ck_assert_msg(fabs(m) < 0.1 && fabs(v - 1) < 0.15, "mean %g var %g", m, v);
     ck_assert_msg(at_min > 0.4 * 300 * 64 && at_min < 0.6 * 300 * 64, "%d at the floor", at_min);
-    sim_free(&s);
+    hy_sim_free(&s);
 }
 END_TEST
 
@@ -106,9 +106,9 @@ START_TEST(test_sim_ols_recovery) {
         sim_params p;
         sim_data s;
         small(&p, snrs[k], 11);
-        ck_assert_int_eq(sim_run(&p, &s), 0);
+        ck_assert_int_eq(hy_sim_run(&p, &s), 0);
         double W[8 * 64], b[8];
-        ck_assert_int_eq(dec_ols(s.xtr, s.ytr, 300, 64, 8, 1, 0, W, b), 0);
+        ck_assert_int_eq(hy_dec_ols(s.xtr, s.ytr, 300, 64, 8, 1, 0, W, b), 0);
         double cs = 0;
         for (int i = 0; i < 20; i++) {
             double pr[8];
@@ -116,7 +116,7 @@ START_TEST(test_sim_ols_recovery) {
                 pr[t] = b[t];
                 for (int j = 0; j < 64; j++) pr[t] += W[t * 64 + j] * s.xte[i * 64 + j];
             }
-            cs += met_cosine(pr, s.yte + i * 8, 8) / 20;
+            cs += hy_met_cosine(pr, s.yte + i * 8, 8) / 20;
         }
         double wa = 0;
         for (int r = 0; r < 8; r++)
@@ -132,37 +132,37 @@ START_TEST(test_sim_ols_recovery) {
             ck_assert_msg(cs > 0.999, "high-SNR cosine %g", cs);
             ck_assert_msg(wa < 1e-2, "W A differs from I by %g", wa);
         }
-        sim_free(&s);
+        hy_sim_free(&s);
     }
 }
 END_TEST
 
 START_TEST(test_metrics_values) {
     double a[3] = {1, 2, 2}, b[3] = {2, 0, 1};
-    ck_assert(fabs(met_cosine(a, b, 3) - 4.0 / 3 / sqrt(5)) < 1e-15);
-    ck_assert(fabs(met_mse(a, b, 3) - 2.0) < 1e-15);  // (1 + 4 + 1) / 3
-    ck_assert(fabs(met_euclid(a, b, 3) - sqrt(6)) < 1e-15);
+    ck_assert(fabs(hy_met_cosine(a, b, 3) - 4.0 / 3 / sqrt(5)) < 1e-15);
+    ck_assert(fabs(hy_met_mse(a, b, 3) - 2.0) < 1e-15);  // (1 + 4 + 1) / 3
+    ck_assert(fabs(hy_met_euclid(a, b, 3) - sqrt(6)) < 1e-15);
     double x[4] = {1, 2, 3, 4}, y[4] = {2, 4, 6, 8.5};
     // r by hand: x centred (-1.5,-.5,.5,1.5), y centred (-3.125,-1.125,.875,3.375)
     double r = (1.5 * 3.125 + .5 * 1.125 + .5 * .875 + 1.5 * 3.375) / sqrt(5.0 * (3.125 * 3.125 + 1.125 * 1.125 + .875 * .875 + 3.375 * 3.375));
-    ck_assert(fabs(met_pearson(x, 1, y, 1, 4) - r) < 1e-15);
+    ck_assert(fabs(hy_met_pearson(x, 1, y, 1, 4) - r) < 1e-15);
     double m, se;
-    met_mean_se(x, 4, &m, &se);
+    hy_met_mean_se(x, 4, &m, &se);
     ck_assert(fabs(m - 2.5) < 1e-15 && fabs(se - sqrt(5.0 / 3) / 2) < 1e-15);
     // identity rows: perfect identification, pairwise cosine distance 1, effective rank of
     // the centred 4x4 identity (singular values 1,1,1,0) = 3
     double I[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, id[4];
-    met_ident2(I, I, 4, 4, id);
+    hy_met_ident2(I, I, 4, 4, id);
     for (int i = 0; i < 4; i++) ck_assert(id[i] == 1.0);
-    ck_assert(fabs(met_spread(I, 4, 4) - 1.0) < 1e-15);
-    ck_assert_msg(fabs(met_effective_rank(I, 4, 4) - 3.0) < 1e-9, "erank %g", met_effective_rank(I, 4, 4));
+    ck_assert(fabs(hy_met_spread(I, 4, 4) - 1.0) < 1e-15);
+    ck_assert_msg(fabs(hy_met_effective_rank(I, 4, 4) - 3.0) < 1e-9, "erank %g", hy_met_effective_rank(I, 4, 4));
     // collapsed predictions (all rows equal): spread 0, identification at chance (ties = 1/2)
     double C[16] = {1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0};
-    met_ident2(C, I, 4, 4, id);
-    ck_assert(fabs(met_spread(C, 4, 4)) < 1e-15);
+    hy_met_ident2(C, I, 4, 4, id);
+    ck_assert(fabs(hy_met_spread(C, 4, 4)) < 1e-15);
     double pm, pi[4];
     // perfect predictions beat every random latent: p = 1/(1+N)
-    ck_assert_int_eq(met_null(I, I, 4, 4, 99, 1, pi, &pm), 0);
+    ck_assert_int_eq(hy_met_null(I, I, 4, 4, 99, 1, pi, &pm), 0);
     ck_assert(fabs(pi[0] - 0.01) < 1e-15 && fabs(pm - 0.01) < 1e-15);
 }
 END_TEST

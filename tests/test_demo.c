@@ -4,13 +4,13 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "common.h"
-#include "facenet.h"
-#include "ops.h"
-#include "pggan.h"
-#include "resize.h"
+#include "base/common.h"
+#include "models/facenet.h"
+#include "nn/ops.h"
+#include "models/pggan.h"
+#include "base/resize.h"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 #define GEN "weights/demo_generator.bin"
 #define EMB "weights/demo_facenet.bin"
@@ -29,48 +29,48 @@ START_TEST(demo_generator_matches_torch) {
     if (!file_exists(GEN) || !file_exists(REF)) TEST_SKIP("%s or %s missing", GEN, REF);
     pggan g;
     wfile ref;
-    ck_assert_msg(pggan_load(&g, GEN) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_pggan_load(&g, GEN) == 0, "%s", hy_errmsg());
     ck_assert_int_eq(g.resolution, 64);
     ck_assert_int_eq(g.latent, 512);
-    ck_assert_int_eq(wf_open(&ref, REF), 0);
+    ck_assert_int_eq(hy_wf_open(&ref, REF), 0);
     const float *z, *want;
-    ck_assert_int_eq(wf_get_f32(&ref, "z", 2, (int64_t[]){4, 512}, &z), 0);
-    ck_assert_int_eq(wf_get_f32(&ref, "image", 4, (int64_t[]){4, 3, 64, 64}, &want), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "z", 2, (int64_t[]){4, 512}, &z), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "image", 4, (int64_t[]){4, 3, 64, 64}, &want), 0);
     float *out = malloc(3 * 64 * 64 * sizeof(float));
     double worst = 0;
     for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq(pggan_forward(&g, z + i * 512, out, NULL, NULL), 0);
-        double d = max_abs_diff(out, want + (size_t)i * 3 * 64 * 64, 3 * 64 * 64);
+        ck_assert_int_eq(hy_pggan_forward(&g, z + i * 512, out, NULL, NULL), 0);
+        double d = hy_max_abs_diff(out, want + (size_t)i * 3 * 64 * 64, 3 * 64 * 64);
         ck_assert_msg(d <= GEN_TOL, "latent %d: max |C - torch| = %g", i, d);
         if (d > worst) worst = d;
     }
     printf("demo generator golden: 4 latents, max |C - torch| %.2e\n", worst);
     free(out);
-    wf_close(&ref);
-    pggan_free(&g);
+    hy_wf_close(&ref);
+    hy_pggan_free(&g);
 }
 END_TEST
 
 START_TEST(demo_facenet_matches_torch) {
     if (!file_exists(EMB) || !file_exists(REF)) TEST_SKIP("%s or %s missing", EMB, REF);
     wfile ref;
-    ck_assert_int_eq(wf_open(&ref, REF), 0);
-    const wf_tensor *tf = wf_find(&ref, "faces");
+    ck_assert_int_eq(hy_wf_open(&ref, REF), 0);
+    const wf_tensor *tf = hy_wf_find(&ref, "faces");
     const float *want;
     ck_assert_ptr_nonnull(tf);
-    ck_assert_int_eq(wf_get_f32(&ref, "embedding", 2, (int64_t[]){4, 512}, &want), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "embedding", 2, (int64_t[]){4, 512}, &want), 0);
     facenet f;
-    ck_assert_msg(facenet_load(&f, EMB) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_facenet_load(&f, EMB) == 0, "%s", hy_errmsg());
     ck_assert_int_eq(f.input_size, 160);
     ck_assert_int_eq(f.emb_dim, 512);
     float *in = malloc((size_t)4 * 3 * 160 * 160 * sizeof(float));
     float emb[4 * 512];
     const uint8_t *faces = tf->data;
-    crop_box b = crop_full(64, 64);
+    crop_box b = hy_crop_full(64, 64);
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(face_preprocess(in + (size_t)i * 3 * 160 * 160, NULL, 160, faces + i * 64 * 64 * 3, 64, 64, &b), 0);
-    ck_assert_int_eq(facenet_forward(&f, in, 4, emb, NULL, NULL), 0);
-    double d = max_abs_diff(emb, want, 4 * 512);
+        ck_assert_int_eq(hy_face_preprocess(in + (size_t)i * 3 * 160 * 160, NULL, 160, faces + i * 64 * 64 * 3, 64, 64, &b), 0);
+    ck_assert_int_eq(hy_facenet_forward(&f, in, 4, emb, NULL, NULL), 0);
+    double d = hy_max_abs_diff(emb, want, 4 * 512);
     ck_assert_msg(d <= EMB_TOL, "max |C - torch| = %g", d);
     for (int i = 0; i < 4; i++) {
         double n = 0;
@@ -79,8 +79,8 @@ START_TEST(demo_facenet_matches_torch) {
     }
     printf("demo facenet golden: 4 generated faces, max |C - torch| %.2e\n", d);
     free(in);
-    facenet_free(&f);
-    wf_close(&ref);
+    hy_facenet_free(&f);
+    hy_wf_close(&ref);
 }
 END_TEST
 

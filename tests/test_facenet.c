@@ -5,17 +5,17 @@
 #include <math.h>
 #include <zlib.h>
 
-#include "common.h"
-#include "facenet.h"
-#include "image_io.h"
-#include "npy.h"
-#include "ops.h"
-#include "rng.h"
+#include "base/common.h"
+#include "models/facenet.h"
+#include "base/image_io.h"
+#include "base/npy.h"
+#include "nn/ops.h"
+#include "base/rng.h"
 // testutil.h's test_tmpdir_cleanup_ trips -Wformat-truncation in this file (GCC 12 mis-bounds
 // its 32-byte names); the snprintf there is bounded and harmless.
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 #define TINY "tests/fixtures/facenet_tiny.bin"
 #define TINY_REF "tests/fixtures/facenet_tiny_ref.bin"
@@ -26,39 +26,39 @@
 // rounding is ~sqrt(K) * 6e-8 * |x| << 1e-4; an indexing error is O(1).
 #define CONV_TOL 1e-4
 
-static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, int ph, int pw, int n, int relu,
+static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, int ph, int pw, int n, int hy_relu,
                        int tiny_scratch) {
     mt19937 r;
-    mt_seed(&r, (uint64_t)(cin * 131 + kh * 7 + kw + s * 3 + ph + n));
-    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, relu, {0}};
+    hy_mt_seed(&r, (uint64_t)(cin * 131 + kh * 7 + kw + s * 3 + ph + n));
+    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, hy_relu, {0}};
     conv_shape cs = {cin, h, w, cout, kh, kw, s, s, ph, pw};
-    const int ho = conv2d_out_h(&cs), wo = conv2d_out_w(&cs);
+    const int ho = hy_conv2d_out_h(&cs), wo = hy_conv2d_out_w(&cs);
     const size_t nin = (size_t)n * cin * h * w, nout = (size_t)n * cout * ho * wo, hw = (size_t)h * w,
                  hwo = (size_t)ho * wo;
     float *x = malloc(nin * sizeof(float)), *xc = malloc(nin * sizeof(float));
     float *wt = malloc((size_t)cout * cin * kh * kw * sizeof(float)), *b = malloc(cout * sizeof(float));
     float *y = malloc(nout * sizeof(float)), *yr = malloc(nout * sizeof(float));
-    for (size_t i = 0; i < nin; i++) x[i] = (float)mt_normal(&r);
-    for (size_t i = 0; i < (size_t)cout * cin * kh * kw; i++) wt[i] = (float)mt_normal(&r);
-    for (int i = 0; i < cout; i++) b[i] = (float)mt_normal(&r);
+    for (size_t i = 0; i < nin; i++) x[i] = (float)hy_mt_normal(&r);
+    for (size_t i = 0; i < (size_t)cout * cin * kh * kw; i++) wt[i] = (float)hy_mt_normal(&r);
+    for (int i = 0; i < cout; i++) b[i] = (float)hy_mt_normal(&r);
     c.w = wt;
     c.b = b;
     for (int i = 0; i < n; i++)  // NCHW -> CNHW
         for (int k = 0; k < cin; k++) memcpy(xc + ((size_t)k * n + i) * hw, x + ((size_t)i * cin + k) * hw, hw * 4);
-    size_t sc = facenet_conv_scratch_floats(&c, h, w);
+    size_t sc = hy_facenet_conv_scratch_floats(&c, h, w);
     if (!tiny_scratch) sc *= n;  // one tile for the whole batch, else one image per tile
     float *scratch = malloc((sc ? sc : 1) * sizeof(float));
-    conv2d_ref(yr, x, wt, b, n, &cs);
+    hy_conv2d_ref(yr, x, wt, b, n, &cs);
     // twice: weights used as they are (hy_sgemm), then packed once as facenet_load does
     for (int packed = 0; packed < 2; packed++) {
         if (packed) ck_assert_int_eq(hy_sgemm_pack(&c.ga, cout, cin * kh * kw, 1.0f, wt, cin * kh * kw), 0);
-        facenet_conv_cnhw(y, (size_t)n * hwo, xc, &c, n, h, w, scratch, sc ? sc : 1);
+        hy_facenet_conv_cnhw(y, (size_t)n * hwo, xc, &c, n, h, w, scratch, sc ? sc : 1);
         double d = 0;
         for (int i = 0; i < n; i++)
             for (int k = 0; k < cout; k++)
                 for (size_t p = 0; p < hwo; p++) {
                     float ref = yr[((size_t)i * cout + k) * hwo + p];
-                    if (relu && ref < 0) ref = 0;
+                    if (hy_relu && ref < 0) ref = 0;
                     d = fmax(d, fabs(ref - y[((size_t)k * n + i) * hwo + p]));
                 }
         ck_assert_msg(d < CONV_TOL, "conv cin=%d %dx%d k=%dx%d s=%d p=%d,%d n=%d packed %d: max diff %g", cin, h, w, kh,
@@ -110,7 +110,7 @@ static void golden_hook(void *user, const char *name, const float *x, int c, int
     golden_ctx *g = user;
     char tn[96];
     snprintf(tn, sizeof tn, "act.%s", name);
-    const wf_tensor *t = wf_find(g->ref, tn);
+    const wf_tensor *t = hy_wf_find(g->ref, tn);
     g->nblocks++;
     if (!t) {
         g->missing++;
@@ -120,9 +120,9 @@ static void golden_hook(void *user, const char *name, const float *x, int c, int
     hy_prod_dims(t->dims, t->ndim, &tl);
     ck_assert_msg(tl == len, "%s: C has %zu values, reference %zu", name, len, tl);
     const float *ref = t->data;
-    tensor_stats s = stats_f32(ref, len);
+    tensor_stats s = hy_stats_f32(ref, len);
     double scale = fmax(1.0, fmax(fabs(s.min), fabs(s.max)));
-    double d = max_abs_diff(x, ref, len) / scale;
+    double d = hy_max_abs_diff(x, ref, len) / scale;
     if (d > g->worst_rel) {
         g->worst_rel = d;
         snprintf(g->worst, sizeof g->worst, "%s", name);
@@ -132,7 +132,7 @@ static void golden_hook(void *user, const char *name, const float *x, int c, int
 }
 
 static float *tiny_input(const wfile *ref, int *n) {
-    const wf_tensor *p = wf_find(ref, "pixels");
+    const wf_tensor *p = hy_wf_find(ref, "pixels");
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(p->dtype, WF_U8);
     size_t len = p->nbytes;
@@ -146,8 +146,8 @@ static float *tiny_input(const wfile *ref, int *n) {
 START_TEST(golden_tiny_every_block) {
     facenet f;
     wfile ref;
-    ck_assert_msg(facenet_load(&f, TINY) == 0, "%s", hy_errmsg());
-    ck_assert_msg(wf_open(&ref, TINY_REF) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_facenet_load(&f, TINY) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_wf_open(&ref, TINY_REF) == 0, "%s", hy_errmsg());
     ck_assert_int_eq(f.nblocks, 7 + 5 + 1 + 10 + 1 + 5 + 1);
     ck_assert_int_eq(f.input_size, 160);
     ck_assert_int_eq(f.feat_dim, 1792 / 8);
@@ -157,15 +157,15 @@ START_TEST(golden_tiny_every_block) {
     ck_assert_int_eq(n, 2);
     float *emb = malloc((size_t)n * f.emb_dim * sizeof(float));
     golden_ctx g = {&ref, 0, 0, 0, ""};
-    ck_assert_int_eq(facenet_forward(&f, x, n, emb, golden_hook, &g), 0);
+    ck_assert_int_eq(hy_facenet_forward(&f, x, n, emb, golden_hook, &g), 0);
     ck_assert_int_eq(g.nblocks, 33);  // 30 blocks + avgpool_1a, last_linear, embedding
     ck_assert_int_eq(g.missing, 0);
     printf("golden tiny FaceNet: worst block %s, max abs diff / scale = %.2e\n", g.worst, g.worst_rel);
     // both embeddings of the batch; unit vectors, so an absolute tolerance (same reasoning)
     const float *e;
     int64_t ed[2] = {n, f.emb_dim};
-    ck_assert_int_eq(wf_get_f32(&ref, "embedding", 2, ed, &e), 0);
-    ck_assert_double_lt(max_abs_diff(emb, e, (size_t)n * f.emb_dim), 2e-5);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "embedding", 2, ed, &e), 0);
+    ck_assert_double_lt(hy_max_abs_diff(emb, e, (size_t)n * f.emb_dim), 2e-5);
     for (int i = 0; i < n; i++) {
         double s = 0;
         for (int j = 0; j < f.emb_dim; j++) s += (double)emb[i * f.emb_dim + j] * emb[i * f.emb_dim + j];
@@ -174,36 +174,36 @@ START_TEST(golden_tiny_every_block) {
     // Batch independence: image 1 alone equals image 1 of the batch (only the sgemm blocking
     // differs, so a float32 rounding-level tolerance).
     float e1[512];
-    ck_assert_int_eq(facenet_forward(&f, x + (size_t)3 * 160 * 160, 1, e1, NULL, NULL), 0);
-    ck_assert_double_lt(max_abs_diff(e1, emb + f.emb_dim, f.emb_dim), 1e-6);
+    ck_assert_int_eq(hy_facenet_forward(&f, x + (size_t)3 * 160 * 160, 1, e1, NULL, NULL), 0);
+    ck_assert_double_lt(hy_max_abs_diff(e1, emb + f.emb_dim, f.emb_dim), 1e-6);
     // Re-running with a larger batch after a smaller one (buffers re-reserved) gives the same.
     float *x3 = malloc((size_t)3 * 3 * 160 * 160 * sizeof(float)), *e3 = malloc((size_t)3 * f.emb_dim * 4);
     memcpy(x3, x, (size_t)2 * 3 * 160 * 160 * 4);
     memcpy(x3 + (size_t)2 * 3 * 160 * 160, x, (size_t)3 * 160 * 160 * 4);
-    ck_assert_int_eq(facenet_forward(&f, x3, 3, e3, NULL, NULL), 0);
-    ck_assert_double_lt(max_abs_diff(e3, emb, (size_t)2 * f.emb_dim), 1e-6);
-    ck_assert_double_lt(max_abs_diff(e3 + 2 * f.emb_dim, emb, f.emb_dim), 1e-6);
+    ck_assert_int_eq(hy_facenet_forward(&f, x3, 3, e3, NULL, NULL), 0);
+    ck_assert_double_lt(hy_max_abs_diff(e3, emb, (size_t)2 * f.emb_dim), 1e-6);
+    ck_assert_double_lt(hy_max_abs_diff(e3 + 2 * f.emb_dim, emb, f.emb_dim), 1e-6);
     // Two threads (OpenBLAS threads + the helper for im2col/bias): same result up to sgemm
     // blocking, i.e. float32 rounding.
     hy_set_threads(2);
     float *e2t = malloc((size_t)n * f.emb_dim * sizeof(float));
-    ck_assert_int_eq(facenet_forward(&f, x, n, e2t, NULL, NULL), 0);
-    ck_assert_double_lt(max_abs_diff(e2t, emb, (size_t)n * f.emb_dim), 1e-6);
+    ck_assert_int_eq(hy_facenet_forward(&f, x, n, e2t, NULL, NULL), 0);
+    ck_assert_double_lt(hy_max_abs_diff(e2t, emb, (size_t)n * f.emb_dim), 1e-6);
     // An odd batch at two threads runs as two lanes (2 + 1 images, one thread each): same rows.
     float *e3t = malloc((size_t)3 * f.emb_dim * 4);
-    ck_assert_int_eq(facenet_forward(&f, x3, 3, e3t, NULL, NULL), 0);
-    ck_assert_double_lt(max_abs_diff(e3t, e3, (size_t)3 * f.emb_dim), 1e-6);
+    ck_assert_int_eq(hy_facenet_forward(&f, x3, 3, e3t, NULL, NULL), 0);
+    ck_assert_double_lt(hy_max_abs_diff(e3t, e3, (size_t)3 * f.emb_dim), 1e-6);
     // a NaN in the second lane's half is refused before either lane runs
     x3[(size_t)2 * 3 * 160 * 160 + 7] = NAN;
-    ck_assert_int_eq(facenet_forward(&f, x3, 3, e3t, NULL, NULL), HY_EVALUE);
+    ck_assert_int_eq(hy_facenet_forward(&f, x3, 3, e3t, NULL, NULL), HY_EVALUE);
     hy_set_threads(1);
     free(e2t), free(e3t);
     // NaN input is refused
     x[5] = NAN;
-    ck_assert_int_eq(facenet_forward(&f, x, 1, e1, NULL, NULL), HY_EVALUE);
+    ck_assert_int_eq(hy_facenet_forward(&f, x, 1, e1, NULL, NULL), HY_EVALUE);
     free(x), free(x3), free(e3), free(emb);
-    wf_close(&ref);
-    facenet_free(&f);
+    hy_wf_close(&ref);
+    hy_facenet_free(&f);
 }
 END_TEST
 
@@ -211,44 +211,44 @@ END_TEST
 // (its data a prefix) and adding tensor `extra` when not NULL.
 static void rewrite_tiny(const char *path, const char *narrow, const char *extra) {
     wfile src;
-    ck_assert_int_eq(wf_open(&src, TINY), 0);
-    wf_writer *w = wf_writer_new("facenet");
+    ck_assert_int_eq(hy_wf_open(&src, TINY), 0);
+    wf_writer *w = hy_wf_writer_new("facenet");
     for (uint32_t i = 0; i < src.n_config; i++) {
         const wf_kv *kv = &src.config[i];
-        if (kv->type == WF_CFG_INT) wf_writer_int(w, kv->key, kv->i);
-        else if (kv->type == WF_CFG_FLOAT) wf_writer_float(w, kv->key, kv->f);
-        else if (kv->type == WF_CFG_STR) wf_writer_str(w, kv->key, kv->s);
-        else if (kv->type == WF_CFG_INTS) wf_writer_ints(w, kv->key, kv->ints, kv->count);
-        else wf_writer_floats(w, kv->key, kv->floats, kv->count);
+        if (kv->type == WF_CFG_INT) hy_wf_writer_int(w, kv->key, kv->i);
+        else if (kv->type == WF_CFG_FLOAT) hy_wf_writer_float(w, kv->key, kv->f);
+        else if (kv->type == WF_CFG_STR) hy_wf_writer_str(w, kv->key, kv->s);
+        else if (kv->type == WF_CFG_INTS) hy_wf_writer_ints(w, kv->key, kv->ints, kv->count);
+        else hy_wf_writer_floats(w, kv->key, kv->floats, kv->count);
     }
     for (uint32_t i = 0; i < src.n_tensors; i++) {
         const wf_tensor *t = &src.tensors[i];
         int64_t dims[WF_MAX_NDIM];
         memcpy(dims, t->dims, sizeof dims);
         if (narrow && !strcmp(t->name, narrow)) dims[1] -= 1;
-        wf_writer_tensor(w, t->name, t->dtype, t->ndim, dims, t->data);
+        hy_wf_writer_tensor(w, t->name, t->dtype, t->ndim, dims, t->data);
     }
-    if (extra) wf_writer_tensor(w, extra, src.tensors[0].dtype, 1, src.tensors[0].dims, src.tensors[0].data);
-    ck_assert_int_eq(wf_writer_save(w, path), 0);
-    wf_writer_free(w);
-    wf_close(&src);
+    if (extra) hy_wf_writer_tensor(w, extra, src.tensors[0].dtype, 1, src.tensors[0].dims, src.tensors[0].data);
+    ck_assert_int_eq(hy_wf_writer_save(w, path), 0);
+    hy_wf_writer_free(w);
+    hy_wf_close(&src);
 }
 
 START_TEST(load_rejects_wrong_kind_and_shapes) {
     facenet f;
-    ck_assert_int_ne(facenet_load(&f, TINY_REF), 0);
+    ck_assert_int_ne(hy_facenet_load(&f, TINY_REF), 0);
     ck_assert_msg(strstr(hy_errmsg(), "expected 'facenet'") != NULL, "message: %s", hy_errmsg());
     char *d = test_tmpdir(), path[256];
     snprintf(path, sizeof path, "%s/bad.bin", d);
     rewrite_tiny(path, "repeat_2.3.conv2d.weight", NULL);  // wrong shape: named
-    ck_assert_int_ne(facenet_load(&f, path), 0);
+    ck_assert_int_ne(hy_facenet_load(&f, path), 0);
     ck_assert_msg(strstr(hy_errmsg(), "repeat_2.3.conv2d.weight") != NULL, "message: %s", hy_errmsg());
     rewrite_tiny(path, NULL, "logits.weight");  // a tensor the network does not use: refused
-    ck_assert_int_ne(facenet_load(&f, path), 0);
+    ck_assert_int_ne(hy_facenet_load(&f, path), 0);
     ck_assert_msg(strstr(hy_errmsg(), "unexpected tensor 'logits.weight'") != NULL, "message: %s", hy_errmsg());
     rewrite_tiny(path, NULL, NULL);  // the unchanged copy loads
-    ck_assert_msg(facenet_load(&f, path) == 0, "%s", hy_errmsg());
-    facenet_free(&f);
+    ck_assert_msg(hy_facenet_load(&f, path) == 0, "%s", hy_errmsg());
+    hy_facenet_free(&f);
 }
 END_TEST
 
@@ -257,22 +257,22 @@ END_TEST
 // Writes the two fixture images as 160x160 PNGs (160 -> 160 resize is the identity).
 static void write_tiny_pngs(const char *dir, char paths[2][256]) {
     wfile ref;
-    ck_assert_int_eq(wf_open(&ref, TINY_REF), 0);
-    const uint8_t *p = wf_find(&ref, "pixels")->data;
+    ck_assert_int_eq(hy_wf_open(&ref, TINY_REF), 0);
+    const uint8_t *p = hy_wf_find(&ref, "pixels")->data;
     uint8_t *rgb = malloc(160 * 160 * 3);
     for (int i = 0; i < 2; i++) {
         for (int c = 0; c < 3; c++)
             for (int k = 0; k < 160 * 160; k++) rgb[3 * k + c] = p[((size_t)i * 3 + c) * 160 * 160 + k];
         snprintf(paths[i], 256, "%s/face%d.png", dir, i);
-        ck_assert_int_eq(png_write_rgb8(paths[i], 160, 160, rgb), 0);
+        ck_assert_int_eq(hy_png_write_rgb8(paths[i], 160, 160, rgb), 0);
     }
     free(rgb);
-    wf_close(&ref);
+    hy_wf_close(&ref);
 }
 
 static const float *ref_embedding(wfile *ref) {
-    ck_assert_int_eq(wf_open(ref, TINY_REF), 0);
-    return wf_find(ref, "embedding")->data;
+    ck_assert_int_eq(hy_wf_open(ref, TINY_REF), 0);
+    return hy_wf_find(ref, "embedding")->data;
 }
 
 START_TEST(cli_embed_images_and_npy) {
@@ -286,18 +286,18 @@ START_TEST(cli_embed_images_and_npy) {
     wfile ref;
     const float *e = ref_embedding(&ref);
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(out, &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(out, &a, 0), 0);
     ck_assert_int_eq(a.ndim, 2);
     ck_assert_int_eq(a.dims[0], 2);
     ck_assert_int_eq(a.dims[1], 64);
-    ck_assert_double_lt(max_abs_diff(a.data, e, 128), 2e-5);  // as in golden_tiny_every_block
-    npy_free_f32(&a);
+    ck_assert_double_lt(hy_max_abs_diff(a.data, e, 128), 2e-5);  // as in golden_tiny_every_block
+    hy_npy_free_f32(&a);
     // --input-npy with the same standardised tensor, batch 2, plus --trace and --dump
     int n;
     float *x = tiny_input(&ref, &n);
     int64_t dims[4] = {2, 3, 160, 160};
     snprintf(xin, sizeof xin, "%s/x.npy", d);
-    ck_assert_int_eq(npy_write_f32(xin, 4, dims, x), 0);
+    ck_assert_int_eq(hy_npy_write_f32(xin, 4, dims, x), 0);
     free(x);
     snprintf(cmd_out, sizeof cmd_out, "%s/e2.npy", d);
     rc = run_hyper(&log, "embed -w %s --input-npy %s -o %s --trace --dump %s/dump", TINY, xin, cmd_out, d);
@@ -307,19 +307,19 @@ START_TEST(cli_embed_images_and_npy) {
     ck_assert_int_eq(lines, 33);
     ck_assert_ptr_nonnull(strstr(log, "repeat_2.9   ( 112,  8,  8)"));
     free(log);
-    ck_assert_int_eq(npy_read_f32(cmd_out, &a, 0), 0);
-    ck_assert_double_lt(max_abs_diff(a.data, e, 128), 2e-5);
-    npy_free_f32(&a);
+    ck_assert_int_eq(hy_npy_read_f32(cmd_out, &a, 0), 0);
+    ck_assert_double_lt(hy_max_abs_diff(a.data, e, 128), 2e-5);
+    hy_npy_free_f32(&a);
     char dd[300];
     snprintf(dd, sizeof dd, "%s/dump", d);
     ck_assert_int_eq(dir_count(dd), 33);
     snprintf(dd, sizeof dd, "%s/dump/mixed_7a.npy", d);
-    ck_assert_int_eq(npy_read_f32(dd, &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(dd, &a, 0), 0);
     ck_assert_int_eq(a.ndim, 3);
     ck_assert_int_eq(a.dims[0], 224);
-    const float *r7 = wf_find(&ref, "act.mixed_7a")->data;
-    ck_assert_double_lt(max_abs_diff(a.data, r7, (size_t)a.size), BLOCK_RTOL * 100);  // values ~O(10)
-    npy_free_f32(&a);
+    const float *r7 = hy_wf_find(&ref, "act.mixed_7a")->data;
+    ck_assert_double_lt(hy_max_abs_diff(a.data, r7, (size_t)a.size), BLOCK_RTOL * 100);  // values ~O(10)
+    hy_npy_free_f32(&a);
     // distance = ||e0 - e1||
     rc = run_hyper(&log, "distance -w %s --crop full %s %s", TINY, png[0], png[1]);
     ck_assert_msg(rc == 0, "distance failed: %s", log);
@@ -327,7 +327,7 @@ START_TEST(cli_embed_images_and_npy) {
     for (int j = 0; j < 64; j++) want += (e[j] - e[64 + j]) * (e[j] - e[64 + j]);
     ck_assert_double_eq_tol(atof(log), sqrt(want), 1e-5);
     free(log);
-    wf_close(&ref);
+    hy_wf_close(&ref);
 }
 END_TEST
 
@@ -337,11 +337,11 @@ START_TEST(cli_crop_box) {
     write_tiny_pngs(d, png);
     int w, h;
     uint8_t *face;
-    ck_assert_int_eq(png_read_rgb8(png[0], &w, &h, &face), 0);
+    ck_assert_int_eq(hy_png_read_rgb8(png[0], &w, &h, &face), 0);
     uint8_t *rgb = calloc(200 * 180 * 3, 1);
     for (int y = 0; y < 160; y++) memcpy(rgb + ((size_t)(y + 10) * 200 + 20) * 3, face + (size_t)y * 160 * 3, 480);
     snprintf(big, sizeof big, "%s/big.png", d);
-    ck_assert_int_eq(png_write_rgb8(big, 200, 180, rgb), 0);
+    ck_assert_int_eq(hy_png_write_rgb8(big, 200, 180, rgb), 0);
     free(rgb), free(face);
     snprintf(out, sizeof out, "%s/e.npy", d);
     char *log;
@@ -351,10 +351,10 @@ START_TEST(cli_crop_box) {
     wfile ref;
     const float *e = ref_embedding(&ref);
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(out, &a, 0), 0);
-    ck_assert_double_lt(max_abs_diff(a.data, e, 64), 2e-5);
-    npy_free_f32(&a);
-    wf_close(&ref);
+    ck_assert_int_eq(hy_npy_read_f32(out, &a, 0), 0);
+    ck_assert_double_lt(hy_max_abs_diff(a.data, e, 64), 2e-5);
+    hy_npy_free_f32(&a);
+    hy_wf_close(&ref);
     // box outside the image: error naming the file, nothing written
     snprintf(out, sizeof out, "%s/e_bad.npy", d);
     rc = run_hyper(&log, "embed -w %s %s --crop box:20,10,201,170 -o %s", TINY, big, out);
@@ -423,7 +423,7 @@ START_TEST(bad_inputs_fail_cleanly) {
     float *x = calloc((size_t)2 * 3 * 159 * 160, sizeof(float));
     int64_t dims[4] = {2, 3, 159, 160};
     snprintf(p, sizeof p, "%s/x159.npy", d);
-    ck_assert_int_eq(npy_write_f32(p, 4, dims, x), 0);
+    ck_assert_int_eq(hy_npy_write_f32(p, 4, dims, x), 0);
     free(x);
     snprintf(args, sizeof args, "embed -w %s --input-npy %s -o %s/e.npy", TINY, p, d);
     expect_fail(d, args, "(2,3,159,160)");
@@ -463,7 +463,7 @@ START_TEST(real_weights_oracle) {
     ck_assert_msg(rc == 0, "%s", log);
     free(log);
     npy_f32 e;
-    ck_assert_int_eq(npy_read_f32(out, &e, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(out, &e, 0), 0);
     ck_assert_int_eq(e.dims[1], 512);
     // facenet-pytorch tests/actions_test.py, vggface2: upper triangle, row-major
     static const double expect[10] = {1.482895, 0.886342, 1.438450, 1.437583, 1.345686,
@@ -477,7 +477,7 @@ START_TEST(real_weights_oracle) {
             printf("  %s-%s %.6f (expected %.6f)\n", names[i], names[j], sqrt(s), expect[k]);
             fro += 2 * pow(sqrt(s) - expect[k], 2);  // the full symmetric matrix counts each pair twice
         }
-    npy_free_f32(&e);
+    hy_npy_free_f32(&e);
     ck_assert_msg(sqrt(fro) < 1e-2, "Frobenius norm of distance error %g >= 1e-2", sqrt(fro));
 }
 END_TEST

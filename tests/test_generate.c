@@ -4,13 +4,13 @@
 // giving a one-line error, a non-zero exit and no image left behind.
 #include <math.h>
 
-#include "common.h"
-#include "image_io.h"
-#include "npy.h"
-#include "ops.h"
-#include "rng.h"
+#include "base/common.h"
+#include "base/image_io.h"
+#include "base/npy.h"
+#include "nn/ops.h"
+#include "base/rng.h"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 #define LAT 32
 static const int CH[3] = {8, 8, 4};  // resolutions 4, 8, 16
@@ -18,21 +18,21 @@ static const int CH[3] = {8, 8, 4};  // resolutions 4, 8, 16
 // Writes a random 16x16 PGGAN (latent 32) to path.
 static void write_tiny_pggan(const char *path) {
     mt19937 r;
-    mt_seed(&r, 11);
+    hy_mt_seed(&r, 11);
     float *buf = malloc(sizeof(float) * 20000);
     size_t used = 0;
-    wf_writer *w = wf_writer_new("pggan");
-    wf_writer_int(w, "resolution", 16);
-    wf_writer_int(w, "latent_size", LAT);
-    wf_writer_ints(w, "channels", (int64_t[]){CH[0], CH[1], CH[2]}, 3);
-    wf_writer_str(w, "source_format", "test");
+    wf_writer *w = hy_wf_writer_new("pggan");
+    hy_wf_writer_int(w, "resolution", 16);
+    hy_wf_writer_int(w, "latent_size", LAT);
+    hy_wf_writer_ints(w, "channels", (int64_t[]){CH[0], CH[1], CH[2]}, 3);
+    hy_wf_writer_str(w, "source_format", "test");
 #define T(name, nd, ...)                                                     \
     do {                                                                     \
         int64_t d[] = {__VA_ARGS__};                                         \
         size_t n = 1;                                                        \
         for (int k = 0; k < nd; k++) n *= (size_t)d[k];                      \
-        for (size_t k = 0; k < n; k++) buf[used + k] = (float)(0.3 * mt_normal(&r)); \
-        wf_writer_tensor(w, name, WF_F32, nd, d, buf + used);                \
+        for (size_t k = 0; k < n; k++) buf[used + k] = (float)(0.3 * hy_mt_normal(&r)); \
+        hy_wf_writer_tensor(w, name, WF_F32, nd, d, buf + used);                \
         used += n;                                                           \
     } while (0)
     T("dense.weight", 2, 16 * CH[0], LAT);
@@ -50,8 +50,8 @@ static void write_tiny_pggan(const char *path) {
     T("torgb.weight", 4, 3, CH[2], 1, 1);
     T("torgb.bias", 1, 3);
 #undef T
-    ck_assert_int_eq(wf_writer_save(w, path), 0);
-    wf_writer_free(w);
+    ck_assert_int_eq(hy_wf_writer_save(w, path), 0);
+    hy_wf_writer_free(w);
     free(buf);
 }
 
@@ -71,7 +71,7 @@ START_TEST(generates_pngs_and_raw_output) {
     free(msg);
     ck_assert_int_eq(dir_count(out), 3);
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(raw, &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(raw, &a, 0), 0);
     ck_assert(a.ndim == 4 && a.dims[0] == 3 && a.dims[1] == 3 && a.dims[2] == 16 && a.dims[3] == 16);
     // each PNG is exactly the Karras conversion of the raw output
     for (int i = 0; i < 3; i++) {
@@ -79,35 +79,35 @@ START_TEST(generates_pngs_and_raw_output) {
         snprintf(p, sizeof p, "%s/%06d.png", out, i);
         int pw, ph;
         uint8_t *rgb, want[16 * 16 * 3];
-        ck_assert_int_eq(png_read_rgb8(p, &pw, &ph, &rgb), 0);
+        ck_assert_int_eq(hy_png_read_rgb8(p, &pw, &ph, &rgb), 0);
         ck_assert(pw == 16 && ph == 16);
-        img_f32_to_rgb8(want, a.data + (size_t)i * 3 * 256, 16, 16);
+        hy_img_f32_to_rgb8(want, a.data + (size_t)i * 3 * 256, 16, 16);
         ck_assert_int_eq(memcmp(rgb, want, sizeof want), 0);
         free(rgb);
     }
     // different latents give different images; the output is not constant
-    ck_assert_double_gt(max_abs_diff(a.data, a.data + 768, 768), 1e-3);
+    ck_assert_double_gt(hy_max_abs_diff(a.data, a.data + 768, 768), 1e-3);
     // same seed -> same output, bit for bit
     char raw2[300];
     snprintf(raw2, sizeof raw2, "%s/raw2.npy", d);
     ck_assert_int_eq(run_hyper(NULL, "generate -w %s --seed 3 -n 3 --npy %s --no-png", w, raw2), 0);
     npy_f32 b;
-    ck_assert_int_eq(npy_read_f32(raw2, &b, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(raw2, &b, 0), 0);
     ck_assert_int_eq(memcmp(a.data, b.data, sizeof(float) * 3 * 768), 0);
     // -z with the same latents (torch.randn(3, 32) after manual_seed(3)) gives the same output
     float z[3 * LAT];
     mt19937 r;
-    mt_seed(&r, 3);
-    mt_randn_f32(&r, z, 3 * LAT);
+    hy_mt_seed(&r, 3);
+    hy_mt_randn_f32(&r, z, 3 * LAT);
     char zp[300], raw3[300];
     snprintf(zp, sizeof zp, "%s/z.npy", d);
     snprintf(raw3, sizeof raw3, "%s/raw3.npy", d);
-    ck_assert_int_eq(npy_write_f32(zp, 2, (int64_t[]){3, LAT}, z), 0);
+    ck_assert_int_eq(hy_npy_write_f32(zp, 2, (int64_t[]){3, LAT}, z), 0);
     ck_assert_int_eq(run_hyper(NULL, "generate -w %s -z %s --npy %s --no-png", w, zp, raw3), 0);
     npy_f32 c;
-    ck_assert_int_eq(npy_read_f32(raw3, &c, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(raw3, &c, 0), 0);
     ck_assert_int_eq(memcmp(a.data, c.data, sizeof(float) * 3 * 768), 0);
-    npy_free_f32(&a), npy_free_f32(&b), npy_free_f32(&c);
+    hy_npy_free_f32(&a), hy_npy_free_f32(&b), hy_npy_free_f32(&c);
 }
 END_TEST
 
@@ -129,12 +129,12 @@ START_TEST(trace_and_dump) {
     char p[400];
     snprintf(p, sizeof p, "%s/8x8.conv1.pn.npy", dump);
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(p, &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(p, &a, 0), 0);
     ck_assert(a.ndim == 3 && a.dims[0] == CH[1] && a.dims[1] == 8);
     double ms = 0;
     for (int c = 0; c < CH[1]; c++) ms += a.data[c * 64] * a.data[c * 64];
     ck_assert_double_eq_tol(ms / CH[1], 1.0, 1e-5);
-    npy_free_f32(&a);
+    hy_npy_free_f32(&a);
     free(msg);
 }
 END_TEST
@@ -160,13 +160,13 @@ START_TEST(bad_input) {
     snprintf(p, sizeof p, "%s/z_wide.npy", d);
     float z[2 * 64] = {0};
     for (int i = 0; i < 128; i++) z[i] = 0.1f * i;
-    npy_write_f32(p, 2, (int64_t[]){2, 64}, z);
+    hy_npy_write_f32(p, 2, (int64_t[]){2, 64}, z);
     snprintf(cmd, sizeof cmd, "generate -w %%s -z %s -o %%s", p);
     expect_fail(out, "shape (2, 64), the generator needs (N, 32)", cmd, w, out);
     // NaN latent
     snprintf(p, sizeof p, "%s/z_nan.npy", d);
     z[40] = NAN;
-    npy_write_f32(p, 2, (int64_t[]){4, LAT}, z);
+    hy_npy_write_f32(p, 2, (int64_t[]){4, LAT}, z);
     snprintf(cmd, sizeof cmd, "generate -w %%s -z %s -o %%s", p);
     expect_fail(out, "NaN or Inf", cmd, w, out);
     // not an npy file
@@ -175,7 +175,7 @@ START_TEST(bad_input) {
     // 3-D latents
     z[40] = 0;
     snprintf(p, sizeof p, "%s/z3.npy", d);
-    npy_write_f32(p, 3, (int64_t[]){1, 2, LAT}, z);
+    hy_npy_write_f32(p, 3, (int64_t[]){1, 2, LAT}, z);
     snprintf(cmd, sizeof cmd, "generate -w %%s -z %s -o %%s", p);
     expect_fail(out, "must be 1-D or 2-D", cmd, w, out);
     // weight file of another kind

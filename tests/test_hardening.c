@@ -15,11 +15,11 @@
 
 #include <zlib.h>
 
-#include "common.h"
-#include "dataset.h"
-#include "image_io.h"
-#include "nifti.h"
-#include "npy.h"
+#include "base/common.h"
+#include "study/dataset.h"
+#include "base/image_io.h"
+#include "base/nifti.h"
+#include "base/npy.h"
 #include "testutil.h"
 
 static double now_s(void) {
@@ -104,9 +104,9 @@ static void check_leftovers(const char *dir, const char *final, const char *allo
         size_t L = strlen(e->d_name);
         if (L > 4 && !strcmp(e->d_name + L - 4, ".npy")) {
             npy_f64 a;
-            int rc = npy_read_f64(p, &a, 1);
+            int rc = hy_npy_read_f64(p, &a, 1);
             ck_assert_msg(rc == 0, "%s is left behind but does not load (half-written)", p);
-            npy_free_f64(&a);
+            hy_npy_free_f64(&a);
             continue;
         }
         ck_assert_msg(allowed && strstr(allowed, e->d_name), "unexpected leftover %s", p);
@@ -225,7 +225,7 @@ static void write_patched_nii(const char *path, const int16_t *dim8, int gz) {
     snprintf(plain, sizeof plain, "%s.plain.nii", path);
     int64_t d[3] = {2, 2, 2};
     double v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    ck_assert_int_eq(nifti_write(plain, 3, d, NII_FLOAT32, v, 0, 0, 0), 0);
+    ck_assert_int_eq(hy_nifti_write(plain, 3, d, NII_FLOAT32, v, 0, 0, 0), 0);
     FILE *f = fopen(plain, "r+b");
     ck_assert_ptr_nonnull(f);
     uint8_t h[384];
@@ -257,14 +257,14 @@ START_TEST(nifti_huge_dims_rejected_before_allocation) {
     int16_t all[8] = {7, 32767, 32767, 32767, 32767, 32767, 32767, 32767};
     snprintf(p, sizeof p, "%s/huge.nii", dir);
     write_patched_nii(p, all, 0);
-    ck_assert_int_ne(nifti_read(p, &img), 0);
+    ck_assert_int_ne(hy_nifti_read(p, &img), 0);
     ck_assert_msg(strstr(hy_errmsg(), "NIFTI_MAX_VOXELS") && strstr(hy_errmsg(), p), "%s", hy_errmsg());
     // 1000 x 1000 x 1000 float32 = 4 GB promised by a 384-byte file (plain and gzip)
     int16_t big[8] = {3, 1000, 1000, 1000, 1, 1, 1, 1};
     for (int gz = 0; gz < 2; gz++) {
         snprintf(p, sizeof p, "%s/big%s", dir, gz ? ".nii.gz" : ".nii");
         write_patched_nii(p, big, gz);
-        ck_assert_int_ne(nifti_read(p, &img), 0);
+        ck_assert_int_ne(hy_nifti_read(p, &img), 0);
         ck_assert_msg(strstr(hy_errmsg(), "truncated: header promises 4000000000 bytes"), "%s", hy_errmsg());
         ck_assert_ptr_null(img.data);
     }
@@ -272,9 +272,9 @@ START_TEST(nifti_huge_dims_rejected_before_allocation) {
     int16_t ok[8] = {3, 2, 2, 2, 1, 1, 1, 1};
     snprintf(p, sizeof p, "%s/ok.nii.gz", dir);
     write_patched_nii(p, ok, 1);
-    ck_assert_int_eq(nifti_read(p, &img), 0);
+    ck_assert_int_eq(hy_nifti_read(p, &img), 0);
     ck_assert(img.nvox == 8 && img.data[7] == 8);
-    nifti_free(&img);
+    hy_nifti_free(&img);
 }
 END_TEST
 
@@ -285,10 +285,10 @@ START_TEST(dataset_ndim_message) {
     snprintf(p, sizeof p, "%s/a.npy", dir);
     int64_t dims[3] = {2, 2, 2};
     double v[8] = {0};
-    ck_assert_int_eq(npy_write_f64(p, 3, dims, v), 0);
+    ck_assert_int_eq(hy_npy_write_f64(p, 3, dims, v), 0);
     double *m = NULL;
     int r, c;
-    ck_assert_int_ne(ds_read_matrix(p, &m, &r, &c), 0);
+    ck_assert_int_ne(hy_ds_read_matrix(p, &m, &r, &c), 0);
     ck_assert_msg(strstr(hy_errmsg(), "found 3 dimensions"), "%s", hy_errmsg());
     ck_assert_ptr_null(m);
 }
@@ -317,7 +317,7 @@ START_TEST(png_huge_header_rejected_before_allocation) {
     n += put_chunk(png + n, "IEND", NULL, 0);
     int w, h;
     uint8_t *rgb = NULL;
-    ck_assert_int_ne(png_decode_rgb8("huge.png", png, n, &w, &h, &rgb), 0);
+    ck_assert_int_ne(hy_png_decode_rgb8("huge.png", png, n, &w, &h, &rgb), 0);
     ck_assert_msg(strstr(hy_errmsg(), "huge.png: corrupt PNG: truncated: a 16000x16000 image cannot fit"), "%s",
                   hy_errmsg());
     ck_assert_ptr_null(rgb);

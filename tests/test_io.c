@@ -2,36 +2,36 @@
 // numpy and by an independent minimal PNG encoder (convert/golden_core.py).
 #include <math.h>
 
-#include "common.h"
-#include "image_io.h"
-#include "npy.h"
+#include "base/common.h"
+#include "base/image_io.h"
+#include "base/npy.h"
 #include "testutil.h"
 
 #define FX "tests/fixtures/"
 
 START_TEST(npy_reads_numpy_files) {
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(FX "npy/f32_2x3.npy", &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(FX "npy/f32_2x3.npy", &a, 0), 0);
     ck_assert_int_eq(a.ndim, 2);
     ck_assert(a.dims[0] == 2 && a.dims[1] == 3 && a.size == 6);
     for (int i = 0; i < 6; i++) ck_assert_float_eq(a.data[i], i - 2.5f);
-    npy_free_f32(&a);
-    ck_assert_int_eq(npy_read_f32(FX "npy/v2.npy", &a, 0), 0);  // format version 2.0
+    hy_npy_free_f32(&a);
+    ck_assert_int_eq(hy_npy_read_f32(FX "npy/v2.npy", &a, 0), 0);  // format version 2.0
     ck_assert_float_eq(a.data[5], 2.5f);
-    npy_free_f32(&a);
+    hy_npy_free_f32(&a);
     npy_f64 d;
-    ck_assert_int_eq(npy_read_f64(FX "npy/f64_4.npy", &d, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f64(FX "npy/f64_4.npy", &d, 0), 0);
     ck_assert(d.ndim == 1 && d.dims[0] == 4 && d.data[1] == -1.25 && d.data[2] == 1e30);
-    npy_free_f64(&d);
-    ck_assert_int_eq(npy_read_f32(FX "npy/scalar.npy", &a, 0), 0);
+    hy_npy_free_f64(&d);
+    ck_assert_int_eq(hy_npy_read_f32(FX "npy/scalar.npy", &a, 0), 0);
     ck_assert(a.ndim == 0 && a.size == 1 && a.data[0] == 2.5f);
-    npy_free_f32(&a);
+    hy_npy_free_f32(&a);
     int nd;
     int64_t dims[8], *iv;
-    ck_assert_int_eq(npy_read_i64(FX "npy/i8_3.npy", &nd, dims, &iv), 0);
+    ck_assert_int_eq(hy_npy_read_i64(FX "npy/i8_3.npy", &nd, dims, &iv), 0);
     ck_assert(nd == 1 && iv[1] == -4 && iv[2] == 5);
     free(iv);
-    ck_assert_int_eq(npy_read_i64(FX "npy/u1_2x2.npy", &nd, dims, &iv), 0);
+    ck_assert_int_eq(hy_npy_read_i64(FX "npy/u1_2x2.npy", &nd, dims, &iv), 0);
     ck_assert(iv[1] == 255 && iv[3] == 8);
     free(iv);
 }
@@ -39,7 +39,7 @@ END_TEST
 
 static void expect_npy_error(const char *path, int code, const char *needle) {
     npy_f32 a;
-    int r = npy_read_f32(path, &a, 0);
+    int r = hy_npy_read_f32(path, &a, 0);
     ck_assert_msg(r == code, "%s: expected %d got %d (%s)", path, code, r, hy_errmsg());
     ck_assert_msg(strstr(hy_errmsg(), needle) && strstr(hy_errmsg(), path), "%s: message '%s'", path, hy_errmsg());
     ck_assert_ptr_null(a.data);
@@ -75,9 +75,9 @@ START_TEST(npy_rejects_bad_files) {
     free(buf);
     // NaN allowed when asked
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(FX "npy/nan.npy", &a, 1), 0);
+    ck_assert_int_eq(hy_npy_read_f32(FX "npy/nan.npy", &a, 1), 0);
     ck_assert(isnan(a.data[1]));
-    npy_free_f32(&a);
+    hy_npy_free_f32(&a);
 }
 END_TEST
 
@@ -85,22 +85,22 @@ START_TEST(npy_write_round_trip) {
     char *d = test_tmpdir(), p[256];
     snprintf(p, sizeof p, "%s/x.npy", d);
     float x[6] = {1, 2, 3, 4, 5, 6.5f};
-    ck_assert_int_eq(npy_write_f32(p, 3, (int64_t[]){1, 2, 3}, x), 0);
+    ck_assert_int_eq(hy_npy_write_f32(p, 3, (int64_t[]){1, 2, 3}, x), 0);
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(p, &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(p, &a, 0), 0);
     ck_assert(a.ndim == 3 && a.dims[2] == 3 && a.data[5] == 6.5f);
-    npy_free_f32(&a);
+    hy_npy_free_f32(&a);
     snprintf(p, sizeof p, "%s/i.npy", d);
-    ck_assert_int_eq(npy_write_i64(p, 1, (int64_t[]){2}, (int64_t[]){-9, 1LL << 40}), 0);
+    ck_assert_int_eq(hy_npy_write_i64(p, 1, (int64_t[]){2}, (int64_t[]){-9, 1LL << 40}), 0);
     int nd;
     int64_t dims[8], *iv;
-    ck_assert_int_eq(npy_read_i64(p, &nd, dims, &iv), 0);
+    ck_assert_int_eq(hy_npy_read_i64(p, &nd, dims, &iv), 0);
     ck_assert(nd == 1 && iv[0] == -9 && iv[1] == 1LL << 40);
     free(iv);
     // no temp file left behind
     ck_assert_int_eq(dir_count(d), 2);
     // unwritable location: error, nothing created
-    ck_assert_int_ne(npy_write_f32("/nonexistent-dir/x.npy", 1, (int64_t[]){6}, x), 0);
+    ck_assert_int_ne(hy_npy_write_f32("/nonexistent-dir/x.npy", 1, (int64_t[]){6}, x), 0);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "/nonexistent-dir/x.npy"));
 }
 END_TEST
@@ -112,8 +112,8 @@ static void check_png(const char *name) {
     int w, h, nd;
     uint8_t *rgb;
     int64_t dims[8], *want;
-    ck_assert_msg(png_read_rgb8(p, &w, &h, &rgb) == 0, "%s", hy_errmsg());
-    ck_assert_int_eq(npy_read_i64(e, &nd, dims, &want), 0);
+    ck_assert_msg(hy_png_read_rgb8(p, &w, &h, &rgb) == 0, "%s", hy_errmsg());
+    ck_assert_int_eq(hy_npy_read_i64(e, &nd, dims, &want), 0);
     ck_assert(nd == 3 && dims[0] == h && dims[1] == w && dims[2] == 3);
     for (int i = 0; i < w * h * 3; i++) ck_assert_msg(rgb[i] == want[i], "%s: byte %d: %d != %lld", name, i, rgb[i], (long long)want[i]);
     free(rgb);
@@ -129,14 +129,14 @@ END_TEST
 START_TEST(png_bad_input) {
     int w, h;
     uint8_t *rgb;
-    ck_assert_int_eq(png_read_rgb8(FX "png/not_png.png", &w, &h, &rgb), HY_EFORMAT);
+    ck_assert_int_eq(hy_png_read_rgb8(FX "png/not_png.png", &w, &h, &rgb), HY_EFORMAT);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "not_png.png: not a PNG file"));
-    ck_assert_int_eq(png_read_rgb8(FX "png/truncated.png", &w, &h, &rgb), HY_EFORMAT);
+    ck_assert_int_eq(hy_png_read_rgb8(FX "png/truncated.png", &w, &h, &rgb), HY_EFORMAT);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "truncated.png: corrupt PNG"));
-    ck_assert_int_eq(png_read_rgb8(FX "png/zero_width.png", &w, &h, &rgb), HY_EFORMAT);
+    ck_assert_int_eq(hy_png_read_rgb8(FX "png/zero_width.png", &w, &h, &rgb), HY_EFORMAT);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "zero_width.png"));
     ck_assert_ptr_null(rgb);
-    ck_assert_int_eq(png_read_rgb8("/nonexistent.png", &w, &h, &rgb), HY_EIO);
+    ck_assert_int_eq(hy_png_read_rgb8("/nonexistent.png", &w, &h, &rgb), HY_EIO);
 }
 END_TEST
 
@@ -145,10 +145,10 @@ START_TEST(png_write_round_trip) {
     snprintf(p, sizeof p, "%s/o.png", d);
     uint8_t img[2 * 3 * 3];
     for (int i = 0; i < 18; i++) img[i] = (uint8_t)(i * 14);
-    ck_assert_int_eq(png_write_rgb8(p, 3, 2, img), 0);
+    ck_assert_int_eq(hy_png_write_rgb8(p, 3, 2, img), 0);
     int w, h;
     uint8_t *rgb;
-    ck_assert_int_eq(png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert_int_eq(hy_png_read_rgb8(p, &w, &h, &rgb), 0);
     ck_assert(w == 3 && h == 2 && !memcmp(rgb, img, 18));
     free(rgb);
     ck_assert_int_eq(dir_count(d), 1);
@@ -157,21 +157,21 @@ END_TEST
 
 START_TEST(karras_u8_rounding) {
     // 127.5 x + 127.5 with half-to-even rounding and clamping (spec pggan.md section 2)
-    ck_assert_int_eq(img_to_u8(-1.0f), 0);
-    ck_assert_int_eq(img_to_u8(1.0f), 255);
-    ck_assert_int_eq(img_to_u8(5.0f), 255);
-    ck_assert_int_eq(img_to_u8(-3.0f), 0);
-    ck_assert_int_eq(img_to_u8(NAN), 0);
-    ck_assert_int_eq(img_to_u8(0.0f), 128);                   // 127.5 -> 128 (even)
+    ck_assert_int_eq(hy_img_to_u8(-1.0f), 0);
+    ck_assert_int_eq(hy_img_to_u8(1.0f), 255);
+    ck_assert_int_eq(hy_img_to_u8(5.0f), 255);
+    ck_assert_int_eq(hy_img_to_u8(-3.0f), 0);
+    ck_assert_int_eq(hy_img_to_u8(NAN), 0);
+    ck_assert_int_eq(hy_img_to_u8(0.0f), 128);                   // 127.5 -> 128 (even)
     // 127.5 * 0.4f rounds to exactly 51 in float32, so these land exactly on .5
-    ck_assert_int_eq(img_to_u8(0.4f), 178);   // 178.5 -> 178 (even)
-    ck_assert_int_eq(img_to_u8(0.8f), 230);   // 229.5 -> 230 (even)
-    ck_assert_int_eq(img_to_u8(-0.4f), 76);   // 76.5 -> 76
-    ck_assert_int_eq(img_to_u8(-0.8f), 26);   // 25.5 -> 26
-    ck_assert_int_eq(img_to_u8(0.41f), 180);  // 179.775 -> 180
+    ck_assert_int_eq(hy_img_to_u8(0.4f), 178);   // 178.5 -> 178 (even)
+    ck_assert_int_eq(hy_img_to_u8(0.8f), 230);   // 229.5 -> 230 (even)
+    ck_assert_int_eq(hy_img_to_u8(-0.4f), 76);   // 76.5 -> 76
+    ck_assert_int_eq(hy_img_to_u8(-0.8f), 26);   // 25.5 -> 26
+    ck_assert_int_eq(hy_img_to_u8(0.41f), 180);  // 179.775 -> 180
     float chw[3 * 2] = {-1, 1, 0, 0, 1, -1};  // (3,1,2) -> pixels (0,0,255) and (255,0,0)
     uint8_t rgb[6];
-    img_f32_to_rgb8(rgb, chw, 2, 1);
+    hy_img_f32_to_rgb8(rgb, chw, 2, 1);
     ck_assert(rgb[0] == 0 && rgb[1] == 128 && rgb[2] == 255 && rgb[3] == 255 && rgb[4] == 128 && rgb[5] == 0);
 }
 END_TEST

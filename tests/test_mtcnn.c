@@ -5,12 +5,12 @@
 // of shared/spec/mtcnn.md section 4.
 #include <math.h>
 
-#include "common.h"
-#include "image_io.h"
-#include "mtcnn.h"
-#include "ops.h"
+#include "base/common.h"
+#include "base/image_io.h"
+#include "models/mtcnn.h"
+#include "nn/ops.h"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 #define TINY "tests/fixtures/mtcnn_tiny.bin"
 #define GOLD "tests/fixtures/mtcnn_golden.bin"
@@ -23,16 +23,16 @@ static void setup(void) {
     // threads spin against each other (results do not depend on the thread count)
     hy_set_threads(1);
     setenv("HY_THREADS", "1", 1);
-    ck_assert_msg(mtcnn_load(&M, TINY) == 0, "%s", hy_errmsg());
-    ck_assert_msg(wf_open(&G, GOLD) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_mtcnn_load(&M, TINY) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_wf_open(&G, GOLD) == 0, "%s", hy_errmsg());
 }
 static void teardown(void) {
-    mtcnn_free(&M);
-    wf_close(&G);
+    hy_mtcnn_free(&M);
+    hy_wf_close(&G);
 }
 
 static const wf_tensor *ref(const char *name) {
-    const wf_tensor *t = wf_find(&G, name);
+    const wf_tensor *t = hy_wf_find(&G, name);
     ck_assert_msg(t != NULL, "golden tensor %s missing", name);
     return t;
 }
@@ -51,19 +51,19 @@ static const float *reff(const char *name, size_t *len) {
 START_TEST(test_pnet_golden) {
     const wf_tensor *x = ref("pnet.x");
     int h = (int)x->dims[2], w = (int)x->dims[3];
-    int ho = mtcnn_pnet_out_size(h), wo = mtcnn_pnet_out_size(w);
+    int ho = hy_mtcnn_pnet_out_size(h), wo = hy_mtcnn_pnet_out_size(w);
     size_t nr, np;
     const float *er = reff("pnet.reg", &nr), *ep = reff("pnet.prob", &np);
     ck_assert_int_eq(nr, (size_t)4 * ho * wo);  // ceil-mode output size (17x23 -> 4x7)
     ck_assert_int_eq(ho, 4);
     ck_assert_int_eq(wo, 7);
     float reg[4 * 4 * 7], prob[2 * 4 * 7];
-    ck_assert_int_eq(mtcnn_pnet(&M, x->data, h, w, reg, prob), 0);
-    double dr = max_abs_diff(reg, er, nr), dp = max_abs_diff(prob, ep, np);
+    ck_assert_int_eq(hy_mtcnn_pnet(&M, x->data, h, w, reg, prob), 0);
+    double dr = hy_max_abs_diff(reg, er, nr), dp = hy_max_abs_diff(prob, ep, np);
     ck_assert_msg(dr < NET_TOL && dp < NET_TOL, "pnet reg %.3g prob %.3g", dr, dp);
     // a 12x12 input gives one cell
-    ck_assert_int_eq(mtcnn_pnet_out_size(12), 1);
-    ck_assert_int_eq(mtcnn_pnet(&M, x->data, 11, 30, reg, prob), HY_ESHAPE);
+    ck_assert_int_eq(hy_mtcnn_pnet_out_size(12), 1);
+    ck_assert_int_eq(hy_mtcnn_pnet(&M, x->data, 11, 30, reg, prob), HY_ESHAPE);
 }
 END_TEST
 
@@ -71,9 +71,9 @@ START_TEST(test_rnet_golden) {
     const wf_tensor *x = ref("rnet.x");
     int n = (int)x->dims[0];
     float reg[5 * 4], prob[5 * 2];
-    ck_assert_int_eq(mtcnn_rnet(&M, x->data, n, reg, prob), 0);
-    double dr = max_abs_diff(reg, reff("rnet.reg", NULL), (size_t)n * 4);
-    double dp = max_abs_diff(prob, reff("rnet.prob", NULL), (size_t)n * 2);
+    ck_assert_int_eq(hy_mtcnn_rnet(&M, x->data, n, reg, prob), 0);
+    double dr = hy_max_abs_diff(reg, reff("rnet.reg", NULL), (size_t)n * 4);
+    double dp = hy_max_abs_diff(prob, reff("rnet.prob", NULL), (size_t)n * 2);
     ck_assert_msg(dr < NET_TOL && dp < NET_TOL, "rnet reg %.3g prob %.3g", dr, dp);
 }
 END_TEST
@@ -82,10 +82,10 @@ START_TEST(test_onet_golden) {
     const wf_tensor *x = ref("onet.x");
     int n = (int)x->dims[0];
     float reg[3 * 4], lm[3 * 10], prob[3 * 2];
-    ck_assert_int_eq(mtcnn_onet(&M, x->data, n, reg, lm, prob), 0);
-    double dr = max_abs_diff(reg, reff("onet.reg", NULL), (size_t)n * 4);
-    double dl = max_abs_diff(lm, reff("onet.lm", NULL), (size_t)n * 10);
-    double dp = max_abs_diff(prob, reff("onet.prob", NULL), (size_t)n * 2);
+    ck_assert_int_eq(hy_mtcnn_onet(&M, x->data, n, reg, lm, prob), 0);
+    double dr = hy_max_abs_diff(reg, reff("onet.reg", NULL), (size_t)n * 4);
+    double dl = hy_max_abs_diff(lm, reff("onet.lm", NULL), (size_t)n * 10);
+    double dp = hy_max_abs_diff(prob, reff("onet.prob", NULL), (size_t)n * 2);
     ck_assert_msg(dr < NET_TOL && dl < NET_TOL && dp < NET_TOL, "onet reg %.3g lm %.3g prob %.3g", dr, dl, dp);
 }
 END_TEST
@@ -98,18 +98,18 @@ START_TEST(test_area_resample_exact) {
     int H = (int)im->dims[0], W = (int)im->dims[1];
     const uint8_t *rgb = im->data;
     float down[3 * 24 * 31], up[3 * 24 * 24];
-    mtcnn_area_resample(down, 24, 31, rgb, W, 3, 7, 117, 83);  // rows 7..89, cols 3..119
-    mtcnn_area_resample(up, 24, 24, rgb, W, 3, 5, 7, 11);      // rows 5..15, cols 3..9 (upsampling)
-    ck_assert_double_eq(max_abs_diff(down, reff("area.down", NULL), sizeof down / 4), 0.0);
-    ck_assert_double_eq(max_abs_diff(up, reff("area.up", NULL), sizeof up / 4), 0.0);
+    hy_mtcnn_area_resample(down, 24, 31, rgb, W, 3, 7, 117, 83);  // rows 7..89, cols 3..119
+    hy_mtcnn_area_resample(up, 24, 24, rgb, W, 3, 5, 7, 11);      // rows 5..15, cols 3..9 (upsampling)
+    ck_assert_double_eq(hy_max_abs_diff(down, reff("area.down", NULL), sizeof down / 4), 0.0);
+    ck_assert_double_eq(hy_max_abs_diff(up, reff("area.up", NULL), sizeof up / 4), 0.0);
     for (int l = 0; l < 2; l++) {
         char nm[32];
         snprintf(nm, sizeof nm, "level%d.img", l);
         const wf_tensor *t = ref(nm);
         int hs = (int)t->dims[1], ws = (int)t->dims[2];
         float *o = malloc(sizeof(float) * 3 * hs * ws);
-        mtcnn_area_resample(o, hs, ws, rgb, W, 0, 0, W, H);
-        ck_assert_double_eq(max_abs_diff(o, t->data, (size_t)3 * hs * ws), 0.0);
+        hy_mtcnn_area_resample(o, hs, ws, rgb, W, 0, 0, W, H);
+        ck_assert_double_eq(hy_max_abs_diff(o, t->data, (size_t)3 * hs * ws), 0.0);
         free(o);
     }
 }
@@ -118,14 +118,14 @@ END_TEST
 START_TEST(test_pyramid) {
     double s[MTCNN_MAX_LEVELS];
     const wf_tensor *t = ref("scales");
-    int n = mtcnn_pyramid(100, 130, s, MTCNN_MAX_LEVELS);
+    int n = hy_mtcnn_pyramid(100, 130, s, MTCNN_MAX_LEVELS);
     ck_assert_int_eq(n, (int)t->dims[0]);
     for (int i = 0; i < n; i++) ck_assert_double_eq(s[i], ((const double *)t->data)[i]);  // same double ops
     // spec 2.2: 800x800 -> first level 481 (truncation of 800*0.6+1); angelina (650x800): 11 levels
-    ck_assert_int_eq(mtcnn_pyramid(800, 650, s, MTCNN_MAX_LEVELS), 11);
+    ck_assert_int_eq(hy_mtcnn_pyramid(800, 650, s, MTCNN_MAX_LEVELS), 11);
     ck_assert_int_eq((int)(800 * s[0] + 1), 481);
-    ck_assert_int_eq(mtcnn_pyramid(19, 500, s, MTCNN_MAX_LEVELS), 0);  // min side < 20: no level
-    ck_assert_int_eq(mtcnn_pyramid(20, 20, s, MTCNN_MAX_LEVELS), 1);
+    ck_assert_int_eq(hy_mtcnn_pyramid(19, 500, s, MTCNN_MAX_LEVELS), 0);  // min side < 20: no level
+    ck_assert_int_eq(hy_mtcnn_pyramid(20, 20, s, MTCNN_MAX_LEVELS), 1);
 }
 END_TEST
 
@@ -135,13 +135,13 @@ START_TEST(test_pool_ceil_matches_ops) {
                              {17, 23, 2, 2}, {5, 4, 3, 2}, {1, 7, 2, 2}, {2, 2, 3, 2}};
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         int h = shapes[si][0], w = shapes[si][1], k = shapes[si][2], st = shapes[si][3], planes = 3;
-        int ho = pool_out_size(h, k, st, 1), wo = pool_out_size(w, k, st, 1);
+        int ho = hy_pool_out_size(h, k, st, 1), wo = hy_pool_out_size(w, k, st, 1);
         float *in = malloc(sizeof(float) * planes * h * w), *a = malloc(sizeof(float) * planes * ho * wo),
               *b = malloc(sizeof(float) * planes * ho * wo);
         for (int i = 0; i < planes * h * w; i++) in[i] = (float)((i * 7919) % 113) - 56.5f;
-        mtcnn_pool_ceil_for_test(a, in, planes, h, w, k, st);
-        max_pool2d(b, in, 1, planes, h, w, k, st, 1);
-        ck_assert_msg(max_abs_diff(a, b, (size_t)planes * ho * wo) == 0.0, "pool %dx%d k%d", h, w, k);
+        hy_mtcnn_pool_ceil_for_test(a, in, planes, h, w, k, st);
+        hy_max_pool2d(b, in, 1, planes, h, w, k, st, 1);
+        ck_assert_msg(hy_max_abs_diff(a, b, (size_t)planes * ho * wo) == 0.0, "pool %dx%d k%d", h, w, k);
         free(in), free(a), free(b);
     }
 }
@@ -151,21 +151,21 @@ START_TEST(test_nms) {
     // IoU (no +1): A=[0,0,10,10], B=[0,0,10,8] -> IoU 0.8; C=[5,0,15,10] -> IoU with A 1/3
     float b[4][5] = {{0, 0, 10, 10, 0.9f}, {0, 0, 10, 8, 0.95f}, {5, 0, 15, 10, 0.5f}, {100, 100, 101, 101, 0.7f}};
     int keep[4];
-    int n = mtcnn_nms(&b[0][0], 4, 5, 0.7f, 0, keep);
+    int n = hy_mtcnn_nms(&b[0][0], 4, 5, 0.7f, 0, keep);
     ck_assert_int_eq(n, 3);  // A suppressed by B (0.8 > 0.7); kept in descending score
     ck_assert_int_eq(keep[0], 1);
     ck_assert_int_eq(keep[1], 3);
     ck_assert_int_eq(keep[2], 2);
-    n = mtcnn_nms(&b[0][0], 4, 5, 0.3f, 0, keep);  // C: IoU(B,C)=40/(80+100-40)=0.286 -> kept
+    n = hy_mtcnn_nms(&b[0][0], 4, 5, 0.3f, 0, keep);  // C: IoU(B,C)=40/(80+100-40)=0.286 -> kept
     ck_assert_int_eq(n, 3);
     // Min (+1): inside box D=[2,2,5,5] of E=[0,0,20,20]: inter/min = 1 > 0.7 -> suppressed
     float m[2][5] = {{0, 0, 20, 20, 0.8f}, {2, 2, 5, 5, 0.99f}};
-    n = mtcnn_nms(&m[0][0], 2, 5, 0.7f, 1, keep);
+    n = hy_mtcnn_nms(&m[0][0], 2, 5, 0.7f, 1, keep);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(keep[0], 1);
-    n = mtcnn_nms(&m[0][0], 2, 5, 0.7f, 0, keep);  // IoU = 9/400: both kept
+    n = hy_mtcnn_nms(&m[0][0], 2, 5, 0.7f, 0, keep);  // IoU = 9/400: both kept
     ck_assert_int_eq(n, 2);
-    ck_assert_int_eq(mtcnn_nms(&m[0][0], 0, 5, 0.7f, 0, keep), 0);
+    ck_assert_int_eq(hy_mtcnn_nms(&m[0][0], 0, 5, 0.7f, 0, keep), 0);
 }
 END_TEST
 
@@ -185,7 +185,7 @@ START_TEST(test_pipeline_stages) {
     mtcnn_face *f;
     int nf;
     mtcnn_trace t;
-    ck_assert_msg(mtcnn_detect(&M, NULL, im->data, W, H, &f, &nf, &t) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_mtcnn_detect(&M, NULL, im->data, W, H, &f, &nf, &t) == 0, "%s", hy_errmsg());
     const wf_tensor *nc = ref("n_cand");
     ck_assert_int_eq(t.n_levels, (int)nc->dims[0]);
     for (int l = 0; l < t.n_levels; l++) ck_assert_int_eq(t.n_cand[l], (int)((const int64_t *)nc->data)[l]);
@@ -211,7 +211,7 @@ START_TEST(test_pipeline_stages) {
                          (f[i - 1].box[2] - f[i - 1].box[0]) * (f[i - 1].box[3] - f[i - 1].box[1]));
     }
     ck_assert_msg(db < 2e-3 && dl < 2e-3 && dp < NET_TOL, "faces box %.3g lm %.3g prob %.3g", db, dl, dp);
-    mtcnn_trace_free(&t);
+    hy_mtcnn_trace_free(&t);
     free(f);
 }
 END_TEST
@@ -229,10 +229,10 @@ START_TEST(test_facenet_crop_pillow) {
         const float *box = reff(nb, NULL);
         const int64_t *eib = ref(ni)->data;
         int ib[4];
-        ck_assert_int_eq(mtcnn_facenet_box(box, W, H, 0, 160, ib), 0);
+        ck_assert_int_eq(hy_mtcnn_facenet_box(box, W, H, 0, 160, ib), 0);
         for (int i = 0; i < 4; i++) ck_assert_int_eq(ib[i], (int)eib[i]);
         uint8_t *out = malloc(160 * 160 * 3);
-        ck_assert_int_eq(mtcnn_crop_face(out, 160, src->data, W, H, box, 0, NULL), 0);
+        ck_assert_int_eq(hy_mtcnn_crop_face(out, 160, src->data, W, H, box, 0, NULL), 0);
         const uint8_t *e = ref(no)->data;
         int ndiff = 0;
         for (int i = 0; i < 160 * 160 * 3; i++) ndiff += out[i] != e[i];
@@ -242,14 +242,14 @@ START_TEST(test_facenet_crop_pillow) {
     // Kate's oracle box (spec 4): y2 = 206.0036 -> crop rows up to 205 (Y2 = 206)
     float kate[4] = {267.1248f, 53.3072f, 379.2916f, 206.0036f};
     int ib[4];
-    ck_assert_int_eq(mtcnn_facenet_box(kate, 558, 800, 0, 160, ib), 0);
+    ck_assert_int_eq(hy_mtcnn_facenet_box(kate, 558, 800, 0, 160, ib), 0);
     ck_assert_int_eq(ib[0], 267);
     ck_assert_int_eq(ib[1], 53);
     ck_assert_int_eq(ib[2], 379);
     ck_assert_int_eq(ib[3], 206);
     // a box entirely outside the image is an error, not a crash
     float out_box[4] = {900, 900, 950, 950};
-    ck_assert_int_eq(mtcnn_facenet_box(out_box, 558, 800, 0, 160, ib), HY_EVALUE);
+    ck_assert_int_eq(hy_mtcnn_facenet_box(out_box, 558, 800, 0, 160, ib), HY_EVALUE);
 }
 END_TEST
 
@@ -259,26 +259,26 @@ START_TEST(test_bad_input) {
     int nf = -1;
     uint8_t small[19 * 40 * 3] = {0};
     // smaller than 20 px on a side (12 px is P-Net's window; the pyramid starts at 20): no faces
-    ck_assert_int_eq(mtcnn_detect(&M, NULL, small, 40, 19, &f, &nf, NULL), 0);
+    ck_assert_int_eq(hy_mtcnn_detect(&M, NULL, small, 40, 19, &f, &nf, NULL), 0);
     ck_assert_int_eq(nf, 0);
     ck_assert_ptr_null(f);
-    ck_assert_int_eq(mtcnn_detect(&M, NULL, small, 11, 11, &f, &nf, NULL), 0);
+    ck_assert_int_eq(hy_mtcnn_detect(&M, NULL, small, 11, 11, &f, &nf, NULL), 0);
     ck_assert_int_eq(nf, 0);
     // 0-size and huge images are refused before anything is read or allocated
-    ck_assert_int_eq(mtcnn_detect(&M, NULL, small, 0, 10, &f, &nf, NULL), HY_ESHAPE);
-    ck_assert_int_eq(mtcnn_detect(&M, NULL, small, 5000, 5000, &f, &nf, NULL), HY_ESHAPE);
+    ck_assert_int_eq(hy_mtcnn_detect(&M, NULL, small, 0, 10, &f, &nf, NULL), HY_ESHAPE);
+    ck_assert_int_eq(hy_mtcnn_detect(&M, NULL, small, 5000, 5000, &f, &nf, NULL), HY_ESHAPE);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "5000x5000"));
     // invalid options are refused
     mtcnn_options o;
-    mtcnn_default_options(&o);
+    hy_mtcnn_default_options(&o);
     o.min_size = 5;
-    ck_assert_int_eq(mtcnn_detect(&M, &o, small, 40, 19, &f, &nf, NULL), HY_EARG);
-    mtcnn_default_options(&o);
+    ck_assert_int_eq(hy_mtcnn_detect(&M, &o, small, 40, 19, &f, &nf, NULL), HY_EARG);
+    hy_mtcnn_default_options(&o);
     o.factor = 1.0;
-    ck_assert_int_eq(mtcnn_detect(&M, &o, small, 40, 19, &f, &nf, NULL), HY_EARG);
+    ck_assert_int_eq(hy_mtcnn_detect(&M, &o, small, 40, 19, &f, &nf, NULL), HY_EARG);
     // all-black image runs through every stage without error (count depends on the weights)
     uint8_t *black = calloc(64 * 64 * 3, 1);
-    ck_assert_int_eq(mtcnn_detect(&M, NULL, black, 64, 64, &f, &nf, NULL), 0);
+    ck_assert_int_eq(hy_mtcnn_detect(&M, NULL, black, 64, 64, &f, &nf, NULL), 0);
     ck_assert(nf >= 0);
     free(f);
     free(black);
@@ -287,9 +287,9 @@ END_TEST
 
 START_TEST(test_load_errors) {
     mtcnn_model m;
-    ck_assert_int_ne(mtcnn_load(&m, GOLD), 0);  // kind "reference"
+    ck_assert_int_ne(hy_mtcnn_load(&m, GOLD), 0);  // kind "reference"
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), GOLD));
-    ck_assert_int_ne(mtcnn_load(&m, "tests/fixtures/does_not_exist.bin"), 0);
+    ck_assert_int_ne(hy_mtcnn_load(&m, "tests/fixtures/does_not_exist.bin"), 0);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "does_not_exist"));
 }
 END_TEST
@@ -299,7 +299,7 @@ START_TEST(test_cli_detect) {
     char *dir = test_tmpdir(), p[512], out_dir[512], *out;
     const wf_tensor *im = ref("image");
     snprintf(p, sizeof p, "%s/synth.png", dir);
-    ck_assert_int_eq(png_write_rgb8(p, (int)im->dims[1], (int)im->dims[0], im->data), 0);
+    ck_assert_int_eq(hy_png_write_rgb8(p, (int)im->dims[1], (int)im->dims[0], im->data), 0);
     int nf = (int)ref("faces.box")->dims[0];
     // default: the largest face only
     ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, p), 0);
@@ -325,7 +325,7 @@ START_TEST(test_cli_detect) {
     snprintf(c1, sizeof c1, "%s/synth_1.png", out_dir);
     int w, h;
     uint8_t *rgb;
-    ck_assert_msg(png_read_rgb8(c1, &w, &h, &rgb) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_png_read_rgb8(c1, &w, &h, &rgb) == 0, "%s", hy_errmsg());
     ck_assert_int_eq(w, 160);
     ck_assert_int_eq(h, 160);
     free(rgb);
@@ -342,7 +342,7 @@ START_TEST(test_cli_detect) {
     uint8_t tiny[10 * 10 * 3] = {0};
     char tp[512];
     snprintf(tp, sizeof tp, "%s/tiny.png", dir);
-    ck_assert_int_eq(png_write_rgb8(tp, 10, 10, tiny), 0);
+    ck_assert_int_eq(hy_png_write_rgb8(tp, 10, 10, tiny), 0);
     ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, tp), 0);
     ck_assert_msg(strstr(out, "no face") != NULL, "%s", out);
     free(out);
@@ -350,7 +350,7 @@ START_TEST(test_cli_detect) {
     char hp[512];
     snprintf(hp, sizeof hp, "%s/huge.png", dir);
     uint8_t *huge = calloc((size_t)4100 * 4100 * 3, 1);
-    ck_assert_int_eq(png_write_rgb8(hp, 4100, 4100, huge), 0);
+    ck_assert_int_eq(hy_png_write_rgb8(hp, 4100, 4100, huge), 0);
     free(huge);
     ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, hp), 1);
     ck_assert_msg(strstr(out, "huge.png") && strstr(out, "4100x4100"), "%s", out);
@@ -426,7 +426,7 @@ START_TEST(test_real_weights_oracle) {
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 convert/mtcnn.py %s/mtcnn -o %s >/dev/null", sd, wpath);
     ck_assert_int_eq(system(cmd), 0);
     mtcnn_model m;
-    ck_assert_msg(mtcnn_load(&m, wpath) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_mtcnn_load(&m, wpath) == 0, "%s", hy_errmsg());
     const char *imgs[] = {"angelina_jolie", "kate_siegel", "paul_rudd", "shea_whigham", "multiface"};
     const int expect_n[] = {1, 1, 1, 1, 6};
     int oi = 0;
@@ -435,11 +435,11 @@ START_TEST(test_real_weights_oracle) {
         snprintf(p, sizeof p, "%s/faces/photos/%s.png", sd, imgs[k]);
         int w, h;
         uint8_t *rgb;
-        ck_assert_msg(png_read_rgb8(p, &w, &h, &rgb) == 0, "%s", hy_errmsg());
+        ck_assert_msg(hy_png_read_rgb8(p, &w, &h, &rgb) == 0, "%s", hy_errmsg());
         mtcnn_face *f;
         int nf;
         mtcnn_trace t;
-        ck_assert_msg(mtcnn_detect(&m, NULL, rgb, w, h, &f, &nf, &t) == 0, "%s", hy_errmsg());
+        ck_assert_msg(hy_mtcnn_detect(&m, NULL, rgb, w, h, &f, &nf, &t) == 0, "%s", hy_errmsg());
         ck_assert_msg(nf == expect_n[k], "%s: %d faces, expected %d", imgs[k], nf, expect_n[k]);
         if (k == 0) {  // spec 4: angelina 11 levels, 338 candidates at s=0.6, 325 after stage 1,
             // 30 -> 24 at R-Net, 7 -> 1 at O-Net
@@ -468,7 +468,7 @@ START_TEST(test_real_weights_oracle) {
         }
         if (k == 1) {  // Kate: the FaceNet crop of the detected box equals Pillow's, byte for byte
             int ib[4];
-            ck_assert_int_eq(mtcnn_facenet_box(f[0].box, w, h, 0, 160, ib), 0);
+            ck_assert_int_eq(hy_mtcnn_facenet_box(f[0].box, w, h, 0, 160, ib), 0);
             ck_assert_int_eq(ib[3], 206);  // y2 = 206.0036 (spec 4)
             char raw[700];
             snprintf(raw, sizeof raw, "%s/kate_pil.raw", dir);
@@ -482,13 +482,13 @@ START_TEST(test_real_weights_oracle) {
                 ck_assert_ptr_nonnull(fp);
                 ck_assert_int_eq(fread(pil, 1, sizeof pil, fp), sizeof pil);
                 fclose(fp);
-                ck_assert_int_eq(mtcnn_crop_face(crop, 160, rgb, w, h, f[0].box, 0, NULL), 0);
+                ck_assert_int_eq(hy_mtcnn_crop_face(crop, 160, rgb, w, h, f[0].box, 0, NULL), 0);
                 ck_assert_int_eq(memcmp(crop, pil, sizeof crop), 0);
             } else {
                 printf("SKIP %s: Pillow missing, Kate crop not compared\n", __func__);
             }
         }
-        mtcnn_trace_free(&t);
+        hy_mtcnn_trace_free(&t);
         free(f);
         free(rgb);
     }
@@ -496,10 +496,10 @@ START_TEST(test_real_weights_oracle) {
     uint8_t *black = calloc(200 * 160 * 3, 1);
     mtcnn_face *f;
     int nf;
-    ck_assert_int_eq(mtcnn_detect(&m, NULL, black, 160, 200, &f, &nf, NULL), 0);
+    ck_assert_int_eq(hy_mtcnn_detect(&m, NULL, black, 160, 200, &f, &nf, NULL), 0);
     ck_assert_int_eq(nf, 0);
     free(black);
-    mtcnn_free(&m);
+    hy_mtcnn_free(&m);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
     free(dir);

@@ -2,9 +2,9 @@
 // `hyper extract` (top-k voxels by training mean; same voxels for test; bad input).
 #include <math.h>
 
-#include "common.h"
-#include "nifti.h"
-#include "npy.h"
+#include "base/common.h"
+#include "base/nifti.h"
+#include "base/npy.h"
 #include "testutil.h"
 
 static char *g_tmp;
@@ -35,9 +35,9 @@ START_TEST(test_nifti_roundtrip) {
                 double slope = k == 1 ? 0.5 : 0, inter = k == 1 ? -3 : 0;  // int16 with scaling
                 double r2[48];
                 for (int i = 0; i < 48; i++) r2[i] = k >= 3 ? raw[i] + 0.25 : raw[i];
-                ck_assert_msg(nifti_write(p, 4, dim, dts[k], r2, slope, inter, be) == 0, "%s", hy_errmsg());
+                ck_assert_msg(hy_nifti_write(p, 4, dim, dts[k], r2, slope, inter, be) == 0, "%s", hy_errmsg());
                 nifti_img img;
-                ck_assert_msg(nifti_read(p, &img) == 0, "%s", hy_errmsg());
+                ck_assert_msg(hy_nifti_read(p, &img) == 0, "%s", hy_errmsg());
                 ck_assert_int_eq(img.ndim, 4);
                 ck_assert(img.dim[0] == 3 && img.dim[1] == 4 && img.dim[2] == 2 && img.dim[3] == 2);
                 ck_assert_int_eq(img.datatype, dts[k]);
@@ -46,14 +46,14 @@ START_TEST(test_nifti_roundtrip) {
                     // exact: every value is representable in each type (0.25 steps, < 48)
                     ck_assert_msg(img.data[i] == want, "%s[%d] = %g, want %g", p, i, img.data[i], want);
                 }
-                nifti_free(&img);
+                hy_nifti_free(&img);
             }
 }
 END_TEST
 
 static void expect_read_error(const char *path, const char *needle) {
     nifti_img img;
-    int rc = nifti_read(path, &img);
+    int rc = hy_nifti_read(path, &img);
     ck_assert_msg(rc < 0, "%s: read succeeded", path);
     ck_assert_msg(strstr(hy_errmsg(), needle) && strstr(hy_errmsg(), path), "%s: message '%s' lacks '%s'", path,
                   hy_errmsg(), needle);
@@ -67,11 +67,11 @@ START_TEST(test_nifti_bad) {
     for (int i = 0; i < 512; i++) raw[i] = i % 13;
     char p[700], cmd[2400];
     snprintf(p, sizeof p, "%s/cplx.nii", tmpd());
-    ck_assert_int_eq(nifti_write(p, 3, dim, 32, raw, 0, 0, 0), 0);
+    ck_assert_int_eq(hy_nifti_write(p, 3, dim, 32, raw, 0, 0, 0), 0);
     expect_read_error(p, "unsupported NIfTI datatype 32 (complex64)");
     // corrupt gzip: overwrite bytes in the middle of the deflate stream
     snprintf(p, sizeof p, "%s/good.nii.gz", tmpd());
-    ck_assert_int_eq(nifti_write(p, 3, dim, NII_FLOAT64, raw, 0, 0, 0), 0);
+    ck_assert_int_eq(hy_nifti_write(p, 3, dim, NII_FLOAT64, raw, 0, 0, 0), 0);
     char bad[700];
     snprintf(bad, sizeof bad, "%s/corrupt.nii.gz", tmpd());
     snprintf(cmd, sizeof cmd, "cp %s %s && printf 'XXXXXXXXXXXXXXXX' | dd of=%s bs=1 seek=40 conv=notrunc 2>/dev/null", p,
@@ -85,7 +85,7 @@ START_TEST(test_nifti_bad) {
     expect_read_error(bad, bad);
     // plain file cut short
     snprintf(p, sizeof p, "%s/good.nii", tmpd());
-    ck_assert_int_eq(nifti_write(p, 3, dim, NII_INT16, raw, 0, 0, 1), 0);
+    ck_assert_int_eq(hy_nifti_write(p, 3, dim, NII_INT16, raw, 0, 0, 1), 0);
     snprintf(bad, sizeof bad, "%s/short.nii", tmpd());
     snprintf(cmd, sizeof cmd, "head -c 1000 %s > %s", p, bad);
     ck_assert_int_eq(system(cmd), 0);
@@ -118,7 +118,7 @@ static void spit(const char *path, const uint8_t *b, size_t n) {
     ck_assert(f && fwrite(b, 1, n, f) == n && fclose(f) == 0);
 }
 
-// nifti_read_mem (the in-memory twin used by the fuzz target) agrees with nifti_read: same values on
+// hy_nifti_read_mem (the in-memory twin used by the fuzz target) agrees with nifti_read: same values on
 // good files, plain and gzip, one or two gzip members; an error on every cut-short gzip image, on a
 // broken CRC, and on each prefix of a plain file.
 START_TEST(test_nifti_mem) {
@@ -128,32 +128,32 @@ START_TEST(test_nifti_mem) {
     char p[700], cmd[2400];
     for (int gz = 0; gz < 2; gz++) {
         snprintf(p, sizeof p, "%s/m.nii%s", tmpd(), gz ? ".gz" : "");
-        ck_assert_int_eq(nifti_write(p, 3, dim, NII_INT16, raw, 0.5, 1, gz), 0);
+        ck_assert_int_eq(hy_nifti_write(p, 3, dim, NII_INT16, raw, 0.5, 1, gz), 0);
         size_t n;
         uint8_t *b = slurp(p, &n);
         nifti_img a, m;
-        ck_assert_msg(nifti_read(p, &a) == 0, "%s", hy_errmsg());
-        ck_assert_msg(nifti_read_mem("buf", b, n, &m) == 0, "%s", hy_errmsg());
+        ck_assert_msg(hy_nifti_read(p, &a) == 0, "%s", hy_errmsg());
+        ck_assert_msg(hy_nifti_read_mem("buf", b, n, &m) == 0, "%s", hy_errmsg());
         ck_assert(m.nvox == 60 && m.ndim == 3 && m.dim[2] == 3);
         for (int i = 0; i < 60; i++) ck_assert(m.data[i] == a.data[i] && a.data[i] == 0.5 * raw[i] + 1);
-        nifti_free(&m);
+        hy_nifti_free(&m);
         // every strict prefix fails in memory, as from a file, with the buffer's name in the message
         for (size_t cut = 0; cut < n; cut += gz ? 1 : 7) {
-            ck_assert_msg(nifti_read_mem("cutbuf", b, cut, &m) < 0, "prefix %zu of %zu read", cut, n);
+            ck_assert_msg(hy_nifti_read_mem("cutbuf", b, cut, &m) < 0, "prefix %zu of %zu read", cut, n);
             ck_assert(m.data == NULL && strstr(hy_errmsg(), "cutbuf"));
         }
         if (gz) {
             b[n - 6] ^= 0x55;  // inside the CRC32 trailer
-            ck_assert(nifti_read_mem("crcbuf", b, n, &m) < 0);
+            ck_assert(hy_nifti_read_mem("crcbuf", b, n, &m) < 0);
             printf("  ok: %s\n", hy_errmsg());
             ck_assert(strstr(hy_errmsg(), "crcbuf: corrupt"));
         }
-        nifti_free(&a);
+        hy_nifti_free(&a);
         free(b);
     }
     // two gzip members (the header, then the data) read like one stream, by both readers
     snprintf(p, sizeof p, "%s/two.nii", tmpd());
-    ck_assert_int_eq(nifti_write(p, 3, dim, NII_FLOAT32, raw, 0, 0, 0), 0);
+    ck_assert_int_eq(hy_nifti_write(p, 3, dim, NII_FLOAT32, raw, 0, 0, 0), 0);
     snprintf(cmd, sizeof cmd, "cd %s && head -c 352 two.nii | gzip -n > two.nii.gz && tail -c +353 two.nii | gzip -n >> two.nii.gz",
              tmpd());
     ck_assert_int_eq(system(cmd), 0);
@@ -161,15 +161,15 @@ START_TEST(test_nifti_mem) {
     size_t n;
     uint8_t *b = slurp(p, &n);
     nifti_img a, m;
-    ck_assert_msg(nifti_read(p, &a) == 0, "%s", hy_errmsg());
-    ck_assert_msg(nifti_read_mem("two", b, n, &m) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_nifti_read(p, &a) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_nifti_read_mem("two", b, n, &m) == 0, "%s", hy_errmsg());
     for (int i = 0; i < 60; i++) ck_assert(m.data[i] == raw[i] && a.data[i] == raw[i]);
-    nifti_free(&a);
-    nifti_free(&m);
+    hy_nifti_free(&a);
+    hy_nifti_free(&m);
     // the same bytes written to a file give the same verdict as in memory (a cut inside member 2)
     snprintf(p, sizeof p, "%s/two_cut.nii.gz", tmpd());
     spit(p, b, n - 10);
-    ck_assert(nifti_read(p, &a) < 0 && nifti_read_mem("two_cut", b, n - 10, &m) < 0);
+    ck_assert(hy_nifti_read(p, &a) < 0 && hy_nifti_read_mem("two_cut", b, n - 10, &m) < 0);
     free(b);
 }
 END_TEST
@@ -187,19 +187,19 @@ static void make_extract_inputs(const char *d, int mask_empty, int mask_nz) {
     for (int v = 0; v < 24; v++) mk[v] = mask_empty ? 0 : base[v] != 23;
     char p[700];
     snprintf(p, sizeof p, "%s/tr.nii.gz", d);
-    ck_assert_int_eq(nifti_write(p, 4, dtr, NII_FLOAT32, tr, 0, 0, 0), 0);
+    ck_assert_int_eq(hy_nifti_write(p, 4, dtr, NII_FLOAT32, tr, 0, 0, 0), 0);
     snprintf(p, sizeof p, "%s/te.nii", d);
-    ck_assert_int_eq(nifti_write(p, 4, dte, NII_FLOAT64, te, 0, 0, 1), 0);
+    ck_assert_int_eq(hy_nifti_write(p, 4, dte, NII_FLOAT64, te, 0, 0, 1), 0);
     snprintf(p, sizeof p, "%s/mask.nii.gz", d);
-    ck_assert_int_eq(nifti_write(p, 3, dm, NII_UINT8, mk, 0, 0, 0), 0);
+    ck_assert_int_eq(hy_nifti_write(p, 3, dm, NII_UINT8, mk, 0, 0, 0), 0);
     float lt[6 * 5], ls[3 * 5];
     for (int i = 0; i < 30; i++) lt[i] = i;
     for (int i = 0; i < 15; i++) ls[i] = -i;
     int64_t a[2] = {6, 5}, b[2] = {3, 5};
     snprintf(p, sizeof p, "%s/lt.npy", d);
-    ck_assert_int_eq(npy_write_f32(p, 2, a, lt), 0);
+    ck_assert_int_eq(hy_npy_write_f32(p, 2, a, lt), 0);
     snprintf(p, sizeof p, "%s/ls.npy", d);
-    ck_assert_int_eq(npy_write_f32(p, 2, b, ls), 0);
+    ck_assert_int_eq(hy_npy_write_f32(p, 2, b, ls), 0);
 }
 
 #define EXTRACT_ARGS "extract --train-maps %s/tr.nii.gz --test-maps %s/te.nii --mask %s/mask.nii.gz " \
@@ -218,22 +218,22 @@ START_TEST(test_extract_topk) {
     snprintf(p, sizeof p, "%s/ds/voxel_indices.npy", d);
     int nd;
     int64_t dims[8], *idx;
-    ck_assert_int_eq(npy_read_i64(p, &nd, dims, &idx), 0);
+    ck_assert_int_eq(hy_npy_read_i64(p, &nd, dims, &idx), 0);
     ck_assert(nd == 1 && dims[0] == 3);
     ck_assert_msg(idx[0] == 3 && idx[1] == 10 && idx[2] == 20, "indices %lld %lld %lld", (long long)idx[0],
                   (long long)idx[1], (long long)idx[2]);
     free(idx);
     npy_f32 m;
     snprintf(p, sizeof p, "%s/ds/test_fmri.npy", d);
-    ck_assert_int_eq(npy_read_f32(p, &m, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(p, &m, 0), 0);
     ck_assert(m.ndim == 2 && m.dims[0] == 3 && m.dims[1] == 3);
     // test map value 100 - base + t at voxels 3, 10, 20 (base 21, 22, 20)
     ck_assert(m.data[0] == 79 && m.data[1] == 78 && m.data[2] == 80 && m.data[3] == 80);
-    npy_free_f32(&m);
+    hy_npy_free_f32(&m);
     snprintf(p, sizeof p, "%s/ds/train_fmri.npy", d);
-    ck_assert_int_eq(npy_read_f32(p, &m, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(p, &m, 0), 0);
     ck_assert(m.dims[0] == 6 && fabsf(m.data[0] - (21 - 0.25f)) < 1e-5f);
-    npy_free_f32(&m);
+    hy_npy_free_f32(&m);
     // reusing the selection gives identical files
     rc = run_hyper(&out, EXTRACT_ARGS " --voxels %s/ds/voxel_indices.npy -o %s/ds2", d, d, d, d, d, d, d);
     ck_assert_msg(rc == 0, "extract --voxels: %s", out);
@@ -274,7 +274,7 @@ START_TEST(test_extract_bad) {
     float z[35] = {0};
     int64_t a[2] = {7, 5};
     snprintf(p, sizeof p, "%s/lt.npy", d);
-    ck_assert_int_eq(npy_write_f32(p, 2, a, z), 0);
+    ck_assert_int_eq(hy_npy_write_f32(p, 2, a, z), 0);
     extract_fail("rows", "--select-top 3", "lt.npy: 7 rows but");
     extract_fail("rows", "--select-top 30", "only 23 voxels");
     // corrupt gzip in the training maps, unsupported datatype in the mask
@@ -292,7 +292,7 @@ START_TEST(test_extract_bad) {
     double ones[24];
     for (int i = 0; i < 24; i++) ones[i] = 1;
     snprintf(p, sizeof p, "%s/mask.nii.gz", d);
-    ck_assert_int_eq(nifti_write(p, 3, dm, 32, ones, 0, 0, 0), 0);
+    ck_assert_int_eq(hy_nifti_write(p, 3, dm, 32, ones, 0, 0, 0), 0);
     extract_fail("dt", "--select-top 3", "unsupported NIfTI datatype 32");
 }
 END_TEST

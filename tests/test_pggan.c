@@ -5,12 +5,12 @@
 // written by convert/golden_pggan.py (`make golden`).
 #include <math.h>
 
-#include "common.h"
-#include "ops.h"
-#include "pggan.h"
-#include "rng.h"
+#include "base/common.h"
+#include "nn/ops.h"
+#include "models/pggan.h"
+#include "base/rng.h"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 // Per-layer tolerance: |C - torch| <= 1e-4 * max(1, max|ref|). Both sides are float32;
 // they differ only in summation order (sgemm blocking vs oneDNN), which gives relative
@@ -27,16 +27,16 @@ typedef struct {
 
 static void compare_hook(void *user, const char *name, const float *x, int c, int h, int w) {
     golden_ctx *g = user;
-    const wf_tensor *t = wf_find(g->ref, name);
+    const wf_tensor *t = hy_wf_find(g->ref, name);
     ck_assert_msg(t != NULL, "reference lacks layer '%s'", name);
     size_t len = (size_t)c * h * w;
     size_t total = 1;
     for (int d = 0; d < t->ndim; d++) total *= (size_t)t->dims[d];
     ck_assert_msg(t->dims[0] == 2 && total == 2 * len, "layer '%s': shape mismatch", name);
     const float *r = (const float *)t->data + (size_t)g->index * len;
-    tensor_stats s = stats_f32(r, len);
+    tensor_stats s = hy_stats_f32(r, len);
     double scale = fmax(1.0, fmax(fabs(s.min), fabs(s.max)));
-    double d = max_abs_diff(x, r, len);
+    double d = hy_max_abs_diff(x, r, len);
     ck_assert_msg(d <= LAYER_RTOL * scale, "latent %d layer '%s': max |C - torch| = %g (scale %g)", g->index, name, d,
                   scale);
     if (d / scale > g->worst) {
@@ -49,28 +49,28 @@ static void compare_hook(void *user, const char *name, const float *x, int c, in
 START_TEST(every_layer_matches_torch) {
     pggan g;
     wfile ref;
-    ck_assert_msg(pggan_load(&g, "tests/fixtures/pggan_tiny.bin") == 0, "%s", hy_errmsg());
-    ck_assert_int_eq(wf_open(&ref, "tests/fixtures/pggan_tiny_ref.bin"), 0);
-    ck_assert_int_eq(wf_expect_kind(&ref, "reference"), 0);
+    ck_assert_msg(hy_pggan_load(&g, "tests/fixtures/pggan_tiny.bin") == 0, "%s", hy_errmsg());
+    ck_assert_int_eq(hy_wf_open(&ref, "tests/fixtures/pggan_tiny_ref.bin"), 0);
+    ck_assert_int_eq(hy_wf_expect_kind(&ref, "reference"), 0);
     ck_assert_int_eq(g.resolution, 32);
     const float *z, *want;
-    ck_assert_int_eq(wf_get_f32(&ref, "z", 2, (int64_t[]){2, 512}, &z), 0);
-    ck_assert_int_eq(wf_get_f32(&ref, "torgb", 4, (int64_t[]){2, 3, 32, 32}, &want), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "z", 2, (int64_t[]){2, 512}, &z), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "torgb", 4, (int64_t[]){2, 3, 32, 32}, &want), 0);
     float out[3 * 32 * 32];
     golden_ctx ctx = {&ref, 0, 0, 0, ""};
     for (int i = 0; i < 2; i++) {
         ctx.index = i;
-        ck_assert_int_eq(pggan_forward(&g, z + i * 512, out, compare_hook, &ctx), 0);
-        ck_assert_double_le(max_abs_diff(out, want + i * 3 * 1024, 3 * 1024), LAYER_RTOL * 4);
+        ck_assert_int_eq(hy_pggan_forward(&g, z + i * 512, out, compare_hook, &ctx), 0);
+        ck_assert_double_le(hy_max_abs_diff(out, want + i * 3 * 1024, 3 * 1024), LAYER_RTOL * 4);
     }
-    // z.pn + dense(3) + conv(3) + 3 stages x 6 + torgb = 26 layers per latent
+    // z.pn + hy_dense(3) + conv(3) + 3 stages x 6 + torgb = 26 layers per latent
     ck_assert_int_eq(ctx.checked, 2 * 26);
     printf("pggan golden: %d layers checked, worst relative diff %.2e at %s\n", ctx.checked, ctx.worst,
            ctx.worst_name);
     // the z passed in is not modified
-    ck_assert_int_eq(memcmp(z, (const float *)wf_find(&ref, "z")->data, 2 * 512 * sizeof(float)), 0);
-    wf_close(&ref);
-    pggan_free(&g);
+    ck_assert_int_eq(memcmp(z, (const float *)hy_wf_find(&ref, "z")->data, 2 * 512 * sizeof(float)), 0);
+    hy_wf_close(&ref);
+    hy_pggan_free(&g);
 }
 END_TEST
 
@@ -79,19 +79,19 @@ END_TEST
 // so values differ in the last bits: |diff| <= 1e-5 (values are O(1); measured ~5e-7).
 START_TEST(randn_matches_torch) {
     wfile ref;
-    ck_assert_int_eq(wf_open(&ref, "tests/fixtures/randn_ref.bin"), 0);
+    ck_assert_int_eq(hy_wf_open(&ref, "tests/fixtures/randn_ref.bin"), 0);
     const float *a, *b;
-    ck_assert_int_eq(wf_get_f32(&ref, "seed1_n3", 2, (int64_t[]){3, 512}, &a), 0);
-    ck_assert_int_eq(wf_get_f32(&ref, "seed42_n1", 2, (int64_t[]){1, 512}, &b), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "seed1_n3", 2, (int64_t[]){3, 512}, &a), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "seed42_n1", 2, (int64_t[]){1, 512}, &b), 0);
     float x[3 * 512];
     mt19937 r;
-    mt_seed(&r, 1);
-    mt_randn_f32(&r, x, 3 * 512);
-    ck_assert_double_le(max_abs_diff(x, a, 3 * 512), 1e-5);
-    mt_seed(&r, 42);
-    mt_randn_f32(&r, x, 512);
-    ck_assert_double_le(max_abs_diff(x, b, 512), 1e-5);
-    wf_close(&ref);
+    hy_mt_seed(&r, 1);
+    hy_mt_randn_f32(&r, x, 3 * 512);
+    ck_assert_double_le(hy_max_abs_diff(x, a, 3 * 512), 1e-5);
+    hy_mt_seed(&r, 42);
+    hy_mt_randn_f32(&r, x, 512);
+    ck_assert_double_le(hy_max_abs_diff(x, b, 512), 1e-5);
+    hy_wf_close(&ref);
 }
 END_TEST
 
@@ -101,24 +101,24 @@ START_TEST(cli_seed_matches_reference) {
     snprintf(raw, sizeof raw, "%s/raw.npy", d);
     ck_assert_int_eq(run_hyper(NULL, "generate -w tests/fixtures/pggan_tiny.bin --seed 7 -n 2 --npy %s --no-png", raw), 0);
     wfile ref;
-    ck_assert_int_eq(wf_open(&ref, "tests/fixtures/pggan_tiny_ref.bin"), 0);
+    ck_assert_int_eq(hy_wf_open(&ref, "tests/fixtures/pggan_tiny_ref.bin"), 0);
     const float *want;
-    ck_assert_int_eq(wf_get_f32(&ref, "torgb", 4, (int64_t[]){2, 3, 32, 32}, &want), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "torgb", 4, (int64_t[]){2, 3, 32, 32}, &want), 0);
     uint8_t *buf;
     size_t n;
     ck_assert_int_eq(hy_read_file(raw, &buf, &n, 0), 0);
     ck_assert_uint_eq(n, 128 + 2 * 3 * 1024 * 4);  // 128-byte npy header + data
     // 1e-4: the latents themselves carry the RNG's ~1e-6 libm differences (see above)
-    ck_assert_double_le(max_abs_diff((const float *)(buf + 128), want, 2 * 3 * 1024), 1e-4);
+    ck_assert_double_le(hy_max_abs_diff((const float *)(buf + 128), want, 2 * 3 * 1024), 1e-4);
     free(buf);
-    wf_close(&ref);
+    hy_wf_close(&ref);
 }
 END_TEST
 
 START_TEST(refuses_inconsistent_files) {
     // A reference file is not a generator
     pggan g;
-    ck_assert_int_eq(pggan_load(&g, "tests/fixtures/pggan_tiny_ref.bin"), HY_EFORMAT);
+    ck_assert_int_eq(hy_pggan_load(&g, "tests/fixtures/pggan_tiny_ref.bin"), HY_EFORMAT);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "expected 'pggan'"));
 }
 END_TEST

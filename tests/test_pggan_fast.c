@@ -4,13 +4,13 @@
 // not reach. Fixture: tests/fixtures/pggan_tiny.bin / pggan_tiny_ref.bin (see test_pggan.c).
 #include <math.h>
 
-#include "common.h"
-#include "conv3x3.h"
-#include "ops.h"
-#include "pggan.h"
-#include "rng.h"
+#include "base/common.h"
+#include "nn/conv3x3.h"
+#include "nn/ops.h"
+#include "models/pggan.h"
+#include "base/rng.h"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 // Same bound and reason as test_pggan.c's final-output check: float32 on both sides, only
 // the summation order differs (~1e-6 relative); |torgb| <= ~4 here, so 4e-4 absolute.
@@ -23,12 +23,12 @@ static void no_hook(void *user, const char *name, const float *x, int c, int h, 
 START_TEST(fused_forward_matches_torch_and_hook_path) {
     pggan g;
     wfile ref;
-    ck_assert_msg(pggan_load(&g, "tests/fixtures/pggan_tiny.bin") == 0, "%s", hy_errmsg());
-    ck_assert_int_eq(wf_open(&ref, "tests/fixtures/pggan_tiny_ref.bin"), 0);
+    ck_assert_msg(hy_pggan_load(&g, "tests/fixtures/pggan_tiny.bin") == 0, "%s", hy_errmsg());
+    ck_assert_int_eq(hy_wf_open(&ref, "tests/fixtures/pggan_tiny_ref.bin"), 0);
     const float *z, *want;
-    ck_assert_int_eq(wf_get_f32(&ref, "z", 2, (int64_t[]){2, 512}, &z), 0);
-    ck_assert_int_eq(wf_get_f32(&ref, "torgb", 4, (int64_t[]){2, 3, 32, 32}, &want), 0);
-    if (c3_available()) {
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "z", 2, (int64_t[]){2, 512}, &z), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "torgb", 4, (int64_t[]){2, 3, 32, 32}, &want), 0);
+    if (hy_c3_available()) {
         // every conv packed, the weight file released, buffers sized for the fused last stage
         for (int s = 1; s < g.nstages; s++) ck_assert(g.pk0[s] && g.pk1[s]);
         ck_assert_ptr_null(g.wf.buf);
@@ -38,47 +38,47 @@ START_TEST(fused_forward_matches_torch_and_hook_path) {
     }
     float out[3 * 32 * 32], out_hook[3 * 32 * 32];
     for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(pggan_forward(&g, z + i * 512, out, NULL, NULL), 0);
-        double d = max_abs_diff(out, want + i * 3 * 1024, 3 * 1024);
+        ck_assert_int_eq(hy_pggan_forward(&g, z + i * 512, out, NULL, NULL), 0);
+        double d = hy_max_abs_diff(out, want + i * 3 * 1024, 3 * 1024);
         ck_assert_msg(d <= OUT_TOL, "latent %d: fused forward vs torch: %g", i, d);
         // the hook path (unfused; grows the activation buffers) gives the same image: the
         // convs, LReLU and PN are the same operations; toRGB differs only in summation order
         // (16 terms), so the two agree to float rounding (1e-5 >> 16 * 6e-8 * |x| ~ 4e-6)
-        ck_assert_int_eq(pggan_forward(&g, z + i * 512, out_hook, no_hook, NULL), 0);
-        d = max_abs_diff(out, out_hook, 3 * 1024);
+        ck_assert_int_eq(hy_pggan_forward(&g, z + i * 512, out_hook, no_hook, NULL), 0);
+        d = hy_max_abs_diff(out, out_hook, 3 * 1024);
         ck_assert_msg(d <= 1e-5, "latent %d: fused vs hook path: %g", i, d);
         // and after the buffers grew, the fused path still gives the same bytes
         float again[3 * 32 * 32];
-        ck_assert_int_eq(pggan_forward(&g, z + i * 512, again, NULL, NULL), 0);
-        ck_assert_double_eq(max_abs_diff(out, again, 3 * 1024), 0.0);
+        ck_assert_int_eq(hy_pggan_forward(&g, z + i * 512, again, NULL, NULL), 0);
+        ck_assert_double_eq(hy_max_abs_diff(out, again, 3 * 1024), 0.0);
     }
-    wf_close(&ref);
-    pggan_free(&g);
+    hy_wf_close(&ref);
+    hy_pggan_free(&g);
 }
 END_TEST
 
 // A random generator file: resolution R, channel schedule ch (C(4) .. C(R)), latent L.
 static void write_random(const char *path, int R, const int *ch, int L) {
     mt19937 r;
-    mt_seed(&r, (uint64_t)(R * 131 + L + ch[0]));
+    hy_mt_seed(&r, (uint64_t)(R * 131 + L + ch[0]));
     int ns = 0;
     while ((4 << ns) != R) ns++;
     ns++;
-    wf_writer *w = wf_writer_new("pggan");
+    wf_writer *w = hy_wf_writer_new("pggan");
     int64_t chs[9];
     for (int s = 0; s < ns; s++) chs[s] = ch[s];
-    wf_writer_int(w, "resolution", R);
-    wf_writer_int(w, "latent_size", L);
-    wf_writer_ints(w, "channels", chs, (uint32_t)ns);
-    wf_writer_str(w, "source_format", "random");
+    hy_wf_writer_int(w, "resolution", R);
+    hy_wf_writer_int(w, "latent_size", L);
+    hy_wf_writer_ints(w, "channels", chs, (uint32_t)ns);
+    hy_wf_writer_str(w, "source_format", "random");
     float *bufs[64];
     int nb = 0;
 #define T(name, n, nd, ...)                                                          \
     do {                                                                             \
         float *d = malloc(sizeof(float) * (size_t)(n));                             \
-        for (size_t i = 0; i < (size_t)(n); i++) d[i] = (float)mt_normal(&r) * 0.2f; \
+        for (size_t i = 0; i < (size_t)(n); i++) d[i] = (float)hy_mt_normal(&r) * 0.2f; \
         bufs[nb++] = d;                                                              \
-        wf_writer_tensor(w, name, WF_F32, nd, (int64_t[]){__VA_ARGS__}, d);          \
+        hy_wf_writer_tensor(w, name, WF_F32, nd, (int64_t[]){__VA_ARGS__}, d);          \
     } while (0)
     T("dense.weight", 16 * ch[0] * L, 2, 16 * ch[0], L);
     T("dense.bias", 16 * ch[0], 1, 16 * ch[0]);
@@ -99,8 +99,8 @@ static void write_random(const char *path, int R, const int *ch, int L) {
     T("torgb.weight", 3 * ch[ns - 1], 4, 3, ch[ns - 1], 1, 1);
     T("torgb.bias", 3, 1, 3);
 #undef T
-    ck_assert_int_eq(wf_writer_save(w, path), 0);
-    wf_writer_free(w);
+    ck_assert_int_eq(hy_wf_writer_save(w, path), 0);
+    hy_wf_writer_free(w);
     for (int i = 0; i < nb; i++) free(bufs[i]);
 }
 
@@ -120,22 +120,22 @@ START_TEST(odd_schedules_fused_equals_hook) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         write_random(path, cases[k].R, cases[k].ch, cases[k].L);
         pggan g;
-        ck_assert_msg(pggan_load(&g, path) == 0, "%s", hy_errmsg());
+        ck_assert_msg(hy_pggan_load(&g, path) == 0, "%s", hy_errmsg());
         int R = cases[k].R;
         float *z = malloc(sizeof(float) * cases[k].L), *o1 = malloc(sizeof(float) * 3 * R * R),
               *o2 = malloc(sizeof(float) * 3 * R * R);
         mt19937 r;
-        mt_seed(&r, k);
-        for (int i = 0; i < cases[k].L; i++) z[i] = (float)mt_normal(&r);
-        ck_assert_int_eq(pggan_forward(&g, z, o1, NULL, NULL), 0);
-        ck_assert_int_eq(pggan_forward(&g, z, o2, no_hook, NULL), 0);
-        tensor_stats st = stats_f32(o2, (size_t)3 * R * R);
-        double d = max_abs_diff(o1, o2, (size_t)3 * R * R);
+        hy_mt_seed(&r, k);
+        for (int i = 0; i < cases[k].L; i++) z[i] = (float)hy_mt_normal(&r);
+        ck_assert_int_eq(hy_pggan_forward(&g, z, o1, NULL, NULL), 0);
+        ck_assert_int_eq(hy_pggan_forward(&g, z, o2, no_hook, NULL), 0);
+        tensor_stats st = hy_stats_f32(o2, (size_t)3 * R * R);
+        double d = hy_max_abs_diff(o1, o2, (size_t)3 * R * R);
         ck_assert_msg(st.nonfinite == 0 && st.std > 0, "case %zu: degenerate output", k);
         ck_assert_msg(d <= 1e-5 * fmax(1.0, fmax(fabs(st.min), fabs(st.max))), "case %zu (R %d): fused vs hook %g", k,
                       R, d);
         free(z), free(o1), free(o2);
-        pggan_free(&g);
+        hy_pggan_free(&g);
     }
 }
 END_TEST

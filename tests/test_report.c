@@ -2,8 +2,8 @@
 // Markdown content, chart PNG size and SVG presence.
 #include <math.h>
 
-#include "image_io.h"
-#include "report.h"
+#include "base/image_io.h"
+#include "study/report.h"
 #include "testutil.h"
 
 START_TEST(ranked_outputs) {
@@ -13,7 +13,7 @@ START_TEST(ranked_outputs) {
         {"linear_1500_30", "linear", 1500, 30, 0.92, 0.02, 1.21, 0.01, 0.35, 0.80, 0.90, 0.30},
     };
     char *d = test_tmpdir();
-    ck_assert_int_eq(report_write(d, rows, 3, "test study"), 0);
+    ck_assert_int_eq(hy_report_write(d, rows, 3, "test study"), 0);
     ck_assert_str_eq(rows[0].name, "ridge");  // sorted in place by mean distance
     ck_assert_str_eq(rows[2].name, "mlp_700_30");
     char p[300];
@@ -25,16 +25,16 @@ START_TEST(ranked_outputs) {
     ck_assert_int_eq(strncmp(line, REPORT_CSV_HEADER, strlen(REPORT_CSV_HEADER)), 0);
     run_summary back;
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert_int_eq(report_parse_csv(line, &back), 0);
+    ck_assert_int_eq(hy_report_parse_csv(line, &back), 0);
     ck_assert_str_eq(back.name, "ridge");
     ck_assert_double_eq_tol(back.dist_mean, 0.90, 1e-9);
     ck_assert_double_eq_tol(back.null_p, 0.001, 1e-9);
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert_int_eq(report_parse_csv(line, &back), 0);
+    ck_assert_int_eq(hy_report_parse_csv(line, &back), 0);
     ck_assert(isnan(back.null_p) && back.epochs == 700 && back.batch == 30);
     fclose(f);
-    ck_assert_int_ne(report_parse_csv("1,garbage", &back), 0);
+    ck_assert_int_ne(hy_report_parse_csv("1,garbage", &back), 0);
     snprintf(p, sizeof p, "%s/results.md", d);
     f = fopen(p, "r");
     char md[8192] = {0};
@@ -45,7 +45,7 @@ START_TEST(ranked_outputs) {
     snprintf(p, sizeof p, "%s/chart.png", d);
     int w, h;
     uint8_t *rgb;
-    ck_assert_int_eq(png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert_int_eq(hy_png_read_rgb8(p, &w, &h, &rgb), 0);
     ck_assert(w == 480 && h == 420);
     // the chart is not blank: some pixels are the error-bar blue
     int blue = 0;

@@ -1,9 +1,9 @@
 // test_resize.c - Pillow-exact bilinear resize (bit-exact against Pillow outputs committed in
 // tests/fixtures/resize_pillow.bin by convert/golden_facenet.py), crop, standardisation.
-#include "common.h"
-#include "resize.h"
+#include "base/common.h"
+#include "base/resize.h"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 // Same formula as synth() in convert/golden_facenet.py: gradient + hashed noise + checker flips.
 static uint8_t *synth(int w, int h, uint32_t seed) {
@@ -24,10 +24,10 @@ static uint8_t *synth(int w, int h, uint32_t seed) {
 
 START_TEST(pillow_bit_exact) {
     wfile ref;
-    ck_assert_msg(wf_open(&ref, "tests/fixtures/resize_pillow.bin") == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_wf_open(&ref, "tests/fixtures/resize_pillow.bin") == 0, "%s", hy_errmsg());
     const int64_t *cs;
     uint32_t nc;
-    ck_assert_int_eq(wf_cfg_ints(&ref, "cases", &cs, &nc), 0);
+    ck_assert_int_eq(hy_wf_cfg_ints(&ref, "cases", &cs, &nc), 0);
     ck_assert_int_eq(nc % 8, 0);
     ck_assert_int_ge(nc / 8, 8);
     long total = 0;
@@ -36,13 +36,13 @@ START_TEST(pillow_bit_exact) {
         int sw = (int)c[0], sh = (int)c[1], ow = (int)c[6], oh = (int)c[7];
         crop_box b = {(int)c[2], (int)c[3], (int)c[4], (int)c[5]};
         uint8_t *src = synth(sw, sh, i);
-        ck_assert_int_eq(crop_check(&b, sw, sh, "test"), 0);
+        ck_assert_int_eq(hy_crop_check(&b, sw, sh, "test"), 0);
         uint8_t *crop = malloc((size_t)(b.x2 - b.x1) * (b.y2 - b.y1) * 3), *out = malloc((size_t)ow * oh * 3);
-        crop_rgb8(crop, src, sw, &b);
-        ck_assert_int_eq(resize_rgb8(out, ow, oh, crop, b.x2 - b.x1, b.y2 - b.y1), 0);
+        hy_crop_rgb8(crop, src, sw, &b);
+        ck_assert_int_eq(hy_resize_rgb8(out, ow, oh, crop, b.x2 - b.x1, b.y2 - b.y1), 0);
         char name[32];
         snprintf(name, sizeof name, "case%u", i);
-        const wf_tensor *t = wf_find(&ref, name);
+        const wf_tensor *t = hy_wf_find(&ref, name);
         ck_assert_ptr_nonnull(t);
         ck_assert_int_eq(t->nbytes, (uint64_t)ow * oh * 3);
         const uint8_t *want = t->data;
@@ -60,14 +60,14 @@ START_TEST(pillow_bit_exact) {
         free(src), free(crop), free(out);
     }
     printf("resize: %ld values over %u cases bit-identical to Pillow\n", total, nc / 8);
-    wf_close(&ref);
+    hy_wf_close(&ref);
 }
 END_TEST
 
 START_TEST(standardize_values) {
     uint8_t rgb[6] = {0, 128, 255, 10, 20, 30};  // 2 pixels
     float chw[6];
-    standardize_rgb8(chw, rgb, 2, 1);
+    hy_standardize_rgb8(chw, rgb, 2, 1);
     ck_assert_float_eq(chw[0], -127.5f / 128);  // R of pixel 0
     ck_assert_float_eq(chw[1], (10 - 127.5f) / 128);  // R of pixel 1 (planar)
     ck_assert_float_eq(chw[2], 0.5f / 128);  // G of pixel 0
@@ -78,21 +78,21 @@ END_TEST
 
 START_TEST(identity_and_errors) {
     uint8_t *img = synth(31, 17, 9), out[31 * 17 * 3];
-    ck_assert_int_eq(resize_rgb8(out, 31, 17, img, 31, 17), 0);
+    ck_assert_int_eq(hy_resize_rgb8(out, 31, 17, img, 31, 17), 0);
     ck_assert_int_eq(memcmp(out, img, sizeof out), 0);  // same size: identity, as Pillow
-    ck_assert_int_ne(resize_rgb8(out, 0, 17, img, 31, 17), 0);
+    ck_assert_int_ne(hy_resize_rgb8(out, 0, 17, img, 31, 17), 0);
     crop_box b = {0, 0, 32, 17};
-    ck_assert_int_ne(crop_check(&b, 31, 17, "x.png"), 0);
+    ck_assert_int_ne(hy_crop_check(&b, 31, 17, "x.png"), 0);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "x.png"));
     crop_box e = {5, 5, 5, 9};
-    ck_assert_int_ne(crop_check(&e, 31, 17, "x.png"), 0);
-    crop_box f = crop_full(31, 17);
-    ck_assert_int_eq(crop_check(&f, 31, 17, "x.png"), 0);
+    ck_assert_int_ne(hy_crop_check(&e, 31, 17, "x.png"), 0);
+    crop_box f = hy_crop_full(31, 17);
+    ck_assert_int_eq(hy_crop_check(&f, 31, 17, "x.png"), 0);
     // face_preprocess = crop + resize + standardise
     float chw[3 * 8 * 8];
-    ck_assert_int_eq(face_preprocess(chw, NULL, 8, img, 31, 17, &f), 0);
+    ck_assert_int_eq(hy_face_preprocess(chw, NULL, 8, img, 31, 17, &f), 0);
     uint8_t small[8 * 8 * 3];
-    ck_assert_int_eq(resize_rgb8(small, 8, 8, img, 31, 17), 0);
+    ck_assert_int_eq(hy_resize_rgb8(small, 8, 8, img, 31, 17), 0);
     ck_assert_float_eq(chw[64 + 9], ((float)small[9 * 3 + 1] - 127.5f) / 128);
     free(img);
 }

@@ -8,9 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
-#include "rng.h"
-#include "sgemm.h"
+#include "base/common.h"
+#include "base/rng.h"
+#include "nn/sgemm.h"
 #include "testutil.h"
 
 // Entries are unit normals, so each product term is O(1) and a sum of K terms has size
@@ -22,13 +22,13 @@
 // packed: A goes through hy_sgemm_pack / hy_sgemm_a_mul (the packed copy) instead of hy_sgemm.
 static void check_mode(int M, int N, int K, float alpha, float beta, int packed) {
     mt19937 r;
-    mt_seed(&r, (uint64_t)(M * 7919 + N * 131 + K));
+    hy_mt_seed(&r, (uint64_t)(M * 7919 + N * 131 + K));
     const int lda = K + 3, ldb = N + 5, ldc = N + 2;
     float *A = malloc(sizeof(float) * M * lda), *B = malloc(sizeof(float) * K * ldb),
           *C = malloc(sizeof(float) * M * ldc), *C0 = malloc(sizeof(float) * M * ldc);
-    for (int i = 0; i < M * lda; i++) A[i] = (float)mt_normal(&r);
-    for (int i = 0; i < K * ldb; i++) B[i] = (float)mt_normal(&r);
-    for (int i = 0; i < M * ldc; i++) C0[i] = C[i] = (float)mt_normal(&r);
+    for (int i = 0; i < M * lda; i++) A[i] = (float)hy_mt_normal(&r);
+    for (int i = 0; i < K * ldb; i++) B[i] = (float)hy_mt_normal(&r);
+    for (int i = 0; i < M * ldc; i++) C0[i] = C[i] = (float)hy_mt_normal(&r);
     if (packed) {
         hy_sgemm_a pa;
         ck_assert_int_eq(hy_sgemm_pack(&pa, M, K, alpha, A, lda), 0);

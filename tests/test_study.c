@@ -7,10 +7,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include "common.h"
-#include "image_io.h"
-#include "npy.h"
-#include "report.h"
+#include "base/common.h"
+#include "base/image_io.h"
+#include "base/npy.h"
+#include "study/report.h"
 #include "testutil.h"
 
 #define GEN "tests/fixtures/pggan_tiny.bin"
@@ -61,7 +61,7 @@ START_TEST(sweep_end_to_end) {
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
     run_summary rows[8];
     int n = 0;
-    while (n < 8 && fgets(line, sizeof line, f)) ck_assert_int_eq(report_parse_csv(line, &rows[n++]), 0);
+    while (n < 8 && fgets(line, sizeof line, f)) ck_assert_int_eq(hy_report_parse_csv(line, &rows[n++]), 0);
     fclose(f);
     ck_assert_int_eq(n, 4);
     for (int i = 1; i < n; i++) ck_assert_double_le(rows[i - 1].dist_mean, rows[i].dist_mean);
@@ -83,11 +83,11 @@ START_TEST(sweep_end_to_end) {
     int w, h;
     uint8_t *rgb;
     snprintf(p, sizeof p, "%s/chart.png", res);
-    ck_assert_int_eq(png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert_int_eq(hy_png_read_rgb8(p, &w, &h, &rgb), 0);
     ck_assert(w == 480 && h == 420);
     free(rgb);
     snprintf(p, sizeof p, "%s/runs/ols/comparison.png", res);
-    ck_assert_int_eq(png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert_int_eq(hy_png_read_rgb8(p, &w, &h, &rgb), 0);
     ck_assert_int_eq(w, 70 + 8 * 118 + 6);  // 8 test items in one row of 112-px thumbnails
     ck_assert_int_eq(h, 2 * 112 + 16 + 18 + 6);
     free(rgb);
@@ -262,9 +262,9 @@ START_TEST(reconstruct_outputs) {
     ck_assert_int_eq(dir_count(p), 8);
     snprintf(p, sizeof p, "%s/pred_latents.npy", rec);
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(p, &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(p, &a, 0), 0);
     ck_assert(a.ndim == 2 && a.dims[0] == 8 && a.dims[1] == 512);
-    npy_free_f32(&a);
+    hy_npy_free_f32(&a);
     // the predictions equal `hyper predict`'s
     char pp[400];
     snprintf(pp, sizeof pp, "%s/pred.npy", d);
@@ -288,22 +288,22 @@ START_TEST(no_face_policies) {
     snprintf(out, sizeof out, "%s/e.npy", d);
     uint8_t px[16 * 16 * 3];
     for (int i = 0; i < 16 * 16 * 3; i++) px[i] = (uint8_t)(i * 7);
-    ck_assert_int_eq(png_write_rgb8(img, 16, 16, px), 0);
+    ck_assert_int_eq(hy_png_write_rgb8(img, 16, 16, px), 0);
     // default policy: warn and embed the whole image
     ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " %s -o %s", img, out), 0);
     ck_assert_ptr_nonnull(strstr(msg, "small.png: no face found; using the whole image"));
     free(msg);
     npy_f32 a;
-    ck_assert_int_eq(npy_read_f32(out, &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(out, &a, 0), 0);
     ck_assert(isfinite(a.data[0]));
-    npy_free_f32(&a);
+    hy_npy_free_f32(&a);
     // skip: a row of NaN keeps the input order
     ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " --on-no-face skip %s %s -o %s", img, img, out), 0);
     ck_assert_ptr_nonnull(strstr(msg, "skipped"));
     free(msg);
-    ck_assert_int_eq(npy_read_f32(out, &a, 1), 0);
+    ck_assert_int_eq(hy_npy_read_f32(out, &a, 1), 0);
     ck_assert(a.dims[0] == 2 && isnan(a.data[0]) && isnan(a.data[2 * a.dims[1] - 1]));
-    npy_free_f32(&a);
+    hy_npy_free_f32(&a);
     // error: stop, nothing written
     remove(out);
     ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " --on-no-face error %s -o %s", img, out), 1);

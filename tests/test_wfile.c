@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "common.h"
+#include "base/common.h"
 #include "testutil.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 static const float A[24] = {-1.5, -1.375, -1.25, -1.125, -1, -0.875, -0.75, -0.625, -0.5, -0.375, -0.25, -0.125,
                             0,    0.125,  0.25,  0.375,  0.5, 0.625,  0.75,  0.875,  1,    1.125,  1.25,  1.375};
@@ -14,17 +14,17 @@ static const float B[3] = {1.5f, -2.0f, 3.0f};
 static const int64_t IDX[2] = {7, -1};
 
 static int write_same_as_python(const char *path) {
-    wf_writer *w = wf_writer_new("test");
-    wf_writer_int(w, "answer", 42);
-    wf_writer_float(w, "pi", 3.25);
-    wf_writer_str(w, "name", "tiny");
-    wf_writer_ints(w, "channels", (int64_t[]){4, 8, 16}, 3);
-    wf_writer_floats(w, "scales", (double[]){0.5, 0.25}, 2);
-    wf_writer_tensor(w, "a.weight", WF_F32, 3, (int64_t[]){2, 3, 4}, A);
-    wf_writer_tensor(w, "b.bias", WF_F32, 1, (int64_t[]){3}, B);
-    wf_writer_tensor(w, "idx", WF_I64, 1, (int64_t[]){2}, IDX);
-    int r = wf_writer_save(w, path);
-    wf_writer_free(w);
+    wf_writer *w = hy_wf_writer_new("test");
+    hy_wf_writer_int(w, "answer", 42);
+    hy_wf_writer_float(w, "pi", 3.25);
+    hy_wf_writer_str(w, "name", "tiny");
+    hy_wf_writer_ints(w, "channels", (int64_t[]){4, 8, 16}, 3);
+    hy_wf_writer_floats(w, "scales", (double[]){0.5, 0.25}, 2);
+    hy_wf_writer_tensor(w, "a.weight", WF_F32, 3, (int64_t[]){2, 3, 4}, A);
+    hy_wf_writer_tensor(w, "b.bias", WF_F32, 1, (int64_t[]){3}, B);
+    hy_wf_writer_tensor(w, "idx", WF_I64, 1, (int64_t[]){2}, IDX);
+    int r = hy_wf_writer_save(w, path);
+    hy_wf_writer_free(w);
     return r;
 }
 
@@ -63,7 +63,7 @@ END_TEST
 
 START_TEST(read_back_values) {
     wfile wf;
-    ck_assert_int_eq(wf_open(&wf, "tests/fixtures/wf_python.bin"), 0);
+    ck_assert_int_eq(hy_wf_open(&wf, "tests/fixtures/wf_python.bin"), 0);
     ck_assert_str_eq(wf.kind, "test");
     int64_t v;
     double f;
@@ -71,35 +71,35 @@ START_TEST(read_back_values) {
     const int64_t *ch;
     const double *sc;
     uint32_t n;
-    ck_assert_int_eq(wf_cfg_int(&wf, "answer", &v), 0);
+    ck_assert_int_eq(hy_wf_cfg_int(&wf, "answer", &v), 0);
     ck_assert_int_eq(v, 42);
-    ck_assert_int_eq(wf_cfg_float(&wf, "pi", &f), 0);
+    ck_assert_int_eq(hy_wf_cfg_float(&wf, "pi", &f), 0);
     ck_assert(f == 3.25);
-    ck_assert_int_eq(wf_cfg_str(&wf, "name", &s), 0);
+    ck_assert_int_eq(hy_wf_cfg_str(&wf, "name", &s), 0);
     ck_assert_str_eq(s, "tiny");
-    ck_assert_int_eq(wf_cfg_ints(&wf, "channels", &ch, &n), 0);
+    ck_assert_int_eq(hy_wf_cfg_ints(&wf, "channels", &ch, &n), 0);
     ck_assert_int_eq(n, 3);
     ck_assert_int_eq(ch[2], 16);
-    ck_assert_int_eq(wf_cfg_floats(&wf, "scales", &sc, &n), 0);
+    ck_assert_int_eq(hy_wf_cfg_floats(&wf, "scales", &sc, &n), 0);
     ck_assert(n == 2 && sc[1] == 0.25);
     // wrong type and missing key
-    ck_assert_int_eq(wf_cfg_int(&wf, "pi", &v), HY_EFORMAT);
+    ck_assert_int_eq(hy_wf_cfg_int(&wf, "pi", &v), HY_EFORMAT);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "'pi' is a float"));
-    ck_assert_int_eq(wf_cfg_int(&wf, "nope", &v), HY_EFORMAT);
+    ck_assert_int_eq(hy_wf_cfg_int(&wf, "nope", &v), HY_EFORMAT);
     const float *a;
-    ck_assert_int_eq(wf_get_f32(&wf, "a.weight", 3, (int64_t[]){2, 3, 4}, &a), 0);
+    ck_assert_int_eq(hy_wf_get_f32(&wf, "a.weight", 3, (int64_t[]){2, 3, 4}, &a), 0);
     for (int i = 0; i < 24; i++) ck_assert(a[i] == A[i]);
     ck_assert_uint_eq(((uintptr_t)a) % 64, 0);
     // wrong shape names file, tensor, expected and found
-    ck_assert_int_eq(wf_get_f32(&wf, "a.weight", 3, (int64_t[]){2, 4, 3}, &a), HY_ESHAPE);
+    ck_assert_int_eq(hy_wf_get_f32(&wf, "a.weight", 3, (int64_t[]){2, 4, 3}, &a), HY_ESHAPE);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "wf_python.bin: tensor 'a.weight' has shape (2,3,4), expected (2,4,3)"));
-    ck_assert_int_eq(wf_get_f32(&wf, "idx", -1, NULL, &a), HY_EFORMAT);
+    ck_assert_int_eq(hy_wf_get_f32(&wf, "idx", -1, NULL, &a), HY_EFORMAT);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "is i64, expected f32"));
-    ck_assert_int_eq(wf_get_f32(&wf, "missing", -1, NULL, &a), HY_EFORMAT);
+    ck_assert_int_eq(hy_wf_get_f32(&wf, "missing", -1, NULL, &a), HY_EFORMAT);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "'missing' is missing"));
-    ck_assert_int_eq(wf_expect_kind(&wf, "pggan"), HY_EFORMAT);
+    ck_assert_int_eq(hy_wf_expect_kind(&wf, "pggan"), HY_EFORMAT);
     ck_assert_ptr_nonnull(strstr(hy_errmsg(), "is a 'test' weight file, expected 'pggan'"));
-    wf_close(&wf);
+    hy_wf_close(&wf);
 }
 END_TEST
 
@@ -115,7 +115,7 @@ static void expect_bad(void (*mutate)(uint8_t *, size_t *), int code, const char
     snprintf(p, sizeof p, "%s/bad.bin", d);
     spit(p, b, n);
     wfile wf;
-    int r = wf_open(&wf, p);
+    int r = hy_wf_open(&wf, p);
     ck_assert_msg(r == code, "expected %d got %d (%s)", code, r, hy_errmsg());
     ck_assert_msg(strstr(hy_errmsg(), needle) != NULL, "message '%s' lacks '%s'", hy_errmsg(), needle);
     ck_assert_msg(strstr(hy_errmsg(), p) != NULL, "message '%s' does not name the file", hy_errmsg());
@@ -212,7 +212,7 @@ START_TEST(every_data_byte_is_checked) {
         wfile wf;
         b[pos] ^= 0x80;
         spit(p, b, n);
-        ck_assert_int_eq(wf_open(&wf, p), HY_ECRC);
+        ck_assert_int_eq(hy_wf_open(&wf, p), HY_ECRC);
         b[pos] ^= 0x80;
         tested++;
     }

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "common.h"
-#include "pggan.h"
-#include "rng.h"
+#include "base/common.h"
+#include "models/pggan.h"
+#include "base/rng.h"
 
 static double now(clockid_t c) {
     struct timespec t;
@@ -32,18 +32,18 @@ int main(int argc, char **argv) {
     hy_set_threads(threads);
     pggan g;
     double l0 = now(CLOCK_MONOTONIC);
-    if (pggan_load(&g, argv[1])) return 1;
+    if (hy_pggan_load(&g, argv[1])) return 1;
     double load = now(CLOCK_MONOTONIC) - l0;
     int R = g.resolution;
     float *z = malloc(sizeof(float) * g.latent), *img = malloc(sizeof(float) * 3 * (size_t)R * R);
     mt19937 rng;
-    mt_seed(&rng, 1);
-    mt_randn_f32(&rng, z, g.latent);
+    hy_mt_seed(&rng, 1);
+    hy_mt_randn_f32(&rng, z, g.latent);
     double wall[100], cpu[100];
-    if (pggan_forward(&g, z, img, NULL, NULL)) return 1;  // warm-up (first touch of weights)
+    if (hy_pggan_forward(&g, z, img, NULL, NULL)) return 1;  // warm-up (first touch of weights)
     for (int i = 0; i < reps; i++) {
         double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-        if (pggan_forward(&g, z, img, NULL, NULL)) return 1;
+        if (hy_pggan_forward(&g, z, img, NULL, NULL)) return 1;
         wall[i] = now(CLOCK_MONOTONIC) - w0;
         cpu[i] = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
     }
@@ -51,6 +51,6 @@ int main(int argc, char **argv) {
     qsort(cpu, reps, sizeof(double), cmp);
     printf("%d %.4f %.4f %.4f %.4f\n", threads, wall[reps / 2], cpu[reps / 2], wall[0], load);
     free(z), free(img);
-    pggan_free(&g);
+    hy_pggan_free(&g);
     return 0;
 }

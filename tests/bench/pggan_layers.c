@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "common.h"
-#include "conv3x3.h"
-#include "ops.h"
+#include "base/common.h"
+#include "nn/conv3x3.h"
+#include "nn/ops.h"
 
 static double cpu_now(void) {
     struct timespec t;
@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 512; i++) b[i] = 0.01f * (i % 7);
     for (size_t i = 0; i < (size_t)32 << 20; i++) in[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
     for (size_t i = 0; i < (size_t)512 * 512 * 9; i++) w[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
-    if (!c3_available()) {
+    if (!hy_c3_available()) {
         printf("no AVX-512F: the direct-conv path is not used here\n");
         return 0;
     }
@@ -38,23 +38,23 @@ int main(int argc, char **argv) {
         for (int k = 0; k < 2; k++) {
             int up = k == 0, cin = up ? ch[s > 0 ? s - 1 : 0] : ch[s], cout = ch[s], h = up ? r / 2 : r;
             if (s == 0 && up) continue;
-            if (!c3_supported(cin, cout, h, h, up)) continue;
+            if (!hy_c3_supported(cin, cout, h, h, up)) continue;
             // padded planes as in pggan_forward; the last stage runs fused (both convs + toRGB)
             size_t is = (size_t)h * h + C3_PLANE_PAD, os = (size_t)r * r + C3_PLANE_PAD;
             double best = 1e9, nominal = 2.0 * r * r * cout * cin * 9, actual = up ? nominal * 16 / 36 : nominal;
             if (s == 8 && !up) continue;  // counted with conv0 below
             float *pk2 = NULL;
             if (s == 8) {
-                pk2 = malloc(sizeof(float) * c3_packed_floats(cout, cout, 0));
-                c3_pack(pk2, w, cout, cout, 0);
+                pk2 = malloc(sizeof(float) * hy_c3_packed_floats(cout, cout, 0));
+                hy_c3_pack(pk2, w, cout, cout, 0);
                 nominal += 2.0 * r * r * cout * cout * 9, actual += 2.0 * r * r * cout * cout * 9;
             }
-            c3_pack(pk, w, cin, cout, up);
+            hy_c3_pack(pk, w, cin, cout, up);
             c3_epilogue ep = {1, 0.2f, 1, 1e-8f, rw, b, s == 8 ? rgb : NULL};
             for (int i = 0; i < reps; i++) {
                 double t0 = cpu_now();
-                if (s == 8) c3_stage_rgb(in, is, cin, cout, h, h, pk, b, pk2, b, &ep);
-                else c3_conv_strided(out, os, in, is, pk, b, cin, cout, h, h, up, &ep);
+                if (s == 8) hy_c3_stage_rgb(in, is, cin, cout, h, h, pk, b, pk2, b, &ep);
+                else hy_c3_conv_strided(out, os, in, is, pk, b, cin, cout, h, h, up, &ep);
                 double dt = cpu_now() - t0;
                 if (dt < best) best = dt;
             }

@@ -4,12 +4,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "dataset.h"
+#include "study/dataset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     double *m = NULL;
     int r = -1, c = -1;
-    if (ds_matrix_mem("fuzz.npy", data, size, &m, &r, &c) == 0) {
+    if (hy_ds_matrix_mem("fuzz.npy", data, size, &m, &r, &c) == 0) {
         if (r < 1 || c < 1) abort();  // the loader promises a usable shape
         volatile double s = m[0] + m[(size_t)r * c - 1];
         (void)s;

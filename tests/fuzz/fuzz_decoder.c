@@ -8,27 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoders.h"
+#include "decoders/decoders.h"
 #include "fuzz_util.h"
 
 static void one(const uint8_t *data, size_t size) {
     wfile wf;
-    if (wf_open_mem(&wf, "fuzz.bin", data, size) != 0) return;
+    if (hy_wf_open_mem(&wf, "fuzz.bin", data, size) != 0) return;
     decoder dec;
-    int rc = dec_from_wfile(&dec, &wf, "fuzz.bin");
-    wf_close(&wf);
+    int rc = hy_dec_from_wfile(&dec, &wf, "fuzz.bin");
+    hy_wf_close(&wf);
     if (rc) return;
     static FILE *null_out;
     if (!null_out) null_out = fopen("/dev/null", "w");
-    if (null_out) dec_describe(&dec, null_out);
+    if (null_out) hy_dec_describe(&dec, null_out);
     if (dec.n_in <= 100000 && dec.n_out <= 100000) {
         double *x = calloc((size_t)dec.n_in, sizeof(double));
         float *y = calloc((size_t)dec.n_out, sizeof(float));
-        if (x && y) dec_predict(&dec, x, 1, y);
+        if (x && y) hy_dec_predict(&dec, x, 1, y);
         free(x);
         free(y);
     }
-    dec_free(&dec);
+    hy_dec_free(&dec);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

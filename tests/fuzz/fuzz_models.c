@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "facenet.h"
+#include "models/facenet.h"
 #include "fuzz_util.h"
-#include "mtcnn.h"
-#include "pggan.h"
+#include "models/mtcnn.h"
+#include "models/pggan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *copy = malloc(size ? size : 1);
@@ -21,20 +21,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!p) return 0;
     // the kind field decides which loader can succeed; try all three (wrong kinds must fail cleanly)
     pggan g;
-    if (pggan_load(&g, p) == 0) {
+    if (hy_pggan_load(&g, p) == 0) {
         // small generators also run once: the loaded shapes must be consistent with the compute
         if (g.resolution <= 16 && g.latent <= 4096) {
             float *z = calloc((size_t)g.latent, sizeof(float));
             float *out = malloc(sizeof(float) * 3 * (size_t)g.resolution * g.resolution);
-            if (z && out) pggan_forward(&g, z, out, NULL, NULL);
+            if (z && out) hy_pggan_forward(&g, z, out, NULL, NULL);
             free(z);
             free(out);
         }
-        pggan_free(&g);
+        hy_pggan_free(&g);
     }
     facenet f;
-    if (facenet_load(&f, p) == 0) facenet_free(&f);
+    if (hy_facenet_load(&f, p) == 0) hy_facenet_free(&f);
     mtcnn_model m;
-    if (mtcnn_load(&m, p) == 0) mtcnn_free(&m);
+    if (hy_mtcnn_load(&m, p) == 0) hy_mtcnn_free(&m);
     return 0;
 }

@@ -5,16 +5,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "nifti.h"
+#include "base/nifti.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     nifti_img img;
-    if (nifti_read_mem("fuzz.nii", data, size, &img) == 0) {
+    if (hy_nifti_read_mem("fuzz.nii", data, size, &img) == 0) {
         // touch every value (ASan checks the allocation matches nvox)
         volatile double s = 0;
         for (int64_t i = 0; i < img.nvox; i++) s += img.data[i];
         (void)s;
-        nifti_free(&img);
+        hy_nifti_free(&img);
     }
     return 0;
 }

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "npy.h"
+#include "base/npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char kinds[3] = {'f', 'd', 'i'};
@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int ndim;
         int64_t dims[NPY_MAX_NDIM];
         void *out = NULL;
-        if (npy_parse("fuzz.npy", data, size, kinds[k], &ndim, dims, &out) == 0) free(out);
+        if (hy_npy_parse("fuzz.npy", data, size, kinds[k], &ndim, dims, &out) == 0) free(out);
     }
     return 0;
 }

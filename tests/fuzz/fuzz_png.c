@@ -2,11 +2,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "image_io.h"
+#include "base/image_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int w, h;
     uint8_t *rgb = NULL;
-    if (png_decode_rgb8("fuzz.png", data, size, &w, &h, &rgb) == 0) free(rgb);
+    if (hy_png_decode_rgb8("fuzz.png", data, size, &w, &h, &rgb) == 0) free(rgb);
     return 0;
 }

@@ -5,19 +5,19 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "wfile.h"
+#include "base/wfile.h"
 
 static void one(const uint8_t *data, size_t size) {
     wfile wf;
-    if (wf_open_mem(&wf, "fuzz.bin", data, size) == 0) {
+    if (hy_wf_open_mem(&wf, "fuzz.bin", data, size) == 0) {
         // exercise the getters on whatever validated
         for (uint32_t i = 0; i < wf.n_tensors; i++) {
             const float *p;
-            wf_get_f32(&wf, wf.tensors[i].name, wf.tensors[i].ndim, wf.tensors[i].dims, &p);
+            hy_wf_get_f32(&wf, wf.tensors[i].name, wf.tensors[i].ndim, wf.tensors[i].dims, &p);
         }
         int64_t v;
-        wf_cfg_int(&wf, "resolution", &v);
-        wf_close(&wf);
+        hy_wf_cfg_int(&wf, "resolution", &v);
+        hy_wf_close(&wf);
     }
 }
 

@@ -15,8 +15,8 @@ B=build-fuzz
 mkdir -p $B/obj $B/corpus tests/fuzz/crashes
 CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g -Iinclude $(pkg-config --cflags libpng) -I/usr/include/x86_64-linux-gnu/openblas-pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 objs=()
-for s in src/*.c; do
-  case $s in src/main.c|src/cmd_*.c) continue;; esac
+for s in src/*/*.c; do
+  case $s in src/cli/*) continue;; esac
   o=$B/obj/$(basename "${s%.c}").o
   if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find include -newer "$o" -name '*.h' | head -1)" ]; then
     clang $CFLAGS -c "$s" -o "$o"

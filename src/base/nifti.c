@@ -1,0 +1,349 @@
+// nifti.c - NIfTI-1 reader/writer (see include/nifti.h).
+//
+// Header fields used (byte offsets in the 348-byte header): sizeof_hdr i32 @0, dim i16[8] @40,
+// datatype i16 @70, bitpix i16 @72, vox_offset f32 @108, scl_slope f32 @112,
+// scl_inter f32 @116, magic char[4] @344.
+#include "base/nifti.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>  // gzopen/gzread read .nii and .nii.gz alike; inflate for buffers
+
+#include "base/common.h"
+
+static void swapn(void *p, int n) {
+    uint8_t *b = p;
+    for (int i = 0; i < n / 2; i++) {
+        uint8_t t = b[i];
+        b[i] = b[n - 1 - i];
+        b[n - 1 - i] = t;
+    }
+}
+
+static int host_big(void) {
+    uint16_t x = 1;
+    return *(uint8_t *)&x == 0;
+}
+
+static int dtype_size(int dt) {
+    switch (dt) {
+    case NII_UINT8: return 1;
+    case NII_INT16: return 2;
+    case NII_INT32: return 4;
+    case NII_FLOAT32: return 4;
+    case NII_FLOAT64: return 8;
+    default: return 0;
+    }
+}
+
+static const char *dtype_hint(int dt) {
+    switch (dt) {
+    case 1: return "binary";
+    case 32: return "complex64";
+    case 128: return "rgb24";
+    case 256: return "int8";
+    case 512: return "uint16";
+    case 768: return "uint32";
+    case 1024: return "int64";
+    case 1280: return "uint64";
+    case 1536: return "float128";
+    case 1792: return "complex128";
+    case 2048: return "complex256";
+    case 2304: return "rgba32";
+    default: return "unknown";
+    }
+}
+
+// The bytes come from a source: a file read through zlib's gz* (plain or gzip alike) or a
+// buffer in memory (plain, or gzip inflated here, concatenated members included, as gzread
+// does). The parser below only sees src_read.
+typedef struct {
+    const char *name;
+    gzFile g;               // file source
+    const uint8_t *mem;     // memory source
+    size_t len, pos;
+    int gz;                 // memory source is gzip
+    int gz_done;            // memory gzip stream fully read (all members)
+    z_stream zs;
+    uint64_t stored;        // bytes stored (file or buffer size): bounds the promised data
+} nsrc;
+
+// Reads up to n bytes (n <= 1 GiB); returns the count (0 at the end) or a negative HY_E* code.
+static long src_read(nsrc *s, void *buf, size_t n) {
+    if (s->g) {
+        int r = gzread(s->g, buf, (unsigned)n);
+        if (r < 0) {
+            int e;
+            return hy_err(HY_EFORMAT, "%s: corrupt compressed data (%s)", s->name, gzerror(s->g, &e));
+        }
+        return r;
+    }
+    if (!s->gz) {
+        size_t c = s->len - s->pos < n ? s->len - s->pos : n;
+        memcpy(buf, s->mem + s->pos, c);
+        s->pos += c;
+        return (long)c;
+    }
+    if (s->gz_done) return 0;
+    s->zs.next_out = buf;
+    s->zs.avail_out = (uInt)n;
+    while (s->zs.avail_out > 0) {
+        int r = inflate(&s->zs, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) {
+            // another gzip member may follow; anything else after a member is ignored, as gzread does
+            if (s->zs.avail_in >= 2 && s->zs.next_in[0] == 0x1f && s->zs.next_in[1] == 0x8b) {
+                if (inflateReset(&s->zs) != Z_OK) break;
+                continue;
+            }
+            s->gz_done = 1;
+            break;
+        }
+        if (r == Z_BUF_ERROR && s->zs.avail_in == 0) {
+            return hy_err(HY_EFORMAT, "%s: truncated gzip stream", s->name);
+        }
+        if (r != Z_OK) {
+            return hy_err(HY_EFORMAT, "%s: corrupt compressed data (%s)", s->name,
+                          s->zs.msg ? s->zs.msg : "inflate error");
+        }
+    }
+    return (long)(n - s->zs.avail_out);
+}
+
+// Reads exactly n bytes; error names the file and what was being read.
+static int src_exact(nsrc *s, void *buf, size_t n, const char *what) {
+    uint8_t *p = buf;
+    while (n > 0) {
+        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
+        long r = src_read(s, p, chunk);
+        if (r < 0) return (int)r;
+        if (r == 0) return hy_err(HY_EFORMAT, "%s: truncated: file ends inside the %s", s->name, what);
+        p += r;
+        n -= (size_t)r;
+    }
+    return HY_OK;
+}
+
+// Whether the source decompresses (for the size bound: deflate expands at most ~1032x).
+static int src_compressed(nsrc *s) { return s->g ? !gzdirect(s->g) : s->gz; }
+
+static int parse(nsrc *src, nifti_img *img) {
+    const char *path = src->name;
+    uint8_t h[348];
+    int rc = src_exact(src, h, sizeof h, "348-byte header");
+    if (rc) return rc;
+    int32_t szh;
+    memcpy(&szh, h, 4);
+    int swap = 0;
+    if (szh != 348) {
+        swapn(&szh, 4);
+        if (szh == 348) swap = 1;
+        else if (szh == 540 || szh == 0x1c020000)
+            return hy_err(HY_EFORMAT, "%s: NIfTI-2 files are not supported (convert to NIfTI-1)", path);
+        else
+            return hy_err(HY_EFORMAT, "%s: not a NIfTI-1 file (sizeof_hdr is not 348 in either byte order)", path);
+    }
+    if (!memcmp(h + 344, "ni1", 4))
+        return hy_err(HY_EFORMAT, "%s: separate .hdr/.img NIfTI pairs are not supported (use a single .nii)", path);
+    if (memcmp(h + 344, "n+1", 4)) return hy_err(HY_EFORMAT, "%s: bad NIfTI-1 magic (expected \"n+1\")", path);
+    int16_t dim[8], dt, bitpix;
+    float vox, slope, inter;
+    memcpy(dim, h + 40, 16);
+    memcpy(&dt, h + 70, 2);
+    memcpy(&bitpix, h + 72, 2);
+    memcpy(&vox, h + 108, 4);
+    memcpy(&slope, h + 112, 4);
+    memcpy(&inter, h + 116, 4);
+    if (swap) {
+        for (int i = 0; i < 8; i++) swapn(&dim[i], 2);
+        swapn(&dt, 2);
+        swapn(&bitpix, 2);
+        swapn(&vox, 4);
+        swapn(&slope, 4);
+        swapn(&inter, 4);
+    }
+    if (dim[0] < 1 || dim[0] > 7) return hy_err(HY_EFORMAT, "%s: dim[0] = %d, must be 1..7", path, dim[0]);
+    img->ndim = dim[0];
+    img->nvox = 1;
+    for (int i = 0; i < dim[0]; i++) {
+        if (dim[i + 1] < 1) return hy_err(HY_EFORMAT, "%s: dim[%d] = %d, must be >= 1", path, i + 1, dim[i + 1]);
+        img->dim[i] = dim[i + 1];
+        // each factor is <= 32767 and the running product stays <= NIFTI_MAX_VOXELS, so no overflow
+        img->nvox *= dim[i + 1];
+        if (img->nvox > NIFTI_MAX_VOXELS)
+            return hy_err(HY_ENOMEM, "%s: volume has more than %lld voxels (limit NIFTI_MAX_VOXELS)", path,
+                          (long long)NIFTI_MAX_VOXELS);
+    }
+    int isz = dtype_size(dt);
+    if (!isz)
+        return hy_err(HY_EFORMAT, "%s: unsupported NIfTI datatype %d (%s); supported: uint8, int16, int32, float32, float64",
+                      path, dt, dtype_hint(dt));
+    if (bitpix != 8 * isz) return hy_err(HY_EFORMAT, "%s: bitpix %d does not match datatype %d", path, bitpix, dt);
+    if (!(vox >= 348) || vox > 1e9) return hy_err(HY_EFORMAT, "%s: vox_offset %g must be >= 348", path, vox);
+    size_t nbytes;
+    if (hy_mul_size((size_t)img->nvox, (size_t)isz, &nbytes) || nbytes > HY_MAX_FILE_BYTES)
+        return hy_err(HY_ENOMEM, "%s: volume of %lld voxels is too large", path, (long long)img->nvox);
+    // Bound the allocation by what the file can hold before allocating: a plain file must contain
+    // vox_offset + nbytes bytes; a gzip stream expands at most ~1032x (deflate's limit).
+    uint64_t need = (uint64_t)nbytes + (uint64_t)vox;
+    int packed = src_compressed(src);
+    if (packed ? need / 1032 > src->stored : need > src->stored)
+        return hy_err(HY_EFORMAT, "%s: truncated: header promises %llu bytes of voxel data at offset %.0f, the %sfile is %llu bytes",
+                      path, (unsigned long long)nbytes, (double)vox, packed ? "compressed " : "",
+                      (unsigned long long)src->stored);
+    img->datatype = dt;
+    img->slope = (slope != 0 && isfinite(slope)) ? slope : 0;
+    img->inter = img->slope != 0 && isfinite(inter) ? inter : 0;
+    // skip to vox_offset (extensions)
+    size_t skip = (size_t)vox - 348;
+    uint8_t tmp[4096];
+    while (skip > 0) {
+        size_t c = skip > sizeof tmp ? sizeof tmp : skip;
+        if ((rc = src_exact(src, tmp, c, "header extension"))) return rc;
+        skip -= c;
+    }
+    uint8_t *raw = hy_malloc(nbytes);
+    img->data = hy_malloc(sizeof(double) * (size_t)img->nvox);
+    if (!raw || !img->data) {
+        free(raw);
+        return HY_ENOMEM;
+    }
+    if ((rc = src_exact(src, raw, nbytes, "voxel data"))) {
+        free(raw);
+        return rc;
+    }
+    // drain to the end so a gzip CRC/length error in the trailer is noticed
+    for (;;) {
+        long r = src_read(src, tmp, sizeof tmp);
+        if (r < 0) {
+            free(raw);
+            return (int)r;
+        }
+        if (r == 0) break;
+    }
+    for (int64_t i = 0; i < img->nvox; i++) {
+        uint8_t *p = raw + (size_t)i * isz;
+        if (swap) swapn(p, isz);
+        double v;
+        switch (dt) {
+        case NII_UINT8: v = p[0]; break;
+        case NII_INT16: { int16_t x; memcpy(&x, p, 2); v = x; break; }
+        case NII_INT32: { int32_t x; memcpy(&x, p, 4); v = x; break; }
+        case NII_FLOAT32: { float x; memcpy(&x, p, 4); v = x; break; }
+        default: { double x; memcpy(&x, p, 8); v = x; break; }
+        }
+        img->data[i] = img->slope != 0 ? img->slope * v + img->inter : v;
+    }
+    free(raw);
+    return HY_OK;
+}
+
+int hy_nifti_read(const char *path, nifti_img *img) {
+    memset(img, 0, sizeof *img);
+    FILE *probe = fopen(path, "rb");
+    if (!probe) return hy_err(HY_EIO, "%s: cannot open", path);
+    fclose(probe);
+    struct stat st;
+    if (stat(path, &st) || st.st_size < 0) return hy_err(HY_EIO, "%s: cannot stat", path);
+    nsrc src = {.name = path, .stored = (uint64_t)st.st_size};
+    if (!(src.g = gzopen(path, "rb"))) return hy_err(HY_EIO, "%s: cannot open", path);
+    gzbuffer(src.g, 1 << 17);
+    int rc = parse(&src, img);
+    gzclose(src.g);
+    if (rc) hy_nifti_free(img);
+    return rc;
+}
+
+int hy_nifti_read_mem(const char *name, const uint8_t *buf, size_t len, nifti_img *img) {
+    memset(img, 0, sizeof *img);
+    nsrc src = {.name = name, .mem = buf, .len = len, .stored = len};
+    src.gz = len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
+    if (src.gz) {
+        src.zs.next_in = (Bytef *)buf;  // zlib's API is not const-qualified; it only reads
+        src.zs.avail_in = len > (1u << 31) ? 0 : (uInt)len;
+        if (len > (1u << 31)) return hy_err(HY_ENOMEM, "%s: compressed buffer over 2 GiB", name);
+        if (inflateInit2(&src.zs, 15 + 16) != Z_OK) return hy_err(HY_ENOMEM, "%s: zlib initialisation failed", name);
+    }
+    int rc = parse(&src, img);
+    if (src.gz) inflateEnd(&src.zs);
+    if (rc) hy_nifti_free(img);
+    return rc;
+}
+
+void hy_nifti_free(nifti_img *img) {
+    free(img->data);
+    memset(img, 0, sizeof *img);
+}
+
+static void put(uint8_t *h, int off, const void *v, int n, int swap) {
+    memcpy(h + off, v, n);
+    if (swap) swapn(h + off, n);
+}
+
+int hy_nifti_write(const char *path, int ndim, const int64_t *dim, int datatype, const double *raw, double slope,
+                double inter, int big_endian) {
+    int isz = dtype_size(datatype);
+    if (!isz && datatype != 32) return hy_err(HY_EARG, "%s: cannot write NIfTI datatype %d", path, datatype);
+    if (!isz) isz = 8;  // complex64, only to produce unsupported files in tests
+    if (ndim < 1 || ndim > 7) return hy_err(HY_EARG, "%s: ndim %d", path, ndim);
+    int swap = big_endian != host_big();
+    uint8_t h[352];
+    memset(h, 0, sizeof h);
+    int32_t szh = 348;
+    put(h, 0, &szh, 4, swap);
+    int16_t d16[8] = {(int16_t)ndim, 1, 1, 1, 1, 1, 1, 1};
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        d16[i + 1] = (int16_t)dim[i];
+        n *= dim[i];
+    }
+    for (int i = 0; i < 8; i++) put(h, 40 + 2 * i, &d16[i], 2, swap);
+    int16_t dt = (int16_t)datatype, bp = (int16_t)(8 * isz);
+    put(h, 70, &dt, 2, swap);
+    put(h, 72, &bp, 2, swap);
+    float pix[8] = {1, 1, 1, 1, 1, 1, 1, 1}, vox = 352, sl = (float)slope, it = (float)inter;
+    for (int i = 0; i < 8; i++) put(h, 76 + 4 * i, &pix[i], 4, swap);
+    put(h, 108, &vox, 4, swap);
+    put(h, 112, &sl, 4, swap);
+    put(h, 116, &it, 4, swap);
+    memcpy(h + 344, "n+1", 4);
+    uint8_t *buf = hy_malloc((size_t)n * isz);
+    if (!buf) return HY_ENOMEM;
+    for (int64_t i = 0; i < n; i++) {
+        uint8_t *p = buf + (size_t)i * isz;
+        double v = raw[i];
+        switch (datatype) {
+        case NII_UINT8: p[0] = (uint8_t)lround(v); break;
+        case NII_INT16: { int16_t x = (int16_t)lround(v); memcpy(p, &x, 2); break; }
+        case NII_INT32: { int32_t x = (int32_t)lround(v); memcpy(p, &x, 4); break; }
+        case NII_FLOAT32: { float x = (float)v; memcpy(p, &x, 4); break; }
+        default: memcpy(p, &v, 8); break;
+        }
+        if (swap) swapn(p, isz);
+    }
+    size_t len = strlen(path);
+    int gz = len > 3 && !strcmp(path + len - 3, ".gz");
+    hy_outfile o;
+    int rc = hy_out_open(&o, path);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    int ok;
+    if (gz) {
+        gzFile g = gzdopen(dup(fileno(o.fp)), "wb");
+        ok = g && gzwrite(g, h, sizeof h) == (int)sizeof h && gzwrite(g, buf, (unsigned)((size_t)n * isz)) == (int)((size_t)n * isz);
+        if (g && gzclose(g) != Z_OK) ok = 0;
+    } else {
+        ok = fwrite(h, 1, sizeof h, o.fp) == sizeof h && fwrite(buf, isz, (size_t)n, o.fp) == (size_t)n;
+    }
+    free(buf);
+    if (!ok) {
+        hy_out_abort(&o);
+        return hy_err(HY_EIO, "%s: write failed", path);
+    }
+    return hy_out_commit(&o);
+}

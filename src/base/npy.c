@@ -1,0 +1,294 @@
+// npy.c - .npy reader/writer (NumPy format 1.0/2.0/3.0). See include/npy.h.
+//
+// The header is a Python dict literal; we parse exactly the three keys numpy writes
+// ('descr', 'fortran_order', 'shape') with a small tolerant scanner and reject anything
+// else we do not understand.
+#include "base/npy.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+
+#define NPY_MAX_HEADER (1 << 20)
+
+// Finds "'key'" in the header dict and returns a pointer just after the following ':'.
+static const char *find_key(const char *h, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "'%s'", key);
+    const char *p = strstr(h, pat);
+    if (!p) {
+        snprintf(pat, sizeof pat, "\"%s\"", key);
+        p = strstr(h, pat);
+    }
+    if (!p) return NULL;
+    p += strlen(pat);
+    while (isspace((unsigned char)*p)) p++;
+    if (*p != ':') return NULL;
+    p++;
+    while (isspace((unsigned char)*p)) p++;
+    return p;
+}
+
+int hy_npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_out, int *ndim, int64_t *dims,
+              void **data) {
+    *data = NULL;
+    *ndim = 0;
+    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) return hy_err(HY_EFORMAT, "%s: not a .npy file (bad magic)", name);
+    int major = buf[6];
+    size_t hlen, hstart;
+    if (major == 1) {
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+        hstart = 10;
+    } else if (major == 2 || major == 3) {
+        if (len < 12) return hy_err(HY_EFORMAT, "%s: truncated .npy header", name);
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        hstart = 12;
+    } else {
+        return hy_err(HY_EFORMAT, "%s: unsupported .npy format version %d", name, major);
+    }
+    if (hlen > NPY_MAX_HEADER || hlen > len - hstart) return hy_err(HY_EFORMAT, "%s: truncated .npy header", name);
+    char *h = hy_malloc(hlen + 1);
+    if (!h) return HY_ENOMEM;
+    memcpy(h, buf + hstart, hlen);
+    h[hlen] = 0;
+    if (strlen(h) != hlen) {
+        free(h);
+        return hy_err(HY_EFORMAT, "%s: .npy header contains NUL bytes", name);
+    }
+    int r = HY_OK;
+    const char *d = find_key(h, "descr"), *fo = find_key(h, "fortran_order"), *sh = find_key(h, "shape");
+    if (!d || !fo || !sh) {
+        r = hy_err(HY_EFORMAT, "%s: .npy header lacks descr/fortran_order/shape", name);
+        goto out;
+    }
+    if (strncmp(fo, "False", 5) != 0) {
+        r = hy_err(HY_EFORMAT, "%s: Fortran-order arrays are not supported (save with np.ascontiguousarray)", name);
+        goto out;
+    }
+    char descr[16] = {0};
+    if (*d != '\'' && *d != '"') {
+        r = hy_err(HY_EFORMAT, "%s: unsupported dtype description (structured arrays are not supported)", name);
+        goto out;
+    }
+    {
+        const char *e = strchr(d + 1, *d);
+        if (!e || e - d - 1 >= (long)sizeof descr) {
+            r = hy_err(HY_EFORMAT, "%s: bad dtype description", name);
+            goto out;
+        }
+        memcpy(descr, d + 1, (size_t)(e - d - 1));
+    }
+    // shape tuple
+    if (*sh != '(') {
+        r = hy_err(HY_EFORMAT, "%s: bad shape in .npy header", name);
+        goto out;
+    }
+    {
+        const char *p = sh + 1;
+        int n = 0;
+        for (;;) {
+            while (isspace((unsigned char)*p) || *p == ',') p++;
+            if (*p == ')') break;
+            if (!isdigit((unsigned char)*p) || n >= NPY_MAX_NDIM) {
+                r = hy_err(HY_EFORMAT, "%s: bad or too many (> %d) dimensions in .npy shape", name, NPY_MAX_NDIM);
+                goto out;
+            }
+            char *end;
+            long long v = strtoll(p, &end, 10);
+            if (v < 0 || end == p || v > ((long long)1 << 40)) {
+                r = hy_err(HY_EFORMAT, "%s: bad dimension in .npy shape", name);
+                goto out;
+            }
+            dims[n++] = v;
+            p = end;
+        }
+        *ndim = n;
+    }
+    int in_size;
+    char kind;
+    if (!strcmp(descr, "<f4")) kind = 'f', in_size = 4;
+    else if (!strcmp(descr, "<f8")) kind = 'f', in_size = 8;
+    else if (!strcmp(descr, "<i4")) kind = 'i', in_size = 4;
+    else if (!strcmp(descr, "<i8")) kind = 'i', in_size = 8;
+    else if (!strcmp(descr, "|u1") || !strcmp(descr, "|i1")) kind = 'i', in_size = 1;
+    else if (!strcmp(descr, "<i2") || !strcmp(descr, "<u2")) kind = 'i', in_size = 2;
+    else {
+        r = hy_err(HY_EFORMAT, "%s: unsupported dtype '%s' (expected little-endian float32/float64%s)", name, descr,
+                   dtype_out == 'i' ? " or integers" : "");
+        goto out;
+    }
+    if ((dtype_out == 'i') != (kind == 'i')) {
+        r = hy_err(HY_EFORMAT, "%s: dtype '%s' where %s was expected", name, descr,
+                   dtype_out == 'i' ? "an integer array" : "a float32/float64 array");
+        goto out;
+    }
+    size_t count, nbytes, payload = len - hstart - hlen;
+    if (hy_prod_dims(dims, *ndim, &count) || hy_mul_size(count, (size_t)in_size, &nbytes)) {
+        r = hy_err(HY_EFORMAT, "%s: shape too large", name);
+        goto out;
+    }
+    if (nbytes > payload) {
+        r = hy_err(HY_EFORMAT, "%s: truncated: shape needs %zu data bytes, file has %zu", name, nbytes, payload);
+        goto out;
+    }
+    if (nbytes < payload) {
+        r = hy_err(HY_EFORMAT, "%s: %zu extra bytes after the array data", name, payload - nbytes);
+        goto out;
+    }
+    size_t out_size = dtype_out == 'f' ? 4 : 8, out_bytes;
+    if (hy_mul_size(count, out_size, &out_bytes)) {
+        r = hy_err(HY_EFORMAT, "%s: shape too large", name);
+        goto out;
+    }
+    void *o = hy_malloc(out_bytes);
+    if (!o) {
+        r = HY_ENOMEM;
+        goto out;
+    }
+    const uint8_t *src = buf + hstart + hlen;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *s = src + i * (size_t)in_size;
+        double v = 0;
+        int64_t iv = 0;
+        if (kind == 'f' && in_size == 4) {
+            float f;
+            memcpy(&f, s, 4);
+            v = f;
+        } else if (kind == 'f') {
+            memcpy(&v, s, 8);
+        } else if (in_size == 1) {
+            iv = descr[1] == 'u' ? (int64_t)s[0] : (int64_t)(int8_t)s[0];
+        } else if (in_size == 2) {
+            uint16_t u;
+            memcpy(&u, s, 2);
+            iv = descr[1] == 'u' ? (int64_t)u : (int64_t)(int16_t)u;
+        } else if (in_size == 4) {
+            int32_t t;
+            memcpy(&t, s, 4);
+            iv = t;
+        } else {
+            memcpy(&iv, s, 8);
+        }
+        if (dtype_out == 'f') ((float *)o)[i] = (float)v;
+        else if (dtype_out == 'd') ((double *)o)[i] = v;
+        else ((int64_t *)o)[i] = iv;
+    }
+    *data = o;
+out:
+    free(h);
+    return r;
+}
+
+static int read_any(const char *path, char dt, int *ndim, int64_t *dims, void **data) {
+    uint8_t *buf;
+    size_t len;
+    int r = hy_read_file(path, &buf, &len, 0);
+    if (r) return r;
+    r = hy_npy_parse(path, buf, len, dt, ndim, dims, data);
+    free(buf);
+    return r;
+}
+
+static int64_t dims_size(int ndim, const int64_t *dims) {
+    int64_t s = 1;
+    for (int i = 0; i < ndim; i++) s *= dims[i];
+    return s;
+}
+
+int hy_npy_read_f32(const char *path, npy_f32 *out, int allow_nonfinite) {
+    memset(out, 0, sizeof *out);
+    void *d;
+    int r = read_any(path, 'f', &out->ndim, out->dims, &d);
+    if (r) return r;
+    out->data = d;
+    out->size = dims_size(out->ndim, out->dims);
+    if (!allow_nonfinite)
+        for (int64_t i = 0; i < out->size; i++)
+            if (!isfinite(out->data[i])) {
+                hy_npy_free_f32(out);
+                return hy_err(HY_EVALUE, "%s: element %lld is NaN or Inf (or overflows float32)", path, (long long)i);
+            }
+    return HY_OK;
+}
+
+int hy_npy_read_f64(const char *path, npy_f64 *out, int allow_nonfinite) {
+    memset(out, 0, sizeof *out);
+    void *d;
+    int r = read_any(path, 'd', &out->ndim, out->dims, &d);
+    if (r) return r;
+    out->data = d;
+    out->size = dims_size(out->ndim, out->dims);
+    if (!allow_nonfinite)
+        for (int64_t i = 0; i < out->size; i++)
+            if (!isfinite(out->data[i])) {
+                hy_npy_free_f64(out);
+                return hy_err(HY_EVALUE, "%s: element %lld is NaN or Inf", path, (long long)i);
+            }
+    return HY_OK;
+}
+
+int hy_npy_read_i64(const char *path, int *ndim, int64_t *dims, int64_t **data) {
+    void *d;
+    int r = read_any(path, 'i', ndim, dims, &d);
+    *data = r ? NULL : d;
+    return r;
+}
+
+void hy_npy_free_f32(npy_f32 *a) {
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
+void hy_npy_free_f64(npy_f64 *a) {
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
+
+int hy_npy_write_header(FILE *f, const char *descr, int ndim, const int64_t *dims) {
+    if (ndim < 0 || ndim > NPY_MAX_NDIM) return hy_err(HY_EARG, "npy: bad ndim %d", ndim);
+    char shape[512] = "(";
+    size_t k = 1;
+    for (int i = 0; i < ndim; i++)
+        k += (size_t)snprintf(shape + k, sizeof shape - k, "%lld,%s", (long long)dims[i], i + 1 < ndim ? " " : "");
+    if (ndim > 1) shape[--k] = 0;  // numpy writes "(3,)" for 1-d and "(2, 3)" otherwise
+    snprintf(shape + k, sizeof shape - k, ")");
+    char hdr[1024];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+    size_t total = 10 + (size_t)n + 1;
+    size_t pad = (64 - total % 64) % 64;  // data starts 64-byte aligned, as numpy does
+    size_t hlen = (size_t)n + pad + 1;
+    uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hlen & 0xff), (uint8_t)(hlen >> 8)};
+    int bad = fwrite(pre, 1, 10, f) != 10 || fwrite(hdr, 1, (size_t)n, f) != (size_t)n;
+    for (size_t i = 0; i < pad && !bad; i++) bad |= fputc(' ', f) == EOF;
+    bad |= fputc('\n', f) == EOF;
+    return bad ? hy_err(HY_EIO, "npy: header write failed") : HY_OK;
+}
+
+static int write_npy(const char *path, const char *descr, int ndim, const int64_t *dims, const void *data,
+                     size_t itemsize) {
+    size_t count;
+    if (ndim < 0 || ndim > NPY_MAX_NDIM || hy_prod_dims(dims, ndim, &count))
+        return hy_err(HY_EARG, "%s: bad shape", path);
+    hy_outfile o;
+    int r = hy_out_open(&o, path);
+    if (r) return r;
+    int bad = hy_npy_write_header(o.fp, descr, ndim, dims) != HY_OK;
+    if (!bad && count) bad |= fwrite(data, itemsize, count, o.fp) != count;
+    if (bad) {
+        hy_out_abort(&o);
+        return hy_err(HY_EIO, "%s: write failed", path);
+    }
+    return hy_out_commit(&o);
+}
+
+int hy_npy_write_f32(const char *path, int ndim, const int64_t *dims, const float *data) {
+    return write_npy(path, "<f4", ndim, dims, data, 4);
+}
+int hy_npy_write_f64(const char *path, int ndim, const int64_t *dims, const double *data) {
+    return write_npy(path, "<f8", ndim, dims, data, 8);
+}
+int hy_npy_write_i64(const char *path, int ndim, const int64_t *dims, const int64_t *data) {
+    return write_npy(path, "<i8", ndim, dims, data, 8);
+}

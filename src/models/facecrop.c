@@ -1,0 +1,97 @@
+// facecrop.c - the face-crop policy of include/facecrop.h.
+#include "models/facecrop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+
+int hy_face_crop_parse(face_crop_opts *o, const char *crop, const char *on_no_face) {
+    memset(o, 0, sizeof *o);
+    o->mode = FACE_CROP_MTCNN;
+    o->on_no_face = NOFACE_FALLBACK_FULL;
+    if (crop) {
+        if (!strcmp(crop, "mtcnn")) o->mode = FACE_CROP_MTCNN;
+        else if (!strcmp(crop, "full")) o->mode = FACE_CROP_FULL;
+        else if (!strncmp(crop, "box:", 4)) {
+            char tail;
+            if (sscanf(crop + 4, "%d,%d,%d,%d%c", &o->box.x1, &o->box.y1, &o->box.x2, &o->box.y2, &tail) != 4 ||
+                o->box.x1 < 0 || o->box.y1 < 0 || o->box.x2 <= o->box.x1 || o->box.y2 <= o->box.y1)
+                return hy_err(HY_EARG, "--crop %s: expected box:x1,y1,x2,y2 with 0 <= x1 < x2 and 0 <= y1 < y2", crop);
+            o->mode = FACE_CROP_BOX;
+        } else
+            return hy_err(HY_EARG, "--crop %s: expected mtcnn, full or box:x1,y1,x2,y2", crop);
+    }
+    if (on_no_face) {
+        if (!strcmp(on_no_face, "fallback-full")) o->on_no_face = NOFACE_FALLBACK_FULL;
+        else if (!strcmp(on_no_face, "skip")) o->on_no_face = NOFACE_SKIP;
+        else if (!strcmp(on_no_face, "error")) o->on_no_face = NOFACE_ERROR;
+        else return hy_err(HY_EARG, "--on-no-face %s: expected fallback-full, skip or error", on_no_face);
+    }
+    return HY_OK;
+}
+
+int hy_face_crop_setup(face_crop_opts *o, const char *crop, const char *on_no_face, const char *detect,
+                    mtcnn_model *det, int *has_det) {
+    *has_det = 0;
+    int r = hy_face_crop_parse(o, crop, on_no_face);
+    if (r || o->mode != FACE_CROP_MTCNN) return r;
+    const char *d = detect ? detect : (hy_path_exists(FACE_CROP_DEFAULT_MTCNN) ? FACE_CROP_DEFAULT_MTCNN : NULL);
+    if (!d) {
+        fprintf(stderr,
+                "warning: no MTCNN weights (--detect M.bin, or %s; see convert/mtcnn.py): faces are not "
+                "detected; using the whole image (--crop full)\n",
+                FACE_CROP_DEFAULT_MTCNN);
+        o->mode = FACE_CROP_FULL;
+        return HY_OK;
+    }
+    if ((r = hy_mtcnn_load(det, d))) return r;
+    *has_det = 1;
+    o->det = det;
+    return HY_OK;
+}
+
+void hy_face_crop_describe(const face_crop_opts *o, char *buf, int len) {
+    static const char *pol[] = {"fallback-full", "skip", "error"};
+    if (o->mode == FACE_CROP_MTCNN) snprintf(buf, (size_t)len, "mtcnn(on-no-face=%s)", pol[o->on_no_face]);
+    else if (o->mode == FACE_CROP_FULL) snprintf(buf, (size_t)len, "full");
+    else snprintf(buf, (size_t)len, "box:%d,%d,%d,%d", o->box.x1, o->box.y1, o->box.x2, o->box.y2);
+}
+
+int hy_face_crop_choose(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h, crop_box *box,
+                     char *how) {
+    if (o->mode == FACE_CROP_FULL) {
+        *box = hy_crop_full(w, h);
+        *how = 'f';
+        return HY_OK;
+    }
+    if (o->mode == FACE_CROP_BOX) {
+        *box = o->box;
+        *how = 'b';
+        return hy_crop_check(box, w, h, name);
+    }
+    mtcnn_face *faces = NULL;
+    int n = 0, r = hy_mtcnn_detect(o->det, NULL, rgb, w, h, &faces, &n, NULL);
+    if (r) return r;
+    int xy[4];
+    if (n > 0 && hy_mtcnn_facenet_box(faces[0].box, w, h, o->margin, 160, xy) == HY_OK) {
+        free(faces);
+        box->x1 = xy[0], box->y1 = xy[1], box->x2 = xy[2], box->y2 = xy[3];
+        *how = 'm';
+        return hy_crop_check(box, w, h, name);
+    }
+    free(faces);
+    switch (o->on_no_face) {
+    case NOFACE_ERROR: return hy_err(HY_EVALUE, "%s: no face found (--on-no-face error)", name);
+    case NOFACE_SKIP:
+        fprintf(stderr, "warning: %s: no face found; skipped (--on-no-face skip)\n", name);
+        *how = 's';
+        return HY_OK;
+    default:
+        fprintf(stderr, "warning: %s: no face found; using the whole image (--on-no-face fallback-full)\n", name);
+        *box = hy_crop_full(w, h);
+        *how = 'f';
+        return HY_OK;
+    }
+}
