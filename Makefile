@@ -95,11 +95,11 @@ deps-build:
 # Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
 # weights/README.md), then checks them against PyTorch and regenerates their golden fixture.
 demo-models: $(BUILD)/hyper
-	/usr/bin/python3 convert/train_demo_generator.py --no-resume --out weights/demo_generator.bin
-	/usr/bin/python3 convert/train_demo_embedder.py --no-resume --out weights/demo_facenet.bin
-	/usr/bin/python3 convert/golden_demo.py
-	/usr/bin/python3 convert/demo_quality.py
-	/usr/bin/python3 convert/check_demo_models.py
+	/usr/bin/python3 convert/demo/train_demo_generator.py --no-resume --out weights/demo_generator.bin
+	/usr/bin/python3 convert/demo/train_demo_embedder.py --no-resume --out weights/demo_facenet.bin
+	/usr/bin/python3 convert/golden/golden_demo.py
+	/usr/bin/python3 convert/demo/demo_quality.py
+	/usr/bin/python3 convert/checks/check_demo_models.py
 
 # Golden tests under valgrind memcheck (generic build in build-vg/; see tests/valgrind.sh).
 valgrind:
@@ -111,7 +111,7 @@ demo: deps-build
 	@HYPER=$(BUILD)/hyper bash tests/demo.sh
 
 golden:
-	/usr/bin/python3 convert/make_golden.py
+	/usr/bin/python3 convert/golden/make_golden.py
 
 bench: $(BUILD)/hyper
 	@bash tests/bench/run.sh $(BUILD)/hyper

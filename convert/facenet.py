@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """facenet.py - converts a facenet-pytorch InceptionResnetV1 state dict (the VGGFace2 release
 `20180402-114759-vggface2.pt` or the CASIA-WebFace one, same layout) into the project's weight
-file (kind "facenet", include/facenet.h documents the tensors).
+file (kind "facenet", include/models/facenet.h documents the tensors).
 
     /usr/bin/python3 convert/facenet.py 20180402-114759-vggface2.pt -o weights/facenet-vggface2.bin
 
@@ -23,6 +23,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _paths  # noqa: E402,F401  (convert/ role folders on sys.path)
 import wfile  # noqa: E402
 
 BN_EPS = 0.001

@@ -6,7 +6,7 @@ DIR holds pnet.pt, rnet.pt and onet.pt (legacy torch pickles of state dicts, as 
 the facenet-pytorch package under facenet_pytorch/data/). The output has kind "mtcnn" and
 one f32 tensor per state-dict entry, named "<net>.<key>" (e.g. "rnet.dense4.weight"), in
 PyTorch order and unchanged values: no transform is applied (the dense layers keep
-upstream's [W,H,C] flatten order; src/mtcnn.c permutes the activations to match).
+upstream's [W,H,C] flatten order; src/models/mtcnn.c permutes the activations to match).
 Shapes and parameter counts are checked against shared/spec/mtcnn.md section 1.
 """
 import argparse
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _paths  # noqa: E402,F401  (convert/ role folders on sys.path)
 import wfile  # noqa: E402
 
 SHAPES = {

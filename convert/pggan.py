@@ -10,7 +10,7 @@ Formats (spec pggan.md sections 3-5), detected by content with --format auto:
   zoo     pytorch_GAN_zoo .pth (torch.save dict with config, netG, netD, avgG); avgG if present.
   hyper   HYPER's MXNet Gluon generator.params, parsed WITHOUT MXNet (NDArray-list format).
 
-Output (kind "pggan", include/pggan.h): config resolution, latent_size, channels
+Output (kind "pggan", include/models/pggan.h): config resolution, latent_size, channels
 [C(4), C(8), ..., C(R)], source_format; tensors dense.weight [16*C4, latent], dense.bias [16*C4]
 (per unit o = 16c + 4y + x), 4x4.conv.*, {r}x{r}.conv0.*, {r}x{r}.conv1.*, torgb.*, float32, with
 the equalized-LR constants folded in (computed in float64, then cast to float32) by
@@ -32,6 +32,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _paths  # noqa: E402,F401  (convert/ role folders on sys.path)
 import wfile  # noqa: E402
 
 

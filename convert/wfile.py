@@ -1,5 +1,5 @@
 """wfile.py - the project's only Python writer (and a reader, for tests) of the HYW1
-weight-file format. The byte layout is documented in include/wfile.h; keep both in sync.
+weight-file format. The byte layout is documented in include/base/wfile.h; keep both in sync.
 
     w = WFile("pggan")
     w.config("resolution", 1024)           # int -> type 1, float -> 2, str -> 3,

@@ -1,5 +1,5 @@
-// test_conv3x3.c - the direct 3x3 kernels (src/conv3x3.c) against the naive twins in
-// src/ops_ref.c: conv2d_ref, on the upsampled input for the folded kernel, then leaky ReLU,
+// test_conv3x3.c - the direct 3x3 kernels (src/nn/conv3x3.c) against the naive twins in
+// src/nn/ops_ref.c: conv2d_ref, on the upsampled input for the folded kernel, then leaky ReLU,
 // pixel norm and the 1x1 toRGB as separate steps.
 #include <math.h>
 #include <string.h>

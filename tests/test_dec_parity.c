@@ -1,5 +1,5 @@
 // test_dec_parity.c - decoder trainers against scikit-learn and PyTorch references
-// (tests/fixtures/decoders_{sklearn,adam}.bin, written by convert/golden_decoders.py).
+// (tests/fixtures/decoders_{sklearn,adam}.bin, written by convert/golden/golden_decoders.py).
 #include <math.h>
 
 #include "base/common.h"

@@ -1,5 +1,5 @@
 // test_demo.c - the committed demo models (weights/demo_generator.bin, weights/demo_facenet.bin) run by
-// the C engines against PyTorch references written by convert/golden_demo.py
+// the C engines against PyTorch references written by convert/golden/golden_demo.py
 // (tests/fixtures/demo_ref.bin), plus `hyper info` on both files.
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 
 // Both sides are float32 and differ only in summation order; pixel norm re-normalises every
 // layer, so errors stay at ~1e-5 for O(1) outputs (measured 1.4e-5 over 16 latents with
-// convert/check_demo_models.py). A wrong weight or layout gives O(1) errors.
+// convert/checks/check_demo_models.py). A wrong weight or layout gives O(1) errors.
 #define GEN_TOL 1e-4
 // Unit embeddings through ~130 float32 convolutions with BN folded in float64 at conversion;
 // PyTorch runs the same folded tensors. Measured differences are ~1e-7; 1e-4 leaves room for

@@ -1,6 +1,6 @@
 // test_facenet.c - FaceNet Inception-ResNet-v1: the batched channel-major conv against the
 // naive conv2d_ref, the tiny golden network (tests/fixtures/facenet_tiny*.bin, from
-// convert/golden_facenet.py) block by block, batch independence, the embed / distance CLI,
+// convert/golden/golden_facenet.py) block by block, batch independence, the embed / distance CLI,
 // bad inputs, and (optional) the real-weights oracle of spec section 4.
 #include <math.h>
 #include <zlib.h>

@@ -1,5 +1,5 @@
 // test_io.c - .npy reading/writing and PNG decoding/encoding against fixtures written by
-// numpy and by an independent minimal PNG encoder (convert/golden_core.py).
+// numpy and by an independent minimal PNG encoder (convert/golden/golden_core.py).
 #include <math.h>
 
 #include "base/common.h"

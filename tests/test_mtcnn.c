@@ -1,5 +1,5 @@
-// test_mtcnn.c - MTCNN: per-network and per-stage goldens against convert/mtcnn_ref.py
-// (fixtures from convert/golden_mtcnn.py: seeded random weights, synthetic image), the
+// test_mtcnn.c - MTCNN: per-network and per-stage goldens against convert/ref/mtcnn_ref.py
+// (fixtures from convert/golden/golden_mtcnn.py: seeded random weights, synthetic image), the
 // FaceNet crop against Pillow, bad input, the `hyper detect` CLI, and - when the shared
 // data and /usr/bin/python3 with torch are present - the real weights against the oracle
 // of shared/spec/mtcnn.md section 4.

@@ -1,8 +1,8 @@
 // test_pggan.c - golden tests: the C generator against the project's PyTorch reference
-// (convert/pggan_ref.py) at every layer, and the torch-compatible RNG against torch.randn.
+// (convert/ref/pggan_ref.py) at every layer, and the torch-compatible RNG against torch.randn.
 // Fixtures: tests/fixtures/pggan_tiny.bin (32x32, channels [32,32,32,16], latent 512) and
 // pggan_tiny_ref.bin (z = torch.manual_seed(7); torch.randn(2,512) and every activation),
-// written by convert/golden_pggan.py (`make golden`).
+// written by convert/golden/golden_pggan.py (`make golden`).
 #include <math.h>
 
 #include "base/common.h"

@@ -1,11 +1,11 @@
 // test_resize.c - Pillow-exact bilinear resize (bit-exact against Pillow outputs committed in
-// tests/fixtures/resize_pillow.bin by convert/golden_facenet.py), crop, standardisation.
+// tests/fixtures/resize_pillow.bin by convert/golden/golden_facenet.py), crop, standardisation.
 #include "base/common.h"
 #include "base/resize.h"
 #include "testutil.h"
 #include "base/wfile.h"
 
-// Same formula as synth() in convert/golden_facenet.py: gradient + hashed noise + checker flips.
+// Same formula as synth() in convert/golden/golden_facenet.py: gradient + hashed noise + checker flips.
 static uint8_t *synth(int w, int h, uint32_t seed) {
     uint8_t *img = malloc((size_t)w * h * 3);
     for (uint32_t y = 0; y < (uint32_t)h; y++)

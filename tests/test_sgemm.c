@@ -1,4 +1,4 @@
-// test_sgemm.c - hy_sgemm (src/sgemm.c) against a double-precision reference product, on shapes
+// test_sgemm.c - hy_sgemm (src/nn/sgemm.c) against a double-precision reference product, on shapes
 // (N >= 256 for the AVX-512 kernel; narrower ones exercise the cblas path)
 // that hit every tail of the blocking (rows not a multiple of 8 or of the 96-row block, columns
 // not a multiple of 16 / 32 or of the 2048-column block, reductions not a multiple of 256),

@@ -2,7 +2,7 @@
 //
 // Library functions never exit and never assert on input: they return HY_OK (0) or a
 // negative HY_E* code and leave a one-line message in a per-thread buffer that names
-// the file and what is wrong (hy_errmsg()). Only src/main.c prints it and exits.
+// the file and what is wrong (hy_errmsg()). Only src/cli/main.c prints it and exits.
 #ifndef HY_COMMON_H
 #define HY_COMMON_H
 

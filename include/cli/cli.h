@@ -33,7 +33,7 @@ int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 
-// Shared helpers for argument parsing (src/cli_util.c).
+// Shared helpers for argument parsing (src/cli/cli_util.c).
 // Parses an integer option value in [min,max]; sets an error naming the option otherwise.
 int hy_cli_int(const char *opt, const char *val, long min, long max, long *out);
 int hy_cli_double(const char *opt, const char *val, double *out);

@@ -5,7 +5,7 @@
 // voxel responses: x (V) -> [ (x - mean) / scale ] -> layer 0 -> act -> ... -> layer L-1 -> latent (D).
 // Linear models (linear, linear-nobias, ols, ridge, lasso, elasticnet) are one layer.
 //
-// Weight file (kind "decoder", include/wfile.h):
+// Weight file (kind "decoder", include/base/wfile.h):
 //   config  model        str    linear | linear-nobias | ols | ridge | lasso | elasticnet | mlp
 //           n_in, n_out  int    V and D
 //           n_layers     int    L (1 for linear models)

@@ -117,7 +117,7 @@ int hy_mtcnn_detect(const mtcnn_model *m, const mtcnn_options *opt, const uint8_
 // margin (default 0) for a size x size crop; returns 0 when the box is non-empty, else HY_EVALUE.
 int hy_mtcnn_facenet_box(const float box[4], int w, int h, int margin, int size, int out[4]);
 // Pillow-exact BILINEAR (antialiased triangle) resize of the rectangle (x0,y0,cw,ch) of an RGB8
-// image (row stride w*3) to ow x oh RGB8, through the shared hy_resize_rgb8 (src/resize.c).
+// image (row stride w*3) to ow x oh RGB8, through the shared hy_resize_rgb8 (src/base/resize.c).
 // Returns HY_OK or HY_ENOMEM.
 int hy_mtcnn_resize_pil_bilinear(uint8_t *out, int ow, int oh, const uint8_t *rgb, int w, int x0, int y0, int cw,
                               int ch);

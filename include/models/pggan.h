@@ -29,7 +29,7 @@ typedef struct {
     // activations and scratch, allocated once at load
     float *buf_a, *buf_b, *buf_c, *scratch;
     size_t act_floats, scratch_floats;
-    // Direct-conv path (src/conv3x3.c), chosen at load per layer: weights repacked once
+    // Direct-conv path (src/nn/conv3x3.c), chosen at load per layer: weights repacked once
     // (conv0 folded with the 2x upsample); NULL where the layer uses upsample + conv2d.
     float *pk0[PGGAN_MAX_STAGES], *pk1[PGGAN_MAX_STAGES];  // point into pk_arena
     float *pk_arena;

@@ -1,8 +1,8 @@
 // conv3x3.h - direct 3x3 convolutions for the PGGAN generator (CHW float32, stride 1, zero
 // padding 1, one image), with an optional fused epilogue (bias, leaky ReLU, pixel norm,
-// 1x1 toRGB). Used by src/pggan.c for every 3x3 conv: im2col + sgemm is slow on the large
+// 1x1 toRGB). Used by src/models/pggan.c for every 3x3 conv: im2col + sgemm is slow on the large
 // scales (skinny GEMMs, Cout 16..128), and the separate elementwise passes cost memory
-// traffic. tests/test_conv3x3.c checks it against hy_conv2d_ref (src/ops_ref.c).
+// traffic. tests/test_conv3x3.c checks it against hy_conv2d_ref (src/nn/ops_ref.c).
 //
 // Two kinds of layer:
 //   up = 0: out (cout, h, w)   = conv3x3(in (cin, h, w))

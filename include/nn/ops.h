@@ -2,8 +2,8 @@
 //
 // Conventions: tensors are float32, NCHW, C order. Arguments are ordered output, inputs,
 // weights, sizes. Inputs are const; no function allocates except where it says so
-// (scratch is passed in). Each op names the PyTorch op it mirrors. src/ops.c holds the
-// fast versions, src/ops_ref.c the naive reference twins used by the unit tests.
+// (scratch is passed in). Each op names the PyTorch op it mirrors. src/nn/ops.c holds the
+// fast versions, src/nn/ops_ref.c the naive reference twins used by the unit tests.
 #ifndef HY_OPS_H
 #define HY_OPS_H
 

@@ -2,7 +2,7 @@
 //
 // hy_sgemm computes C (M, N) = alpha * A (M, K) @ B (K, N) + beta * C, all row-major with leading
 // dimensions lda, ldb, ldc (cblas_sgemm's RowMajor / NoTrans / NoTrans case). On a CPU with
-// AVX-512 and N >= 256 it runs this project's own single-threaded kernel (src/sgemm.c); otherwise, or with
+// AVX-512 and N >= 256 it runs this project's own single-threaded kernel (src/nn/sgemm.c); otherwise, or with
 // HY_SGEMM=0 in the environment, or if its packing buffers cannot be allocated, it calls
 // cblas_sgemm (OpenBLAS, with its thread count). Why: the environment of this project's machines
 // pins OpenBLAS to its AVX2 (Haswell) kernels (OPENBLAS_CORETYPE, because this OpenBLAS build's

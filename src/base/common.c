@@ -1,5 +1,5 @@
 // common.c - error messages, checked allocation, whole-file reads, atomic output files,
-// progress lines and the thread-count setting. See include/common.h.
+// progress lines and the thread-count setting. See include/base/common.h.
 #include "base/common.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-// draw.c - the RGB8 canvas of include/draw.h (clipped primitives, bitmap text).
+// draw.c - the RGB8 canvas of include/base/draw.h (clipped primitives, bitmap text).
 #include "base/draw.h"
 
 #include <stdlib.h>

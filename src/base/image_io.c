@@ -1,5 +1,5 @@
 // image_io.c - PNG decode/encode through libpng, and float -> uint8 conversion.
-// See include/image_io.h. Decoding uses libpng's classic API with explicit transforms
+// See include/base/image_io.h. Decoding uses libpng's classic API with explicit transforms
 // (expand palette/low-bit gray, strip 16 -> 8 bits by the high byte, drop alpha, gray ->
 // RGB) so that the result matches Pillow's Image.convert("RGB") for these formats.
 #include "base/image_io.h"

@@ -1,4 +1,4 @@
-// nifti.c - NIfTI-1 reader/writer (see include/nifti.h).
+// nifti.c - NIfTI-1 reader/writer (see include/base/nifti.h).
 //
 // Header fields used (byte offsets in the 348-byte header): sizeof_hdr i32 @0, dim i16[8] @40,
 // datatype i16 @70, bitpix i16 @72, vox_offset f32 @108, scl_slope f32 @112,

@@ -1,4 +1,4 @@
-// npy.c - .npy reader/writer (NumPy format 1.0/2.0/3.0). See include/npy.h.
+// npy.c - .npy reader/writer (NumPy format 1.0/2.0/3.0). See include/base/npy.h.
 //
 // The header is a Python dict literal; we parse exactly the three keys numpy writes
 // ('descr', 'fortran_order', 'shape') with a small tolerant scanner and reject anything

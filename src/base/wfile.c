@@ -1,5 +1,5 @@
 // wfile.c - reader (full validation) and writer of the HYW1 weight-file format.
-// The byte layout is documented in include/wfile.h.
+// The byte layout is documented in include/base/wfile.h.
 #include "base/wfile.h"
 
 #include <stdio.h>

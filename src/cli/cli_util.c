@@ -1,4 +1,4 @@
-// cli_util.c - small helpers shared by the subcommands (see include/cli.h).
+// cli_util.c - small helpers shared by the subcommands (see include/cli/cli.h).
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

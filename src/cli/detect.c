@@ -1,4 +1,4 @@
-// cmd_detect.c - `hyper detect`: MTCNN face detection on PNG images (include/mtcnn.h),
+// cmd_detect.c - `hyper detect`: MTCNN face detection on PNG images (include/models/mtcnn.h),
 // printing boxes, probabilities and landmarks, optionally writing 160x160 FaceNet crops.
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 // Pillow-exact bilinear resize to 160x160 -> (x - 127.5) / 128. Every input is decoded and
 // preprocessed before the network runs, so a bad file fails the run before anything is written.
 // The crop policy (MTCNN by default, full image, fixed box; what to do without a face) is
-// src/facecrop.c, shared with the study pipeline.
+// src/models/facecrop.c, shared with the study pipeline.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

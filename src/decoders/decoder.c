@@ -1,6 +1,6 @@
 // dec_common.c - decoder options, dispatch to the trainers, weight-file I/O, prediction.
 //
-// The decoder file layout is documented in include/decoders.h. Prediction is one float32
+// The decoder file layout is documented in include/decoders/decoders.h. Prediction is one float32
 // sgemm per layer (outside any OpenMP region).
 #include <cblas.h>  // cblas_sgemm
 #include <math.h>
@@ -11,7 +11,7 @@
 #include "decoders/decoders.h"
 #include "base/wfile.h"
 
-// Adam trainer (src/dec_sgd.c)
+// Adam trainer (src/decoders/adam.c)
 int hy_dec_adam_train(decoder *dec, const dec_opts *o, const float *X, const float *Y, int n, int v, int d);
 
 static const char *MODELS[] = {"linear", "linear-nobias", "ols", "ridge", "lasso", "elasticnet", "mlp", NULL};

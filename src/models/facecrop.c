@@ -1,4 +1,4 @@
-// facecrop.c - the face-crop policy of include/facecrop.h.
+// facecrop.c - the face-crop policy of include/models/facecrop.h.
 #include "models/facecrop.h"
 
 #include <stdio.h>

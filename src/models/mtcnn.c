@@ -726,7 +726,7 @@ int hy_mtcnn_facenet_box(const float box[4], int w, int h, int margin, int size,
 }
 
 // The rectangle is cut out and resized by the project's one Pillow-exact bilinear resize
-// (src/resize.c, tested bit for bit against Pillow).
+// (src/base/resize.c, tested bit for bit against Pillow).
 int hy_mtcnn_resize_pil_bilinear(uint8_t *out, int ow, int oh, const uint8_t *rgb, int w, int x0, int y0, int cw,
                               int ch) {
     crop_box b = {x0, y0, x0 + cw, y0 + ch};

@@ -1,4 +1,4 @@
-// conv3x3.c - direct 3x3 convolution kernels (see include/conv3x3.h).
+// conv3x3.c - direct 3x3 convolution kernels (see include/nn/conv3x3.h).
 //
 // Layout: activations CHW; one task = one output row for all output channels, followed by
 // the epilogue on that row while it is still in cache; the input row two tasks ahead is

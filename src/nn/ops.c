@@ -1,4 +1,4 @@
-// ops.c - fast layer implementations (see include/ops.h for shapes and conventions).
+// ops.c - fast layer implementations (see include/nn/ops.h for shapes and conventions).
 // Convolution is im2col + one cblas_sgemm per row tile; elementwise loops use OpenMP when
 // built with it. BLAS is never called from inside an OpenMP region.
 #include "nn/ops.h"

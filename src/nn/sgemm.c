@@ -1,4 +1,4 @@
-// sgemm.c - AVX-512 single-precision GEMM (see include/sgemm.h).
+// sgemm.c - AVX-512 single-precision GEMM (see include/nn/sgemm.h).
 //
 // Classic GotoBLAS blocking: for each block of NC columns of B and KC rows of the reduction,
 // B's block is packed into strips of NR = 32 columns (each strip KC x 32, contiguous in the

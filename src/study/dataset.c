@@ -1,4 +1,4 @@
-// dataset.c - load/validate/save the four-file dataset layout (see include/dataset.h).
+// dataset.c - load/validate/save the four-file dataset layout (see include/study/dataset.h).
 #include "study/dataset.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-// metrics.c - latent-level scores (see include/metrics.h for every definition).
+// metrics.c - latent-level scores (see include/study/metrics.h for every definition).
 #include "study/metrics.h"
 
 #include <dirent.h>

@@ -1,4 +1,4 @@
-// simulate.c - the HYPER-design fMRI simulator (model in include/simulate.h).
+// simulate.c - the HYPER-design fMRI simulator (model in include/study/simulate.h).
 #include "study/simulate.h"
 
 #include <cblas.h>  // cblas_dgemm

@@ -1,4 +1,4 @@
-// study.c - image-level evaluation of predicted latents (see include/study.h).
+// study.c - image-level evaluation of predicted latents (see include/study/study.h).
 #include "study/study.h"
 
 #include <math.h>

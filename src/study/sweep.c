@@ -1,4 +1,4 @@
-// sweep.c - the decoder grid of include/sweep.h: train, predict, evaluate, rank; resumable
+// sweep.c - the decoder grid of include/study/sweep.h: train, predict, evaluate, rank; resumable
 // (finished runs are skipped) and shardable (--shard i/n).
 #include "study/sweep.h"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/facenet.sh HYPER - FaceNet (Inception-ResNet-v1, 160x160, 1.418 GMAC/image) images/s
 # at batch 1 and 32 with 1 and 2 threads, and peak RSS, for `hyper embed --input-npy` and for
-# the same architecture in this machine's PyTorch (convert/bench_facenet_torch.py), same run.
+# the same architecture in this machine's PyTorch (convert/bench/bench_facenet_torch.py), same run.
 # Full-size random weights are generated and converted once (needs /usr/bin/python3 + torch).
 # "img/s" is wall clock over the timed forward loop (after loading; torch after one warm-up
 # batch). "img/CPU-s" is images per second of process CPU time (all threads): on a shared,
@@ -43,7 +43,7 @@ for th in 1 2; do
       c_cps=$(awk -v a="$c_cps" -v b="$cps" 'BEGIN{print (b > a ? b : a)}')
       c_rss=$(awk -v a="$c_rss" -v b="$rss" 'BEGIN{print (b > a ? b : a)}')
     done
-    read -r _ t_ips _ t_rss _ t_cpu _ t_n < <($PY "$HERE/convert/bench_facenet_torch.py" --threads "$th" --batch "$b" --n "$n" --reps "$REPS")
+    read -r _ t_ips _ t_rss _ t_cpu _ t_n < <($PY "$HERE/convert/bench/bench_facenet_torch.py" --threads "$th" --batch "$b" --n "$n" --reps "$REPS")
     t_cps=$(awk -v n="$t_n" -v c="$t_cpu" 'BEGIN{printf "%.2f", n/c}')
     r=$(awk -v a="$c_ips" -v b="$t_ips" 'BEGIN{printf "%.2fx", a/b}')
     rc=$(awk -v a="$c_cps" -v b="$t_cps" 'BEGIN{printf "%.2fx", a/b}')

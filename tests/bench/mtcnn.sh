@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MTCNN detection time per image: hyper detect (C) vs the same pipeline in Debian's PyTorch
-# (convert/mtcnn_ref.py, written from shared/spec/mtcnn.md), same machine, same run.
+# (convert/ref/mtcnn_ref.py, written from shared/spec/mtcnn.md), same machine, same run.
 # Usage: tests/bench/mtcnn.sh build/hyper
 # Needs the shared data (real weights + photos) and /usr/bin/python3 with torch; skips otherwise.
 # Times exclude PNG decoding and weight loading; each side runs a warm-up, then REPS runs, and
@@ -28,7 +28,7 @@ c_time() {  # threads
     awk -F'\t' '/^time/ {split($4, t, " "); print t[1]}' | tail -n +2 | median
 }
 py_time() {  # threads
-  HY_TORCH_THREADS=$1 /usr/bin/python3 "$root/convert/mtcnn_ref.py" "$tmp/mtcnn.bin" "$IMG" --bench "$REPS" --times |
+  HY_TORCH_THREADS=$1 /usr/bin/python3 "$root/convert/ref/mtcnn_ref.py" "$tmp/mtcnn.bin" "$IMG" --bench "$REPS" --times |
     tail -n +2 | median
 }
 

@@ -94,7 +94,7 @@ s=$(gen 2 -o "$TMP/png")
 row "hyper generate (PNG, 1 run)" 2 "$s" "$(rss_mb "$TMP/time")"
 
 # --- PyTorch: the same network (random weights), default malloc and huge-page malloc -----
-# convert/bench_pggan_torch.py (the project's PyTorch reference) when present, else this:
+# convert/bench/bench_pggan_torch.py (the project's PyTorch reference) when present, else this:
 cat >"$TMP/torch_pggan.py" <<'EOF'
 import resource, sys, time
 import torch, torch.nn.functional as F
@@ -126,7 +126,7 @@ with torch.no_grad():
 ts.sort()
 print(ts[len(ts) // 2], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 EOF
-TORCH_BENCH=$ROOT/convert/bench_pggan_torch.py  # prints seconds_per_image=S peak_rss_mb=M
+TORCH_BENCH=$ROOT/convert/bench/bench_pggan_torch.py  # prints seconds_per_image=S peak_rss_mb=M
 torch_run() {  # threads -> "S KB"
     if [ -f "$TORCH_BENCH" ]; then
         "$PY" "$TORCH_BENCH" --threads "$1" --reps "$TORCH_REPS" |

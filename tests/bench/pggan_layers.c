@@ -1,5 +1,5 @@
 // pggan_layers.c - per-layer timing of the PGGAN 1024 conv layers on the direct-conv path
-// (src/conv3x3.c), one thread, in CPU time (robust to other load on a shared machine), with
+// (src/nn/conv3x3.c), one thread, in CPU time (robust to other load on a shared machine), with
 // the padded planes and the fused last stage that pggan_forward uses. GFLOP/s: actual
 // (folded conv0 does 16/36 of the nominal MACs) and nominal (the 3x3-on-upsampled count).
 // Build: cc -O2 -fopenmp -Iinclude tests/bench/pggan_layers.c build/libhyper.a -lopenblas -lpng -lz -lm -o /tmp/pl

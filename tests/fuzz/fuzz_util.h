@@ -52,7 +52,7 @@ static void fz_put32_(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-// Walks the HYW1 layout (include/wfile.h); stops quietly at the first thing that does not parse.
+// Walks the HYW1 layout (include/base/wfile.h); stops quietly at the first thing that does not parse.
 static void fz_wf_fix_crc(uint8_t *b, size_t size) {
     if (size < 68 || memcmp(b, "HYPERWF", 8)) return;
     uint64_t hb = fz_le_(b + 12, 4), nc = fz_le_(b + 48, 4), nt = fz_le_(b + 52, 4);

@@ -3,7 +3,7 @@
 Two kinds of reference live here, on purpose written along different code paths:
 
 1. `PgganRef`: the project's canonical generator (spec section 1), reading the canonical
-   weight file written by convert/pggan.py (kind "pggan", layout in include/pggan.h).
+   weight file written by convert/pggan.py (kind "pggan", layout in include/models/pggan.h).
    `forward(z, record)` records the activation after every op under the names the C
    engine's hook uses:
        z.pn, 4x4.dense, 4x4.dense.lrelu, 4x4.dense.pn, 4x4.conv, 4x4.conv.lrelu, 4x4.conv.pn,
@@ -35,7 +35,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import wfile  # noqa: E402
 
 PN_EPS = 1e-8
@@ -65,7 +66,7 @@ def lrelu(x):
 
 
 class PgganRef:
-    """Canonical PGGAN generator. tensors: {name: array} as in include/pggan.h."""
+    """Canonical PGGAN generator. tensors: {name: array} as in include/models/pggan.h."""
 
     def __init__(self, config, tensors, dtype=torch.float32):
         self.resolution = int(config["resolution"])

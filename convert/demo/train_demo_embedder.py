@@ -2,7 +2,7 @@
 with every channel width divided by --div (default 4; embedding size 512), on the CelebA-10k identity labels.
 
 Input, as for the real FaceNet: a 160x160 RGB face, standardised (p - 127.5) / 128. Here the face is the
-64x64 centred CelebA crop (convert/demo_data.py), resized to 160x160 (bilinear), the same face framing as the
+64x64 centred CelebA crop (convert/demo/demo_data.py), resized to 160x160 (bilinear), the same face framing as the
 demo generator's 64x64 output. Output: the L2-normalised last_bn output (512-d unit vector).
 
 Recipe: the whole network is trained end to end with a CosFace (additive cosine margin) softmax over the
@@ -20,7 +20,7 @@ distance threshold is chosen on the same kind of pairs from the training people.
 Writes a facenet-pytorch-layout state dict (--out-pt, no logits), a JSON report (--report) and the project
 weight file (--out, kind "facenet") through convert/facenet.py's BN folding.
 
-    /usr/bin/python3 convert/train_demo_embedder.py --out weights/demo_facenet.bin
+    /usr/bin/python3 convert/demo/train_demo_embedder.py --out weights/demo_facenet.bin
 """
 import argparse
 import json
@@ -35,7 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import demo_data  # noqa: E402
 from demo_facenet_model import InceptionResnetV1  # noqa: E402
 
@@ -156,7 +157,7 @@ def embed(model, faces_t, idx):
 
 def verification(model, faces_t, ids, idx_fit, sets, seed):
     """For each name -> indices in sets: verification on that set's pairs (pair seed seed + 1, as
-    convert/demo_quality.py draws them) at the distance threshold chosen on pairs of idx_fit (the training
+    convert/demo/demo_quality.py draws them) at the distance threshold chosen on pairs of idx_fit (the training
     people; pair seed `seed`)."""
     efit = embed(model, faces_t, idx_fit)
     s_f, d_f = make_pairs(ids[idx_fit], seed)
@@ -244,7 +245,7 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2, help="CPU threads")
     ap.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    ap.add_argument("--cache", default="/tmp/celeba64.npy", help="decoded 64x64 faces (convert/demo_data.py)")
+    ap.add_argument("--cache", default="/tmp/celeba64.npy", help="decoded 64x64 faces (convert/demo/demo_data.py)")
     ap.add_argument("--ckpt", default="/tmp/demo_embedder.ckpt", help="checkpoint after each epoch ('' = none)")
     ap.add_argument("--no-resume", action="store_true", help="ignore an existing --ckpt")
     ap.add_argument("--subset", type=int, default=0, help="train on this many training images only (smoke tests)")

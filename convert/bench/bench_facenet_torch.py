@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""bench_facenet_torch.py - images/s of the same Inception-ResNet-v1 (convert/facenet_ref.py,
+"""bench_facenet_torch.py - images/s of the same Inception-ResNet-v1 (convert/ref/facenet_ref.py,
 facenet-pytorch's architecture and module structure) in this machine's PyTorch, for
 tests/bench/facenet.sh. One configuration per process so peak RSS is per configuration.
 
-    /usr/bin/python3 convert/bench_facenet_torch.py --threads 2 --batch 32 --n 64
+    /usr/bin/python3 convert/bench/bench_facenet_torch.py --threads 2 --batch 32 --n 64
 prints one line: "images_per_s <float> peak_rss_mb <float> cpu_s <float> images <int>" (best of --reps
 timed loops; cpu_s is process CPU time of the best loop)
 """
@@ -15,7 +15,8 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 from facenet_ref import FaceNetRef, randomize  # noqa: E402
 
 

@@ -1,11 +1,11 @@
 """golden_mtcnn.py - seeded golden fixtures for the MTCNN tests (tests/test_mtcnn.c).
 
-    /usr/bin/python3 convert/golden_mtcnn.py [OUT_DIR]     (default tests/fixtures)
+    /usr/bin/python3 convert/golden/golden_mtcnn.py [OUT_DIR]     (default tests/fixtures)
 
 Writes
   mtcnn_tiny.bin      kind "mtcnn": random weights with the real shapes (seeded), biased so
                       that every pipeline stage keeps some boxes on the synthetic image;
-  mtcnn_golden.bin    kind "reference": inputs and outputs of convert/mtcnn_ref.py (the
+  mtcnn_golden.bin    kind "reference": inputs and outputs of convert/ref/mtcnn_ref.py (the
                       project's PyTorch reference written from shared/spec/mtcnn.md):
                       per-network outputs, pyramid levels, stage boxes, final faces and
                       Pillow BILINEAR crops for the FaceNet crop test.
@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import mtcnn as conv  # noqa: E402
 import mtcnn_ref as ref  # noqa: E402
 import wfile  # noqa: E402
@@ -93,7 +94,7 @@ def generate(out_dir, seed):
     img = synthetic_image(rng, 100, 130)
 
     R = wfile.WFile("reference")
-    R.config("source", "convert/golden_mtcnn.py (seeded), reference convert/mtcnn_ref.py")
+    R.config("source", "convert/golden/golden_mtcnn.py (seeded), reference convert/ref/mtcnn_ref.py")
     R.config("seed", seed)
     with torch.no_grad():
         # per-network goldens on random inputs (odd P-Net size exercises ceil-mode pooling)
@@ -152,7 +153,7 @@ def generate(out_dir, seed):
         R.tensor(f"pil.{name}.ibox", np.array(b, dtype=np.int64))
         R.tensor(f"pil.{name}.out", crop)
 
-    conv.build(W, source="random (convert/golden_mtcnn.py)").save(os.path.join(out_dir, "mtcnn_tiny.bin"))
+    conv.build(W, source="random (convert/golden/golden_mtcnn.py)").save(os.path.join(out_dir, "mtcnn_tiny.bin"))
     R.save(os.path.join(out_dir, "mtcnn_golden.bin"))
     for f in ("mtcnn_tiny.bin", "mtcnn_golden.bin"):
         print(f, os.path.getsize(os.path.join(out_dir, f)), "bytes")

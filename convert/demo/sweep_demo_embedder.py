@@ -4,7 +4,7 @@ two), every run keeping the same 300 held-out test people and the same 300 valid
 the runs by their validation verification accuracy (never by the test people) and copies the winner's state
 dict and report to OUTDIR/best.pt and OUTDIR/best.json. OUTDIR/sweep.tsv lists every run.
 
-    python3 convert/sweep_demo_embedder.py OUTDIR [--deadline SECONDS] [--only NAME,...]
+    python3 convert/demo/sweep_demo_embedder.py OUTDIR [--deadline SECONDS] [--only NAME,...]
 
 The defaults of train_demo_embedder.py are the recipe this sweep chose (weights/README.md gives the table).
 """
@@ -17,7 +17,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 
 # The first round (15 variants) varied one setting at a time around a div 8 / 40 epochs / margin 0.2 base; the
 # second round ran the three best settings to the end; its winner became train_demo_embedder.py's defaults.

@@ -13,7 +13,7 @@ Embedder (the facenet-pytorch-layout state dict written by train_demo_embedder.p
 the 160x160 PIL bilinear resize): verification on the held-out people, at the threshold chosen on the training
 people (from the training report), and the same/different distance distributions.
 
-    /usr/bin/python3 convert/demo_quality.py [--weights weights] [--facenet-pt /tmp/demo_facenet.pt]
+    /usr/bin/python3 convert/demo/demo_quality.py [--weights weights] [--facenet-pt /tmp/demo_facenet.pt]
 """
 import argparse
 import json
@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 from train_demo_generator import generator_from_wfile  # noqa: E402
 
 
@@ -84,7 +85,7 @@ def detection_rate(hyper, gpath, mtcnn_dir, n=200):
 
     with tempfile.TemporaryDirectory() as td:
         mbin = os.path.join(td, "mtcnn.bin")
-        r = subprocess.run([sys.executable, os.path.join(HERE, "mtcnn.py"), mtcnn_dir, "-o", mbin],
+        r = subprocess.run([sys.executable, os.path.join(_paths.CONVERT, "mtcnn.py"), mtcnn_dir, "-o", mbin],
                            capture_output=True, text=True)
         if r.returncode:
             print(f"MTCNN: conversion failed: {r.stderr.strip()}")
@@ -173,7 +174,7 @@ def main():
     if os.path.isfile(a.facenet_pt) and os.path.isfile(a.report):
         embedder_quality(a.facenet_pt, a.report, a.seed)
     else:
-        print(f"embedder: {a.facenet_pt} or {a.report} missing; run convert/train_demo_embedder.py first")
+        print(f"embedder: {a.facenet_pt} or {a.report} missing; run convert/demo/train_demo_embedder.py first")
 
 
 if __name__ == "__main__":

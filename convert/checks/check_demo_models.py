@@ -13,7 +13,7 @@
    Embeddings are unit vectors; the C engine and PyTorch differ in summation order through ~130 float32
    convolutions (and BN folding), so the tolerance on any component is 1e-4.
 
-    /usr/bin/python3 convert/check_demo_models.py [--hyper build/hyper] [--weights weights]
+    /usr/bin/python3 convert/checks/check_demo_models.py [--hyper build/hyper] [--weights weights]
 """
 import argparse
 import os
@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import wfile  # noqa: E402
 from train_demo_generator import export_zoo, generator_from_wfile  # noqa: E402
 
@@ -135,7 +136,7 @@ def main():
               f"[{t_out.min():.3f}, {t_out.max():.3f}]")
         ok &= d <= TOL
         # 2. GAN-zoo export + convert/pggan.py
-        conv = os.path.join(HERE, "pggan.py")
+        conv = os.path.join(_paths.CONVERT, "pggan.py")
         if os.path.isfile(conv):
             pth = os.path.join(td, "demo_zoo.pth")
             zbin = os.path.join(td, "demo_zoo.bin")

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import wfile  # noqa: E402
 from check_demo_models import model_from_facenet_bin  # noqa: E402
 from train_demo_embedder import to160  # noqa: E402
@@ -25,7 +26,7 @@ from train_demo_generator import generator_from_wfile  # noqa: E402
 
 def main():
     torch.set_num_threads(1)
-    root = os.path.dirname(HERE)
+    root = _paths.ROOT
     gen = generator_from_wfile(os.path.join(root, "weights", "demo_generator.bin"))
     torch.manual_seed(1)
     z = torch.randn(4, 512)
@@ -33,7 +34,7 @@ def main():
         img = gen(z).numpy()
     faces = np.clip(np.rint(127.5 * img + 127.5), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1).copy()
     w = wfile.WFile("reference")
-    w.config("source", "convert/golden_demo.py")
+    w.config("source", "convert/golden/golden_demo.py")
     w.tensor("z", z.numpy())
     w.tensor("image", img)
     w.tensor("faces", faces)

@@ -23,12 +23,13 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import facenet as conv  # noqa: E402
 import wfile  # noqa: E402
 from facenet_ref import FaceNetRef, randomize  # noqa: E402
 
-FIX = os.path.join(HERE, "..", "tests", "fixtures")
+FIX = os.path.join(_paths.ROOT, "tests", "fixtures")
 DIV = 8
 SEED = 20240601
 

@@ -11,7 +11,7 @@
      With --native it also compares the raw output with the Karras-native float64 forward on the
      pickle's own TF-layout variables (slow: ~1-2 minutes more).
 
-    /usr/bin/python3 convert/check_pggan_full.py [--hyper build/hyper] [--seed 0] [--threads 2] [--native] [--keep DIR]
+    /usr/bin/python3 convert/checks/check_pggan_full.py [--hyper build/hyper] [--seed 0] [--threads 2] [--native] [--keep DIR]
 
 Tolerance: |C - torch| <= 1e-3 * max(1, max|torch|) per layer. Reason: both are float32 with
 different summation orders (im2col+sgemm vs torch's conv); each conv sums up to 4608 products,
@@ -31,8 +31,9 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
+ROOT = _paths.ROOT
 import pggan_fake as fk  # noqa: E402
 import pggan_ref as ref  # noqa: E402
 
@@ -86,7 +87,7 @@ def main():
         pkl, binp = os.path.join(work, "full.pkl"), os.path.join(work, "full.bin")
         gs = fk.write_karras_pkl(pkl, 1024, seed=a.seed, g_equals_gs=True)
         t1 = time.time()
-        p = subprocess.run([sys.executable, os.path.join(HERE, "pggan.py"), pkl, "-o", binp], capture_output=True, text=True)
+        p = subprocess.run([sys.executable, os.path.join(_paths.CONVERT, "pggan.py"), pkl, "-o", binp], capture_output=True, text=True)
         if p.returncode:
             print(f"check_pggan_full: conversion failed: {p.stderr.strip()}", file=sys.stderr)
             return 1

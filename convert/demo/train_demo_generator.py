@@ -1,6 +1,6 @@
 """train_demo_generator.py - trains the bundled demo generator: a small PGGAN-architecture net (64x64 RGB from a
-512-d latent) used as the decoder of a VAE on the 10,000 CelebA faces (convert/demo_data.py), then writes it as a
-canonical "pggan" weight file (include/pggan.h) through convert/wfile.py.
+512-d latent) used as the decoder of a VAE on the 10,000 CelebA faces (convert/demo/demo_data.py), then writes it as a
+canonical "pggan" weight file (include/models/pggan.h) through convert/wfile.py.
 
 The generator is exactly the canonical forward pass of spec pggan.md section 1 (no equalized-LR scaling is used
 during training, so the trained weights are already canonical):
@@ -16,8 +16,8 @@ Loss: squared error to the image in [-1, 1]. Progressive growing (--phases) with
 the full resolution with cosine LR decay. --mode vae trains a conv encoder with a KL term instead (untested at
 this budget). Deterministic for a given --seed, schedule and thread count; a killed run resumes from --ckpt.
 
-    /usr/bin/python3 convert/train_demo_generator.py --no-resume --out weights/demo_generator.bin
-    /usr/bin/python3 convert/train_demo_generator.py --export-only CKPT --out weights/demo_generator.bin
+    /usr/bin/python3 convert/demo/train_demo_generator.py --no-resume --out weights/demo_generator.bin
+    /usr/bin/python3 convert/demo/train_demo_generator.py --export-only CKPT --out weights/demo_generator.bin
 """
 import argparse
 import math
@@ -30,7 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import wfile  # noqa: E402
 
 LATENT = 512
@@ -84,7 +85,7 @@ class Generator(nn.Module):
         return self.aux_torgb[(res // 4).bit_length() - 1](x)
 
     def canonical_tensors(self):
-        """(name, float32 numpy) in the include/pggan.h layout."""
+        """(name, float32 numpy) in the include/models/pggan.h layout."""
         g = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
         out = [("dense.weight", g(self.dense.weight)), ("dense.bias", g(self.dense.bias)),
                ("4x4.conv.weight", g(self.conv4.weight)), ("4x4.conv.bias", g(self.conv4.bias))]

@@ -20,11 +20,12 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import pggan_ref as ref  # noqa: E402
 import wfile  # noqa: E402
 
-FIX = os.path.join(os.path.dirname(HERE), "tests", "fixtures")
+FIX = os.path.join(_paths.ROOT, "tests", "fixtures")
 RES, CHANNELS, WSEED, ZSEED = 32, [32, 32, 32, 16], 2024, 7
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench_pggan_torch.py - times the canonical PyTorch PGGAN forward (pggan_ref.PgganRef) on CPU.
 
-    /usr/bin/python3 convert/bench_pggan_torch.py --threads T --reps K [--resolution 1024] [-w G.bin]
+    /usr/bin/python3 convert/bench/bench_pggan_torch.py --threads T --reps K [--resolution 1024] [-w G.bin]
 
 Random He-scaled canonical weights (or -w G.bin), batch 1, no grad, float32. One warm-up
 forward, then K timed ones; prints the median and the process's peak RSS
@@ -17,7 +17,8 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import pggan_ref as ref  # noqa: E402
 
 FULL_CHANNELS = [512, 512, 512, 512, 256, 128, 64, 32, 16]  # C(4) .. C(1024), spec section 1

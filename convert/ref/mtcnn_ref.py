@@ -1,9 +1,9 @@
 """mtcnn_ref.py - the project's PyTorch reference of the MTCNN detector, written from
 shared/spec/mtcnn.md (facenet-pytorch defaults, single PIL image path). It is the oracle
-for the C golden tests (convert/golden_mtcnn.py) and the PyTorch side of
+for the C golden tests (convert/golden/golden_mtcnn.py) and the PyTorch side of
 tests/bench/mtcnn.sh. It is not facenet-pytorch: it re-states the spec in torch ops.
 
-    /usr/bin/python3 convert/mtcnn_ref.py WEIGHTS_DIR_OR_BIN IMAGE.png... [--all] [--bench N [--times]]
+    /usr/bin/python3 convert/ref/mtcnn_ref.py WEIGHTS_DIR_OR_BIN IMAGE.png... [--all] [--bench N [--times]]
 
 WEIGHTS_DIR holds pnet.pt, rnet.pt, onet.pt (torch.load) or is a converted mtcnn .bin.
 Prints per face: image, x1 y1 x2 y2, prob, 10 landmark numbers (x,y pairs).
@@ -26,7 +26,8 @@ def load_weights(src):
     if os.path.isdir(src):
         return {n: {k: v.float().contiguous() for k, v in torch.load(os.path.join(src, n + ".pt")).items()}
                 for n in NETS}
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+    import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
     import wfile
     kind, _, ts = wfile.read(src)
     assert kind == "mtcnn", kind

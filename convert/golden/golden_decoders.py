@@ -4,7 +4,7 @@ Writes tests/fixtures/decoders_sklearn.bin and tests/fixtures/decoders_adam.bin 
 "reference", convert/wfile.py format). Seeded and deterministic; needs numpy, scikit-learn and
 torch (Debian python3-sklearn, python3-torch). Run from the repository root:
 
-    /usr/bin/python3 convert/golden_decoders.py
+    /usr/bin/python3 convert/golden/golden_decoders.py
 
 decoders_sklearn.bin, for a tall problem (n=60 > p=12, "t_") and a wide one (n=30 < p=50, "w_"),
 3 targets each, float64:
@@ -34,11 +34,12 @@ import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 from wfile import WFile  # noqa: E402
 
 warnings.filterwarnings("ignore")
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+OUT = os.path.join(_paths.ROOT, "tests", "fixtures")
 
 
 def sk_problem(w, pre, n, p, seed):
@@ -145,12 +146,12 @@ def adam_fixture(w):
 def main():
     os.makedirs(OUT, exist_ok=True)
     w = WFile("reference")
-    w.config("source", "scikit-learn linear models, see convert/golden_decoders.py")
+    w.config("source", "scikit-learn linear models, see convert/golden/golden_decoders.py")
     sk_problem(w, "t_", 60, 12, 1)
     sk_problem(w, "w_", 30, 50, 2)
     w.save(os.path.join(OUT, "decoders_sklearn.bin"))
     w = WFile("reference")
-    w.config("source", "torch.optim.Adam on nn.Linear / MLP, see convert/golden_decoders.py")
+    w.config("source", "torch.optim.Adam on nn.Linear / MLP, see convert/golden/golden_decoders.py")
     adam_fixture(w)
     w.save(os.path.join(OUT, "decoders_adam.bin"))
     print("wrote", OUT + "/decoders_{sklearn,adam}.bin")

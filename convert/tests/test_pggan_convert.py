@@ -10,7 +10,7 @@ line on stderr that names the problem, and no output file (nor a temporary one).
 When build/hyper exists (or $HYPER_BIN), `hyper generate` on the converted file is compared
 with the native reference too.
 
-    /usr/bin/python3 convert/test_pggan_convert.py [-k SUBSTRING]
+    /usr/bin/python3 convert/tests/test_pggan_convert.py [-k SUBSTRING]
 
 Last line: "N passed, N failed"; exit status 1 if any failed.
 """
@@ -27,15 +27,16 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
+ROOT = _paths.ROOT
 import pggan_fake as fk  # noqa: E402
 import pggan_ref as ref  # noqa: E402
 import wfile  # noqa: E402
 
 torch.set_num_threads(1)
 PY = sys.executable
-CONVERTER = os.path.join(HERE, "pggan.py")
+CONVERTER = os.path.join(_paths.CONVERT, "pggan.py")
 
 # Tolerance for canonical float32 (torch) vs native float64: each conv sums <= 9*64 products,
 # float32 rounding gives ~1e-6 relative error per layer, and PN after every layer keeps
@@ -104,7 +105,6 @@ def refuse(src, expect, fmt=None):
 
 @test
 def constants_match_spec_table():
-    sys.path.insert(0, HERE)
     import math
     import pggan
     one = lambda *shape: np.broadcast_to(1.0, shape)  # noqa: E731  (no memory for 1024-sized shapes)

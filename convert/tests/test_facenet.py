@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import facenet as conv  # noqa: E402
 import wfile  # noqa: E402
 from facenet_ref import FaceNetRef, randomize  # noqa: E402
@@ -59,7 +60,7 @@ def test_fold_exact():
 def run_cli(sd, d, name):
     pt, out = os.path.join(d, name + ".pt"), os.path.join(d, name + ".bin")
     torch.save(sd, pt)
-    p = subprocess.run([sys.executable, os.path.join(HERE, "facenet.py"), pt, "-o", out], capture_output=True,
+    p = subprocess.run([sys.executable, os.path.join(_paths.CONVERT, "facenet.py"), pt, "-o", out], capture_output=True,
                        text=True)
     return p.returncode, p.stderr.strip(), out
 
@@ -103,7 +104,7 @@ def test_cli(d):
     check(rc == 1 and "state dict" in err and not os.path.exists(out), f"non-dict refused: {err}")
     with open(os.path.join(d, "junk.pt"), "wb") as f:
         f.write(b"not a torch file")
-    p = subprocess.run([sys.executable, os.path.join(HERE, "facenet.py"), os.path.join(d, "junk.pt"), "-o",
+    p = subprocess.run([sys.executable, os.path.join(_paths.CONVERT, "facenet.py"), os.path.join(d, "junk.pt"), "-o",
                         os.path.join(d, "junk.bin")], capture_output=True, text=True)
     check(p.returncode == 1 and "junk.pt" in p.stderr and not os.path.exists(os.path.join(d, "junk.bin")),
           f"corrupt .pt refused: {p.stderr.strip()}")

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""test_demo_baselines.py - tests of the hand-made face features of convert/demo_baselines.py, run by CI
+"""test_demo_baselines.py - tests of the hand-made face features of convert/demo/demo_baselines.py, run by CI
 (no data needed):
 
 * the uniform-LBP table has 58 uniform codes in their own bins and one shared bin;
@@ -13,7 +13,8 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 import demo_baselines as db  # noqa: E402
 
 FAILS = []

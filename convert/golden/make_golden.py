@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """make_golden.py - regenerates every committed golden fixture by running each
-convert/golden_*.py in turn (sorted by name) with this interpreter. `make golden` calls it.
+convert/golden/golden_*.py in turn (sorted by name) with this interpreter. `make golden` calls it.
 Exits non-zero if any generator fails."""
 import glob
 import os
@@ -13,8 +13,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def main():
     failed = []
     for script in sorted(glob.glob(os.path.join(HERE, "golden_*.py"))):
-        print(f"== {os.path.relpath(script, os.path.dirname(HERE))}", flush=True)
-        if subprocess.run([sys.executable, script], cwd=os.path.dirname(HERE)).returncode != 0:
+        print(f"== {os.path.relpath(script, _paths.ROOT)}", flush=True)
+        if subprocess.run([sys.executable, script], cwd=_paths.ROOT).returncode != 0:
             failed.append(os.path.basename(script))
     if failed:
         print(f"make_golden: failed: {' '.join(failed)}", file=sys.stderr)

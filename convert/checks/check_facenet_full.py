@@ -7,7 +7,7 @@ saves its state dict in the facenet-pytorch layout (plus a random `logits` head 
 embeds a random standardised batch with `hyper embed --input-npy`, and compares with torch
 (float64 reference). Prints the max abs difference of the embeddings; exits 1 above 1e-4.
 
-    /usr/bin/python3 convert/check_facenet_full.py [--hyper build/hyper] [--n 3] [--keep DIR]
+    /usr/bin/python3 convert/checks/check_facenet_full.py [--hyper build/hyper] [--n 3] [--keep DIR]
 """
 import argparse
 import os
@@ -18,7 +18,8 @@ import tempfile
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
 from facenet_ref import FaceNetRef, randomize  # noqa: E402
 
 # Tolerance: unit-norm embeddings; float32 C (sgemm with its own summation order, BN folded in
@@ -49,7 +50,7 @@ def main():
     torch.save(sd, pt)
     np.save(xin, x.numpy().astype(np.float32))
     here = os.path.dirname(os.path.abspath(__file__))
-    subprocess.run([sys.executable, os.path.join(here, "facenet.py"), pt, "-o", wbin], check=True)
+    subprocess.run([sys.executable, os.path.join(_paths.CONVERT, "facenet.py"), pt, "-o", wbin], check=True)
     subprocess.run([a.hyper, "embed", "-w", wbin, "--input-npy", xin, "-o", eout], check=True)
     e_c = np.load(eout)
     with torch.no_grad():

@@ -1,5 +1,5 @@
 """demo_baselines.py - how hard is the demo embedder's verification test? Measures hand-made face embeddings on
-the same validation and test people, and the same pairs, as convert/train_demo_embedder.py, next to the bundled
+the same validation and test people, and the same pairs, as convert/demo/train_demo_embedder.py, next to the bundled
 demo embedder (weights/demo_facenet.bin), and what summing their distances gives.
 
 The hand-made embeddings are fitted on the training people's faces only (people with >= 2 images, never the
@@ -12,7 +12,7 @@ validation or test people):
 Each embedding is averaged over the face and its mirror image. Accuracies use the best threshold on the pairs
 themselves (an upper bound of what a threshold chosen elsewhere gives); AUC is threshold-free.
 
-    /usr/bin/python3 convert/demo_baselines.py [--weights weights/demo_facenet.bin]
+    /usr/bin/python3 convert/demo/demo_baselines.py [--weights weights/demo_facenet.bin]
 
 Needs numpy, torch, Pillow and ../shared/data/celeba10k; about 3 minutes on 2 cores.
 """
@@ -121,7 +121,8 @@ def main():
     if not os.path.isfile(a.weights):
         raise SystemExit(f"{a.weights}: no such file (the demo embedder, see weights/README.md)")
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, here)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+    import _paths  # noqa: E402,F401  (convert/ and its role folders on sys.path)
     import torch
 
     import demo_data

@@ -4,7 +4,7 @@ against Pillow on the real photos in the shared data folder (not committed; skip
 absent). Uses `hyper embed --save-crops` with the tiny test network, full frame and a central
 box per photo. Prints the number of differing values (expected 0).
 
-    /usr/bin/python3 convert/check_resize_photos.py [--hyper build/hyper]
+    /usr/bin/python3 convert/checks/check_resize_photos.py [--hyper build/hyper]
 """
 import argparse
 import glob
