@@ -35,9 +35,9 @@ int cmd_report(int argc, char **argv);
 
 // Shared helpers for argument parsing (src/cli/cli_util.c).
 // Parses an integer option value in [min,max]; sets an error naming the option otherwise.
-int hy_cli_int(const char *opt, const char *val, long min, long max, long *out);
-int hy_cli_double(const char *opt, const char *val, double *out);
+int cli_int(const char *opt, const char *val, long min, long max, long *out);
+int cli_double(const char *opt, const char *val, double *out);
 // Prints the library error (hy_errmsg) as "hyper <cmd>: <msg>" and returns 1.
-int hy_cli_fail(const char *cmd);
+int cli_fail(const char *cmd);
 
 #endif

@@ -174,9 +174,14 @@ double hy_now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static int g_quiet;
+void hy_set_quiet(int quiet) { g_quiet = quiet; }
+int hy_quiet(void) { return g_quiet; }
+
 void hy_progress(const char *label, long i, long n, double t_start) {
     static double last = 0;
     static int enabled = -1;
+    if (g_quiet) return;
     if (enabled < 0) {
         const char *e = getenv("HY_PROGRESS");
         enabled = e ? atoi(e) != 0 : isatty(2);

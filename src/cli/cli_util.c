@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 #include "base/common.h"
 
-int hy_cli_int(const char *opt, const char *val, long min, long max, long *out) {
+int cli_int(const char *opt, const char *val, long min, long max, long *out) {
     if (!val) return hy_err(HY_EARG, "%s needs a value", opt);
     char *end;
     errno = 0;
@@ -18,7 +18,7 @@ int hy_cli_int(const char *opt, const char *val, long min, long max, long *out) 
     return HY_OK;
 }
 
-int hy_cli_double(const char *opt, const char *val, double *out) {
+int cli_double(const char *opt, const char *val, double *out) {
     if (!val) return hy_err(HY_EARG, "%s needs a value", opt);
     char *end;
     errno = 0;
@@ -28,7 +28,7 @@ int hy_cli_double(const char *opt, const char *val, double *out) {
     return HY_OK;
 }
 
-int hy_cli_fail(const char *cmd) {
+int cli_fail(const char *cmd) {
     fprintf(stderr, "hyper %s: %s\n", cmd, hy_errmsg());
     return 1;
 }

@@ -42,7 +42,7 @@ int cmd_detect(int argc, char **argv) {
     int all = 0, tsv = 0, n_img = 0, timing = 0;
     long threads = 0;
     const char **imgs = calloc((size_t)argc, sizeof *imgs);
-    if (!imgs) return hy_cli_fail("detect");
+    if (!imgs) return cli_fail("detect");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int needs = 0, r = 0;
@@ -52,7 +52,7 @@ int cmd_detect(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "-w") || !strcmp(a, "--weights")) wpath = v, needs = 1;
         else if (!strcmp(a, "--crops")) crops = v, needs = 1;
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads), needs = 1;
+        else if (!strcmp(a, "--threads")) r = cli_int(a, v, 1, 1024, &threads), needs = 1;
         else if (!strcmp(a, "--all")) all = 1;
         else if (!strcmp(a, "--tsv")) tsv = 1;
         else if (!strcmp(a, "--time")) timing = 1;
@@ -63,7 +63,7 @@ int cmd_detect(int argc, char **argv) {
         } else imgs[n_img++] = a;
         if (r) {
             free(imgs);
-            return hy_cli_fail("detect");
+            return cli_fail("detect");
         }
         if (needs && !v) {
             fprintf(stderr, "hyper detect: %s needs a value\n", a);
@@ -83,12 +83,12 @@ int cmd_detect(int argc, char **argv) {
     mtcnn_model m;
     if (hy_mtcnn_load(&m, wpath)) {
         free(imgs);
-        return hy_cli_fail("detect");
+        return cli_fail("detect");
     }
     if (crops && hy_mkdir_p(crops)) {
         hy_mtcnn_free(&m);
         free(imgs);
-        return hy_cli_fail("detect");
+        return cli_fail("detect");
     }
     int status = 0;
     uint8_t crop[160 * 160 * 3];
@@ -110,7 +110,7 @@ int cmd_detect(int argc, char **argv) {
                 snprintf(msg, sizeof msg, "%s", hy_errmsg());  // hy_err writes the same buffer
                 hy_err(HY_ESHAPE, "%s: %s", path, msg);
             }
-            status = hy_cli_fail("detect");
+            status = cli_fail("detect");
             free(rgb);
             break;
         }
@@ -140,7 +140,7 @@ int cmd_detect(int argc, char **argv) {
                     continue;
                 }
                 if (rc || hy_png_write_rgb8(out, 160, 160, crop)) {
-                    status = hy_cli_fail("detect");
+                    status = cli_fail("detect");
                     break;
                 }
             }

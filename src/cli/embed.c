@@ -107,7 +107,7 @@ int cmd_embed(int argc, char **argv) {
     int trace = 0;
     const char **images = calloc((size_t)argc + 1, sizeof *images);
     int nimg = 0;
-    if (!images) return hy_cli_fail("embed");
+    if (!images) return cli_fail("embed");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r = 0, takes = 1;
@@ -123,8 +123,8 @@ int cmd_embed(int argc, char **argv) {
         else if (!strcmp(a, "--crop")) crop = v;
         else if (!strcmp(a, "--on-no-face")) noface = v;
         else if (!strcmp(a, "--detect")) detect = v;
-        else if (!strcmp(a, "--batch")) r = hy_cli_int(a, v, 1, 4096, &batch);
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads);
+        else if (!strcmp(a, "--batch")) r = cli_int(a, v, 1, 4096, &batch);
+        else if (!strcmp(a, "--threads")) r = cli_int(a, v, 1, 1024, &threads);
         else if (!strcmp(a, "--trace")) trace = 1, takes = 0;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "hyper embed: unknown option '%s' (see --help)\n", a);
@@ -133,7 +133,7 @@ int cmd_embed(int argc, char **argv) {
         } else images[nimg++] = a, takes = 0;
         if (r) {
             free(images);
-            return hy_cli_fail("embed");
+            return cli_fail("embed");
         }
         if (takes && !v) {
             fprintf(stderr, "hyper embed: %s needs a value\n", a);
@@ -156,13 +156,13 @@ int cmd_embed(int argc, char **argv) {
     // --input-npy tensors are already cropped and standardised: no crop, no detector
     if (npy_in ? hy_face_crop_parse(&co, "full", NULL) : hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det)) {
         free(images);
-        return hy_cli_fail("embed");
+        return cli_fail("embed");
     }
     facenet net;
     if (hy_facenet_load(&net, wpath)) {
         free(images);
         if (has_det) hy_mtcnn_free(&det);
-        return hy_cli_fail("embed");
+        return cli_fail("embed");
     }
     const int S = net.input_size, D = net.emb_dim;
     const size_t img_floats = (size_t)3 * S * S;
@@ -241,7 +241,7 @@ int cmd_embed(int argc, char **argv) {
             dt, N / (dt > 0 ? dt : 1e-9), batch, cpu, out ? " -> " : "", out ? out : "");
     status = 0;
 out:
-    if (status) hy_cli_fail("embed");
+    if (status) cli_fail("embed");
     free(images);
     free(x);
     free(in);
@@ -283,7 +283,7 @@ int cmd_distance(int argc, char **argv) {
             if (!v) r = hy_err(HY_EARG, "%s needs a value", a);
             *(a[2] == 'c' ? &crop : a[2] == 'o' ? &noface : &detect) = v, i++;
         }
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads), i++;
+        else if (!strcmp(a, "--threads")) r = cli_int(a, v, 1, 1024, &threads), i++;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "hyper distance: unknown option '%s' (see --help)\n", a);
             return 2;
@@ -292,7 +292,7 @@ int cmd_distance(int argc, char **argv) {
             fprintf(stderr, "hyper distance: takes exactly two images\n");
             return 2;
         }
-        if (r) return hy_cli_fail("distance");
+        if (r) return cli_fail("distance");
     }
     if (!wpath || nimg != 2) {
         fprintf(stderr, "hyper distance: need -w and two images\n\n");
@@ -303,12 +303,12 @@ int cmd_distance(int argc, char **argv) {
     face_crop_opts co;
     mtcnn_model det;
     int has_det = 0;
-    if (hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det)) return hy_cli_fail("distance");
+    if (hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det)) return cli_fail("distance");
     if (co.on_no_face == NOFACE_SKIP) co.on_no_face = NOFACE_ERROR;  // a distance needs both faces
     facenet net;
     if (hy_facenet_load(&net, wpath)) {
         if (has_det) hy_mtcnn_free(&det);
-        return hy_cli_fail("distance");
+        return cli_fail("distance");
     }
     const int S = net.input_size, D = net.emb_dim;
     const size_t img_floats = (size_t)3 * S * S;
@@ -330,7 +330,7 @@ int cmd_distance(int argc, char **argv) {
     printf("%.6f\n", sqrt(d2));
     status = 0;
 out:
-    if (status) hy_cli_fail("distance");
+    if (status) cli_fail("distance");
     free(faces);
     free(in);
     free(emb);

@@ -58,15 +58,15 @@ int cmd_evaluate(int argc, char **argv) {
         else if (!strcmp(a, "--on-no-face")) noface = v;
         else if (!strcmp(a, "--boundaries")) bdir = v;
         else if (!strcmp(a, "-o")) out = v;
-        else if (!strcmp(a, "--n-null")) r = hy_cli_int(a, v, 0, 100000, &n_null);
-        else if (!strcmp(a, "--seed")) r = hy_cli_int(a, v, 0, 0xffffffffL, &seed);
-        else if (!strcmp(a, "--batch")) r = hy_cli_int(a, v, 1, 1024, &batch);
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads);
+        else if (!strcmp(a, "--n-null")) r = cli_int(a, v, 0, 100000, &n_null);
+        else if (!strcmp(a, "--seed")) r = cli_int(a, v, 0, 0xffffffffL, &seed);
+        else if (!strcmp(a, "--batch")) r = cli_int(a, v, 1, 1024, &batch);
+        else if (!strcmp(a, "--threads")) r = cli_int(a, v, 1, 1024, &threads);
         else {
             fprintf(stderr, "hyper evaluate: unknown option '%s' (see --help)\n", a);
             return 2;
         }
-        if (r) return hy_cli_fail("evaluate");
+        if (r) return cli_fail("evaluate");
         if (takes) {
             if (!v) {
                 fprintf(stderr, "hyper evaluate: %s needs a value\n", a);
@@ -88,7 +88,7 @@ int cmd_evaluate(int argc, char **argv) {
     int nb = 0, rows, cols, status = 1;
     float *Tf = NULL, *Pf = NULL;
     face_set gt = {0};
-    if (hy_study_models_open(&m, g, f, det, crop, noface)) return hy_cli_fail("evaluate");
+    if (hy_study_models_open(&m, g, f, det, crop, noface)) return cli_fail("evaluate");
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = (int)batch;
@@ -119,7 +119,7 @@ int cmd_evaluate(int argc, char **argv) {
     printf("wrote %s/{summary.txt,summary.csv,metrics.csv,comparison.png}\n", out);
     status = 0;
 done:
-    if (status) hy_cli_fail("evaluate");
+    if (status) cli_fail("evaluate");
     hy_face_set_free(&gt);
     free(Tf), free(Pf), free(P), free(bd), free(bn);
     hy_ds_free(&ds);

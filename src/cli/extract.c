@@ -94,7 +94,7 @@ int cmd_extract(int argc, char **argv) {
         else if (!strcmp(a, "--voxels")) vox = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--select-top")) {
-            if (hy_cli_int(a, v, 1, 100000000, &topk)) {
+            if (cli_int(a, v, 1, 100000000, &topk)) {
                 fprintf(stderr, "hyper extract: %s\n", hy_errmsg());
                 return 2;
             }
@@ -116,7 +116,7 @@ int cmd_extract(int argc, char **argv) {
     int64_t *sel = NULL;
     vscore *sc = NULL;
     int rc, k = 0, ntr = 0, nte = 0, r1, c1, r2, c2;
-    if ((rc = hy_nifti_read(maskp, &mask))) return hy_cli_fail("extract");
+    if ((rc = hy_nifti_read(maskp, &mask))) return cli_fail("extract");
     if ((rc = hy_nifti_read(trm, &mtr)) || (rc = hy_nifti_read(tem, &mte))) goto fail;
     if (mask.ndim > 3 && mask.nvox != mask.dim[0] * mask.dim[1] * mask.dim[2]) {
         rc = hy_err(HY_ESHAPE, "%s: mask must be 3-D (x, y, z), found %d dimensions", maskp, mask.ndim);
@@ -211,5 +211,5 @@ fail:
     free(yte);
     free(sel);
     free(sc);
-    return rc ? hy_cli_fail("extract") : 0;
+    return rc ? cli_fail("extract") : 0;
 }

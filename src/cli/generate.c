@@ -69,14 +69,14 @@ int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--dump")) dump = v, i++;
         else if (!strcmp(a, "--trace")) trace = 1;
         else if (!strcmp(a, "--no-png")) no_png = 1;
-        else if (!strcmp(a, "--seed")) r = hy_cli_int(a, v, 0, 0xffffffffL, &seed), i++;
-        else if (!strcmp(a, "-n")) r = hy_cli_int(a, v, 1, 1000000, &n), i++;
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads), i++;
+        else if (!strcmp(a, "--seed")) r = cli_int(a, v, 0, 0xffffffffL, &seed), i++;
+        else if (!strcmp(a, "-n")) r = cli_int(a, v, 1, 1000000, &n), i++;
+        else if (!strcmp(a, "--threads")) r = cli_int(a, v, 1, 1024, &threads), i++;
         else {
             fprintf(stderr, "hyper generate: unknown option '%s' (see --help)\n", a);
             return 2;
         }
-        if (r) return hy_cli_fail("generate");
+        if (r) return cli_fail("generate");
         if (i >= argc) {
             fprintf(stderr, "hyper generate: %s needs a value\n", a);
             return 2;
@@ -91,7 +91,7 @@ int cmd_generate(int argc, char **argv) {
     if (threads) hy_set_threads((int)threads);
 
     pggan g;
-    if (hy_pggan_load(&g, wpath)) return hy_cli_fail("generate");
+    if (hy_pggan_load(&g, wpath)) return cli_fail("generate");
     int L = g.latent, R = g.resolution, status = 1;
     float *z = NULL, *img = NULL;
     uint8_t *rgb = NULL;
@@ -159,7 +159,7 @@ int cmd_generate(int argc, char **argv) {
 out:
     if (status) {
         hy_out_abort(&raw);
-        hy_cli_fail("generate");
+        cli_fail("generate");
     }
     free(z);
     free(img);

@@ -28,7 +28,7 @@ int cmd_info(int argc, char **argv) {
         }
         wfile wf;
         if (hy_wf_open(&wf, argv[i])) {
-            status = hy_cli_fail("info");
+            status = cli_fail("info");
             continue;
         }
         if (i > 1) printf("\n");

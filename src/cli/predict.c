@@ -49,7 +49,7 @@ int cmd_predict(int argc, char **argv) {
         return 2;
     }
     decoder dec;
-    if (hy_dec_load(&dec, dpath)) return hy_cli_fail("predict");
+    if (hy_dec_load(&dec, dpath)) return cli_fail("predict");
     double *X = NULL;
     int n = 0, v = 0, rc;
     char path[1200];
@@ -83,5 +83,5 @@ int cmd_predict(int argc, char **argv) {
 fail:
     free(X);
     hy_dec_free(&dec);
-    return hy_cli_fail("predict");
+    return cli_fail("predict");
 }

@@ -61,7 +61,7 @@ int cmd_reconstruct(int argc, char **argv) {
         else if (!strcmp(a, "-o")) out = v;
         else if (!strcmp(a, "--split")) split = v;
         else if (!strcmp(a, "--threads")) {
-            if (hy_cli_int(a, v, 1, 1024, &threads)) return hy_cli_fail("reconstruct");
+            if (cli_int(a, v, 1, 1024, &threads)) return cli_fail("reconstruct");
         } else {
             fprintf(stderr, "hyper reconstruct: unknown option '%s' (see --help)\n", a);
             return 2;
@@ -81,10 +81,10 @@ int cmd_reconstruct(int argc, char **argv) {
     float *P = NULL, *T = NULL;
     uint8_t *grgb = NULL, *prgb = NULL;
     memset(&dec, 0, sizeof dec);
-    if (hy_dec_load(&dec, dpath)) return hy_cli_fail("reconstruct");
+    if (hy_dec_load(&dec, dpath)) return cli_fail("reconstruct");
     if (hy_pggan_load(&gen, g)) {
         hy_dec_free(&dec);
-        return hy_cli_fail("reconstruct");
+        return cli_fail("reconstruct");
     }
     if (dec.n_out != gen.latent) {
         hy_err(HY_ESHAPE, "%s predicts %d-d latents but the generator %s takes %d", dpath, dec.n_out, g, gen.latent);
@@ -111,7 +111,7 @@ int cmd_reconstruct(int argc, char **argv) {
     printf("reconstructed %d faces: %s/faces/, ground truth %s/gt/, %s/comparison.png\n", n, out, out, out);
     status = 0;
 done:
-    if (status) hy_cli_fail("reconstruct");
+    if (status) cli_fail("reconstruct");
     free(P), free(T), free(grgb), free(prgb);
     hy_ds_free(&ds);
     hy_pggan_free(&gen);

@@ -47,8 +47,8 @@ int cmd_score(int argc, char **argv) {
         else if (!strcmp(a, "--boundaries")) bdir = v;
         else if (!strcmp(a, "--csv")) csv = v;
         else if (!strcmp(a, "--items-csv")) icsv = v;
-        else if (!strcmp(a, "--null")) rc = hy_cli_int(a, v, 1, 100000000, &n_null);
-        else if (!strcmp(a, "--seed")) rc = hy_cli_int(a, v, 0, 2147483647L, &seed);
+        else if (!strcmp(a, "--null")) rc = cli_int(a, v, 1, 100000000, &n_null);
+        else if (!strcmp(a, "--seed")) rc = cli_int(a, v, 0, 2147483647L, &seed);
         else {
             fprintf(stderr, "hyper score: unknown option '%s' (see --help)\n", a);
             return 2;
@@ -68,7 +68,7 @@ int cmd_score(int argc, char **argv) {
         return 2;
     }
     hy_dataset ds;
-    if (hy_ds_load(&ds, dir, DS_TRAIN | DS_TEST | DS_LATENTS, 0, 0)) return hy_cli_fail("score");
+    if (hy_ds_load(&ds, dir, DS_TRAIN | DS_TEST | DS_LATENTS, 0, 0)) return cli_fail("score");
     ds_split *s = strcmp(split, "test") ? &ds.train : &ds.test;
     double *P = NULL, *bd = NULL;
     char(*bn)[128] = NULL;
@@ -96,5 +96,5 @@ fail:
     free(bd);
     free(bn);
     hy_ds_free(&ds);
-    return hy_cli_fail("score");
+    return cli_fail("score");
 }

@@ -54,18 +54,18 @@ int cmd_simulate(int argc, char **argv) {
             return 2;
         }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--seed")) { rc = hy_cli_int(a, v, 0, 2147483647L, &l); p.seed = (uint64_t)l; }
-        else if (!strcmp(a, "--train")) { rc = hy_cli_int(a, v, 2, 10000000, &l); p.n_train = (int)l; }
-        else if (!strcmp(a, "--test")) { rc = hy_cli_int(a, v, 2, 10000000, &l); p.n_test = (int)l; }
-        else if (!strcmp(a, "--reps")) { rc = hy_cli_int(a, v, 1, 100000, &l); p.test_reps = (int)l; }
-        else if (!strcmp(a, "--voxels")) { rc = hy_cli_int(a, v, 1, 10000000, &l); p.n_voxels = (int)l; }
-        else if (!strcmp(a, "--latent-dim")) { rc = hy_cli_int(a, v, 1, 100000, &l); p.latent_dim = (int)l; }
-        else if (!strcmp(a, "--strong")) { rc = hy_cli_int(a, v, 0, 100000, &l); p.n_strong = (int)l; }
-        else if (!strcmp(a, "--gain-strong")) rc = hy_cli_double(a, v, &p.gain_strong);
-        else if (!strcmp(a, "--gain-weak")) rc = hy_cli_double(a, v, &p.gain_weak);
-        else if (!strcmp(a, "--informative")) rc = hy_cli_double(a, v, &p.informative);
-        else if (!strcmp(a, "--snr")) rc = hy_cli_double(a, v, &p.snr);
-        else if (!strcmp(a, "--noise-smooth")) rc = hy_cli_double(a, v, &p.noise_smooth);
+        else if (!strcmp(a, "--seed")) { rc = cli_int(a, v, 0, 2147483647L, &l); p.seed = (uint64_t)l; }
+        else if (!strcmp(a, "--train")) { rc = cli_int(a, v, 2, 10000000, &l); p.n_train = (int)l; }
+        else if (!strcmp(a, "--test")) { rc = cli_int(a, v, 2, 10000000, &l); p.n_test = (int)l; }
+        else if (!strcmp(a, "--reps")) { rc = cli_int(a, v, 1, 100000, &l); p.test_reps = (int)l; }
+        else if (!strcmp(a, "--voxels")) { rc = cli_int(a, v, 1, 10000000, &l); p.n_voxels = (int)l; }
+        else if (!strcmp(a, "--latent-dim")) { rc = cli_int(a, v, 1, 100000, &l); p.latent_dim = (int)l; }
+        else if (!strcmp(a, "--strong")) { rc = cli_int(a, v, 0, 100000, &l); p.n_strong = (int)l; }
+        else if (!strcmp(a, "--gain-strong")) rc = cli_double(a, v, &p.gain_strong);
+        else if (!strcmp(a, "--gain-weak")) rc = cli_double(a, v, &p.gain_weak);
+        else if (!strcmp(a, "--informative")) rc = cli_double(a, v, &p.informative);
+        else if (!strcmp(a, "--snr")) rc = cli_double(a, v, &p.snr);
+        else if (!strcmp(a, "--noise-smooth")) rc = cli_double(a, v, &p.noise_smooth);
         else if (!strcmp(a, "--nonlinearity")) {
             int found = -1;
             for (int k = 0; k < 4; k++)
@@ -87,11 +87,11 @@ int cmd_simulate(int argc, char **argv) {
         return 2;
     }
     sim_data s;
-    if (hy_sim_run(&p, &s)) return hy_cli_fail("simulate");
+    if (hy_sim_run(&p, &s)) return cli_fail("simulate");
     int rc = hy_sim_save(&p, &s, out);
     if (!rc)
         fprintf(stderr, "simulate: wrote %s (train %d x %d, test %d x %d averaged over %d reps, latent %d, seed %llu)\n",
                 out, s.n_train, s.v, s.n_test, s.v, p.test_reps, s.d, (unsigned long long)p.seed);
     hy_sim_free(&s);
-    return rc ? hy_cli_fail("simulate") : 0;
+    return rc ? cli_fail("simulate") : 0;
 }

@@ -62,17 +62,17 @@ int cmd_sweep(int argc, char **argv) {
             if (sscanf(v, "%d/%d%c", &o.shard_i, &o.shard_n, &tail) != 2 || o.shard_n < 1 || o.shard_i < 1 ||
                 o.shard_i > o.shard_n)
                 r = hy_err(HY_EARG, "--shard %s: expected i/n with 1 <= i <= n", v);
-        } else if (!strcmp(a, "--lr")) r = hy_cli_double(a, v, &lr);
-        else if (!strcmp(a, "--mlp-hidden")) r = hy_cli_int(a, v, 1, 100000, &hid);
-        else if (!strcmp(a, "--n-null")) r = hy_cli_int(a, v, 0, 100000, &n_null);
-        else if (!strcmp(a, "--seed")) r = hy_cli_int(a, v, 0, 0xffffffffL, &seed);
-        else if (!strcmp(a, "--batch-faces")) r = hy_cli_int(a, v, 1, 1024, &bf);
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads);
+        } else if (!strcmp(a, "--lr")) r = cli_double(a, v, &lr);
+        else if (!strcmp(a, "--mlp-hidden")) r = cli_int(a, v, 1, 100000, &hid);
+        else if (!strcmp(a, "--n-null")) r = cli_int(a, v, 0, 100000, &n_null);
+        else if (!strcmp(a, "--seed")) r = cli_int(a, v, 0, 0xffffffffL, &seed);
+        else if (!strcmp(a, "--batch-faces")) r = cli_int(a, v, 1, 1024, &bf);
+        else if (!strcmp(a, "--threads")) r = cli_int(a, v, 1, 1024, &threads);
         else {
             fprintf(stderr, "hyper sweep: unknown option '%s' (see --help)\n", a);
             return 2;
         }
-        if (r) return hy_cli_fail("sweep");
+        if (r) return cli_fail("sweep");
         if (takes) i++;
     }
     if (!o.data_dir || !o.out_dir || !g || !f) {
@@ -85,14 +85,14 @@ int cmd_sweep(int argc, char **argv) {
     o.lr = lr;
     o.mlp_hidden = (int)hid;
     study_models m;
-    if (hy_study_models_open(&m, g, f, det, crop, noface)) return hy_cli_fail("sweep");
+    if (hy_study_models_open(&m, g, f, det, crop, noface)) return cli_fail("sweep");
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = (int)bf;
     int r = hy_mkdir_p(o.out_dir);
     if (!r) r = hy_sweep_execute(&o, &m.ctx);
     hy_study_models_close(&m);
-    return r ? hy_cli_fail("sweep") : 0;
+    return r ? cli_fail("sweep") : 0;
 }
 
 int cmd_report(int argc, char **argv) {
@@ -104,7 +104,7 @@ int cmd_report(int argc, char **argv) {
         return argc == 2 ? 0 : 2;
     }
     int n;
-    if (hy_sweep_report(argv[1], &n)) return hy_cli_fail("report");
+    if (hy_sweep_report(argv[1], &n)) return cli_fail("report");
     printf("%d runs ranked: %s/results.md, results.csv, chart.svg, chart.png\n", n, argv[1]);
     return 0;
 }
