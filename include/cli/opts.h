@@ -21,9 +21,8 @@
 //         OPT_INT("n", 'n', &n, "N", "number of images (16)", 1, 1000000),
 //         OPT_END};
 //     const cli_command cmd = {"generate", "-g G.bin -o DIR [options]", "About text.", table, NULL, 0, 0};
-//     cli_args a;
-//     int rc = cli_parse(&cmd, argc, argv, &a);
-//     if (rc != CLI_RUN) return rc;            // 0 after --help/--version, 2 on a usage error
+//     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);   // returns 0 after --help, 2 on a usage error
+//     ... args.pos[0 .. args.n_pos-1] are the positional arguments
 #ifndef HY_CLI_OPTS_H
 #define HY_CLI_OPTS_H
 
@@ -50,6 +49,7 @@ enum {
     OPT_GT = 2,        // numeric lower bound is exclusive (value > lo)
     OPT_LT = 4,        // numeric upper bound is exclusive (value < hi)
     OPT_HIDDEN = 8,    // not listed in --help
+    OPT_DEF = 16,      // --help appends " (default X)" read from the destination before parsing
 };
 
 typedef struct opt {
@@ -80,6 +80,10 @@ typedef struct {
     {.name = nm, .short_name = sh, .type = OPT_T_STR, .dest = dst, .metavar = mv, .help = hlp, .flags = fl}
 #define OPT_INT(nm, sh, dst, mv, hlp, l, h) \
     {.name = nm, .short_name = sh, .type = OPT_T_INT, .dest = dst, .metavar = mv, .help = hlp, .lo = l, .hi = h}
+// The same, with the default shown in --help (from the destination's value before parsing).
+#define OPT_INT_D(nm, sh, dst, mv, hlp, l, h) \
+    {.name = nm, .short_name = sh, .type = OPT_T_INT, .dest = dst, .metavar = mv, .help = hlp, .lo = l, .hi = h, \
+     .flags = OPT_DEF}
 #define OPT_LONG(nm, sh, dst, mv, hlp, l, h) \
     {.name = nm, .short_name = sh, .type = OPT_T_LONG, .dest = dst, .metavar = mv, .help = hlp, .lo = l, .hi = h}
 #define OPT_U64(nm, sh, dst, mv, hlp, l, h) \
@@ -87,6 +91,9 @@ typedef struct {
 #define OPT_DOUBLE(nm, sh, dst, mv, hlp, l, h, fl) \
     {.name = nm, .short_name = sh, .type = OPT_T_DOUBLE, .dest = dst, .metavar = mv, .help = hlp, .lo = l, \
      .hi = h, .flags = fl}
+#define OPT_DOUBLE_D(nm, sh, dst, mv, hlp, l, h, fl) \
+    {.name = nm, .short_name = sh, .type = OPT_T_DOUBLE, .dest = dst, .metavar = mv, .help = hlp, .lo = l, \
+     .hi = h, .flags = (fl) | OPT_DEF}
 #define OPT_CHOICE(nm, sh, dst, mv, ch, hlp) \
     {.name = nm, .short_name = sh, .type = OPT_T_CHOICE, .dest = dst, .metavar = mv, .choices = ch, .help = hlp}
 #define OPT_LIST(nm, sh, dst, mv, hlp) \
@@ -122,6 +129,15 @@ typedef struct {
 // Applies --threads (hy_set_threads) and --quiet (hy_set_quiet). Returns CLI_RUN when the command
 // should run, 0 when --help or --version was printed, 2 after printing a usage error.
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *a);
+
+// Declares `cli_args NAME` and parses; returns from the calling command with the exit status when
+// --help/--version was printed (0) or a usage error was reported (2).
+#define CLI_PARSE_OR_RETURN(cmd, argc, argv, name)                    \
+    cli_args name;                                                    \
+    do {                                                              \
+        int cli_rc_ = cli_parse((cmd), (argc), (argv), &name);        \
+        if (cli_rc_ != CLI_RUN) return cli_rc_;                       \
+    } while (0)
 
 // Prints "hyper CMD: <msg>" for a usage problem found after parsing (e.g. two options that exclude
 // each other) and returns 2.

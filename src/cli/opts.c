@@ -12,11 +12,10 @@
 #define HY_VERSION "0.9.0"
 
 // Options every command has; their destinations live here.
-static const char *g_threads_arg;
-static int g_quiet, g_help, g_version;
+static int g_threads, g_quiet, g_help, g_version;
 static const opt COMMON[] = {
-    OPT_STR("threads", 0, &g_threads_arg, "T",
-            "threads (default: the CPUs this process may use, or $HY_THREADS)", 0),
+    OPT_INT("threads", 0, &g_threads, "T", "threads (default: the CPUs this process may use, or $HY_THREADS)", 1,
+            HY_MAX_THREADS),
     OPT_FLAG("quiet", 'q', &g_quiet, "no progress lines or notes on stderr (errors still print)"),
     OPT_FLAG("version", 0, &g_version, "print the version and the CPU kernels in use, then exit"),
     OPT_FLAG("help", 'h', &g_help, "print this help and exit"),
@@ -175,6 +174,26 @@ static int takes_value(const opt *o) { return o->type != OPT_T_FLAG && o->type !
 
 #define HELP_COL 26  // column where help text starts
 
+// " (default X)" from the destination, which holds the default while --help is printed.
+static void print_default(FILE *f, const opt *o) {
+    switch (o->type) {
+    case OPT_T_INT: fprintf(f, " (default %d)", *(const int *)o->dest); break;
+    case OPT_T_LONG: fprintf(f, " (default %ld)", *(const long *)o->dest); break;
+    case OPT_T_U64: fprintf(f, " (default %llu)", (unsigned long long)*(const uint64_t *)o->dest); break;
+    case OPT_T_DOUBLE: fprintf(f, " (default %g)", *(const double *)o->dest); break;
+    case OPT_T_STR:
+        if (*(const char *const *)o->dest) fprintf(f, " (default %s)", *(const char *const *)o->dest);
+        break;
+    case OPT_T_CHOICE: {
+        const char *p = o->choices;
+        for (int k = *(const int *)o->dest; k > 0 && p; k--) p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
+        if (p) fprintf(f, " (default %.*s)", (int)strcspn(p, "|"), p);
+        break;
+    }
+    default: break;
+    }
+}
+
 static void print_row(FILE *f, const opt *o) {
     char spec[128];
     int n = o->short_name ? snprintf(spec, sizeof spec, "  -%c, --%s", o->short_name, o->name)
@@ -195,6 +214,7 @@ static void print_row(FILE *f, const opt *o) {
         if (*h == '\n') fprintf(f, "%*s", HELP_COL, "");
     }
     if (o->flags & OPT_REQUIRED) fputs(" (required)", f);
+    if (o->flags & OPT_DEF) print_default(f, o);
     fputc('\n', f);
 }
 
@@ -269,12 +289,12 @@ const char *cli_version(void) {
 #endif
 }
 
-// Reads --threads or $HY_THREADS strictly; 0 = the default count.
+// --threads, else $HY_THREADS (read as strictly as the option), else 0 = the default count.
 static int apply_threads(const cli_command *cmd) {
-    const char *src = g_threads_arg ? "--threads" : "HY_THREADS";
-    const char *v = g_threads_arg ? g_threads_arg : getenv("HY_THREADS");
-    long n = 0;
-    if (v && *v && cli_parse_long(src, v, 1, HY_MAX_THREADS, &n)) return cli_usage_error(cmd, "%s", hy_errmsg());
+    long n = g_threads;
+    const char *v = getenv("HY_THREADS");
+    if (!n && v && *v && cli_parse_long("HY_THREADS", v, 1, HY_MAX_THREADS, &n))
+        return cli_usage_error(cmd, "%s", hy_errmsg());
     hy_set_threads((int)n);
     return CLI_RUN;
 }
@@ -317,8 +337,7 @@ static int parse_one(const cli_command *cmd, int argc, char **argv, int *i, cli_
 }
 
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *a) {
-    g_threads_arg = NULL;
-    g_quiet = g_help = g_version = 0;
+    g_threads = g_quiet = g_help = g_version = 0;
     // The positionals array lives until the next call (one per process in practice); a static
     // pointer keeps it reachable, so leak checkers do not report it.
     static char **pos_buf;

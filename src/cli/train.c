@@ -94,9 +94,7 @@ int cmd_train(int argc, char **argv) {
         OPT_END,
     };
     const cli_command cmd = {"train", "-d DIR --model M -o DECODER.bin [options]", ABOUT, table, NULL, 0, 0, NULL};
-    cli_args a;
-    int rc = cli_parse(&cmd, argc, argv, &a);
-    if (rc != CLI_RUN) return rc;
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     if (!hy_dec_model_known(model))
         return cli_usage_error(&cmd, "unknown model '%s' (linear, linear-nobias, ols, ridge, lasso, elasticnet, mlp)",
                                model);
@@ -113,7 +111,7 @@ int cmd_train(int argc, char **argv) {
         return cli_fail("train");
     }
     report_fit(&dec, &o, &ds, hy_now() - t0);
-    rc = hy_dec_save(&dec, out);
+    int rc = hy_dec_save(&dec, out);
     if (!rc && !hy_quiet()) {
         fprintf(stderr, "train: wrote %s: ", out);
         hy_dec_describe(&dec, stderr);
