@@ -19,7 +19,7 @@ endif
 BUILD   ?= build
 # -fPIC: the same objects make the static and the shared library.
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Werror -Iinclude $(shell pkg-config --cflags libpng 2>/dev/null)
-LDLIBS  = -lopenblas -lpng -lz -lm -lpthread
+LDLIBS  = -lopenblas -lpng -ljpeg -lz -lm -lpthread
 
 ifeq ($(DEBUG),1)
   OPT = -O0 -g
@@ -122,8 +122,8 @@ install: $(BUILD)/hyper $(BUILD)/libhyper.a $(BUILD)/libhyper.so
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: hyper' 'Description: face reconstruction from fMRI through the PGGAN latent space' \
 	  'Version: $(VERSION)' 'Cflags: -I$${includedir}/hyper' 'Libs: -L$${libdir} -lhyper' \
-	  'Libs.private: -lopenblas -lpng -lz -lm -lpthread $(OMP_LIB)' > $$d/lib/pkgconfig/hyper.pc && \
-	sed -e 's|^Libs: .*|Libs: $${libdir}/libhyper.a -lopenblas -lpng -lz -lm -lpthread $(OMP_LIB)|' -e '/^Libs.private/d' \
+	  'Libs.private: -lopenblas -lpng -ljpeg -lz -lm -lpthread $(OMP_LIB)' > $$d/lib/pkgconfig/hyper.pc && \
+	sed -e 's|^Libs: .*|Libs: $${libdir}/libhyper.a -lopenblas -lpng -ljpeg -lz -lm -lpthread $(OMP_LIB)|' -e '/^Libs.private/d' \
 	  $$d/lib/pkgconfig/hyper.pc > $$d/lib/pkgconfig/hyper-static.pc && \
 	echo "installed hyper $(VERSION) into $$d (pkg-config: PKG_CONFIG_PATH=$$d/lib/pkgconfig)"
 

@@ -1,4 +1,4 @@
-// face_distance.c - embed two face PNGs with FaceNet and print the distance of the embeddings.
+// face_distance.c - embed two face images (PNG or JPEG) with FaceNet and print the distance of the embeddings.
 //
 //     face_distance F.bin A.png B.png
 //
@@ -12,11 +12,11 @@
 
 #include <hyper.h>
 
-// Reads a PNG and writes its standardised S x S input tensor (3, S, S) into x.
+// Reads a PNG or JPEG and writes its standardised S x S input tensor (3, S, S) into x.
 static int load_input(float *x, int S, const char *path) {
     int w, h;
     uint8_t *rgb = NULL, *small = malloc((size_t)3 * S * S);
-    int rc = small ? hy_png_read_rgb8(path, &w, &h, &rgb) : HY_ENOMEM;
+    int rc = small ? hy_image_read_rgb8(path, &w, &h, &rgb) : HY_ENOMEM;
     if (!rc) rc = hy_resize_rgb8(small, S, S, rgb, w, h);
     if (!rc) hy_standardize_rgb8(x, small, S, S);
     free(rgb), free(small);

@@ -337,7 +337,7 @@ START_TEST(cli_crop_box) {
     write_tiny_pngs(d, png);
     int w, h;
     uint8_t *face;
-    ck_assert_int_eq(hy_png_read_rgb8(png[0], &w, &h, &face), 0);
+    ck_assert_int_eq(hy_image_read_rgb8(png[0], &w, &h, &face), 0);
     uint8_t *rgb = calloc(200 * 180 * 3, 1);
     for (int y = 0; y < 160; y++) memcpy(rgb + ((size_t)(y + 10) * 200 + 20) * 3, face + (size_t)y * 160 * 3, 480);
     snprintf(big, sizeof big, "%s/big.png", d);

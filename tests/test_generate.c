@@ -79,7 +79,7 @@ START_TEST(generates_pngs_and_raw_output) {
         snprintf(p, sizeof p, "%s/%06d.png", out, i);
         int pw, ph;
         uint8_t *rgb, want[16 * 16 * 3];
-        ck_assert_int_eq(hy_png_read_rgb8(p, &pw, &ph, &rgb), 0);
+        ck_assert_int_eq(hy_image_read_rgb8(p, &pw, &ph, &rgb), 0);
         ck_assert(pw == 16 && ph == 16);
         hy_img_f32_to_rgb8(want, a.data + (size_t)i * 3 * 256, 16, 16);
         ck_assert_int_eq(memcmp(rgb, want, sizeof want), 0);

@@ -325,7 +325,7 @@ START_TEST(test_cli_detect) {
     snprintf(c1, sizeof c1, "%s/synth_1.png", out_dir);
     int w, h;
     uint8_t *rgb;
-    ck_assert_msg(hy_png_read_rgb8(c1, &w, &h, &rgb) == 0, "%s", hy_errmsg());
+    ck_assert_msg(hy_image_read_rgb8(c1, &w, &h, &rgb) == 0, "%s", hy_errmsg());
     ck_assert_int_eq(w, 160);
     ck_assert_int_eq(h, 160);
     free(rgb);
@@ -435,7 +435,7 @@ START_TEST(test_real_weights_oracle) {
         snprintf(p, sizeof p, "%s/faces/photos/%s.png", sd, imgs[k]);
         int w, h;
         uint8_t *rgb;
-        ck_assert_msg(hy_png_read_rgb8(p, &w, &h, &rgb) == 0, "%s", hy_errmsg());
+        ck_assert_msg(hy_image_read_rgb8(p, &w, &h, &rgb) == 0, "%s", hy_errmsg());
         mtcnn_face *f;
         int nf;
         mtcnn_trace t;

@@ -45,7 +45,7 @@ START_TEST(ranked_outputs) {
     snprintf(p, sizeof p, "%s/chart.png", d);
     int w, h;
     uint8_t *rgb;
-    ck_assert_int_eq(hy_png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert_int_eq(hy_image_read_rgb8(p, &w, &h, &rgb), 0);
     ck_assert(w == 480 && h == 420);
     // the chart is not blank: some pixels are the error-bar blue
     int blue = 0;

@@ -83,11 +83,11 @@ START_TEST(sweep_end_to_end) {
     int w, h;
     uint8_t *rgb;
     snprintf(p, sizeof p, "%s/chart.png", res);
-    ck_assert_int_eq(hy_png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert_int_eq(hy_image_read_rgb8(p, &w, &h, &rgb), 0);
     ck_assert(w == 480 && h == 420);
     free(rgb);
     snprintf(p, sizeof p, "%s/runs/ols/comparison.png", res);
-    ck_assert_int_eq(hy_png_read_rgb8(p, &w, &h, &rgb), 0);
+    ck_assert_int_eq(hy_image_read_rgb8(p, &w, &h, &rgb), 0);
     ck_assert_int_eq(w, 70 + 8 * 118 + 6);  // 8 test items in one row of 112-px thumbnails
     ck_assert_int_eq(h, 2 * 112 + 16 + 18 + 6);
     free(rgb);

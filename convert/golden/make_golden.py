@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import _paths  # noqa: E402  (convert/ and its role folders on sys.path; ROOT)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -1,21 +1,37 @@
-// image_io.h - PNG reading/writing (libpng) and float <-> uint8 conversion.
+// image_io.h - image reading (PNG through libpng, JPEG through libjpeg-turbo), PNG writing,
+// and float <-> uint8 conversion.
 //
-// png_read_rgb8 accepts every PNG colour type and bit depth (gray, gray+alpha, RGB, RGBA,
-// palette; 1..16 bits) and returns interleaved RGB8 (alpha is dropped, 16-bit is scaled
-// to 8). Errors (not a PNG, truncated, zero size, > HY_PNG_MAX_PIXELS, or more pixels than
-// the file could hold at zlib's maximum ratio of ~1032:1, checked before allocating) name the file.
-// png_write_rgb8 writes atomically (tmp + rename).
+// hy_image_read_rgb8 is the reader every command uses: it tells PNG from JPEG by the file's
+// first bytes (not its name) and returns interleaved RGB8, row-major (h, w, 3), exactly as
+// Pillow's Image.open(f).convert('RGB') gives it:
+// - PNG: every colour type and bit depth (gray, gray+alpha, RGB, RGBA, palette; 1..16 bits);
+//   alpha is dropped, 16-bit is scaled to 8 (hy_png_decode_rgb8, image_io.c);
+// - JPEG: baseline and progressive, grey, YCbCr/RGB and CMYK/YCCK (Adobe-inverted, as Pillow
+//   reads it), 8-bit, Huffman-coded (hy_jpeg_decode_rgb8, jpeg.c).
+// Errors name the file: an unknown format (GIF, BMP, WebP, TIFF are named as such), truncated
+// or corrupt data, zero size, more than HY_IMAGE_MAX_PIXELS, or more pixels than the file
+// could hold (PNG: zlib's maximum ratio of ~1032:1; JPEG: 512 pixels a byte), checked before
+// allocating. hy_png_write_rgb8 writes atomically (tmp + rename).
 #ifndef HY_IMAGE_IO_H
 #define HY_IMAGE_IO_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define HY_PNG_MAX_PIXELS ((int64_t)1 << 28)
+#define HY_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
 
+// Reads a PNG or JPEG file; *rgb is malloc'd (free()), NULL on error.
+int hy_image_read_rgb8(const char *path, int *w, int *h, uint8_t **rgb);
+// The same on bytes in memory (`name` is used in messages).
+int hy_image_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, int *h, uint8_t **rgb);
+
+// Deprecated alias of hy_image_read_rgb8 (so PNG or JPEG), kept for code written before JPEG
+// support; new code calls hy_image_read_rgb8.
 int hy_png_read_rgb8(const char *path, int *w, int *h, uint8_t **rgb);
-// Decodes an in-memory PNG (fuzz target / tests).
+
+// One format only (the dispatcher above calls these; tests and fuzz targets use them too).
 int hy_png_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, int *h, uint8_t **rgb);
+int hy_jpeg_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, int *h, uint8_t **rgb);
 int hy_png_write_rgb8(const char *path, int w, int h, const uint8_t *rgb);
 
 // Planar float CHW (3,h,w) in nominal [-1,1] -> interleaved RGB8 with the Karras rule:

@@ -1,5 +1,6 @@
-// image_io.c - PNG decode/encode through libpng, and float -> uint8 conversion.
-// See include/base/image_io.h. Decoding uses libpng's classic API with explicit transforms
+// image_io.c - the image reader (PNG or JPEG by content), PNG decode/encode through libpng,
+// and float -> uint8 conversion. See include/base/image_io.h; JPEG decoding is in jpeg.c.
+// Decoding uses libpng's classic API with explicit transforms
 // (expand palette/low-bit gray, strip 16 -> 8 bits by the high byte, drop alpha, gray ->
 // RGB) so that the result matches Pillow's Image.convert("RGB") for these formats.
 #include "base/image_io.h"
@@ -64,9 +65,9 @@ int hy_png_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w,
     int depth, ctype;
     png_get_IHDR(png, info, &pw, &ph, &depth, &ctype, NULL, NULL, NULL);
     if (pw == 0 || ph == 0) png_error(png, "zero-size image");
-    if ((int64_t)pw * ph > HY_PNG_MAX_PIXELS) {
+    if ((int64_t)pw * ph > HY_IMAGE_MAX_PIXELS) {
         snprintf(ctx.msg, sizeof ctx.msg, "image is %ux%u, over the limit of %lld pixels", pw, ph,
-                 (long long)HY_PNG_MAX_PIXELS);
+                 (long long)HY_IMAGE_MAX_PIXELS);
         png_longjmp(png, 1);
     }
     // Bound the pixel allocation by the input size: the image's raw bits arrive through zlib,
@@ -97,16 +98,38 @@ int hy_png_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w,
     return HY_OK;
 }
 
-int hy_png_read_rgb8(const char *path, int *w, int *h, uint8_t **rgb) {
+// Names the formats people try most often, so that the message says what the file is.
+static const char *other_format(const uint8_t *b, size_t n) {
+    if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6))) return "a GIF";
+    if (n >= 2 && !memcmp(b, "BM", 2)) return "a BMP";
+    if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) return "a WebP";
+    if (n >= 4 && (!memcmp(b, "II*\0", 4) || !memcmp(b, "MM\0*", 4))) return "a TIFF";
+    return NULL;
+}
+
+int hy_image_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, int *h, uint8_t **rgb) {
+    *rgb = NULL;
+    *w = *h = 0;
+    if (len >= 8 && !png_sig_cmp(buf, 0, 8)) return hy_png_decode_rgb8(name, buf, len, w, h, rgb);
+    if (len >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
+        return hy_jpeg_decode_rgb8(name, buf, len, w, h, rgb);
+    const char *other = other_format(buf, len);
+    if (other) return hy_err(HY_EFORMAT, "%s: is %s image; only PNG and JPEG are read (convert it first)", name, other);
+    return hy_err(HY_EFORMAT, "%s: not a PNG or JPEG file", name);
+}
+
+int hy_image_read_rgb8(const char *path, int *w, int *h, uint8_t **rgb) {
     uint8_t *buf;
     size_t len;
     *rgb = NULL;
     int r = hy_read_file(path, &buf, &len, (size_t)1 << 30);
     if (r) return r;
-    r = hy_png_decode_rgb8(path, buf, len, w, h, rgb);
+    r = hy_image_decode_rgb8(path, buf, len, w, h, rgb);
     free(buf);
     return r;
 }
+
+int hy_png_read_rgb8(const char *path, int *w, int *h, uint8_t **rgb) { return hy_image_read_rgb8(path, w, h, rgb); }
 
 int hy_png_write_rgb8(const char *path, int w, int h, const uint8_t *rgb) {
     if (w <= 0 || h <= 0) return hy_err(HY_EARG, "%s: cannot write a %dx%d image", path, w, h);

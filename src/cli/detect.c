@@ -1,4 +1,4 @@
-// detect.c - `hyper detect`: MTCNN face detection on PNG images (include/models/mtcnn.h),
+// detect.c - `hyper detect`: MTCNN face detection on PNG or JPEG images (include/models/mtcnn.h),
 // printing boxes, probabilities and landmarks, optionally writing 160x160 FaceNet crops.
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ int cmd_detect(int argc, char **argv) {
                 "write each printed face as DIR/<image>_<k>.png: the FaceNet crop\n"
                 "(facenet-pytorch extract_face, margin 0) resized to 160x160 with\n"
                 "Pillow's BILINEAR filter", 0),
-        OPT_FLAG("time", 0, &timing, "print each image's detection time (without PNG decoding) to stderr"),
+        OPT_FLAG("time", 0, &timing, "print each image's detection time (without image decoding) to stderr"),
         OPT_ALIAS("weights", 'w', "mtcnn"),
         OPT_ALIAS("crops", 0, "save-crops"),
         OPT_END,
@@ -70,7 +70,7 @@ int cmd_detect(int argc, char **argv) {
         uint8_t *rgb = NULL;
         mtcnn_face *f = NULL;
         double t0 = 0;
-        if (hy_png_read_rgb8(path, &w, &h, &rgb) || ((t0 = hy_now()), hy_mtcnn_detect(&m, NULL, rgb, w, h, &f, &nf, NULL))) {
+        if (hy_image_read_rgb8(path, &w, &h, &rgb) || ((t0 = hy_now()), hy_mtcnn_detect(&m, NULL, rgb, w, h, &f, &nf, NULL))) {
             // mtcnn errors do not name the file: add it
             if (rgb) {
                 char msg[512];

@@ -1,7 +1,7 @@
 // embed.c - `hyper embed` (images or a standardised tensor -> (N,512) FaceNet embeddings)
 // and `hyper distance` (L2 distance of two faces' embeddings).
 //
-// Preprocessing (spec facenet.md section 3): PNG -> RGB8 -> crop (see crop modes below) ->
+// Preprocessing (spec facenet.md section 3): PNG or JPEG -> RGB8 -> crop (see crop modes below) ->
 // Pillow-exact bilinear resize to 160x160 -> (x - 127.5) / 128. Every input is decoded and
 // preprocessed before the network runs, so a bad file fails the run before anything is written.
 // The crop policy (MTCNN by default, full image, fixed box; what to do without a face) is
@@ -29,7 +29,7 @@
 static int load_face(uint8_t *out, int S, const char *path, const face_crop_opts *co, char *how) {
     int w, h;
     uint8_t *rgb = NULL;
-    int rc = hy_png_read_rgb8(path, &w, &h, &rgb);
+    int rc = hy_image_read_rgb8(path, &w, &h, &rgb);
     if (rc) return rc;
     crop_box b;
     if (!(rc = hy_face_crop_choose(co, path, rgb, w, h, &b, how)) && *how != 's') {
@@ -73,7 +73,7 @@ static void on_block(void *user, const char *name, const float *x, int c, int h,
 
 static const char ABOUT_EMBED[] =
     "FaceNet (Inception-ResNet-v1) embeddings: each face -> a 512-d unit vector, written as a\n"
-    "(N, 512) float32 .npy in input order. Images (any PNG) are cropped, resized to 160x160 with\n"
+    "(N, 512) float32 .npy in input order. Images (PNG or JPEG) are cropped, resized to 160x160 with\n"
     "Pillow's bilinear filter and standardised as (x - 127.5) / 128.";
 
 int cmd_embed(int argc, char **argv) {

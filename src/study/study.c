@@ -119,7 +119,7 @@ static int load_cached(study_ctx *c, int n, const char *dir, face_set *out) {
         snprintf(p, sizeof p, "%s/faces/%06d.png", dir, i);
         int w, h;
         uint8_t *rgb;
-        if ((r = hy_png_read_rgb8(p, &w, &h, &rgb))) goto fail;
+        if ((r = hy_image_read_rgb8(p, &w, &h, &rgb))) goto fail;
         if (w != R || h != R) {
             free(rgb);
             r = hy_err(HY_ESHAPE, "%s: cached face is %dx%d, expected %dx%d", p, w, h, R, R);

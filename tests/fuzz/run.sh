@@ -5,7 +5,7 @@
 # Committed regression inputs in tests/fuzz/regress/<target>/ are replayed first.
 # Prints one line per target: executions, corpus size, result.
 # FUZZ_TARGETS="nifti decoder" limits the run to those targets (default: every fuzz_*.c).
-# Seeds: tests/fixtures (wfile, npy, dataset, png, models) and tests/fuzz/seeds/<target>/
+# Seeds: tests/fixtures (wfile, npy, dataset, png, jpeg, models) and tests/fuzz/seeds/<target>/
 # (nifti: tiny .nii/.nii.gz; decoder: tiny files written by hyper train; models: tiny PGGANs).
 # Temp files for path-based readers go to /dev/shm when present (see fuzz_util.h).
 set -euo pipefail
@@ -28,6 +28,7 @@ seed_dir() {  # target -> fixture globs
     wfile) ls tests/fixtures/*.bin 2>/dev/null;;
     npy) ls tests/fixtures/npy/*.npy tests/fixtures/*/*.npy 2>/dev/null;;
     png) ls tests/fixtures/png/*.png 2>/dev/null;;
+    jpeg) ls tests/fixtures/jpeg/*.jpg 2>/dev/null;;
     dataset) ls tests/fixtures/npy/*.npy tests/fixtures/*/*.npy 2>/dev/null;;
     models) ls tests/fixtures/*tiny.bin tests/fuzz/seeds/models/* 2>/dev/null;;
     *) ls tests/fuzz/seeds/$1/* tests/fixtures/$1/* 2>/dev/null || true;;
@@ -41,7 +42,7 @@ for src in tests/fuzz/fuzz_*.c; do
   maxlen=65536
   [ "$t" = models ] && maxlen=2200000  # the tiny model fixtures are 1.3-2 MB
   bin=$B/fuzz_$t
-  clang $CFLAGS -fsanitize=fuzzer "$src" "${objs[@]}" -lopenblas -lpng -lz -lm -lpthread -o "$bin"
+  clang $CFLAGS -fsanitize=fuzzer "$src" "${objs[@]}" -lopenblas -lpng -ljpeg -lz -lm -lpthread -o "$bin"
   corpus=$B/corpus/$t; mkdir -p "$corpus"
   for f in $(seed_dir $t); do cp -n "$f" "$corpus/" 2>/dev/null || true; done
   if [ -d tests/fuzz/regress/$t ] && [ -n "$(ls tests/fuzz/regress/$t)" ]; then
