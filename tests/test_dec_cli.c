@@ -177,7 +177,7 @@ START_TEST(test_cli_bad_input) {
     snprintf(o, sizeof o, "%s/never.bin", d);
     expect_fail("nonexistent/train_fmri.npy", o, "train -d %s/nonexistent --model ols -o %s%s", d, o, "");
     // bad options
-    expect_fail("unknown model 'foo'", NULL, "train -d %s/sim --model foo -o %s%s", d, o, "");
+    expect_fail("unknown decoder model 'foo'", NULL, "train -d %s/sim --model foo -o %s%s", d, o, "");
     expect_fail("--dropout", o, "train -d %s/sim --model mlp --dropout 1.5 --epochs 1 -o %s%s", d, o, "");
     snprintf(o, sizeof o, "%s/simbad", d);
     expect_fail("--snr must be > 0", o, "simulate -o %s --snr 0%s%s", o, "", "");

@@ -6,7 +6,7 @@
 // Linear models (linear, linear-nobias, ols, ridge, lasso, elasticnet) are one layer.
 //
 // Weight file (kind "decoder", include/base/wfile.h):
-//   config  model        str    linear | linear-nobias | ols | ridge | lasso | elasticnet | mlp
+//   config  model        str    the kind's name: linear | linear-nobias | ols | ridge | lasso | elasticnet | mlp
 //           n_in, n_out  int    V and D
 //           n_layers     int    L (1 for linear models)
 //           layer_sizes  ints   L+1 sizes: V, hidden..., D
@@ -32,10 +32,24 @@
 
 #define DEC_MAX_LAYERS 8
 
-enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY };
+// Decoder kinds. The name of each (hy_dec_kind(k)->name) is what the weight file's "model"
+// field and the command line say.
+typedef enum {
+    DEC_LINEAR = 0,     // HYPER's model: dense layer with bias, Adam
+    DEC_LINEAR_NOBIAS,  // the same without bias
+    DEC_OLS,            // least squares, closed form
+    DEC_RIDGE,          // closed form with an alpha chosen by CV
+    DEC_LASSO,          // coordinate descent along a penalty path, CV per target
+    DEC_ELASTICNET,     // the same with an L2 share
+    DEC_MLP,            // hidden layers + activation (+ dropout), Adam
+    DEC_N_KINDS
+} dec_kind;
+
+// Activations between the layers of an MLP (names: hy_dec_act_name).
+enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY, DEC_N_ACTS };
 
 typedef struct {
-    char model[32];
+    dec_kind kind;
     int n_in, n_out, n_layers;
     int sizes[DEC_MAX_LAYERS + 1];  // sizes[0] = n_in ... sizes[n_layers] = n_out
     int act;
@@ -55,9 +69,9 @@ typedef struct {
     uint64_t seed;
 } decoder;
 
-// Options for every trainer (dec_opts_default fills the documented defaults).
+// Options for every trainer (hy_dec_opts_default fills the documented defaults).
 typedef struct {
-    char model[32];
+    dec_kind kind;
     int zscore;
     // ridge
     int n_alphas;          // grid size (default 20)
@@ -92,14 +106,40 @@ typedef struct {
     int max_trace;
 } dec_opts;
 
-void hy_dec_opts_default(dec_opts *o, const char *model);
-int hy_dec_model_known(const char *model);
-int hy_dec_is_iterative(const char *model);
+// --- the kinds ---------------------------------------------------------------------------
+// One entry per kind (the table is in src/decoders/decoder.c). hy_dec_train allocates the
+// layers and z-scores the input, then calls `train`; hy_dec_save writes the common fields and
+// the layers, then `save_record`; hy_dec_from_wfile reads them back, then `load_record`.
+// A new decoder kind is a new enum value, one table row and its functions.
+typedef struct {
+    const char *name;     // "linear", "ridge", ... (weight file "model", command line)
+    const char *summary;  // one line for help texts
+    int iterative;        // trained by epochs of Adam (epochs, batch, lr, seed apply)
+    int bias;             // the layers have biases
+    void (*defaults)(dec_opts *o);  // the kind's defaults on top of the common ones (may be NULL)
+    // Fits the allocated layers of dec to X (n, v) -> Y (n, d), X already z-scored when asked.
+    int (*train)(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d);
+    // Prediction X (n, v) float64 -> out (n, d) float32.
+    int (*predict)(const decoder *dec, const double *X, int n, float *out);
+    // The kind's training record in the weight file's config (may be NULL).
+    int (*save_record)(const decoder *dec, wf_writer *w);
+    int (*load_record)(decoder *dec, const wfile *wf, const char *path);
+} dec_kind_info;
 
-// Trains `o->model` on X (n, v) -> Y (n, d), both row-major float64.
+const dec_kind_info *hy_dec_kind(dec_kind k);
+// Looks a kind up by name; HY_EARG with the list of known names when there is none.
+int hy_dec_kind_parse(const char *name, dec_kind *out);
+// "linear, linear-nobias, ols, ..." for messages and help.
+const char *hy_dec_kind_names(void);
+const char *hy_dec_act_name(int act);
+int hy_dec_act_parse(const char *name, int *act);  // HY_EARG naming the known activations
+
+void hy_dec_opts_default(dec_opts *o, dec_kind kind);
+
+// Trains `o->kind` on X (n, v) -> Y (n, d), both row-major float64.
 int hy_dec_train(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d);
 
-// Prediction: X (n, v) float64 -> out (n, d) float32.
+// Prediction: X (n, v) float64 -> out (n, d) float32 (the kind's predict).
 int hy_dec_predict(const decoder *dec, const double *X, int n, float *out);
 
 int hy_dec_save(const decoder *dec, const char *path);

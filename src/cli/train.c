@@ -13,14 +13,10 @@ static void help(FILE *f) {
             "usage: hyper train -d DIR --model M -o DECODER.bin [options]\n\n"
             "Fits a decoder from DIR/train_fmri.npy to DIR/train_latents.npy and saves it as a weight\n"
             "file (kind \"decoder\"; apply it with `hyper predict`).\n\n"
-            "models:\n"
-            "  linear         HYPER: dense layer with bias, MSE, Adam, weight decay as L2 on the gradient\n"
-            "  linear-nobias  the same without bias\n"
-            "  ols            least squares, closed form (minimum norm when voxels > samples)\n"
-            "  ridge          closed form over a log alpha grid, LOO or K-fold CV, one SVD\n"
-            "  lasso          coordinate descent along a penalty path, K-fold CV per target\n"
-            "  elasticnet     the same with --l1-ratio (default 0.5)\n"
-            "  mlp            hidden layers + activation + dropout, Adam\n\n"
+            "models:\n");
+    for (int k = 0; k < DEC_N_KINDS; k++) fprintf(f, "  %-14s %s\n", hy_dec_kind(k)->name, hy_dec_kind(k)->summary);
+    fprintf(f,
+            "\n"
             "common:     --zscore (standardise voxels with training mean/sd, stored in the file)\n"
             "ridge:      --alphas N (20) --alpha-min A (1e-2) --alpha-max A (1e6) | --alpha A (fixed)\n"
             "            --cv K (0 = exact leave-one-out [default]; K >= 2 = contiguous K-fold)\n"
@@ -63,12 +59,13 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "hyper train: --model is required (see --help)\n");
         return 2;
     }
-    if (!hy_dec_model_known(model)) {
-        fprintf(stderr, "hyper train: unknown model '%s' (linear, linear-nobias, ols, ridge, lasso, elasticnet, mlp)\n", model);
+    dec_kind kind;
+    if (hy_dec_kind_parse(model, &kind)) {
+        fprintf(stderr, "hyper train: %s\n", hy_errmsg());
         return 2;
     }
     dec_opts o;
-    hy_dec_opts_default(&o, model);
+    hy_dec_opts_default(&o, kind);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long l;
@@ -97,18 +94,20 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--max-iter")) { rc = hy_cli_int(a, v, 1, 100000000, &l); o.max_iter = (int)l; }
         else if (!strcmp(a, "--tol")) rc = hy_cli_double(a, v, &o.tol);
         else if (!strcmp(a, "--epochs")) { rc = hy_cli_int(a, v, 1, 100000000, &l); o.epochs = (int)l; }
-        else if (!strcmp(a, "--lr")) rc = hy_cli_double(a, v, &o.lr);
+        else if (!strcmp(a, "--lr")) {
+            rc = hy_cli_double(a, v, &o.lr);
+            if (!rc && !(o.lr > 0)) rc = hy_err(HY_EARG, "--lr must be > 0");
+        }
         else if (!strcmp(a, "--weight-decay")) rc = hy_cli_double(a, v, &o.weight_decay);
         else if (!strcmp(a, "--batch")) { rc = hy_cli_int(a, v, 1, 100000000, &l); o.batch_size = (int)l; }
         else if (!strcmp(a, "--seed")) { rc = hy_cli_int(a, v, 0, 2147483647L, &l); o.seed = (uint64_t)l; }
         else if (!strcmp(a, "--hidden")) rc = parse_hidden(v, &o);
-        else if (!strcmp(a, "--activation")) {
-            if (!strcmp(v, "relu")) o.act = DEC_ACT_RELU;
-            else if (!strcmp(v, "tanh")) o.act = DEC_ACT_TANH;
-            else if (!strcmp(v, "leaky")) o.act = DEC_ACT_LEAKY;
-            else rc = hy_err(HY_EARG, "--activation: '%s' is not relu|tanh|leaky", v);
-        } else if (!strcmp(a, "--leaky-slope")) rc = hy_cli_double(a, v, &o.leaky_slope);
-        else if (!strcmp(a, "--dropout")) rc = hy_cli_double(a, v, &o.dropout);
+        else if (!strcmp(a, "--activation")) rc = hy_dec_act_parse(v, &o.act);
+        else if (!strcmp(a, "--leaky-slope")) rc = hy_cli_double(a, v, &o.leaky_slope);
+        else if (!strcmp(a, "--dropout")) {
+            rc = hy_cli_double(a, v, &o.dropout);
+            if (!rc && !(o.dropout >= 0 && o.dropout < 1)) rc = hy_err(HY_EARG, "--dropout must be in [0, 1)");
+        }
         else {
             fprintf(stderr, "hyper train: unknown option '%s' (see --help)\n", a);
             return 2;
@@ -145,7 +144,7 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "train: training MSE %.5g (latent mean square %.5g), %.2f s\n", se / m, tot / m, dt);
     }
     free(pred);
-    if (!strcmp(o.model, "ridge") && dec.alpha && o.fixed_alpha <= 0 && o.n_alphas > 1) {
+    if (o.kind == DEC_RIDGE && dec.alpha && o.fixed_alpha <= 0 && o.n_alphas > 1) {
         int lo = 0, hi = 0;
         for (int k = 0; k < dec.n_alpha; k++) {
             lo += dec.alpha[k] <= o.alpha_min * (1 + 1e-12);

@@ -35,10 +35,11 @@ int hy_sweep_parse_models(sweep_opts *o, const char *list, int closed) {
     char(*dst)[32] = closed ? o->closed : o->models;
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         if (!*tok) continue;
-        if (!hy_dec_model_known(tok)) return hy_err(HY_EARG, "unknown decoder model '%s'", tok);
-        if (closed == hy_dec_is_iterative(tok))
-            return hy_err(HY_EARG, "'%s' is %s; list it in %s", tok, closed ? "iterative" : "closed-form",
-                          closed ? "--models" : "--closed");
+        dec_kind kind;
+        if (hy_dec_kind_parse(tok, &kind)) return HY_EARG;
+        if (closed == hy_dec_kind(kind)->iterative)
+            return hy_err(HY_EARG, "'%s' is %s, not %s", tok, closed ? "iterative" : "closed-form",
+                          closed ? "closed-form" : "iterative");
         if (n == 16) return hy_err(HY_EARG, "too many models (max 16)");
         snprintf(dst[n++], 32, "%s", tok);
     }
@@ -99,13 +100,15 @@ static int do_run(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const
     int r;
     if ((r = rm_rf(tmp)) || (r = hy_mkdir_p(tmp))) return r;
     dec_opts opts;
-    hy_dec_opts_default(&opts, run->model);
+    dec_kind kind;
+    if ((r = hy_dec_kind_parse(run->model, &kind))) return r;
+    hy_dec_opts_default(&opts, kind);
     opts.quiet = 1;
     opts.zscore = o->zscore;
     opts.seed = o->seed;
     if (run->epochs) opts.epochs = run->epochs, opts.batch_size = run->batch;
     if (o->lr > 0) opts.lr = o->lr;
-    if (o->mlp_hidden > 0 && !strcmp(run->model, "mlp")) opts.hidden[0] = o->mlp_hidden, opts.n_hidden = 1;
+    if (o->mlp_hidden > 0 && kind == DEC_MLP) opts.hidden[0] = o->mlp_hidden, opts.n_hidden = 1;
     decoder dec;
     memset(&dec, 0, sizeof dec);
     if ((r = hy_dec_train(&dec, &opts, ds->train.fmri, ds->train.lat, ds->train.n, ds->train.v, ds->train.d))) return r;
