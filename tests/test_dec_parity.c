@@ -179,6 +179,7 @@ static void adam_case(const char *model, const char *pre, int mlp) {
     dec_kind kind;
     ck_assert_int_eq(hy_dec_kind_parse(model, &kind), 0);
     hy_dec_opts_default(&o, kind);
+    hy_dec_opts_recipe(&o, DEC_RECIPE_TORCH);
     o.epochs = 3;
     o.batch_size = 30;
     o.shuffle = 0;

@@ -16,7 +16,8 @@
 //           zscore       int    1 if zscore.mean / zscore.scale exist
 //           n_train      int    training rows
 //           + the training options that produced it (alpha: floats, one per target or one;
-//             l1_ratio, cv, epochs, lr, weight_decay, batch_size, seed, dropout, final_loss)
+//             l1_ratio, cv; for the Adam kinds recipe, epochs, lr, weight_decay, batch_size, seed,
+//             dropout, final_loss)
 //   tensors layers.<l>.weight  f32 (out, in)   PyTorch nn.Linear layout
 //           layers.<l>.bias    f32 (out)
 //           zscore.mean        f32 (V)         training-set voxel means
@@ -45,6 +46,22 @@ typedef enum {
     DEC_N_KINDS
 } dec_kind;
 
+// How the iterative kinds train (src/decoders/adam.c has the exact rules):
+//   DEC_RECIPE_HYPER  HYPER's MXNet/Gluon notebook: NDArrayIter batches (last batch padded from
+//                     the start of the epoch's order), L2Loss (1/2 mean squared error per row),
+//                     gradient summed over the batch and rescaled by 1/batch, MXNet Adam (wd added
+//                     to every parameter's gradient, eps outside the bias correction), weights
+//                     from U(-0.07, 0.07), zero biases.
+//   DEC_RECIPE_TORCH  PyTorch: nn.Linear init, MSELoss, torch.optim.Adam, last batch smaller.
+typedef enum { DEC_RECIPE_HYPER = 0, DEC_RECIPE_TORCH, DEC_N_RECIPES } dec_recipe;
+
+// What an iterative trainer reports after each epoch (dec_opts.on_epoch).
+typedef struct {
+    int epoch;          // 1-based: epochs done
+    double train_loss;  // the recipe's loss, averaged over the epoch's batches (each before its step)
+    double test_loss;   // the recipe's loss on dec_opts' test rows after the epoch (NaN without them)
+} dec_epoch;
+
 // Activations between the layers of an MLP (names: hy_dec_act_name).
 enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY, DEC_N_ACTS };
 
@@ -64,6 +81,7 @@ typedef struct {
     int n_alpha;
     char cv[32];
     double l1_ratio;
+    dec_recipe recipe;
     int epochs, batch_size;
     double lr, weight_decay, dropout, final_loss;
     uint64_t seed;
@@ -85,11 +103,14 @@ typedef struct {
     int max_iter;          // coordinate-descent sweeps per penalty (default 1000)
     double tol;            // duality-gap tolerance relative to ||y||^2 (default 1e-4)
     double fixed_alpha;    // > 0: no CV, fit this penalty (ridge/lasso/elasticnet)
-    // Adam (linear, linear-nobias, mlp)
-    int epochs;            // default 1500 (linear) / 200 (mlp)
-    double lr;             // default 1e-5 (linear) / 1e-3 (mlp)
-    double weight_decay;   // L2 added to the gradient (default 0.01 linear, 0 mlp)
-    int batch_size;        // default 30
+    // Adam (linear, linear-nobias, mlp); defaults from the recipe (hy_dec_opts_recipe):
+    //   hyper: epochs 1500, lr 1e-5, weight decay 0.01, batch 30 for every kind (the notebook's);
+    //   torch: the same for linear/linear-nobias, epochs 200, lr 1e-3, weight decay 0 for mlp
+    dec_recipe recipe;     // default DEC_RECIPE_HYPER
+    int epochs;
+    double lr;
+    double weight_decay;   // L2 added to the gradient
+    int batch_size;
     int shuffle;           // reshuffle each epoch (default 1)
     uint64_t seed;         // init + shuffling + dropout (default 0)
     double beta1, beta2, adam_eps;  // 0.9, 0.999, 1e-8
@@ -104,6 +125,15 @@ typedef struct {
     const float *init_b[DEC_MAX_LAYERS];
     float *loss_trace;     // optional: per-step mini-batch loss (before the step), size max_trace
     int max_trace;
+    // optional held-out rows for each epoch's test loss: X_test (n_test, v) raw (not z-scored),
+    // Y_test (n_test, d)
+    const double *X_test, *Y_test;
+    int n_test;
+    // optional: called after every epoch with the current weights; dec->epochs and
+    // dec->final_loss already say "trained for e->epoch epochs", so saving dec here writes the
+    // file a run of that many epochs writes. A non-zero return stops training with that code.
+    int (*on_epoch)(void *ctx, const decoder *dec, const dec_epoch *e);
+    void *on_epoch_ctx;
 } dec_opts;
 
 // --- the kinds ---------------------------------------------------------------------------
@@ -134,7 +164,12 @@ const char *hy_dec_kind_names(void);
 const char *hy_dec_act_name(int act);
 int hy_dec_act_parse(const char *name, int *act);  // HY_EARG naming the known activations
 
+// Defaults for a kind (recipe hyper); hy_dec_opts_recipe switches the recipe and resets the
+// recipe's defaults (epochs, lr, weight decay, batch size).
 void hy_dec_opts_default(dec_opts *o, dec_kind kind);
+void hy_dec_opts_recipe(dec_opts *o, dec_recipe recipe);
+const char *hy_dec_recipe_name(dec_recipe r);           // "hyper", "torch"
+int hy_dec_recipe_parse(const char *name, dec_recipe *out);  // HY_EARG naming the recipes
 
 // Trains `o->kind` on X (n, v) -> Y (n, d), both row-major float64.
 int hy_dec_train(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d);
@@ -148,6 +183,23 @@ int hy_dec_load(decoder *dec, const char *path);
 int hy_dec_from_wfile(decoder *dec, wfile *wf, const char *path);
 void hy_dec_free(decoder *dec);
 void hy_dec_describe(const decoder *dec, FILE *f);
+
+// --- initial weights from an .npz file (`--init INIT.npz`) ---------------------------------
+// Arrays: a one-layer kind (linear, linear-nobias) has `weight` (d, v) and, with a bias,
+// `bias` (d); an MLP has weight0, bias0, weight1, ... with layer l's shapes (sizes[l+1],
+// sizes[l]) and (sizes[l+1]) (nn.Linear / Gluon Dense layout). Every array must be there with
+// exactly that shape, finite, float32 or float64, and no other array may be: errors name the
+// file, the array, and the expected and found shapes.
+typedef struct {
+    int n_layers;
+    float *W[DEC_MAX_LAYERS], *b[DEC_MAX_LAYERS];
+} dec_init;
+
+// Reads the initial weights for options o (kind, hidden sizes) on v voxels and d outputs.
+int hy_dec_init_read(dec_init *init, const char *path, const dec_opts *o, int v, int d);
+// Points o->init_W / init_b at them (init must outlive the training).
+void hy_dec_init_apply(const dec_init *init, dec_opts *o);
+void hy_dec_init_free(dec_init *init);
 
 // --- solver-level API (float64, used by dec_train and by the parity tests) ---------------
 // All coefficient outputs are W (d, p) row-major (nn.Linear layout) and b (d).

@@ -1,15 +1,27 @@
 // adam.c - decoders trained by mini-batch Adam in float32: HYPER's `linear` model (dense
-// layer with bias, MSE, Adam lr 1e-5 with weight decay 0.01 added to the gradient as an L2
-// term, as MXNet and torch.optim.Adam(weight_decay=...) do), `linear-nobias`, and `mlp`.
+// layer with bias), `linear-nobias`, and `mlp`, under one of two recipes (dec_opts.recipe).
 //
-// Loss: mean over batch rows and latent dims of (pred - y)^2 (torch.nn.MSELoss()).
-// Adam step (torch 1.13 single-tensor Adam, bit-for-bit in the order of operations):
-//   g += wd * p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-//   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-// Initialisation without given weights: U(-1/sqrt(in), 1/sqrt(in)) for weights and biases
-// (nn.Linear's default), drawn from mt19937 seeded with the options' seed. Each epoch visits
-// the rows in a fresh Fisher-Yates permutation from the same generator (unless shuffle is
-// off); the last batch may be smaller. Dropout is inverted dropout on hidden activations.
+// Recipe hyper: HYPER's notebook (neuralcodinglab/HYPER hyper.ipynb, MXNet 1.7 Gluon):
+//   batches    NDArrayIter(shuffle=True, last_batch_handle='pad'): every batch has B rows; the
+//              last one is completed with rows from the start of the epoch's order
+//   loss       gluon.loss.L2Loss: per row 1/2 * mean over the d outputs of (pred - y)^2;
+//              loss.backward() sums over the batch: dL/dpred = (pred - y) / d
+//   step       trainer.step(B): rescale_grad = 1/B, then MXNet's adam_update (float32):
+//                g = grad * rescale + wd * w   (every parameter, biases too)
+//                m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//                w -= lr_t * m / (sqrt(v) + eps),  lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)
+//   init       initialize(): weights U(-0.07, 0.07), biases 0
+//   losses     train: mean over the epoch's batches of the batch-mean L2Loss (before each step);
+//              test: mean L2Loss over the test rows after the epoch (what the notebook prints)
+// Recipe torch: nn.Linear init U(-1/sqrt(in), 1/sqrt(in)) for weights and biases; MSELoss
+//   (mean over rows and outputs) with dL/dpred = 2 (pred - y) / (bs d); the last batch may be
+//   smaller; torch 1.13 single-tensor Adam, bit-for-bit in the order of operations:
+//   g += wd * p; m, v as above; p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+//   Losses: the row-weighted mean of the batch MSEs; test MSE.
+// Both: mt19937 seeded with the options' seed draws the initial weights, then each epoch's
+// Fisher-Yates permutation (unless shuffle is off), then dropout masks (inverted dropout on
+// hidden activations), in that order; nothing depends on the total number of epochs, so the
+// weights after epoch e are the same whether training stops at e or goes on.
 // All sgemm calls are outside OpenMP regions; the element-wise Adam update is an omp loop.
 #include <cblas.h>  // cblas_sgemm
 #include <math.h>
@@ -89,18 +101,21 @@ static int state_alloc(adam_state *s, const decoder *dec, int B, int n) {
 
 // --- initialisation and batches -------------------------------------------------------------
 
-// Given weights (o->init_W/init_b) or nn.Linear's U(-1/sqrt(in), 1/sqrt(in)), layer by layer,
-// weight before bias.
+// Given weights (o->init_W/init_b) or the recipe's random ones, layer by layer, weight before
+// bias: hyper U(-0.07, 0.07) and zero biases (MXNet's default Uniform initializer), torch
+// U(-1/sqrt(in), 1/sqrt(in)) for both (nn.Linear).
 static void init_weights(decoder *dec, const dec_opts *o, mt19937 *rng) {
+    const int hyper = o->recipe == DEC_RECIPE_HYPER;
     for (int l = 0; l < dec->n_layers; l++) {
         int in = dec->sizes[l], out = dec->sizes[l + 1];
         size_t nw = (size_t)in * out;
-        float bound = 1.0f / sqrtf((float)in);
+        float bound = hyper ? 0.07f : 1.0f / sqrtf((float)in);
         if (o->init_W[l]) memcpy(dec->W[l], o->init_W[l], nw * sizeof(float));
         else
             for (size_t i = 0; i < nw; i++) dec->W[l][i] = (2 * hy_mt_uniform_f32(rng) - 1) * bound;
         if (!dec->b[l]) continue;
         if (o->init_b[l]) memcpy(dec->b[l], o->init_b[l], out * sizeof(float));
+        else if (hyper) memset(dec->b[l], 0, out * sizeof(float));
         else
             for (int i = 0; i < out; i++) dec->b[l][i] = (2 * hy_mt_uniform_f32(rng) - 1) * bound;
     }
@@ -115,11 +130,13 @@ static void shuffle(int *perm, int n, mt19937 *rng) {
     }
 }
 
-// Copies rows perm[r0 .. r0 + bs) of X (n, v) and Y (n, d) into the batch buffers.
-static void load_batch(adam_state *s, const float *X, const float *Y, int v, int d, int r0, int bs) {
+// Copies rows perm[r0 .. r0 + bs) of X (n, v) and Y (n, d) into the batch buffers; positions
+// past the end wrap to the start of the order (the hyper recipe's padded last batch).
+static void load_batch(adam_state *s, const float *X, const float *Y, int n, int v, int d, int r0, int bs) {
     for (int i = 0; i < bs; i++) {
-        memcpy(s->act[0] + (size_t)i * v, X + (size_t)s->perm[r0 + i] * v, sizeof(float) * v);
-        memcpy(s->yb + (size_t)i * d, Y + (size_t)s->perm[r0 + i] * d, sizeof(float) * d);
+        int row = s->perm[(r0 + i) % n];
+        memcpy(s->act[0] + (size_t)i * v, X + (size_t)row * v, sizeof(float) * v);
+        memcpy(s->yb + (size_t)i * d, Y + (size_t)row * d, sizeof(float) * d);
     }
 }
 
@@ -150,17 +167,20 @@ static void forward(const decoder *dec, adam_state *s, const dec_opts *o, int bs
     }
 }
 
-// MSE of the batch (mean over rows and dims); dz = dMSE/dpred = 2 (pred - y) / (bs d).
-static double loss_grad(adam_state *s, int bs, int d) {
+// The batch's loss and dz = dloss/dpred: hyper: mean over rows of L2Loss (1/2 mean squared
+// error), dz = (pred - y) / d per row (backward sums the rows' losses; 1/B comes in the step);
+// torch: MSE over rows and dims, dz = 2 (pred - y) / (bs d).
+static double loss_grad(adam_state *s, dec_recipe recipe, int bs, int d) {
     const float *pred = s->act[s->L];
+    const int hyper = recipe == DEC_RECIPE_HYPER;
     double loss = 0;
-    float sc = 2.0f / ((float)bs * (float)d);
+    float sc = hyper ? 1.0f / (float)d : 2.0f / ((float)bs * (float)d);
     for (size_t i = 0; i < (size_t)bs * d; i++) {
         float e = pred[i] - s->yb[i];
         loss += (double)e * e;
         s->dz[i] = sc * e;
     }
-    return loss / ((double)bs * d);
+    return (hyper ? 0.5 : 1.0) * loss / ((double)bs * d);
 }
 
 // Gradients of every layer from dz (the loss gradient w.r.t. the output), last layer first.
@@ -188,8 +208,9 @@ static void backward(const decoder *dec, adam_state *s, int bs) {
 
 // --- Adam -----------------------------------------------------------------------------------
 
-static void adam_update(float *p, float *m, float *v, const float *g, size_t n, float wd, float b1, float b2,
-                        float step_size, float bc2_sqrt, float eps) {
+// One Adam step on n parameters p with gradient g and moments m, v (recipe torch).
+static void adam_update_torch(float *p, float *m, float *v, const float *g, size_t n, float wd, float b1, float b2,
+                              float step_size, float bc2_sqrt, float eps) {
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
@@ -200,38 +221,76 @@ static void adam_update(float *p, float *m, float *v, const float *g, size_t n, 
     }
 }
 
+// The same in MXNet's order of operations (adam_update, src/operator/optimizer_op-inl.h).
+static void adam_update_mxnet(float *p, float *m, float *v, const float *g, size_t n, float rescale, float wd,
+                              float b1, float b2, float lr_t, float eps) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] * rescale + p[i] * wd;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] = p[i] - lr_t * m[i] / (sqrtf(v[i]) + eps);
+    }
+}
+
+// Updates every layer's weight and bias. The step's scalars are computed in double and
+// rounded to float32 as the reference implementations do (MXNet: Python computes lr_t, the
+// kernel takes float32 parameters).
 static void adam_step(decoder *dec, adam_state *s, const dec_opts *o) {
     s->step++;
     double bc1 = 1.0 - pow(o->beta1, (double)s->step), bc2 = 1.0 - pow(o->beta2, (double)s->step);
-    const float step_size = (float)(o->lr / bc1), bc2s = (float)sqrt(bc2);
     const float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->adam_eps, wd = (float)o->weight_decay;
+    const int hyper = o->recipe == DEC_RECIPE_HYPER;
+    const float step_size = (float)(hyper ? o->lr * sqrt(bc2) / bc1 : o->lr / bc1), bc2s = (float)sqrt(bc2);
+    const float rescale = (float)(1.0 / s->B);
     for (int l = 0; l < dec->n_layers; l++) {
-        adam_update(dec->W[l], s->mW[l], s->vW[l], s->gW[l], (size_t)dec->sizes[l] * dec->sizes[l + 1], wd, b1, b2,
-                    step_size, bc2s, eps);
-        if (s->gb[l])
-            adam_update(dec->b[l], s->mb[l], s->vb[l], s->gb[l], dec->sizes[l + 1], wd, b1, b2, step_size, bc2s, eps);
+        size_t nw = (size_t)dec->sizes[l] * dec->sizes[l + 1], nb = (size_t)dec->sizes[l + 1];
+        if (hyper) {
+            adam_update_mxnet(dec->W[l], s->mW[l], s->vW[l], s->gW[l], nw, rescale, wd, b1, b2, step_size, eps);
+            if (s->gb[l]) adam_update_mxnet(dec->b[l], s->mb[l], s->vb[l], s->gb[l], nb, rescale, wd, b1, b2, step_size, eps);
+        } else {
+            adam_update_torch(dec->W[l], s->mW[l], s->vW[l], s->gW[l], nw, wd, b1, b2, step_size, bc2s, eps);
+            if (s->gb[l]) adam_update_torch(dec->b[l], s->mb[l], s->vb[l], s->gb[l], nb, wd, b1, b2, step_size, bc2s, eps);
+        }
     }
 }
 
 // --- epochs ---------------------------------------------------------------------------------
 
-// One pass over X (n, v) -> Y (n, d) in batches of s->B; *loss gets the row-weighted mean
-// of the batch losses (each taken before its step).
+// One pass over X (n, v) -> Y (n, d) in batches of s->B; *loss gets the epoch's training
+// loss (hyper: mean over batches; torch: row-weighted mean; each batch's taken before its step).
 static void train_epoch(decoder *dec, adam_state *s, const dec_opts *o, const float *X, const float *Y, int n,
                         double *loss) {
     int v = dec->n_in, d = dec->n_out, B = s->B, nb = (n + B - 1) / B;
+    const int pad = o->recipe == DEC_RECIPE_HYPER;
     if (o->shuffle) shuffle(s->perm, n, &s->rng);
     *loss = 0;
     for (int bi = 0; bi < nb; bi++) {
-        int r0 = bi * B, bs = n - r0 < B ? n - r0 : B;
-        load_batch(s, X, Y, v, d, r0, bs);
+        int r0 = bi * B, bs = pad || n - r0 >= B ? B : n - r0;
+        load_batch(s, X, Y, n, v, d, r0, bs);
         forward(dec, s, o, bs);
-        double bl = loss_grad(s, bs, d);
+        double bl = loss_grad(s, o->recipe, bs, d);
         if (o->loss_trace && s->step < o->max_trace) o->loss_trace[s->step] = (float)bl;
-        *loss += bl * bs / n;
+        *loss += pad ? bl / nb : bl * bs / n;
         backward(dec, s, bs);
         adam_step(dec, s, o);
     }
+}
+
+// The recipe's loss of the current weights on the test rows (NaN without them).
+static int test_loss(const decoder *dec, const dec_opts *o, float *P, double *out) {
+    *out = NAN;
+    if (!o->X_test || o->n_test < 1) return HY_OK;
+    int rc = hy_dec_predict(dec, o->X_test, o->n_test, P);
+    if (rc) return rc;
+    size_t m = (size_t)o->n_test * dec->n_out;
+    double se = 0;
+    for (size_t i = 0; i < m; i++) {
+        double e = (double)P[i] - o->Y_test[i];
+        se += e * e;
+    }
+    *out = (o->recipe == DEC_RECIPE_HYPER ? 0.5 : 1.0) * se / (double)m;
+    return HY_OK;
 }
 
 static int check_opts(const dec_opts *o) {
@@ -253,39 +312,50 @@ static int to_f32(const double *X, const double *Y, int n, int v, int d, float *
     return HY_OK;
 }
 
+// Trains for o->epochs epochs; after each, the decoder records that many epochs and the
+// epoch's loss (so on_epoch sees what a run stopping there would save).
 int hy_dec_train_adam(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d) {
     int rc = check_opts(o);
     if (rc) return rc;
     int B = o->batch_size > n ? n : o->batch_size;
-    dec->epochs = o->epochs;
+    dec->recipe = o->recipe;
     dec->batch_size = B;
     dec->lr = o->lr;
     dec->weight_decay = o->weight_decay;
     dec->dropout = o->dropout;
     dec->seed = o->seed;
-    float *Xf = NULL, *Yf = NULL;
+    float *Xf = NULL, *Yf = NULL, *P = NULL;
     adam_state s;
     if ((rc = state_alloc(&s, dec, B, n)) || (rc = to_f32(X, Y, n, v, d, &Xf, &Yf))) goto done;
+    if (o->n_test > 0 && !(P = hy_malloc(sizeof(float) * (size_t)o->n_test * d))) {
+        rc = HY_ENOMEM;
+        goto done;
+    }
     hy_mt_seed(&s.rng, o->seed);
     init_weights(dec, o, &s.rng);
-    double t0 = hy_now(), loss = 0;
-    for (int ep = 0; ep < o->epochs; ep++) {
-        train_epoch(dec, &s, o, Xf, Yf, n, &loss);
-        if (!isfinite(loss)) {
+    double t0 = hy_now();
+    for (int ep = 1; ep <= o->epochs && !rc; ep++) {
+        dec_epoch e = {ep, 0, NAN};
+        train_epoch(dec, &s, o, Xf, Yf, n, &e.train_loss);
+        if (!isfinite(e.train_loss)) {
             rc = hy_err(HY_EVALUE, "training diverged at epoch %d (loss is not finite); the learning rate %g may be "
-                        "too high", ep + 1, o->lr);
-            goto done;
+                        "too high", ep, o->lr);
+            break;
         }
+        dec->epochs = ep;
+        dec->final_loss = e.train_loss;
+        if ((rc = test_loss(dec, o, P, &e.test_loss))) break;
+        if (o->on_epoch) rc = o->on_epoch(o->on_epoch_ctx, dec, &e);
         if (!o->quiet) {
             char label[128];
-            snprintf(label, sizeof label, "train %s: loss %.5g  epoch", hy_dec_kind(dec->kind)->name, loss);
-            hy_progress(label, ep + 1, o->epochs, t0);
+            snprintf(label, sizeof label, "train %s: loss %.5g  epoch", hy_dec_kind(dec->kind)->name, e.train_loss);
+            hy_progress(label, ep, o->epochs, t0);
         }
     }
-    dec->final_loss = loss;
 done:
     free(Xf);
     free(Yf);
+    free(P);
     state_free(&s);
     return rc;
 }

@@ -19,9 +19,6 @@
 static void defaults_ridge(dec_opts *o) { o->cv_folds = 0; }
 static void defaults_enet(dec_opts *o) { o->l1_ratio = 0.5; }
 static void defaults_mlp(dec_opts *o) {
-    o->epochs = 200;
-    o->lr = 1e-3;
-    o->weight_decay = 0.0;
     o->n_hidden = 1;
     o->hidden[0] = 1024;
     o->act = DEC_ACT_RELU;
@@ -78,10 +75,6 @@ void hy_dec_opts_default(dec_opts *o, dec_kind kind) {
     o->path_eps = 1e-1;
     o->max_iter = 1000;
     o->tol = 1e-4;
-    o->epochs = 1500;
-    o->lr = 1e-5;
-    o->weight_decay = 0.01;
-    o->batch_size = 30;
     o->shuffle = 1;
     o->beta1 = 0.9;
     o->beta2 = 0.999;
@@ -89,6 +82,29 @@ void hy_dec_opts_default(dec_opts *o, dec_kind kind) {
     o->leaky_slope = 0.01;
     const dec_kind_info *k = hy_dec_kind(kind);
     if (k && k->defaults) k->defaults(o);
+    hy_dec_opts_recipe(o, DEC_RECIPE_HYPER);
+}
+
+static const char *RECIPES[DEC_N_RECIPES] = {"hyper", "torch"};
+
+const char *hy_dec_recipe_name(dec_recipe r) { return r >= 0 && r < DEC_N_RECIPES ? RECIPES[r] : "?"; }
+
+int hy_dec_recipe_parse(const char *name, dec_recipe *out) {
+    for (int r = 0; r < DEC_N_RECIPES; r++)
+        if (!strcmp(name, RECIPES[r])) {
+            *out = (dec_recipe)r;
+            return HY_OK;
+        }
+    return hy_err(HY_EARG, "unknown training recipe '%s' (hyper, torch)", name);
+}
+
+void hy_dec_opts_recipe(dec_opts *o, dec_recipe recipe) {
+    o->recipe = recipe;
+    int torch_mlp = recipe == DEC_RECIPE_TORCH && o->kind == DEC_MLP;
+    o->epochs = torch_mlp ? 200 : 1500;
+    o->lr = torch_mlp ? 1e-3 : 1e-5;
+    o->weight_decay = torch_mlp ? 0.0 : 0.01;
+    o->batch_size = 30;
 }
 
 // Column means and standard deviations (ddof 0); constant columns get scale 1.
@@ -255,6 +271,7 @@ int hy_dec_load_penalty(decoder *dec, const wfile *wf, const char *path) {
 
 int hy_dec_save_adam(const decoder *dec, wf_writer *w) {
     int rc = 0;
+    rc |= hy_wf_writer_str(w, "recipe", hy_dec_recipe_name(dec->recipe));
     rc |= hy_wf_writer_int(w, "epochs", dec->epochs);
     rc |= hy_wf_writer_int(w, "batch_size", dec->batch_size);
     rc |= hy_wf_writer_float(w, "lr", dec->lr);
@@ -268,6 +285,9 @@ int hy_dec_save_adam(const decoder *dec, wf_writer *w) {
 int hy_dec_load_adam(decoder *dec, const wfile *wf, const char *path) {
     (void)path;
     int64_t i;
+    const char *r;
+    dec->recipe = DEC_RECIPE_TORCH;  // files from before the recipes were trained the torch way
+    if (hy_wf_cfg(wf, "recipe") && !hy_wf_cfg_str(wf, "recipe", &r)) hy_dec_recipe_parse(r, &dec->recipe);
     if (hy_wf_cfg(wf, "epochs") && !hy_wf_cfg_int(wf, "epochs", &i) && i >= 0 && i <= INT32_MAX) dec->epochs = (int)i;
     if (hy_wf_cfg(wf, "batch_size") && !hy_wf_cfg_int(wf, "batch_size", &i) && i >= 0 && i <= INT32_MAX)
         dec->batch_size = (int)i;
