@@ -252,6 +252,58 @@ START_TEST(bad_init_files) {
 }
 END_TEST
 
+// The same through the command line: `hyper train --recipe hyper --init ... --curve ...` writes
+// the reference weights and the notebook's printed losses; bad --init files fail in one line.
+START_TEST(cli_train_hyper) {
+    char *d = test_tmpdir(), *out;
+    int rc = run_hyper(&out, "train -d " FX "data --model linear --recipe hyper --init " FX "init_lin.npz --epochs 5 "
+                             "--lr 1e-3 --seed 7 -o %s/lin.bin --curve %s/curve.csv --threads 1", d, d);
+    ck_assert_msg(rc == 0, "%s", out);
+    ck_assert_msg(strstr(out, "recipe hyper, 5 epochs, batch 30"), "%s", out);
+    free(out);
+    char p[512];
+    snprintf(p, sizeof p, "%s/lin.bin", d);
+    decoder dec;
+    ck_assert_msg(hy_dec_load(&dec, p) == 0, "%s", hy_errmsg());
+    ck_assert_int_eq(dec.recipe, DEC_RECIPE_HYPER);
+    ck_assert_double_le(rel_diff(dec.W[0], ref32("lin.W_0"), 80), W_TOL);
+    ck_assert_double_le(rel_diff(dec.b[0], ref32("lin.b_0"), 4), W_TOL);
+    hy_dec_free(&dec);
+    snprintf(p, sizeof p, "%s/curve.csv", d);
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_str_eq(line, "epoch,train_loss,test_loss\n");
+    const double *tr = ref64("lin.train"), *te = ref64("lin.test");
+    for (int e = 0; e < 5; e++) {
+        int ep;
+        double a, b;
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        ck_assert_int_eq(sscanf(line, "%d,%lf,%lf", &ep, &a, &b), 3);
+        ck_assert_int_eq(ep, e + 1);
+        ck_assert_msg(fabs(a - tr[e]) <= LOSS_TOL * tr[e] && fabs(b - te[e]) <= LOSS_TOL * te[e], "epoch %d: %s", ep,
+                      line);
+    }
+    ck_assert_ptr_null(fgets(line, sizeof line, f));
+    fclose(f);
+    // bad --init: wrong shape (exit 1, file and array named, no output), not an Adam model (exit 2)
+    rc = run_hyper(&out, "train -d " FX "data --model mlp --hidden 8 --init " FX "init_mlp.npz -o %s/bad.bin", d);
+    ck_assert_msg(rc == 1 && strstr(out, "init_mlp.npz: array 'weight0' is (16, 20), expected (8, 20)") &&
+                      strchr(out, '\n') == out + strlen(out) - 1, "%d: %s", rc, out);
+    free(out);
+    snprintf(p, sizeof p, "%s/bad.bin", d);
+    ck_assert(!file_exists(p));
+    rc = run_hyper(&out, "train -d " FX "data --model ridge --init " FX "init_lin.npz -o %s/bad.bin", d);
+    ck_assert_msg(rc == 2 && strstr(out, "--init is for the Adam models"), "%d: %s", rc, out);
+    free(out);
+    rc = run_hyper(&out, "train -d " FX "data --model linear --recipe mxnet -o %s/bad.bin", d);
+    ck_assert_msg(rc == 2 && strstr(out, "--recipe: 'mxnet' is not one of hyper|torch"), "%d: %s", rc, out);
+    free(out);
+    ck_assert(!file_exists(p));
+}
+END_TEST
+
 static Suite *mxnet_suite(void) {
     Suite *s = suite_create("dec_mxnet");
     TCase *tc = tcase_create("core");
@@ -262,6 +314,7 @@ static Suite *mxnet_suite(void) {
     tcase_add_test(tc, hyper_init);
     tcase_add_test(tc, snapshot_equals_shorter_run);
     tcase_add_test(tc, bad_init_files);
+    tcase_add_test(tc, cli_train_hyper);
     suite_add_tcase(s, tc);
     return s;
 }

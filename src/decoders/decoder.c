@@ -76,6 +76,7 @@ void hy_dec_opts_default(dec_opts *o, dec_kind kind) {
     o->max_iter = 1000;
     o->tol = 1e-4;
     o->shuffle = 1;
+    o->seed = 1;  // the same default seed as every command (README "Command-line conventions")
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->adam_eps = 1e-8;
@@ -451,6 +452,9 @@ void hy_dec_describe(const decoder *dec, FILE *f) {
         fprintf(f, ", %s)", hy_dec_act_name(dec->act));
     }
     if (dec->x_mean) fprintf(f, ", z-scored input");
+    if (k && k->iterative)
+        fprintf(f, ", recipe %s, %d epochs, batch %d, lr %g", hy_dec_recipe_name(dec->recipe), dec->epochs,
+                dec->batch_size, dec->lr);
     if (dec->alpha) {
         if (dec->n_alpha == 1) fprintf(f, ", alpha %.4g (cv %s)", dec->alpha[0], dec->cv);
         else {
