@@ -170,6 +170,17 @@ START_TEST(nobias_and_mlp_match_mxnet_rules) {
     o.act = DEC_ACT_RELU;
     run_case("mlp", &o, FX "init_mlp.npz", &dec);
     hy_dec_free(&dec);
+    // every other activation, forward and backward, against the reference's formulas
+    for (int a = DEC_ACT_TANH; a < DEC_N_ACTS; a++) {
+        hyper_opts(&o, DEC_MLP);
+        o.n_hidden = 1;
+        o.hidden[0] = 16;
+        o.act = a;
+        char name[32];
+        snprintf(name, sizeof name, "mlp_%s", hy_dec_act_name(a));
+        run_case(name, &o, FX "init_mlp.npz", &dec);
+        hy_dec_free(&dec);
+    }
 }
 END_TEST
 

@@ -19,6 +19,7 @@ tests/fixtures/mxnet/
     noshuf   the same as lin without shuffling (batches in file order)
     nob      linear-nobias, init_nob.npz
     mlp      mlp hidden 16 relu, init_mlp.npz
+    mlp_<a>  the same with activation a: leaky, tanh, sigmoid, elu, softplus
 """
 import os
 import sys
@@ -89,6 +90,8 @@ def main():
     case("noshuf", lin, shuffle=False)
     case("nob", [(W_nob, None)])
     case("mlp", [(mlp0[0], mlp0[1]), (mlp0[2], mlp0[3])], act="relu")
+    for act in ("leaky", "tanh", "sigmoid", "elu", "softplus"):
+        case("mlp_" + act, [(mlp0[0], mlp0[1]), (mlp0[2], mlp0[3])], act=act)
     w.save(os.path.join(OUT, "ref.bin"))
     print("wrote", OUT)
 

@@ -67,9 +67,21 @@ class MT19937:
             perm[i], perm[j] = perm[j], perm[i]
 
 
+def _sigmoid(z):
+    return F(1) / (F(1) + np.exp(-z))
+
+
+# hidden activations and their derivatives from the pre-activation (float32), as
+# src/decoders/activation.c: leaky slope 0.01, elu alpha 1, softplus threshold 20
 ACTS = {
     "relu": (lambda z: np.maximum(z, F(0)), lambda z: (z > 0).astype(F)),
-    "tanh": (np.tanh, lambda z: F(1) - np.tanh(z) ** 2),
+    "leaky": (lambda z: np.where(z > 0, z, F(0.01) * z), lambda z: np.where(z > 0, F(1), F(0.01))),
+    "tanh": (np.tanh, lambda z: F(1) - np.tanh(z) * np.tanh(z)),
+    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (F(1) - _sigmoid(z))),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, F(0)))),
+            lambda z: np.where(z > 0, F(1), np.exp(np.minimum(z, F(0))))),
+    "softplus": (lambda z: np.where(z > 20, z, np.log1p(np.exp(np.minimum(z, F(20))))),
+                 lambda z: np.where(z > 20, F(1), _sigmoid(z))),
 }
 
 

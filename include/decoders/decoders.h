@@ -10,7 +10,7 @@
 //           n_in, n_out  int    V and D
 //           n_layers     int    L (1 for linear models)
 //           layer_sizes  ints   L+1 sizes: V, hidden..., D
-//           activation   str    none | relu | tanh | leaky  (between layers only)
+//           activation   str    none | relu | tanh | leaky | sigmoid | elu | softplus (between layers)
 //           leaky_slope  float  negative slope of leaky
 //           bias         int    1 if layers.<l>.bias tensors exist
 //           zscore       int    1 if zscore.mean / zscore.scale exist
@@ -63,7 +63,7 @@ typedef struct {
 } dec_epoch;
 
 // Activations between the layers of an MLP (names: hy_dec_act_name).
-enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY, DEC_N_ACTS };
+enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY, DEC_ACT_SIGMOID, DEC_ACT_ELU, DEC_ACT_SOFTPLUS, DEC_N_ACTS };
 
 typedef struct {
     dec_kind kind;
@@ -162,6 +162,7 @@ int hy_dec_kind_parse(const char *name, dec_kind *out);
 // "linear, linear-nobias, ols, ..." for messages and help.
 const char *hy_dec_kind_names(void);
 const char *hy_dec_act_name(int act);
+const char *hy_dec_act_names(void);  // "none|relu|tanh|..." in enum order
 int hy_dec_act_parse(const char *name, int *act);  // HY_EARG naming the known activations
 
 // Defaults for a kind (recipe hyper); hy_dec_opts_recipe switches the recipe and resets the
