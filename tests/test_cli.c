@@ -107,7 +107,7 @@ START_TEST(opt_equals_value_quiet_and_deprecated_spellings) {
         {"--lr nan", "--lr: 'nan' is not a finite number"},
         {"--alpha-min 10 --alpha-max 1", "--alpha-min 10 must be below --alpha-max 1"},
         {"--weight-decay -1", "--weight-decay: '-1' must be >= 0"},
-        {"--activation swish", "--activation: 'swish' is not one of none|relu|tanh|leaky"},
+        {"--activation swish", "--activation: 'swish' is not one of none|relu|tanh|leaky|sigmoid|elu|softplus"},
         {"--hidden 10,,5", "--hidden: '10,,5' is not a list like 700,900"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {

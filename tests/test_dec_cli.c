@@ -59,7 +59,7 @@ START_TEST(test_cli_all_models) {
         {"elasticnet", "--path 8 --cv 3 --l1-ratio 0.5"},
         {"linear", "--epochs 200 --lr 1e-3 --seed 2"},
         {"linear-nobias", "--epochs 200 --lr 1e-3"},
-        {"mlp", "--hidden 32 --activation tanh --epochs 100 --dropout 0.1 --zscore"},
+        {"mlp", "--recipe torch --hidden 32 --activation tanh --epochs 100 --dropout 0.1 --zscore"},
     };
     for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
         char *out = NULL;
@@ -177,7 +177,7 @@ START_TEST(test_cli_bad_input) {
     snprintf(o, sizeof o, "%s/never.bin", d);
     expect_fail("nonexistent/train_fmri.npy", o, "train -d %s/nonexistent --model ols -o %s%s", d, o, "");
     // bad options
-    expect_fail("unknown model 'foo'", NULL, "train -d %s/sim --model foo -o %s%s", d, o, "");
+    expect_fail("unknown decoder model 'foo'", NULL, "train -d %s/sim --model foo -o %s%s", d, o, "");
     expect_fail("--dropout", o, "train -d %s/sim --model mlp --dropout 1.5 --epochs 1 -o %s%s", d, o, "");
     snprintf(o, sizeof o, "%s/simbad", d);
     expect_fail("--snr: '0' must be > 0", o, "simulate -o %s --snr 0%s%s", o, "", "");

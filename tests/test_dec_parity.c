@@ -132,7 +132,7 @@ START_TEST(test_predict_roundtrip) {
     const double *Xt = t64(&g_sk, "t_", "Xtest", 10 * p), *Wr = t64(&g_sk, "t_", "ridge.W", p * d),
                  *br = t64(&g_sk, "t_", "ridge.b", d);
     dec_opts o;
-    hy_dec_opts_default(&o, "ridge");
+    hy_dec_opts_default(&o, DEC_RIDGE);
     o.fixed_alpha = 1.5;
     decoder dec, back;
     ck_assert_int_eq(hy_dec_train(&dec, &o, X, Y, n, p, d), 0);
@@ -140,7 +140,7 @@ START_TEST(test_predict_roundtrip) {
     snprintf(path, sizeof path, "%s/r.bin", tmp);
     ck_assert_msg(hy_dec_save(&dec, path) == 0, "%s", hy_errmsg());
     ck_assert_msg(hy_dec_load(&back, path) == 0, "%s", hy_errmsg());
-    ck_assert_str_eq(back.model, "ridge");
+    ck_assert_int_eq(back.kind, DEC_RIDGE);
     ck_assert_int_eq(back.n_alpha, 1);
     ck_assert(back.alpha[0] == 1.5);
     float P[30];
@@ -176,7 +176,10 @@ static void adam_case(const char *model, const char *pre, int mlp) {
     for (int i = 0; i < n * v; i++) X[i] = Xf[i];
     for (int i = 0; i < n * d; i++) Y[i] = Yf[i];
     dec_opts o;
-    hy_dec_opts_default(&o, model);
+    dec_kind kind;
+    ck_assert_int_eq(hy_dec_kind_parse(model, &kind), 0);
+    hy_dec_opts_default(&o, kind);
+    hy_dec_opts_recipe(&o, DEC_RECIPE_TORCH);
     o.epochs = 3;
     o.batch_size = 30;
     o.shuffle = 0;

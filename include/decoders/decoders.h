@@ -6,17 +6,18 @@
 // Linear models (linear, linear-nobias, ols, ridge, lasso, elasticnet) are one layer.
 //
 // Weight file (kind "decoder", include/base/wfile.h):
-//   config  model        str    linear | linear-nobias | ols | ridge | lasso | elasticnet | mlp
+//   config  model        str    the kind's name: linear | linear-nobias | ols | ridge | lasso | elasticnet | mlp
 //           n_in, n_out  int    V and D
 //           n_layers     int    L (1 for linear models)
 //           layer_sizes  ints   L+1 sizes: V, hidden..., D
-//           activation   str    none | relu | tanh | leaky  (between layers only)
+//           activation   str    none | relu | tanh | leaky | sigmoid | elu | softplus (between layers)
 //           leaky_slope  float  negative slope of leaky
 //           bias         int    1 if layers.<l>.bias tensors exist
 //           zscore       int    1 if zscore.mean / zscore.scale exist
 //           n_train      int    training rows
 //           + the training options that produced it (alpha: floats, one per target or one;
-//             l1_ratio, cv, epochs, lr, weight_decay, batch_size, seed, dropout, final_loss)
+//             l1_ratio, cv; for the Adam kinds recipe, epochs, lr, weight_decay, batch_size, seed,
+//             dropout, final_loss)
 //   tensors layers.<l>.weight  f32 (out, in)   PyTorch nn.Linear layout
 //           layers.<l>.bias    f32 (out)
 //           zscore.mean        f32 (V)         training-set voxel means
@@ -32,10 +33,40 @@
 
 #define DEC_MAX_LAYERS 8
 
-enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY };
+// Decoder kinds. The name of each (hy_dec_kind(k)->name) is what the weight file's "model"
+// field and the command line say.
+typedef enum {
+    DEC_LINEAR = 0,     // HYPER's model: dense layer with bias, Adam
+    DEC_LINEAR_NOBIAS,  // the same without bias
+    DEC_OLS,            // least squares, closed form
+    DEC_RIDGE,          // closed form with an alpha chosen by CV
+    DEC_LASSO,          // coordinate descent along a penalty path, CV per target
+    DEC_ELASTICNET,     // the same with an L2 share
+    DEC_MLP,            // hidden layers + activation (+ dropout), Adam
+    DEC_N_KINDS
+} dec_kind;
+
+// How the iterative kinds train (src/decoders/adam.c has the exact rules):
+//   DEC_RECIPE_HYPER  HYPER's MXNet/Gluon notebook: NDArrayIter batches (last batch padded from
+//                     the start of the epoch's order), L2Loss (1/2 mean squared error per row),
+//                     gradient summed over the batch and rescaled by 1/batch, MXNet Adam (wd added
+//                     to every parameter's gradient, eps outside the bias correction), weights
+//                     from U(-0.07, 0.07), zero biases.
+//   DEC_RECIPE_TORCH  PyTorch: nn.Linear init, MSELoss, torch.optim.Adam, last batch smaller.
+typedef enum { DEC_RECIPE_HYPER = 0, DEC_RECIPE_TORCH, DEC_N_RECIPES } dec_recipe;
+
+// What an iterative trainer reports after each epoch (dec_opts.on_epoch).
+typedef struct {
+    int epoch;          // 1-based: epochs done
+    double train_loss;  // the recipe's loss, averaged over the epoch's batches (each before its step)
+    double test_loss;   // the recipe's loss on dec_opts' test rows after the epoch (NaN without them)
+} dec_epoch;
+
+// Activations between the layers of an MLP (names: hy_dec_act_name).
+enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY, DEC_ACT_SIGMOID, DEC_ACT_ELU, DEC_ACT_SOFTPLUS, DEC_N_ACTS };
 
 typedef struct {
-    char model[32];
+    dec_kind kind;
     int n_in, n_out, n_layers;
     int sizes[DEC_MAX_LAYERS + 1];  // sizes[0] = n_in ... sizes[n_layers] = n_out
     int act;
@@ -50,14 +81,15 @@ typedef struct {
     int n_alpha;
     char cv[32];
     double l1_ratio;
+    dec_recipe recipe;
     int epochs, batch_size;
     double lr, weight_decay, dropout, final_loss;
     uint64_t seed;
 } decoder;
 
-// Options for every trainer (dec_opts_default fills the documented defaults).
+// Options for every trainer (hy_dec_opts_default fills the documented defaults).
 typedef struct {
-    char model[32];
+    dec_kind kind;
     int zscore;
     // ridge
     int n_alphas;          // grid size (default 20)
@@ -71,11 +103,14 @@ typedef struct {
     int max_iter;          // coordinate-descent sweeps per penalty (default 1000)
     double tol;            // duality-gap tolerance relative to ||y||^2 (default 1e-4)
     double fixed_alpha;    // > 0: no CV, fit this penalty (ridge/lasso/elasticnet)
-    // Adam (linear, linear-nobias, mlp)
-    int epochs;            // default 1500 (linear) / 200 (mlp)
-    double lr;             // default 1e-5 (linear) / 1e-3 (mlp)
-    double weight_decay;   // L2 added to the gradient (default 0.01 linear, 0 mlp)
-    int batch_size;        // default 30
+    // Adam (linear, linear-nobias, mlp); defaults from the recipe (hy_dec_opts_recipe):
+    //   hyper: epochs 1500, lr 1e-5, weight decay 0.01, batch 30 for every kind (the notebook's);
+    //   torch: the same for linear/linear-nobias, epochs 200, lr 1e-3, weight decay 0 for mlp
+    dec_recipe recipe;     // default DEC_RECIPE_HYPER
+    int epochs;
+    double lr;
+    double weight_decay;   // L2 added to the gradient
+    int batch_size;
     int shuffle;           // reshuffle each epoch (default 1)
     uint64_t seed;         // init + shuffling + dropout (default 1)
     double beta1, beta2, adam_eps;  // 0.9, 0.999, 1e-8
@@ -90,16 +125,57 @@ typedef struct {
     const float *init_b[DEC_MAX_LAYERS];
     float *loss_trace;     // optional: per-step mini-batch loss (before the step), size max_trace
     int max_trace;
+    // optional held-out rows for each epoch's test loss: X_test (n_test, v) raw (not z-scored),
+    // Y_test (n_test, d)
+    const double *X_test, *Y_test;
+    int n_test;
+    // optional: called after every epoch with the current weights; dec->epochs and
+    // dec->final_loss already say "trained for e->epoch epochs", so saving dec here writes the
+    // file a run of that many epochs writes. A non-zero return stops training with that code.
+    int (*on_epoch)(void *ctx, const decoder *dec, const dec_epoch *e);
+    void *on_epoch_ctx;
 } dec_opts;
 
-void hy_dec_opts_default(dec_opts *o, const char *model);
-int hy_dec_model_known(const char *model);
-int hy_dec_is_iterative(const char *model);
+// --- the kinds ---------------------------------------------------------------------------
+// One entry per kind (the table is in src/decoders/decoder.c). hy_dec_train allocates the
+// layers and z-scores the input, then calls `train`; hy_dec_save writes the common fields and
+// the layers, then `save_record`; hy_dec_from_wfile reads them back, then `load_record`.
+// A new decoder kind is a new enum value, one table row and its functions.
+typedef struct {
+    const char *name;     // "linear", "ridge", ... (weight file "model", command line)
+    const char *summary;  // one line for help texts
+    int iterative;        // trained by epochs of Adam (epochs, batch, lr, seed apply)
+    int bias;             // the layers have biases
+    void (*defaults)(dec_opts *o);  // the kind's defaults on top of the common ones (may be NULL)
+    // Fits the allocated layers of dec to X (n, v) -> Y (n, d), X already z-scored when asked.
+    int (*train)(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d);
+    // Prediction X (n, v) float64 -> out (n, d) float32.
+    int (*predict)(const decoder *dec, const double *X, int n, float *out);
+    // The kind's training record in the weight file's config (may be NULL).
+    int (*save_record)(const decoder *dec, wf_writer *w);
+    int (*load_record)(decoder *dec, const wfile *wf, const char *path);
+} dec_kind_info;
 
-// Trains `o->model` on X (n, v) -> Y (n, d), both row-major float64.
+const dec_kind_info *hy_dec_kind(dec_kind k);
+// Looks a kind up by name; HY_EARG with the list of known names when there is none.
+int hy_dec_kind_parse(const char *name, dec_kind *out);
+// "linear, linear-nobias, ols, ..." for messages and help.
+const char *hy_dec_kind_names(void);
+const char *hy_dec_act_name(int act);
+const char *hy_dec_act_names(void);  // "none|relu|tanh|..." in enum order
+int hy_dec_act_parse(const char *name, int *act);  // HY_EARG naming the known activations
+
+// Defaults for a kind (recipe hyper); hy_dec_opts_recipe switches the recipe and resets the
+// recipe's defaults (epochs, lr, weight decay, batch size).
+void hy_dec_opts_default(dec_opts *o, dec_kind kind);
+void hy_dec_opts_recipe(dec_opts *o, dec_recipe recipe);
+const char *hy_dec_recipe_name(dec_recipe r);           // "hyper", "torch"
+int hy_dec_recipe_parse(const char *name, dec_recipe *out);  // HY_EARG naming the recipes
+
+// Trains `o->kind` on X (n, v) -> Y (n, d), both row-major float64.
 int hy_dec_train(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d);
 
-// Prediction: X (n, v) float64 -> out (n, d) float32.
+// Prediction: X (n, v) float64 -> out (n, d) float32 (the kind's predict).
 int hy_dec_predict(const decoder *dec, const double *X, int n, float *out);
 
 int hy_dec_save(const decoder *dec, const char *path);
@@ -108,6 +184,23 @@ int hy_dec_load(decoder *dec, const char *path);
 int hy_dec_from_wfile(decoder *dec, wfile *wf, const char *path);
 void hy_dec_free(decoder *dec);
 void hy_dec_describe(const decoder *dec, FILE *f);
+
+// --- initial weights from an .npz file (`--init INIT.npz`) ---------------------------------
+// Arrays: a one-layer kind (linear, linear-nobias) has `weight` (d, v) and, with a bias,
+// `bias` (d); an MLP has weight0, bias0, weight1, ... with layer l's shapes (sizes[l+1],
+// sizes[l]) and (sizes[l+1]) (nn.Linear / Gluon Dense layout). Every array must be there with
+// exactly that shape, finite, float32 or float64, and no other array may be: errors name the
+// file, the array, and the expected and found shapes.
+typedef struct {
+    int n_layers;
+    float *W[DEC_MAX_LAYERS], *b[DEC_MAX_LAYERS];
+} dec_init;
+
+// Reads the initial weights for options o (kind, hidden sizes) on v voxels and d outputs.
+int hy_dec_init_read(dec_init *init, const char *path, const dec_opts *o, int v, int d);
+// Points o->init_W / init_b at them (init must outlive the training).
+void hy_dec_init_apply(const dec_init *init, dec_opts *o);
+void hy_dec_init_free(dec_init *init);
 
 // --- solver-level API (float64, used by dec_train and by the parity tests) ---------------
 // All coefficient outputs are W (d, p) row-major (nn.Linear layout) and b (d).

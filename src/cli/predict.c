@@ -58,7 +58,7 @@ int cmd_predict(int argc, char **argv) {
     }
     free(P);
     if (rc) goto fail;
-    fprintf(stderr, "predict: wrote %s (%d x %d) with %s\n", out, n, dec.n_out, dec.model);
+    fprintf(stderr, "predict: wrote %s (%d x %d) with %s\n", out, n, dec.n_out, hy_dec_kind(dec.kind)->name);
     free(X);
     hy_dec_free(&dec);
     return 0;

@@ -8,19 +8,27 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "decoders/decoders.h"
+#include "study/curve.h"
 #include "study/dataset.h"
 
-static const char ABOUT[] =
-    "Fits a decoder from DIR/train_fmri.npy to DIR/train_latents.npy and saves it as a weight\n"
-    "file (kind \"decoder\"; apply it with `hyper predict`).\n\n"
-    "models:\n"
-    "  linear         HYPER: dense layer with bias, MSE, Adam, weight decay as L2 on the gradient\n"
-    "  linear-nobias  the same without bias\n"
-    "  ols            least squares, closed form (minimum norm when voxels > samples)\n"
-    "  ridge          closed form over a log alpha grid, LOO or K-fold CV, one SVD\n"
-    "  lasso          coordinate descent along a penalty path, K-fold CV per target\n"
-    "  elasticnet     the same with --l1-ratio (default 0.5)\n"
-    "  mlp            hidden layers + activation + dropout, Adam";
+// The about text: the models from the decoder-kind table, then the recipes.
+static const char *about(void) {
+    static char buf[2048];
+    size_t at = (size_t)snprintf(buf, sizeof buf,
+                                 "Fits a decoder from DIR/train_fmri.npy to DIR/train_latents.npy and saves it as a "
+                                 "weight\nfile (kind \"decoder\"; apply it with `hyper predict`).\n\nmodels:\n");
+    for (int k = 0; k < DEC_N_KINDS && at < sizeof buf; k++)
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "  %-14s %s\n", hy_dec_kind(k)->name,
+                               hy_dec_kind(k)->summary);
+    if (at < sizeof buf)
+        snprintf(buf + at, sizeof buf - at,
+                 "\nThe Adam models (linear, linear-nobias, mlp) train with --recipe hyper by default: HYPER's\n"
+                 "MXNet/Gluon notebook (batches of 30 with the last one padded, L2Loss, MXNet's Adam with\n"
+                 "lr 1e-5 and weight decay 0.01 on every parameter, weights U(-0.07, 0.07), zero biases,\n"
+                 "1500 epochs). --recipe torch trains the PyTorch way (nn.Linear init, MSELoss,\n"
+                 "torch.optim.Adam; mlp defaults 200 epochs, lr 1e-3, no weight decay).");
+    return buf;
+}
 
 static int parse_hidden(void *dest, const char *s) {
     dec_opts *o = dest;
@@ -41,7 +49,7 @@ static void report_fit(const decoder *dec, const dec_opts *o, const hy_dataset *
             fprintf(stderr, "train: training MSE %.5g (latent mean square %.5g), %.2f s\n", se / m, tot / m, seconds);
     }
     free(pred);
-    if (strcmp(o->model, "ridge") || !dec->alpha || o->fixed_alpha > 0 || o->n_alphas <= 1 || hy_quiet()) return;
+    if (o->kind != DEC_RIDGE || !dec->alpha || o->fixed_alpha > 0 || o->n_alphas <= 1 || hy_quiet()) return;
     int lo = 0, hi = 0;
     for (int k = 0; k < dec->n_alpha; k++) {
         lo += dec->alpha[k] <= o->alpha_min * (1 + 1e-12);
@@ -52,10 +60,40 @@ static void report_fit(const decoder *dec, const dec_opts *o, const hy_dataset *
                 lo ? lo : hi, lo ? "smallest" : "largest", lo ? "min" : "max");
 }
 
+static int keep_epoch(void *ctx, const decoder *dec, const dec_epoch *e) {
+    (void)dec;
+    return hy_curve_add(ctx, e->epoch, e->train_loss, e->test_loss);
+}
+
+// Trains o on ds; with `curve`, records each epoch's losses (test loss on ds's test split).
+static int train(decoder *dec, dec_opts *o, const hy_dataset *ds, const char *init_path, loss_curve *curve) {
+    dec_init init = {0};
+    int rc = HY_OK;
+    if (init_path && (rc = hy_dec_init_read(&init, init_path, o, ds->train.v, ds->train.d))) return rc;
+    hy_dec_init_apply(&init, o);
+    if (curve) {
+        o->X_test = ds->test.fmri;
+        o->Y_test = ds->test.lat;
+        o->n_test = ds->test.n;
+        o->on_epoch = keep_epoch;
+        o->on_epoch_ctx = curve;
+    }
+    rc = hy_dec_train(dec, o, ds->train.fmri, ds->train.lat, ds->train.n, ds->train.v, ds->train.d);
+    hy_dec_init_free(&init);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv) {
-    const char *dir = NULL, *out = NULL, *model = cli_peek(argc, argv, "model", 0);
+    const char *dir = NULL, *out = NULL, *model = cli_peek(argc, argv, "model", 0), *init = NULL, *curve_path = NULL;
+    const char *recipe = cli_peek(argc, argv, "recipe", 0);
+    dec_kind kind = DEC_LINEAR;
+    dec_recipe rec = DEC_RECIPE_HYPER;
+    if (model) hy_dec_kind_parse(model, &kind);  // a bad name is reported after parsing
+    if (recipe) hy_dec_recipe_parse(recipe, &rec);
     dec_opts o;
-    hy_dec_opts_default(&o, model && hy_dec_model_known(model) ? model : "linear");
+    hy_dec_opts_default(&o, kind);
+    hy_dec_opts_recipe(&o, rec);
+    int rec_i = rec;
     // --activation's choices are in the order of DEC_ACT_NONE, DEC_ACT_RELU, ...
     const opt table[] = {
         OPT_STR("data", 'd', &dir, "DIR", "dataset directory (train_fmri.npy, train_latents.npy, ...)", OPT_REQUIRED),
@@ -79,44 +117,59 @@ int cmd_train(int argc, char **argv) {
         OPT_INT("max-iter", 0, &o.max_iter, "N", "coordinate-descent sweeps per penalty (1000)", 1, 100000000),
         OPT_DOUBLE("tol", 0, &o.tol, "T", "duality-gap tolerance relative to ||y||^2 (1e-4)", 0, HUGE_VAL, OPT_GT),
         OPT_SECTION("Adam (linear, linear-nobias, mlp)"),
-        OPT_INT("epochs", 0, &o.epochs, "N", "epochs (linear 1500, mlp 200)", 1, 100000000),
-        OPT_DOUBLE("lr", 0, &o.lr, "LR", "learning rate (linear 1e-5, mlp 1e-3)", 0, HUGE_VAL, OPT_GT),
-        OPT_DOUBLE("weight-decay", 0, &o.weight_decay, "WD", "L2 added to the gradient (linear 0.01, mlp 0)", 0,
+        OPT_CHOICE("recipe", 0, &rec_i, "R", "hyper|torch",
+                   "hyper (default): HYPER's MXNet notebook | torch: PyTorch's rules\n(see above; sets the defaults "
+                   "below)"),
+        OPT_INT("epochs", 0, &o.epochs, "N", "epochs (1500; torch mlp 200)", 1, 100000000),
+        OPT_DOUBLE("lr", 0, &o.lr, "LR", "learning rate (1e-5; torch mlp 1e-3)", 0, HUGE_VAL, OPT_GT),
+        OPT_DOUBLE("weight-decay", 0, &o.weight_decay, "WD", "L2 added to the gradient (0.01; torch mlp 0)", 0,
                    HUGE_VAL, 0),
         OPT_INT("batch", 0, &o.batch_size, "B", "training batch size (30)", 1, 100000000),
         OPT_U64("seed", 0, &o.seed, "S", "initialisation, shuffling and dropout seed (1)", 0, OPT_MAXINT),
         OPT_CLEAR("no-shuffle", 0, &o.shuffle, "keep the batches in file order"),
+        OPT_STR("init", 0, &init, "INIT.npz",
+                "initial weights instead of random ones: arrays weight (latents, voxels)\n"
+                "and bias (latents); for mlp weight0, bias0, weight1, ...", 0),
+        OPT_STR("curve", 0, &curve_path, "CURVE.csv",
+                "write each epoch's train and test loss (epoch,train_loss,test_loss;\n"
+                "the test loss on DIR's test split)", 0),
         OPT_SECTION("mlp"),
         OPT_FN("hidden", 0, parse_hidden, &o, "H[,H...]", "hidden layer widths (1024)"),
-        OPT_CHOICE("activation", 0, &o.act, "A", "none|relu|tanh|leaky", "none | relu (default) | tanh | leaky"),
+        OPT_CHOICE("activation", 0, &o.act, "A", hy_dec_act_names(),
+                   "relu (default) | leaky | tanh | sigmoid | elu | softplus | none"),
         OPT_DOUBLE("leaky-slope", 0, &o.leaky_slope, "S", "negative slope of leaky (0.01)", 0, HUGE_VAL, 0),
         OPT_DOUBLE("dropout", 0, &o.dropout, "P", "dropout on hidden activations (0)", 0, 1, OPT_LT),
         OPT_END,
     };
-    const cli_command cmd = {"train", "-d DIR --model M -o DECODER.bin [options]", ABOUT, table, NULL, 0, 0, NULL};
+    const cli_command cmd = {"train", "-d DIR --model M -o DECODER.bin [options]", about(), table, NULL, 0, 0, NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
-    if (!hy_dec_model_known(model))
-        return cli_usage_error(&cmd, "unknown model '%s' (linear, linear-nobias, ols, ridge, lasso, elasticnet, mlp)",
-                               model);
+    if (hy_dec_kind_parse(model, &kind)) return cli_usage_error(&cmd, "%s", hy_errmsg());
     if (o.alpha_min >= o.alpha_max)
         return cli_usage_error(&cmd, "--alpha-min %g must be below --alpha-max %g", o.alpha_min, o.alpha_max);
+    if ((init || curve_path) && !hy_dec_kind(kind)->iterative)
+        return cli_usage_error(&cmd, "--%s is for the Adam models (linear, linear-nobias, mlp), not %s",
+                               init ? "init" : "curve", model);
+    o.recipe = (dec_recipe)rec_i;  // (the same as peeked: its defaults are in place)
     o.quiet = hy_quiet();
 
     hy_dataset ds;
     if (hy_ds_load(&ds, dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0)) return cli_fail("train");
     decoder dec;
+    loss_curve curve;
+    hy_curve_init(&curve);
     double t0 = hy_now();
-    if (hy_dec_train(&dec, &o, ds.train.fmri, ds.train.lat, ds.train.n, ds.train.v, ds.train.d)) {
-        hy_ds_free(&ds);
-        return cli_fail("train");
+    int rc = train(&dec, &o, &ds, init, curve_path ? &curve : NULL);
+    if (!rc) {
+        report_fit(&dec, &o, &ds, hy_now() - t0);
+        rc = hy_dec_save(&dec, out);
+        if (!rc && curve_path) rc = hy_curve_write_csv(curve_path, &curve, 0);
+        if (!rc && !hy_quiet()) {
+            fprintf(stderr, "train: wrote %s: ", out);
+            hy_dec_describe(&dec, stderr);
+        }
+        hy_dec_free(&dec);
     }
-    report_fit(&dec, &o, &ds, hy_now() - t0);
-    int rc = hy_dec_save(&dec, out);
-    if (!rc && !hy_quiet()) {
-        fprintf(stderr, "train: wrote %s: ", out);
-        hy_dec_describe(&dec, stderr);
-    }
-    hy_dec_free(&dec);
+    hy_curve_free(&curve);
     hy_ds_free(&ds);
     return rc ? cli_fail("train") : 0;
 }

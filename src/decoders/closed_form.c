@@ -1,4 +1,4 @@
-// dec_linalg.c - closed-form linear decoders: OLS (minimum norm) and ridge with
+// closed_form.c - closed-form linear decoders: OLS (minimum norm) and ridge with
 // leave-one-out or K-fold cross-validation over an alpha grid, all from one SVD per
 // training set (float64, OpenBLAS + LAPACK dgesdd).
 //
@@ -14,6 +14,7 @@
 
 #include "base/common.h"
 #include "decoders/decoders.h"
+#include "decoders/trainers.h"
 #include "nn/lapack.h"  // dgesdd_
 
 void hy_dec_logspace(double *out, int n, double a, double b) {
@@ -307,5 +308,45 @@ done:
     free(P);
     free(h);
     csvd_free(&full);
+    return rc;
+}
+
+// --- trainers (the kind table's entries for ols and ridge) -----------------------------------
+
+int hy_dec_train_ols(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d) {
+    (void)o;
+    double *W = hy_malloc(sizeof(double) * (size_t)v * d), *b = hy_malloc(sizeof(double) * d);
+    int rc = W && b ? hy_dec_ols(X, Y, n, v, d, 1, 0, W, b) : HY_ENOMEM;
+    if (!rc) hy_dec_set_linear(dec, W, b);
+    free(W);
+    free(b);
+    return rc;
+}
+
+// Ridge over the options' log grid (or one fixed alpha), choosing by LOO or K-fold CV.
+int hy_dec_train_ridge(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d) {
+    int na = o->fixed_alpha > 0 ? 1 : o->n_alphas;
+    double *W = hy_malloc(sizeof(double) * (size_t)v * d), *b = hy_malloc(sizeof(double) * d);
+    double *alpha = hy_malloc(sizeof(double) * d), *grid = na > 0 ? hy_malloc(sizeof(double) * na) : NULL;
+    int rc = HY_ENOMEM;
+    if (W && b && alpha && grid) {
+        if (o->fixed_alpha > 0) grid[0] = o->fixed_alpha;
+        else hy_dec_logspace(grid, na, o->alpha_min, o->alpha_max);
+        rc = hy_dec_ridge(X, Y, n, v, d, grid, na, o->cv_folds, o->per_target, W, b, alpha, NULL);
+    } else if (na < 1) {
+        rc = hy_err(HY_EARG, "ridge: empty alpha grid");
+    }
+    if (!rc) {
+        if (o->fixed_alpha > 0) snprintf(dec->cv, sizeof dec->cv, "none");
+        else if (o->cv_folds) snprintf(dec->cv, sizeof dec->cv, "kfold%d", o->cv_folds);
+        else snprintf(dec->cv, sizeof dec->cv, "loo");
+        hy_dec_set_linear(dec, W, b);
+        hy_dec_keep_alpha(dec, alpha, d);
+        alpha = NULL;
+    }
+    free(W);
+    free(b);
+    free(alpha);
+    free(grid);
     return rc;
 }

@@ -1,4 +1,4 @@
-// dec_cd.c - lasso and elastic net by cyclic coordinate descent on the Gram matrix, along a
+// lasso.c - lasso and elastic net by cyclic coordinate descent on the Gram matrix, along a
 // regularisation path with warm starts, with K-fold selection of one penalty per target.
 //
 // Objective per target (scikit-learn's ElasticNet / Lasso, which fit each column of a 2-D y
@@ -16,6 +16,7 @@
 
 #include "base/common.h"
 #include "decoders/decoders.h"
+#include "decoders/trainers.h"
 
 int hy_dec_enet_cd_gram(const double *G, const double *q0, double yy, int n, int p, double alpha,
                      double l1_ratio, int max_iter, double tol, double *w, double *q, double *gap_out) {
@@ -278,5 +279,27 @@ done:
     free(path);
     free(err);
     gram_free(&full);
+    return rc;
+}
+
+// --- trainer (the kind table's entry for lasso and elasticnet) --------------------------------
+
+int hy_dec_train_enet(decoder *dec, const dec_opts *o, const double *X, const double *Y, int n, int v, int d) {
+    double *W = hy_malloc(sizeof(double) * (size_t)v * d), *b = hy_malloc(sizeof(double) * d);
+    double *alpha = hy_malloc(sizeof(double) * d);
+    int rc = W && b && alpha ? hy_dec_enet(X, Y, n, v, d, o->l1_ratio, o->path_len, o->path_eps, o->cv_folds,
+                                           o->fixed_alpha, o->max_iter, o->tol, W, b, alpha)
+                             : HY_ENOMEM;
+    if (!rc) {
+        if (o->fixed_alpha > 0) snprintf(dec->cv, sizeof dec->cv, "none");
+        else snprintf(dec->cv, sizeof dec->cv, "kfold%d", o->cv_folds);
+        dec->l1_ratio = o->l1_ratio;
+        hy_dec_set_linear(dec, W, b);
+        hy_dec_keep_alpha(dec, alpha, d);
+        alpha = NULL;
+    }
+    free(W);
+    free(b);
+    free(alpha);
     return rc;
 }
