@@ -59,5 +59,34 @@ int hy_npz_read_f64(const npz_file *z, const char *name, npy_f64 *out, int allow
 
 // The uncompressed, CRC-checked bytes of member m (a .npy image); *out is malloc'd.
 int hy_npz_member_bytes(const npz_file *z, const npz_member *m, uint8_t **out);
+// A text scalar (np.array('ridge'), dtype '<Un') as printable ASCII (hy_npy_parse_str).
+int hy_npz_read_str(const npz_file *z, const char *name, char *out, size_t cap);
+
+// --- an array named by a path -------------------------------------------------------------
+// The bytes of one .npy image named by spec: a .npy file; "FILE.npz:NAME", array NAME of an
+// archive; or a bare "FILE.npz" holding exactly one array (several: an error listing them and
+// saying to pick one as FILE.npz:NAME). Archives are told by their content (a zip file), not
+// their name. A spec that exists as a path is never split at ':'; otherwise it splits at the
+// last ':' when the part before it exists. *npy is malloc'd. The .npy readers (npy.h) and the
+// dataset reader (study/dataset.h) take their paths through this.
+int hy_npy_source(const char *spec, uint8_t **npy, size_t *len);
+
+// --- writing ------------------------------------------------------------------------------
+// One array to write: float32 / float64 / int64 data in C order with its shape, or a text
+// scalar (NPZ_STR: printable ASCII, written as numpy's 0-d '<Un', read back by numpy as str).
+typedef enum { NPZ_F32, NPZ_F64, NPZ_I64, NPZ_STR } npz_dtype;
+typedef struct {
+    const char *name;  // array name (member "<name>.npy"); a Python identifier keeps np.load(f).name working
+    npz_dtype dtype;
+    int ndim;
+    const int64_t *dims;
+    const void *data;
+    const char *text;  // NPZ_STR only
+} npz_array;
+
+// Writes arrays[0..n) as path atomically (tmp + rename): stored members as np.savez writes
+// them, or deflated as np.savez_compressed (compress = 1). Names must be unique; archives over
+// 4 GiB are refused (no ZIP64).
+int hy_npz_write(const char *path, const npz_array *arrays, int n, int compress);
 
 #endif

@@ -202,6 +202,22 @@ int hy_dec_init_read(dec_init *init, const char *path, const dec_opts *o, int v,
 void hy_dec_init_apply(const dec_init *init, dec_opts *o);
 void hy_dec_init_free(dec_init *init);
 
+// --- .npz exchange (`hyper export` / `hyper import`, src/decoders/exchange.c) ---------------
+// Arrays (float32 unless said): a one-layer decoder has `weight` (D, V) and, with a bias,
+// `bias` (D,) -- scikit-learn's coef_ and intercept_, nn.Linear's weight and bias; an MLP has
+// weight0, bias0, weight1, ... with layer l's shapes (sizes[l+1], sizes[l]) and (sizes[l+1]).
+// A z-scored decoder adds `zscore_mean` and `zscore_scale` (V,) (StandardScaler's mean_ and
+// scale_): the input is (x - mean) / scale before the first layer. Text scalars `model` (the
+// kind's name) and, for an MLP, `activation`, plus `leaky_slope` (float64 scalar), say how to
+// run it. Export writes all of these; import reads float32 or float64 arrays, also accepts a
+// 1-D weight (one output: coef_ of a single-target fit) with a 0-d or 1-element bias, and
+// refuses any other array name, a shape that does not chain, NaN/Inf, zscore_scale <= 0, an
+// MLP without an activation. The kind is `model` (the model argument overrides it), else mlp
+// for numbered layers, linear (with bias) or linear-nobias; act (may be NULL) overrides
+// `activation`.
+int hy_dec_export_npz(const decoder *dec, const char *path, int compress);
+int hy_dec_import_npz(decoder *dec, const char *path, const char *model, const char *act);
+
 // --- solver-level API (float64, used by dec_train and by the parity tests) ---------------
 // All coefficient outputs are W (d, p) row-major (nn.Linear layout) and b (d).
 

@@ -5,6 +5,9 @@
 //   train_latents.npy  (N_train, D)   their 512-d PGGAN latents (D = 512 for real data)
 //   test_fmri.npy      (N_test, V)    responses to the test stimuli (same V voxels)
 //   test_latents.npy   (N_test, D)
+// The same four arrays may instead come in one .npz archive (np.savez(f, train_fmri=...,
+// train_latents=..., test_fmri=..., test_latents=...)): pass the archive's path where a
+// dataset directory is expected; messages then name "FILE.npz:train_fmri".
 // Loading validates: 2-D arrays, equal row counts per split, equal V and D across splits,
 // D equal to the expected latent width when one is given, every value finite. Errors name
 // the file and what is wrong. Data are held as float64 (the closed-form solvers need it).
@@ -35,6 +38,7 @@ int hy_ds_load(hy_dataset *ds, const char *dir, int what, int expect_v, int expe
 void hy_ds_free(hy_dataset *ds);
 
 // Loads one 2-D finite array (f4/f8) as float64; error names the file. rows/cols out.
+// path may name an array of an .npz archive (FILE.npz:NAME, see base/npz.h).
 int hy_ds_read_matrix(const char *path, double **out, int *rows, int *cols);
 // The same on a .npy image in memory (name is used in error messages; for the fuzz target).
 int hy_ds_matrix_mem(const char *name, const uint8_t *buf, size_t len, double **out, int *rows, int *cols);
@@ -49,5 +53,8 @@ int hy_ds_save(const char *dir, const double *xtr, const double *ytr, int ntr, c
 
 // Joins dir and name into buf (error when too long).
 int hy_ds_path(char *buf, size_t cap, const char *dir, const char *name);
+// Where array <prefix>_<part> (e.g. "test", "fmri") of a dataset is: "DIR/test_fmri.npy" for a
+// directory, "FILE.npz:test_fmri" for an archive.
+int hy_ds_member(char *buf, size_t cap, const char *dir, const char *prefix, const char *part);
 
 #endif

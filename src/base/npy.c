@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "base/npz.h"  // hy_npy_source: arrays inside .npz archives
 
 #define NPY_MAX_HEADER (1 << 20)
 
@@ -32,11 +33,23 @@ static const char *find_key(const char *h, const char *key) {
     return p;
 }
 
-int hy_npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_out, int *ndim, int64_t *dims,
-              void **data) {
-    *data = NULL;
-    *ndim = 0;
-    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) return hy_err(HY_EFORMAT, "%s: not a .npy file (bad magic)", name);
+// The parsed header of a .npy image: dtype string, shape, where the data starts.
+typedef struct {
+    char descr[16];
+    int ndim;
+    int64_t dims[NPY_MAX_NDIM];
+    int fortran;     // data in column-major order (fortran_order True)
+    size_t data_at;  // offset of the first data byte
+} npy_header;
+
+// Parses the magic, version and header dict (descr, fortran_order, shape) of buf[0..len).
+static int parse_header(const char *name, const uint8_t *buf, size_t len, npy_header *hd) {
+    memset(hd, 0, sizeof *hd);
+    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) {
+        if (len >= 4 && (!memcmp(buf, "PK\3\4", 4) || !memcmp(buf, "PK\5\6", 4)))
+            return hy_err(HY_EFORMAT, "%s: is an .npz archive, not a .npy file", name);
+        return hy_err(HY_EFORMAT, "%s: not a .npy file (bad magic)", name);
+    }
     int major = buf[6];
     size_t hlen, hstart;
     if (major == 1) {
@@ -64,22 +77,22 @@ int hy_npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_ou
         r = hy_err(HY_EFORMAT, "%s: .npy header lacks descr/fortran_order/shape", name);
         goto out;
     }
-    if (strncmp(fo, "False", 5) != 0) {
-        r = hy_err(HY_EFORMAT, "%s: Fortran-order arrays are not supported (save with np.ascontiguousarray)", name);
+    if (!strncmp(fo, "True", 4)) hd->fortran = 1;
+    else if (strncmp(fo, "False", 5) != 0) {
+        r = hy_err(HY_EFORMAT, "%s: bad fortran_order in .npy header", name);
         goto out;
     }
-    char descr[16] = {0};
     if (*d != '\'' && *d != '"') {
         r = hy_err(HY_EFORMAT, "%s: unsupported dtype description (structured arrays are not supported)", name);
         goto out;
     }
     {
         const char *e = strchr(d + 1, *d);
-        if (!e || e - d - 1 >= (long)sizeof descr) {
+        if (!e || e - d - 1 >= (long)sizeof hd->descr) {
             r = hy_err(HY_EFORMAT, "%s: bad dtype description", name);
             goto out;
         }
-        memcpy(descr, d + 1, (size_t)(e - d - 1));
+        memcpy(hd->descr, d + 1, (size_t)(e - d - 1));
     }
     // shape tuple
     if (*sh != '(') {
@@ -102,11 +115,36 @@ int hy_npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_ou
                 r = hy_err(HY_EFORMAT, "%s: bad dimension in .npy shape", name);
                 goto out;
             }
-            dims[n++] = v;
+            hd->dims[n++] = v;
             p = end;
         }
-        *ndim = n;
+        hd->ndim = n;
     }
+    hd->data_at = hstart + hlen;
+out:
+    free(h);
+    return r;
+}
+
+// Requires the data after the header to be exactly count * in_size bytes.
+static int check_payload(const char *name, size_t len, const npy_header *hd, size_t in_size, size_t *count) {
+    size_t nbytes, payload = len - hd->data_at;
+    if (hy_prod_dims(hd->dims, hd->ndim, count) || hy_mul_size(*count, in_size, &nbytes))
+        return hy_err(HY_EFORMAT, "%s: shape too large", name);
+    if (nbytes > payload)
+        return hy_err(HY_EFORMAT, "%s: truncated: shape needs %zu data bytes, file has %zu", name, nbytes, payload);
+    if (nbytes < payload) return hy_err(HY_EFORMAT, "%s: %zu extra bytes after the array data", name, payload - nbytes);
+    return HY_OK;
+}
+
+int hy_npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_out, int *ndim, int64_t *dims,
+              void **data) {
+    *data = NULL;
+    *ndim = 0;
+    npy_header hd;
+    int r = parse_header(name, buf, len, &hd);
+    if (r) return r;
+    const char *descr = hd.descr;
     int in_size;
     char kind;
     if (!strcmp(descr, "<f4")) kind = 'f', in_size = 4;
@@ -115,40 +153,24 @@ int hy_npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_ou
     else if (!strcmp(descr, "<i8")) kind = 'i', in_size = 8;
     else if (!strcmp(descr, "|u1") || !strcmp(descr, "|i1")) kind = 'i', in_size = 1;
     else if (!strcmp(descr, "<i2") || !strcmp(descr, "<u2")) kind = 'i', in_size = 2;
-    else {
-        r = hy_err(HY_EFORMAT, "%s: unsupported dtype '%s' (expected little-endian float32/float64%s)", name, descr,
-                   dtype_out == 'i' ? " or integers" : "");
-        goto out;
-    }
-    if ((dtype_out == 'i') != (kind == 'i')) {
-        r = hy_err(HY_EFORMAT, "%s: dtype '%s' where %s was expected", name, descr,
-                   dtype_out == 'i' ? "an integer array" : "a float32/float64 array");
-        goto out;
-    }
-    size_t count, nbytes, payload = len - hstart - hlen;
-    if (hy_prod_dims(dims, *ndim, &count) || hy_mul_size(count, (size_t)in_size, &nbytes)) {
-        r = hy_err(HY_EFORMAT, "%s: shape too large", name);
-        goto out;
-    }
-    if (nbytes > payload) {
-        r = hy_err(HY_EFORMAT, "%s: truncated: shape needs %zu data bytes, file has %zu", name, nbytes, payload);
-        goto out;
-    }
-    if (nbytes < payload) {
-        r = hy_err(HY_EFORMAT, "%s: %zu extra bytes after the array data", name, payload - nbytes);
-        goto out;
-    }
-    size_t out_size = dtype_out == 'f' ? 4 : 8, out_bytes;
-    if (hy_mul_size(count, out_size, &out_bytes)) {
-        r = hy_err(HY_EFORMAT, "%s: shape too large", name);
-        goto out;
-    }
+    else
+        return hy_err(HY_EFORMAT, "%s: unsupported dtype '%s' (expected little-endian float32/float64%s)", name, descr,
+                      dtype_out == 'i' ? " or integers" : "");
+    if ((dtype_out == 'i') != (kind == 'i'))
+        return hy_err(HY_EFORMAT, "%s: dtype '%s' where %s was expected", name, descr,
+                      dtype_out == 'i' ? "an integer array" : "a float32/float64 array");
+    size_t count, out_bytes, out_size = dtype_out == 'f' ? 4 : 8;
+    if ((r = check_payload(name, len, &hd, (size_t)in_size, &count))) return r;
+    if (hy_mul_size(count, out_size, &out_bytes)) return hy_err(HY_EFORMAT, "%s: shape too large", name);
     void *o = hy_malloc(out_bytes);
-    if (!o) {
-        r = HY_ENOMEM;
-        goto out;
-    }
-    const uint8_t *src = buf + hstart + hlen;
+    if (!o) return HY_ENOMEM;
+    const uint8_t *src = buf + hd.data_at;
+    // Element i of the file goes to C-order index ci. Fortran order (what np.save writes for a
+    // transposed array such as coef.T) stores the first index fastest: walk the multi-index
+    // idx in that order and keep ci, its C-order position, in step.
+    int64_t idx[NPY_MAX_NDIM] = {0}, stride[NPY_MAX_NDIM];
+    for (int k = hd.ndim - 1; k >= 0; k--) stride[k] = k == hd.ndim - 1 ? 1 : stride[k + 1] * hd.dims[k + 1];
+    size_t ci = 0;
     for (size_t i = 0; i < count; i++) {
         const uint8_t *s = src + i * (size_t)in_size;
         double v = 0;
@@ -172,20 +194,55 @@ int hy_npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_ou
         } else {
             memcpy(&iv, s, 8);
         }
-        if (dtype_out == 'f') ((float *)o)[i] = (float)v;
-        else if (dtype_out == 'd') ((double *)o)[i] = v;
-        else ((int64_t *)o)[i] = iv;
+        if (!hd.fortran) ci = i;
+        if (dtype_out == 'f') ((float *)o)[ci] = (float)v;
+        else if (dtype_out == 'd') ((double *)o)[ci] = v;
+        else ((int64_t *)o)[ci] = iv;
+        for (int k = 0; hd.fortran && k < hd.ndim; k++) {  // next Fortran-order multi-index
+            ci += (size_t)stride[k];
+            if (++idx[k] < hd.dims[k]) break;
+            ci -= (size_t)(stride[k] * hd.dims[k]);
+            idx[k] = 0;
+        }
     }
+    for (int i = 0; i < hd.ndim; i++) dims[i] = hd.dims[i];
+    *ndim = hd.ndim;
     *data = o;
-out:
-    free(h);
-    return r;
+    return HY_OK;
 }
 
+int hy_npy_parse_str(const char *name, const uint8_t *buf, size_t len, char *out, size_t cap) {
+    out[0] = 0;
+    npy_header hd;
+    int r = parse_header(name, buf, len, &hd);
+    if (r) return r;
+    char *end;
+    long n = hd.descr[0] == '<' && hd.descr[1] == 'U' ? strtol(hd.descr + 2, &end, 10) : -1;
+    if (n < 1 || *end || hd.ndim != 0)
+        return hy_err(HY_EFORMAT, "%s: expected a text scalar (numpy '<U' string, shape ()), found dtype '%s' with %d "
+                      "dimensions", name, hd.descr, hd.ndim);
+    size_t count;
+    if ((r = check_payload(name, len, &hd, 4 * (size_t)n, &count))) return r;
+    const uint8_t *s = buf + hd.data_at;
+    size_t k = 0;
+    for (long i = 0; i < n; i++, s += 4) {
+        uint32_t c = (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
+        if (c == 0) break;  // numpy pads shorter strings with NULs
+        if (c < 32 || c > 126 || k + 1 >= cap) {
+            out[0] = 0;
+            return hy_err(HY_EFORMAT, "%s: text must be printable ASCII of at most %zu characters", name, cap - 1);
+        }
+        out[k++] = (char)c;
+    }
+    out[k] = 0;
+    return HY_OK;
+}
+
+// path: a .npy file or an array of an .npz archive (hy_npy_source, npz.c).
 static int read_any(const char *path, char dt, int *ndim, int64_t *dims, void **data) {
     uint8_t *buf;
     size_t len;
-    int r = hy_read_file(path, &buf, &len, 0);
+    int r = hy_npy_source(path, &buf, &len);
     if (r) return r;
     r = hy_npy_parse(path, buf, len, dt, ndim, dims, data);
     free(buf);
@@ -246,8 +303,8 @@ void hy_npy_free_f64(npy_f64 *a) {
     memset(a, 0, sizeof *a);
 }
 
-int hy_npy_write_header(FILE *f, const char *descr, int ndim, const int64_t *dims) {
-    if (ndim < 0 || ndim > NPY_MAX_NDIM) return hy_err(HY_EARG, "npy: bad ndim %d", ndim);
+size_t hy_npy_format_header(uint8_t *out, size_t cap, const char *descr, int ndim, const int64_t *dims) {
+    if (ndim < 0 || ndim > NPY_MAX_NDIM || strlen(descr) > 15) return 0;
     char shape[512] = "(";
     size_t k = 1;
     for (int i = 0; i < ndim; i++)
@@ -259,11 +316,20 @@ int hy_npy_write_header(FILE *f, const char *descr, int ndim, const int64_t *dim
     size_t total = 10 + (size_t)n + 1;
     size_t pad = (64 - total % 64) % 64;  // data starts 64-byte aligned, as numpy does
     size_t hlen = (size_t)n + pad + 1;
+    if (10 + hlen > cap) return 0;
     uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hlen & 0xff), (uint8_t)(hlen >> 8)};
-    int bad = fwrite(pre, 1, 10, f) != 10 || fwrite(hdr, 1, (size_t)n, f) != (size_t)n;
-    for (size_t i = 0; i < pad && !bad; i++) bad |= fputc(' ', f) == EOF;
-    bad |= fputc('\n', f) == EOF;
-    return bad ? hy_err(HY_EIO, "npy: header write failed") : HY_OK;
+    memcpy(out, pre, 10);
+    memcpy(out + 10, hdr, (size_t)n);
+    memset(out + 10 + n, ' ', pad);
+    out[10 + hlen - 1] = '\n';
+    return 10 + hlen;
+}
+
+int hy_npy_write_header(FILE *f, const char *descr, int ndim, const int64_t *dims) {
+    uint8_t h[NPY_HEADER_MAX_WRITE];
+    size_t n = hy_npy_format_header(h, sizeof h, descr, ndim, dims);
+    if (!n) return hy_err(HY_EARG, "npy: bad ndim %d or dtype '%s'", ndim, descr);
+    return fwrite(h, 1, n, f) == n ? HY_OK : hy_err(HY_EIO, "npy: header write failed");
 }
 
 static int write_npy(const char *path, const char *descr, int ndim, const int64_t *dims, const void *data,

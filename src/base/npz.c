@@ -237,17 +237,23 @@ int hy_npz_member_bytes(const npz_file *z, const npz_member *m, uint8_t **out) {
     return r;
 }
 
+// "a, b, c": the array names of z (member names without ".npy").
+static void list_arrays(const npz_file *z, char *out, size_t cap) {
+    size_t at = 0;
+    out[0] = 0;
+    for (int i = 0; i < z->n && at < cap - 1; i++) {
+        size_t l = strlen(z->members[i].name);
+        if (l > 4 && !strcmp(z->members[i].name + l - 4, ".npy")) l -= 4;
+        at += (size_t)snprintf(out + at, cap - at, "%s%.*s", i ? ", " : "", (int)l, z->members[i].name);
+    }
+}
+
 int hy_npz_read(const npz_file *z, const char *name, char dtype_out, int *ndim, int64_t *dims, void **data) {
     *data = NULL;
     const npz_member *m = hy_npz_find(z, name);
     if (!m) {
-        char have[512] = "";
-        size_t at = 0;
-        for (int i = 0; i < z->n && at < sizeof have - 1; i++) {
-            size_t l = strlen(z->members[i].name);
-            if (l > 4 && !strcmp(z->members[i].name + l - 4, ".npy")) l -= 4;
-            at += (size_t)snprintf(have + at, sizeof have - at, "%s%.*s", i ? ", " : "", (int)l, z->members[i].name);
-        }
+        char have[512];
+        list_arrays(z, have, sizeof have);
         return hy_err(HY_EFORMAT, "%s: no array '%s' (it has: %s)", z->path, name, have);
     }
     uint8_t *bytes;
@@ -295,4 +301,82 @@ int hy_npz_read_f64(const npz_file *z, const char *name, npy_f64 *out, int allow
             return hy_err(HY_EVALUE, "%s:%s: element %lld is NaN or Inf", z->path, name, (long long)i);
         }
     return HY_OK;
+}
+
+int hy_npz_read_str(const npz_file *z, const char *name, char *out, size_t cap) {
+    out[0] = 0;
+    const npz_member *m = hy_npz_find(z, name);
+    if (!m) {
+        char have[512];
+        list_arrays(z, have, sizeof have);
+        return hy_err(HY_EFORMAT, "%s: no array '%s' (it has: %s)", z->path, name, have);
+    }
+    uint8_t *bytes;
+    int r = hy_npz_member_bytes(z, m, &bytes);
+    if (r) return r;
+    char label[1400];
+    snprintf(label, sizeof label, "%s:%s", z->path, name);
+    r = hy_npy_parse_str(label, bytes, (size_t)m->usize, out, cap);
+    free(bytes);
+    return r;
+}
+
+// --- one array named by a path (every .npy reader goes through this) -----------------------
+
+// Splits "FILE:NAME" into the file and the array name when spec itself is not an existing
+// path but the part before its last ':' is; otherwise the whole spec is the file.
+static void split_spec(const char *spec, char *file, size_t cap, const char **name) {
+    *name = NULL;
+    snprintf(file, cap, "%s", spec);
+    const char *colon = strrchr(spec, ':');
+    if (!colon || hy_path_exists(spec) || (size_t)(colon - spec) >= cap) return;
+    file[colon - spec] = 0;
+    if (hy_path_exists(file)) *name = colon + 1;
+    else snprintf(file, cap, "%s", spec);
+}
+
+int hy_npy_source(const char *spec, uint8_t **npy, size_t *len) {
+    *npy = NULL;
+    *len = 0;
+    char file[1024];
+    const char *name;
+    split_spec(spec, file, sizeof file, &name);
+    uint8_t *buf;
+    size_t n;
+    int r = hy_read_file(file, &buf, &n, 0);
+    if (r) return r;
+    int zip = n >= 4 && (!memcmp(buf, "PK\3\4", 4) || !memcmp(buf, "PK\5\6", 4));
+    if (!zip && !name) {  // a plain .npy file: its bytes as they are
+        *npy = buf;
+        *len = n;
+        return HY_OK;
+    }
+    if (!zip) {
+        free(buf);
+        return hy_err(HY_EFORMAT, "%s: not an .npz archive (\":%s\" picks an array of an .npz file)", file, name);
+    }
+    npz_file z;  // takes over buf
+    memset(&z, 0, sizeof z);
+    snprintf(z.path, sizeof z.path, "%s", file);
+    z.buf = buf;
+    z.size = n;
+    if ((r = parse_directory(&z))) {
+        hy_npz_close(&z);
+        return r;
+    }
+    const npz_member *m = NULL;
+    char have[512];
+    list_arrays(&z, have, sizeof have);
+    if (name && !(m = hy_npz_find(&z, name)))
+        r = hy_err(HY_EFORMAT, "%s: no array '%s' (it has: %s)", file, name, have);
+    else if (!name && z.n != 1)
+        r = hy_err(HY_EFORMAT, "%s: holds %d arrays (%s); pick one as %s:NAME", file, z.n, have, file);
+    else if (!name)
+        m = &z.members[0];
+    if (!r) {
+        r = hy_npz_member_bytes(&z, m, npy);
+        if (!r) *len = (size_t)m->usize;
+    }
+    hy_npz_close(&z);
+    return r;
 }

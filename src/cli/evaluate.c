@@ -29,7 +29,7 @@ int cmd_evaluate(int argc, char **argv) {
     long n_null = 100, seed = 1;
     int batch = 16, save_faces = 0;
     const opt table[] = {
-        OPT_STR("data", 'd', &dir, "DIR", "dataset directory (test split)", OPT_REQUIRED),
+        OPT_STR("data", 'd', &dir, "DIR", "dataset directory or .npz archive (test split)", OPT_REQUIRED),
         OPT_STR("pred", 0, &pred, "PRED.npy", "predicted latents (N_test, 512), float32/float64", OPT_REQUIRED),
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
         OPT_STR("embedder", 'e', &f, "F.bin", "FaceNet weights", OPT_REQUIRED),

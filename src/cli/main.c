@@ -29,6 +29,8 @@ static const command COMMANDS[] = {
     {"train", cmd_train, "fit a decoder (linear, ridge, lasso, elasticnet, ols, mlp) on a dataset"},
     {"predict", cmd_predict, "apply a decoder to a dataset split -> predicted latents .npy"},
     {"score", cmd_score, "latent-level metrics of predicted vs true latents"},
+    {"export", cmd_export, "decoder file -> .npz (weight, bias, z-score stats) for numpy"},
+    {"import", cmd_import, ".npz weights (e.g. scikit-learn coef_/intercept_) -> decoder file"},
 
     // -- the study
     {"reconstruct", cmd_reconstruct, "decoder + fMRI -> predicted latents -> face images (+ ground truth)"},

@@ -19,7 +19,7 @@ int cmd_predict(int argc, char **argv) {
     int split_train = 0;
     const opt table[] = {
         OPT_STR("decoder", 0, &dpath, "D.bin", "decoder file from `hyper train`", OPT_REQUIRED),
-        OPT_STR("data", 'd', &dir, "DIR", "dataset directory", 0),
+        OPT_STR("data", 'd', &dir, "DIR", "dataset directory or .npz archive", 0),
         OPT_CHOICE("split", 0, &split_train, "test|train", "test|train", "which split of DIR (default test)"),
         OPT_STR("fmri", 0, &fmri, "FILE.npy", "any (N, V) matrix instead of -d/--split", 0),
         OPT_STR("out", 'o', &out, "PRED.npy", "predicted latents (N, D) float32", OPT_REQUIRED),
@@ -36,11 +36,7 @@ int cmd_predict(int argc, char **argv) {
     int n = 0, v = 0, rc;
     char path[1200];
     if (fmri) snprintf(path, sizeof path, "%s", fmri);
-    else {
-        char name[64];
-        snprintf(name, sizeof name, "%s_fmri.npy", split);
-        if ((rc = hy_ds_path(path, sizeof path, dir, name))) goto fail;
-    }
+    else if ((rc = hy_ds_member(path, sizeof path, dir, split, "fmri"))) goto fail;
     if ((rc = hy_ds_read_matrix(path, &X, &n, &v))) goto fail;
     if (v != dec.n_in) {
         rc = hy_err(HY_ESHAPE, "%s: %d voxels but decoder %s expects %d", path, v, dpath, dec.n_in);

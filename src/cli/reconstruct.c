@@ -45,7 +45,7 @@ int cmd_reconstruct(int argc, char **argv) {
     int split_train = 0;
     const opt table[] = {
         OPT_STR("decoder", 0, &dpath, "D.bin", "decoder file from `hyper train`", OPT_REQUIRED),
-        OPT_STR("data", 'd', &dir, "DIR", "dataset directory", OPT_REQUIRED),
+        OPT_STR("data", 'd', &dir, "DIR", "dataset directory or .npz archive", OPT_REQUIRED),
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
         OPT_STR("out", 'o', &out, "OUT", "output directory", OPT_REQUIRED),
         OPT_CHOICE("split", 0, &split_train, "test|train", "test|train", "which split of DIR (default test)"),

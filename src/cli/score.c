@@ -28,7 +28,7 @@ int cmd_score(int argc, char **argv) {
     long n_null = 1000, seed = 1;
     int split_train = 0;
     const opt table[] = {
-        OPT_STR("data", 'd', &dir, "DIR", "dataset directory", OPT_REQUIRED),
+        OPT_STR("data", 'd', &dir, "DIR", "dataset directory or .npz archive", OPT_REQUIRED),
         OPT_STR("pred", 0, &pred, "PRED.npy", "predicted latents (N, D)", OPT_REQUIRED),
         OPT_CHOICE("split", 0, &split_train, "test|train", "test|train", "which split of DIR (default test)"),
         OPT_STR("boundaries", 0, &bdir, "BDIR", "folder of 1 x D unit directions (*.npy) for attribute correlations", 0),
@@ -56,7 +56,9 @@ int cmd_score(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     if ((rc = hy_ds_read_matrix(pred, &P, &pn, &pd))) goto fail;
     if (pn != s->n || pd != s->d) {
-        rc = hy_err(HY_ESHAPE, "%s: shape (%d, %d) but %s/%s_latents.npy is (%d, %d)", pred, pn, pd, dir, split, s->n, s->d);
+        char lp[1200];
+        hy_ds_member(lp, sizeof lp, dir, split, "latents");
+        rc = hy_err(HY_ESHAPE, "%s: shape (%d, %d) but %s is (%d, %d)", pred, pn, pd, lp, s->n, s->d);
         goto fail;
     }
     if (bdir && (rc = hy_met_load_boundaries(bdir, s->d, &bd, &bn, &nb))) goto fail;

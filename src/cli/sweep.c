@@ -73,7 +73,7 @@ int cmd_sweep(int argc, char **argv) {
     int bf = 16, hid = 0, recipe = DEC_RECIPE_HYPER;
     double lr = 0;
     const opt table[] = {
-        OPT_STR("data", 'd', &o.data_dir, "DIR", "dataset directory", OPT_REQUIRED),
+        OPT_STR("data", 'd', &o.data_dir, "DIR", "dataset directory or .npz archive", OPT_REQUIRED),
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
         OPT_STR("embedder", 'e', &f, "F.bin", "FaceNet weights", OPT_REQUIRED),
         OPT_STR("out", 'o', &o.out_dir, "RESULTS", "results directory (created; resumed when it exists)", OPT_REQUIRED),

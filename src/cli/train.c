@@ -96,7 +96,7 @@ int cmd_train(int argc, char **argv) {
     int rec_i = rec;
     // --activation's choices are in the order of DEC_ACT_NONE, DEC_ACT_RELU, ...
     const opt table[] = {
-        OPT_STR("data", 'd', &dir, "DIR", "dataset directory (train_fmri.npy, train_latents.npy, ...)", OPT_REQUIRED),
+        OPT_STR("data", 'd', &dir, "DIR", "dataset directory (train_fmri.npy, train_latents.npy, ...) or one .npz with those arrays", OPT_REQUIRED),
         OPT_STR("model", 0, &model, "M", "linear | linear-nobias | ols | ridge | lasso | elasticnet | mlp",
                 OPT_REQUIRED),
         OPT_STR("out", 'o', &out, "DECODER.bin", "output decoder file", OPT_REQUIRED),

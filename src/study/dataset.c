@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "base/common.h"  // hy_err, hy_malloc, hy_mkdir_p
 #include "base/npy.h"     // npy_read_f64, npy_write_f32
+#include "base/npz.h"     // hy_npy_source: FILE.npz:NAME
 
 int hy_ds_path(char *buf, size_t cap, const char *dir, const char *name) {
     int k = snprintf(buf, cap, "%s/%s", dir, name);
@@ -43,7 +46,7 @@ int hy_ds_read_matrix(const char *path, double **out, int *rows, int *cols) {
     *out = NULL;
     uint8_t *buf;
     size_t len;
-    int rc = hy_read_file(path, &buf, &len, 0);
+    int rc = hy_npy_source(path, &buf, &len);
     if (rc) return rc;
     rc = hy_ds_matrix_mem(path, buf, len, out, rows, cols);
     free(buf);
@@ -63,24 +66,40 @@ int hy_ds_matrix_mem(const char *name, const uint8_t *buf, size_t len, double **
     return check_matrix(name, &a, out, rows, cols);
 }
 
+int hy_ds_member(char *buf, size_t cap, const char *dir, const char *prefix, const char *part) {
+    struct stat sb;
+    int k = stat(dir, &sb) == 0 && S_ISREG(sb.st_mode) ? snprintf(buf, cap, "%s:%s_%s", dir, prefix, part)
+                                                        : snprintf(buf, cap, "%s/%s_%s.npy", dir, prefix, part);
+    if (k < 0 || (size_t)k >= cap) return hy_err(HY_EARG, "%s: path too long", dir);
+    return HY_OK;
+}
+
+// The member's own name for messages that already name the other file: "train_fmri.npy" in
+// a directory, "train_fmri" in an archive.
+static const char *short_name(char *buf, size_t cap, const char *dir, const char *prefix, const char *part) {
+    struct stat sb;
+    int archive = stat(dir, &sb) == 0 && S_ISREG(sb.st_mode);
+    snprintf(buf, cap, "%s_%s%s", prefix, part, archive ? "" : ".npy");
+    return buf;
+}
+
 static int load_split(ds_split *s, const char *dir, const char *prefix, int what) {
-    char p[1200], name[64];
+    char p[1200], pf[1200];
     memset(s, 0, sizeof *s);
     int rc, r1 = 0, c1 = 0, r2 = 0, c2 = 0;
+    if ((rc = hy_ds_member(pf, sizeof pf, dir, prefix, "fmri"))) return rc;
     if (what & DS_FMRI) {
-        snprintf(name, sizeof name, "%s_fmri.npy", prefix);
-        if ((rc = hy_ds_path(p, sizeof p, dir, name)) || (rc = hy_ds_read_matrix(p, &s->fmri, &r1, &c1)))
-            return rc;
+        if ((rc = hy_ds_read_matrix(pf, &s->fmri, &r1, &c1))) return rc;
         s->n = r1;
         s->v = c1;
     }
     if (what & DS_LATENTS) {
-        snprintf(name, sizeof name, "%s_latents.npy", prefix);
-        if ((rc = hy_ds_path(p, sizeof p, dir, name)) || (rc = hy_ds_read_matrix(p, &s->lat, &r2, &c2)))
+        if ((rc = hy_ds_member(p, sizeof p, dir, prefix, "latents")) || (rc = hy_ds_read_matrix(p, &s->lat, &r2, &c2)))
             return rc;
+        char sn[64];
         if ((what & DS_FMRI) && r2 != r1)
-            return hy_err(HY_ESHAPE, "%s: %d rows but %s_fmri.npy has %d (one latent per stimulus)", p,
-                          r2, prefix, r1);
+            return hy_err(HY_ESHAPE, "%s: %d rows but %s has %d (one latent per stimulus)", p, r2,
+                          short_name(sn, sizeof sn, dir, prefix, "fmri"), r1);
         s->n = r2;
         s->d = c2;
     }
@@ -97,15 +116,17 @@ int hy_ds_load(hy_dataset *ds, const char *dir, int what, int expect_v, int expe
     if ((what & DS_TEST) && (rc = load_split(&ds->test, dir, "test", parts))) goto fail;
     if ((what & DS_TRAIN) && (what & DS_TEST)) {
         if ((parts & DS_FMRI) && ds->train.v != ds->test.v) {
-            hy_ds_path(p, sizeof p, dir, "test_fmri.npy");
-            rc = hy_err(HY_ESHAPE, "%s: %d voxels but train_fmri.npy has %d (both splits need the same voxels)",
-                        p, ds->test.v, ds->train.v);
+            hy_ds_member(p, sizeof p, dir, "test", "fmri");
+            char sn[64];
+            rc = hy_err(HY_ESHAPE, "%s: %d voxels but %s has %d (both splits need the same voxels)", p, ds->test.v,
+                        short_name(sn, sizeof sn, dir, "train", "fmri"), ds->train.v);
             goto fail;
         }
         if ((parts & DS_LATENTS) && ds->train.d != ds->test.d) {
-            hy_ds_path(p, sizeof p, dir, "test_latents.npy");
-            rc = hy_err(HY_ESHAPE, "%s: latent width %d but train_latents.npy has %d", p, ds->test.d,
-                        ds->train.d);
+            hy_ds_member(p, sizeof p, dir, "test", "latents");
+            char sn[64];
+            rc = hy_err(HY_ESHAPE, "%s: latent width %d but %s has %d", p, ds->test.d,
+                        short_name(sn, sizeof sn, dir, "train", "latents"), ds->train.d);
             goto fail;
         }
     }
@@ -114,16 +135,12 @@ int hy_ds_load(hy_dataset *ds, const char *dir, int what, int expect_v, int expe
         const char *pre = k ? "test" : "train";
         if (!(what & (k ? DS_TEST : DS_TRAIN))) continue;
         if ((parts & DS_LATENTS) && expect_d > 0 && s->d != expect_d) {
-            char name[64];
-            snprintf(name, sizeof name, "%s_latents.npy", pre);
-            hy_ds_path(p, sizeof p, dir, name);
+            hy_ds_member(p, sizeof p, dir, pre, "latents");
             rc = hy_err(HY_ESHAPE, "%s: latent width %d, expected %d", p, s->d, expect_d);
             goto fail;
         }
         if ((parts & DS_FMRI) && expect_v > 0 && s->v != expect_v) {
-            char name[64];
-            snprintf(name, sizeof name, "%s_fmri.npy", pre);
-            hy_ds_path(p, sizeof p, dir, name);
+            hy_ds_member(p, sizeof p, dir, pre, "fmri");
             rc = hy_err(HY_ESHAPE, "%s: %d voxels, expected %d (the decoder's input size)", p, s->v,
                         expect_v);
             goto fail;
