@@ -66,9 +66,23 @@ int hy_path_exists(const char *path);
 
 // --- misc -----------------------------------------------------------------------
 double hy_now(void);  // monotonic seconds
-// Progress line on stderr ("label  i/n  [eta]"), throttled; only when stderr is a tty or
-// HY_PROGRESS=1. Call with i == n to finish the line.
+// Progress of long work on stderr, e.g.
+//   train linear: loss 0.91234  epoch 150/1500 (10%)  5.6 s elapsed  ETA 50.4 s
+// A task is identified by its start time t_start (hy_now() when it began); call with i == n
+// (or last = 1) when it ends. On a terminal the line is rewritten in place, at most 5 times a
+// second. Otherwise (stderr is a log file, a cluster job) a plain line is printed when at least
+// 10 s and 10 % of the work have passed since the previous line, or 10 minutes in any case,
+// plus a last line ending in "done" if the task printed any; a task under 10 s prints nothing.
+// --quiet silences it; HY_PROGRESS=1 forces the terminal style, HY_PROGRESS=0 turns it off;
+// HY_PROGRESS_EVERY=S sets the 10 s (and the 10 minutes to 60 x S).
+// hy_progress counts steps of equal cost: ETA = elapsed x (n - i) / i.
 void hy_progress(const char *label, long i, long n, double t_start);
+// For work of unequal steps: the caller's own fraction done (0..1) and ETA in seconds (< 0:
+// not known yet), e.g. from a model of the work left (the sweep weighs trainings by epochs and
+// measured cost).
+void hy_progress_eta(const char *label, double frac, double eta, int last, double t_start);
+// "4.2 s", "3 min 07 s", "2 h 05 min" ("?" for a negative or huge value).
+void hy_format_seconds(char *buf, size_t cap, double seconds);
 
 // Notes: one-line messages for the user that are not errors (warnings, steps of long work).
 // The library never writes to stdout/stderr itself: notes go to a sink, by default stderr

@@ -30,6 +30,12 @@ typedef struct {
     int n_null_latent;   // latent-level null size (default 1000)
     uint64_t seed;       // null latents
     int batch;           // FaceNet batch size (default 16)
+    // Progress over faces (evaluate): with progress_total > 0 every face hy_study_faces finishes
+    // adds one to progress_done and reports hy_progress(progress_label, done, total, progress_t0);
+    // ground-truth faces found in the cache are taken off the total. 0 (default): silent.
+    long progress_total, progress_done;
+    double progress_t0;
+    const char *progress_label;
 } study_ctx;
 
 // Faces of n latents: images, embeddings and the crop used for each.

@@ -3,6 +3,7 @@
 #include "base/common.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,11 @@ static int g_quiet;
 void hy_set_quiet(int quiet) { g_quiet = quiet; }
 int hy_quiet(void) { return g_quiet; }
 
+static int g_line_open;  // a terminal progress line is on screen without its newline
+
 static void note_to_stderr(const char *line, void *user) {
     (void)user;
+    if (g_line_open) fputc('\n', stderr), g_line_open = 0;  // do not write over the progress line
     fprintf(stderr, "%s\n", line);
 }
 static void (*g_note_sink)(const char *, void *) = note_to_stderr;
@@ -200,23 +204,102 @@ void hy_note(const char *fmt, ...) {
     g_note_sink(line, g_note_user);
 }
 
-void hy_progress(const char *label, long i, long n, double t_start) {
-    static double last = 0;
-    static int enabled = -1;
-    if (g_quiet) return;
-    if (enabled < 0) {
-        const char *e = getenv("HY_PROGRESS");
-        enabled = e ? atoi(e) != 0 : isatty(2);
+// --- progress -------------------------------------------------------------------------
+// One task at a time (a task is identified by its t_start): its printing state.
+static struct {
+    double t_start, last_t, last_frac;
+    int printed;  // lines printed for this task (non-terminal style)
+} g_prog = {-1, 0, 0, 0};
+
+// Seconds between plain lines (10; HY_PROGRESS_EVERY=S changes it, e.g. 0 in tests).
+static double progress_every(void) {
+    static double every = -1;
+    if (every < 0) {
+        const char *e = getenv("HY_PROGRESS_EVERY");
+        char *end;
+        double v = e ? strtod(e, &end) : 10;
+        every = e && (end == e || *end || !(v >= 0) || v > 1e6) ? 10 : v;
     }
-    if (!enabled) return;
-    double now = hy_now();
-    if (i < n && now - last < 0.2 && i > 0) return;
-    last = now;
-    double el = now - t_start;
-    double eta = i > 0 ? el * (double)(n - i) / (double)i : 0;
-    fprintf(stderr, "\r%s %ld/%ld  %.1fs elapsed  ETA %.1fs   ", label, i, n, el, eta);
-    if (i >= n) fputc('\n', stderr);
+    return every;
+}
+
+// 0 off, 1 rewrite one line in place (terminal), 2 plain lines (log file, cluster job).
+static int progress_style(void) {
+    static int style = -1;
+    if (style < 0) {
+        const char *e = getenv("HY_PROGRESS");
+        if (e && !strcmp(e, "0")) style = 0;
+        else if (e && !strcmp(e, "1")) style = 1;
+        else style = isatty(2) ? 1 : 2;
+    }
+    return style;
+}
+
+void hy_format_seconds(char *buf, size_t cap, double s) {
+    if (!(s >= 0) || s > 1e9) snprintf(buf, cap, "?");
+    else if (s < 60) snprintf(buf, cap, "%.1f s", s);
+    else if (s < 3600) snprintf(buf, cap, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
+    else snprintf(buf, cap, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+// Prints "LABEL [COUNT ](PCT%)  ELAPSED elapsed  ETA ETA" (count may be empty; eta < 0: unknown)
+// according to the style's rules (include/base/common.h).
+static void progress_line(const char *label, const char *count, double frac, double el, double eta, int last) {
+    int style = progress_style();
+    if (g_quiet || style == 0) return;
+    double now = el;  // times relative to the task's start
+    if (style == 1) {
+        if (!last && now - g_prog.last_t < 0.2 && g_prog.printed) return;
+    } else {
+        double every = progress_every();
+        int due = (now - g_prog.last_t >= every && frac - g_prog.last_frac >= 0.1 - 1e-9) ||
+                  (every > 0 && now - g_prog.last_t >= 60 * every);  // never silent for 10 minutes
+        if (last ? !g_prog.printed : !due) return;
+    }
+    g_prog.last_t = now;
+    g_prog.last_frac = frac;
+    g_prog.printed++;
+    char e[32], t[32];
+    hy_format_seconds(e, sizeof e, el);
+    if (last) snprintf(t, sizeof t, "done");
+    else if (eta < 0) snprintf(t, sizeof t, "ETA ?");
+    else {
+        char x[24];
+        hy_format_seconds(x, sizeof x, eta);
+        snprintf(t, sizeof t, "ETA %s", x);
+    }
+    int pct = (int)floor(100 * (frac < 0 ? 0 : frac > 1 ? 1 : frac));
+    if (style == 1) {
+        fprintf(stderr, "\r%s %s%s(%d%%)  %s elapsed  %s   ", label, count, count[0] ? " " : "", pct, e, t);
+        g_line_open = !last;
+        if (last) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "%s %s%s(%d%%)  %s elapsed  %s\n", label, count, count[0] ? " " : "", pct, e, t);
+    }
     fflush(stderr);
+}
+
+static void progress_task(double t_start) {
+    if (g_prog.t_start == t_start) return;
+    g_prog.t_start = t_start;
+    g_prog.last_t = 0;
+    g_prog.last_frac = 0;
+    g_prog.printed = 0;
+}
+
+void hy_progress(const char *label, long i, long n, double t_start) {
+    progress_task(t_start);
+    double el = hy_now() - t_start;
+    double frac = n > 0 ? (double)i / (double)n : 1;
+    double eta = i > 0 ? el * (double)(n - i) / (double)i : -1;
+    char count[64];
+    snprintf(count, sizeof count, "%ld/%ld", i, n);
+    progress_line(label, count, frac, el, eta, i >= n);
+}
+
+void hy_progress_eta(const char *label, double frac, double eta, int last, double t_start) {
+    progress_task(t_start);
+    progress_line(label, "", frac, hy_now() - t_start, eta, last);
 }
 
 static int g_threads = 1;

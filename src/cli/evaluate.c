@@ -76,6 +76,9 @@ int cmd_evaluate(int argc, char **argv) {
     if (!Tf || !Pf) goto done;
     char cache[4200];
     snprintf(cache, sizeof cache, "%s/gt", out);
+    m.ctx.progress_total = 2L * rows + m.ctx.n_null;  // faces: ground truth, reconstructions, null
+    m.ctx.progress_t0 = hy_now();
+    m.ctx.progress_label = "evaluate: faces";
     if (hy_mkdir_p(out) || hy_study_gt_faces(&m.ctx, Tf, rows, cache, &gt)) goto done;
     if (hy_study_evaluate(&m.ctx, Tf, Pf, rows, &gt, out, bd, bn, nb, save_faces, NULL)) goto done;
     char p[4200];

@@ -48,7 +48,9 @@ static void usage(FILE *f) {
             "commands:\n");
     for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
     fprintf(f, "\ncommon options of every command: --threads T, -q/--quiet, --version, -h/--help, --opt=value\n"
-               "environment: HY_THREADS (default: the CPUs this process may use), HY_PROGRESS=1 forces progress output,\n"
+               "environment: HY_THREADS (default: the CPUs this process may use),\n"
+               "  HY_PROGRESS=1|0 (progress line as on a terminal | none), HY_PROGRESS_EVERY=S (seconds between\n"
+               "  logged progress lines when stderr is not a terminal; default 10),\n"
                "  HY_CONV3X3=0 / HY_SGEMM=0 replace the AVX-512 kernels (generator convs / FaceNet products)\n"
                "  by the generic im2col + OpenBLAS path\n");
 }

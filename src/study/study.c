@@ -45,8 +45,8 @@ static int face_set_alloc(face_set *s, int n, int R, int emb_dim) {
     return HY_OK;
 }
 
-// Crops, standardises and embeds images [0, n) of s (already rendered), in batches.
-static int embed_set(study_ctx *c, face_set *s, const char *label) {
+// Crops, standardises and embeds images [from, to) of s (already rendered), in batches.
+static int embed_set(study_ctx *c, face_set *s, int from, int to, const char *label) {
     int R = s->R, D = c->net->emb_dim, B = c->batch > 0 ? c->batch : 16;
     size_t img = (size_t)3 * FACE_SIZE * FACE_SIZE;
     float *in = hy_malloc(img * (size_t)B * sizeof(float)), *out = hy_malloc((size_t)B * D * sizeof(float));
@@ -55,9 +55,9 @@ static int embed_set(study_ctx *c, face_set *s, const char *label) {
         r = HY_ENOMEM;
         goto done;
     }
-    for (int i0 = 0; i0 < s->n && !r; i0 += B) {
+    for (int i0 = from; i0 < to && !r; i0 += B) {
         int nb = 0;
-        for (int i = i0; i < s->n && i < i0 + B; i++) {
+        for (int i = i0; i < to && i < i0 + B; i++) {
             char name[96];
             snprintf(name, sizeof name, "%s %d", label, i);
             const uint8_t *rgb = s->rgb + (size_t)i * R * R * 3;
@@ -81,8 +81,10 @@ done:
     return r;
 }
 
+// Faces are rendered and embedded a FaceNet batch at a time, so that each face is finished in
+// turn and the progress (every face costs the same) counts finished faces.
 int hy_study_faces(study_ctx *c, const float *z, int n, const char *label, face_set *out) {
-    int R = c->gen->resolution, L = c->gen->latent;
+    int R = c->gen->resolution, L = c->gen->latent, B = c->batch > 0 ? c->batch : 16;
     int r = face_set_alloc(out, n, R, c->net->emb_dim);
     if (r) return r;
     float *img = hy_malloc(sizeof(float) * 3 * (size_t)R * R);
@@ -90,12 +92,18 @@ int hy_study_faces(study_ctx *c, const float *z, int n, const char *label, face_
         hy_face_set_free(out);
         return HY_ENOMEM;
     }
-    for (int i = 0; i < n && !r; i++) {
-        if (!(r = hy_pggan_forward(c->gen, z + (size_t)i * L, img, NULL, NULL)))
-            hy_img_f32_to_rgb8(out->rgb + (size_t)i * R * R * 3, img, R, R);
+    for (int i0 = 0; i0 < n && !r; i0 += B) {
+        int i1 = i0 + B < n ? i0 + B : n;
+        for (int i = i0; i < i1 && !r; i++)
+            if (!(r = hy_pggan_forward(c->gen, z + (size_t)i * L, img, NULL, NULL)))
+                hy_img_f32_to_rgb8(out->rgb + (size_t)i * R * R * 3, img, R, R);
+        if (!r) r = embed_set(c, out, i0, i1, label);
+        if (!r && c->progress_total > 0) {
+            c->progress_done += i1 - i0;
+            hy_progress(c->progress_label, c->progress_done, c->progress_total, c->progress_t0);
+        }
     }
     free(img);
-    if (!r) r = embed_set(c, out, label);
     if (r) hy_face_set_free(out);
     return r;
 }
@@ -161,7 +169,10 @@ int hy_study_gt_faces(study_ctx *c, const float *T, int n, const char *cache_dir
         size_t k = fread(old, 1, sizeof old - 1, f);
         old[k] = 0;
         fclose(f);
-        if (!strcmp(old, key) && load_cached(c, n, cache_dir, out) == HY_OK) return HY_OK;
+        if (!strcmp(old, key) && load_cached(c, n, cache_dir, out) == HY_OK) {
+            if (c->progress_total > 0) c->progress_total -= n;  // these faces need no work
+            return HY_OK;
+        }
         remove(p);  // stale or damaged: recompute
     }
     int r;

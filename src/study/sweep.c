@@ -16,6 +16,7 @@
 #include "decoders/decoders.h"
 #include "study/curve.h"
 #include "study/dataset.h"
+#include "study/sweep_eta.h"
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f) {
     (void)sb, (void)flag, (void)f;
@@ -41,6 +42,7 @@ typedef struct {
     int n_runs, next;        // next: the first run not yet passed
     loss_curve curve;
     double t0;
+    sweep_eta *eta;
 } group_job;
 
 // Writes runs/<name>.tmp (decoder, predictions, evaluation, run.csv and, for iterative runs, the
@@ -50,6 +52,7 @@ static int write_run(group_job *j, const sweep_run *run, const decoder *dec) {
     snprintf(tmp, sizeof tmp, "%s/runs/%s.tmp", j->o->out_dir, run->name);
     snprintf(fin, sizeof fin, "%s/runs/%s", j->o->out_dir, run->name);
     int r, n = j->ds->test.n, L = j->ds->test.d;
+    double t_start = hy_now();
     if ((r = rm_rf(tmp)) || (r = hy_mkdir_p(tmp))) return r;
     snprintf(p, sizeof p, "%s/decoder.bin", tmp);
     if ((r = hy_dec_save(dec, p))) return r;
@@ -90,6 +93,7 @@ static int write_run(group_job *j, const sweep_run *run, const decoder *dec) {
         if (rename(tmp, fin) != 0) r = hy_err(HY_EIO, "%s: cannot rename into place", fin);
     }
     if (!r) hy_note("sweep: %s  (dist %.4f, %.0f s into this training)", run->name, s.dist_mean, hy_now() - j->t0);
+    if (!r) hy_sweep_eta_eval(j->eta, hy_now() - t_start);
     return r;
 }
 
@@ -97,6 +101,8 @@ static int write_run(group_job *j, const sweep_run *run, const decoder *dec) {
 static int on_epoch(void *ctx, const decoder *dec, const dec_epoch *e) {
     group_job *j = ctx;
     int r = hy_curve_add(&j->curve, e->epoch, e->train_loss, e->test_loss);
+    hy_sweep_eta_epoch(j->eta, e->epoch);
+    hy_sweep_eta_report(j->eta, hy_now(), 0);
     while (!r && j->next < j->n_runs && j->runs[j->next].epochs == e->epoch) {
         if (j->todo[j->next]) r = write_run(j, &j->runs[j->next], dec);
         j->next++;
@@ -229,27 +235,38 @@ static int plan(const sweep_opts *o, const sweep_run *runs, int total, int *todo
 static int run_groups(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const sweep_run *runs, int total,
                       const int *todo, int n_groups) {
     float *Tf = hy_study_to_f32(ds->test.lat, (size_t)ds->test.n * ds->test.d);
+    sweep_eta *eta = hy_calloc(1, sizeof *eta);
     face_set gt = {0};
     char p[4200];
-    int r = Tf ? HY_OK : HY_ENOMEM, g = 0;
+    int r = Tf && eta ? HY_OK : HY_ENOMEM, g = 0;
+    for (int k = 0; k < total && !r;) {  // the trainings with work, for the ETA
+        int n = 1, last = todo[k] ? k : -1;
+        while (k + n < total && runs[k + n].group == runs[k].group) last = todo[k + n] ? k + n : last, n++;
+        if (last >= 0) {
+            int n_eval = 0;
+            for (int q = k; q < k + n; q++) n_eval += todo[q];
+            hy_sweep_eta_add(eta, runs[k].model, runs[k].batch, runs[last].epochs, n_eval,
+                             hy_sweep_eta_macs(o, runs[k].model, ds->train.n, ds->train.v, ds->train.d));
+        }
+        k += n;
+    }
     if (!r) {
         snprintf(p, sizeof p, "%s/gt", o->out_dir);
         hy_note("sweep: ground-truth faces (%d) -> %s", ds->test.n, p);
         r = hy_study_gt_faces(c, Tf, ds->test.n, p, &gt);
     }
-    double t0 = hy_now();
+    if (!r) hy_sweep_eta_start(eta, hy_now());
     for (int k = 0; k < total && !r;) {
         int n = 1, any = todo[k];
         while (k + n < total && runs[k + n].group == runs[k].group) any |= todo[k + n], n++;
         if (any) {
-            double el = hy_now() - t0;
             if (runs[k].epochs)
                 hy_note("sweep: training %d/%d: %s, batch %d, seed %llu, to epoch %d%s", g + 1, n_groups,
                         runs[k].model->spec, runs[k].batch, (unsigned long long)runs[k].seed, runs[k + n - 1].epochs,
                         g ? "" : " (runs are written as their epoch counts pass)");
             else hy_note("sweep: training %d/%d: %s", g + 1, n_groups, runs[k].model->spec);
-            if (g) hy_note("sweep: %.0f s elapsed, ETA %.0f s", el, el / g * (n_groups - g));
-            group_job j = {o, c, ds, &gt, Tf, runs + k, todo + k, n, 0, {0}, 0};
+            hy_sweep_eta_report(eta, hy_now(), 0);
+            group_job j = {o, c, ds, &gt, Tf, runs + k, todo + k, n, 0, {0}, 0, eta};
             hy_curve_init(&j.curve);
             if ((r = do_group(&j))) {
                 char keep[1024];
@@ -258,12 +275,15 @@ static int run_groups(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, c
                 hy_err(r, "%s", keep);
             }
             hy_curve_free(&j.curve);
+            if (!r) hy_sweep_eta_done(eta, hy_now());
             g++;
         }
         k += n;
     }
+    if (!r) hy_sweep_eta_report(eta, hy_now(), 1);
     hy_face_set_free(&gt);
     free(Tf);
+    free(eta);
     return r;
 }
 
