@@ -6,6 +6,7 @@
 #   make golden     regenerate the committed golden fixtures (needs python3-torch)
 #   make bench      benchmarks (C vs PyTorch on this machine)
 #   make install    PREFIX=/usr/local: bin/hyper, lib/libhyper.{a,so}, include/hyper/, lib/pkgconfig/hyper.pc
+#   make test-slurm scripts/sweep.sbatch on a one-node Slurm cluster started for the test (root)
 #
 # Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang, V=1 (show commands),
 #          ARCH= (generic code instead of -march=native).
@@ -59,7 +60,7 @@ EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind install examples
+.PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind install examples test-slurm
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -107,6 +108,12 @@ run-tests: $(BUILD)/hyper $(TEST_BIN) $(EX_BIN)
 
 examples: $(EX_BIN)
 
+# scripts/sweep.sbatch on a real one-node Slurm started here (tests/slurm.sh; needs root and the
+# slurmctld, slurmd, slurm-client and munge packages, else it prints SKIP). Not part of `make
+# test`: it starts system daemons. CI runs it.
+test-slurm: $(BUILD)/hyper
+	@HYPER_BIN=$(BUILD)/hyper bash tests/slurm.sh
+
 # make install PREFIX=DIR: the command, both libraries, the headers (include/hyper/, with the
 # umbrella hyper.h) and pkg-config files: hyper.pc (shared library) and hyper-static.pc (links
 # libhyper.a and its dependencies). DESTDIR is honoured for packaging.
@@ -137,7 +144,7 @@ deps:
 
 # Only what building and testing need (no Python, no fuzzing tools); a no-op when installed.
 deps-build:
-	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 bash .ci/deps.sh >/dev/null
+	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 HY_WITH_SLURM=0 bash .ci/deps.sh >/dev/null
 
 # Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
 # weights/README.md), then checks them against PyTorch and regenerates their golden fixture.
