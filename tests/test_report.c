@@ -9,6 +9,7 @@
 #include "base/common.h"
 #include "base/csv.h"
 #include "base/image_io.h"
+#include "base/wfile.h"
 #include "study/report.h"
 #include "study/results.h"
 #include "study/sweep.h"
@@ -40,7 +41,8 @@ static void write_file(const char *path, const char *text) {
     fclose(f);
 }
 
-static void make_run(const char *res, const fake_run *f) {
+// Writes runs/<f->name>/ with n items; values (n) replaces the per-item distances when not NULL.
+static void make_run_n(const char *res, const fake_run *f, int n, const double *values) {
     char dir[512], p[600], buf[8192];
     snprintf(dir, sizeof dir, "%s/runs/%s", res, f->name);
     snprintf(p, sizeof p, "mkdir -p '%s'", dir);
@@ -48,15 +50,15 @@ static void make_run(const char *res, const fake_run *f) {
     double sd = 0, sb = 0;
     int k = 0;
     int len = snprintf(buf, sizeof buf, "item,facenet_distance,baseline,ident,pixel_r,latent_cosine,crop_gt,crop_recon,mtcnn_prob\n");
-    for (int i = 0; i < N_ITEMS; i++) {
-        double d = item_dist(f, i), b = d + (f->base_gap != 0 ? f->base_gap : (i % 2 ? 0.01 : -0.01));
+    for (int i = 0; i < n; i++) {
+        double d = values ? values[i] : item_dist(f, i), b = d + (f->base_gap != 0 ? f->base_gap : (i % 2 ? 0.01 : -0.01));
         if (isfinite(d)) sd += d, sb += b, k++;
         len += snprintf(buf + len, sizeof buf - len, "%d,%.6f,%.6f,0.5,0.1,0.2,f,f,nan\n", i, d, b);
     }
     snprintf(p, sizeof p, "%s/metrics.csv", dir);
     write_file(p, buf);
     len = snprintf(buf, sizeof buf, "item,cosine,sim_code,sim_paper,ident2,null_p\n");
-    for (int i = 0; i < N_ITEMS; i++) len += snprintf(buf + len, sizeof buf - len, "%d,0.2,0.5,0.1,%.6f,0.5\n", i, f->ident);
+    for (int i = 0; i < n; i++) len += snprintf(buf + len, sizeof buf - len, "%d,0.2,0.5,0.1,%.6f,0.5\n", i, f->ident);
     snprintf(p, sizeof p, "%s/latent_items.csv", dir);
     write_file(p, buf);
     run_summary s = {0};
@@ -81,6 +83,7 @@ static void make_run(const char *res, const fake_run *f) {
     snprintf(p, sizeof p, "%s/run.csv", dir);
     write_file(p, buf);
 }
+static void make_run(const char *res, const fake_run *f) { make_run_n(res, f, N_ITEMS, NULL); }
 
 // results.csv as rows of fields (columns found by name), read with the project's CSV helpers.
 typedef struct {
@@ -226,6 +229,48 @@ START_TEST(seeds_flags_pairs) {
 }
 END_TEST
 
+// pairs.csv end to end against scipy: 4 configurations x 16 items from the golden fixture
+// (convert/golden/golden_stats.py: scipy.stats.wilcoxon, scipy.stats.permutation_test exact,
+// statsmodels Holm).
+START_TEST(pairs_match_scipy) {
+    wfile wf;
+    ck_assert_msg(hy_wf_open(&wf, "tests/fixtures/stats_ref.bin") == 0, "%s", hy_errmsg());
+    const wf_tensor *td = hy_wf_find(&wf, "study.dist"), *tw = hy_wf_find(&wf, "study.wil"),
+                    *tp = hy_wf_find(&wf, "study.perm"), *th = hy_wf_find(&wf, "study.holm");
+    ck_assert(td && tw && tp && th && td->dtype == WF_F64 && td->dims[0] == 4 && td->dims[1] == 16);
+    const double *dist = td->data, *wil = tw->data, *perm = tp->data, *holm = th->data;
+    char *res = test_tmpdir(), name[4][8];
+    for (int c = 0; c < 4; c++) {
+        snprintf(name[c], sizeof name[c], "c%d", c);
+        fake_run f = {name[c], "ols", NULL, 0, 0, 0, 0, 0.3, 0.8, 0.9, NAN, -1, 0, 0};
+        make_run_n(res, &f, 16, dist + 16 * c);
+    }
+    ck_assert_msg(hy_sweep_report(res, NULL) == 0, "%s", hy_errmsg());
+    char p[600];
+    table t;
+    snprintf(p, sizeof p, "%s/pairs.csv", res);
+    read_table(&t, p);
+    ck_assert_int_eq(t.n, 6);
+    for (int r = 0; r < 6; r++) {
+        // the fixture's pair (i, j), i < j, in the report's order (a, b) either way round
+        int a = cell(&t, r, "a")[1] - '0', b = cell(&t, r, "b")[1] - '0', i = a < b ? a : b, j = a < b ? b : a;
+        int k = i == 0 ? j - 1 : i == 1 ? j + 1 : 5;  // (0,1) (0,2) (0,3) (1,2) (1,3) (2,3)
+        double md = 0;
+        for (int q = 0; q < 16; q++) md += (dist[16 * a + q] - dist[16 * b + q]) / 16;
+        ck_assert_int_eq((int)num(&t, r, "n"), 16);
+        ck_assert_double_eq_tol(num(&t, r, "mean_diff"), md, 1e-6);  // %.6f
+        // p printed with 6 significant digits: 1e-5 relative
+        ck_assert_msg(fabs(num(&t, r, "wilcoxon_p") - wil[k]) <= 1e-5 * wil[k], "pair %d: %s vs scipy %.9g", r,
+                      cell(&t, r, "wilcoxon_p"), wil[k]);
+        ck_assert_msg(fabs(num(&t, r, "perm_p") - perm[k]) <= 1e-5 * perm[k], "pair %d: %s vs scipy %.9g", r,
+                      cell(&t, r, "perm_p"), perm[k]);
+        ck_assert_msg(fabs(num(&t, r, "holm_p") - holm[k]) <= 1e-5 * holm[k], "pair %d: %s vs statsmodels %.9g", r,
+                      cell(&t, r, "holm_p"), holm[k]);
+    }
+    hy_wf_close(&wf);
+}
+END_TEST
+
 static void write_curve(const char *res, const char *run, int epochs, double scale) {
     char p[600], buf[4096];
     int len = snprintf(buf, sizeof buf, "epoch,train_loss,test_loss\n");
@@ -364,6 +409,7 @@ static Suite *suite(void) {
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, seeds_flags_pairs);
+    tcase_add_test(tc, pairs_match_scipy);
     tcase_add_test(tc, curves_overlay);
     tcase_add_test(tc, damaged_runs);
     suite_add_tcase(s, tc);

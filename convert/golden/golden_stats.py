@@ -24,6 +24,11 @@ Tensors (config n_wil, n_flip, n_flipr, n_holm count the cases; scipy/statsmodel
                       to which the random p must be close
   holm.K.p, holm.K.adj  statsmodels multipletests(p, method='holm'); NaN entries (stored as -1, as wfile
                       holds no NaN) are left out of the correction and stay NaN
+  study.dist          (4, 16) per-item FaceNet distances of 4 configurations, 6 decimals (as metrics.csv
+                      holds them); tests/test_report.c writes them into run folders and runs the report
+  study.wil, study.perm, study.holm   (6) for the pairs (0,1), (0,2), (0,3), (1,2), (1,3), (2,3) of rows:
+                      scipy.stats.wilcoxon(a, b), the exact sign-flip p (n = 16) and statsmodels Holm over
+                      the 6 Wilcoxon p
 """
 import os
 import sys
@@ -153,6 +158,20 @@ def main():
         w.tensor(f"holm.{k}.p", np.where(ok, p, -1.0))  # wfile holds no NaN: -1 marks one
         w.tensor(f"holm.{k}.adj", np.where(ok, adj, -1.0))
     w.config("n_holm", len(holms))
+
+    # a small study for pairs.csv end to end: 4 configurations x 16 items, distances with 6 decimals
+    base = 0.8 + 0.1 * rng.randn(16)
+    dist = np.round(np.stack([base + shift + 0.04 * rng.randn(16) for shift in (0.0, 0.01, 0.03, 0.08)]), 6)
+    s_wil, s_perm = [], []
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert our_rule_exact(dist[i] - dist[j])  # no ties or zeros: scipy's exact branch is exact
+            s_wil.append(stats.wilcoxon(dist[i], dist[j]).pvalue)
+            s_perm.append(flip_scipy(dist[i] - dist[j])[0])
+    w.tensor("study.dist", dist)
+    w.tensor("study.wil", np.array(s_wil))
+    w.tensor("study.perm", np.array(s_perm))
+    w.tensor("study.holm", multipletests(np.array(s_wil), method="holm")[1])
     w.save(OUT)
     print(f"wrote {os.path.relpath(OUT, _paths.ROOT)}: {len(wil)} Wilcoxon, {len(flips)} + {len(flipr)} sign-flip, "
           f"{len(holms)} Holm cases (scipy {scipy.__version__}, statsmodels {statsmodels.__version__})")
