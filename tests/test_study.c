@@ -347,8 +347,8 @@ START_TEST(mtcnn_face_share) {
     ck_assert_int_eq(run_hyper(&msg, "predict --decoder %s/ols.bin -d %s/data --split test -o %s/pred.npy", d, d, d), 0);
     free(msg);
     snprintf(ev, sizeof ev, "%s/ev", d);
-    int rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/pred.npy -g " GEN " -f " NET " --detect " DET
-                             " -o %s --n-null 0 --save-faces --threads 1", d, d, ev);
+    int rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/pred.npy -g " GEN " -e " NET " -m " DET
+                             " -o %s --null 0 --save-faces --threads 1", d, d, ev);
     ck_assert_msg(rc == 0, "%s", msg);
     free(msg);
     snprintf(p, sizeof p, "%s/metrics.csv", ev);
@@ -361,12 +361,15 @@ START_TEST(mtcnn_face_share) {
         double prob = atof(strrchr(line, ',') + 1);
         // the same face through `hyper detect` (largest face first; its probability printed with
         // 8 decimals, metrics.csv has 6)
-        rc = run_hyper(&msg, "detect -w " DET " --tsv %s/pred_faces/%06d.png", ev, n);
+        char img[500];
+        snprintf(img, sizeof img, "%s/pred_faces/%06d.png", ev, n);
+        rc = run_hyper(&msg, "detect -m " DET " --tsv %s", img);
         ck_assert_int_eq(rc, 0);
-        char *row = strchr(msg, '\n');
+        char *row = strstr(msg, img);  // the face's row starts with the image path (no row: no face)
+        while (row && row > msg && row[-1] != '\n') row = strstr(row + 1, img);
         double want = 0;
-        if (row && row[1]) {
-            char *c = row + 1;
+        if (row && strchr(row, '\t')) {
+            char *c = row;
             for (int k = 0; k < 6; k++) c = strchr(c, '\t') + 1;  // image, face, x1, y1, x2, y2
             want = atof(c);
             found++;
@@ -382,8 +385,8 @@ START_TEST(mtcnn_face_share) {
     ck_assert_double_eq_tol(csv_value(p, "mtcnn_face_share"), hits / 8.0, 1e-6);
     ck_assert_double_eq_tol(csv_value(p, "mtcnn_prob_mean"), sum / 8, 2e-6);  // 6-decimal items
     // --crop full: not measured
-    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/pred.npy -g " GEN " -f " NET " --crop full -o %s/ev2 "
-                         "--n-null 0 --threads 1", d, d, d);
+    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/pred.npy -g " GEN " -e " NET " --crop full -o %s/ev2 "
+                         "--null 0 --threads 1", d, d, d);
     ck_assert_msg(rc == 0, "%s", msg);
     free(msg);
     snprintf(p, sizeof p, "%s/ev2/summary.csv", d);
