@@ -165,7 +165,7 @@ START_TEST(killed_sweep_resumes) {
     long t1 = mtime_ns(done1);
     // `hyper report` on the unfinished grid ranks only the finished run
     ck_assert_int_eq(run_hyper(&msg, "report %s", res), 0);
-    ck_assert_ptr_nonnull(strstr(msg, "1 runs ranked"));
+    ck_assert_ptr_nonnull(strstr(msg, "1 runs reported"));
     free(msg);
     // resume with a short second run: the finished run is skipped, the partial one redone
     int rc = run_hyper(&msg,
@@ -201,7 +201,7 @@ START_TEST(killed_sweep_resumes) {
         free(msg);
     }
     ck_assert_int_eq(run_hyper(&msg, "report %s", res2), 0);
-    ck_assert_ptr_nonnull(strstr(msg, "3 runs ranked"));
+    ck_assert_ptr_nonnull(strstr(msg, "3 runs reported"));
     free(msg);
 }
 END_TEST
