@@ -2,8 +2,8 @@
 // ranked report (issue 13). Reads RESULTS/runs/<name>/ (run.csv, metrics.csv, latent_items.csv
 // and, when present, curve.csv) and computes, without writing anything:
 //
-// Configurations: runs with the same `config` (the run name without its _s<seed> suffix) are the
-// seeds of one configuration. Per configuration, over its k seeds:
+// Configurations: runs with the same `config` (the run name without its _s<seed> suffix; when a
+// run.csv has no config, it is taken from the name that way) are the seeds of one configuration. Per configuration, over its k seeds:
 //   dist_mean       mean of the runs' mean FaceNet distances
 //   dist_se_seeds   sd of those k means / sqrt(k) (NaN when k = 1)
 //   dist_se_items   s.e. over test items of the per-item distance averaged over the seeds

@@ -95,6 +95,17 @@ static void run_free(run_data *d) {
     memset(d, 0, sizeof *d);
 }
 
+// A run.csv without a config (written before seeds existed, or by a sweep that does not fill the
+// column): the name without a trailing _s<digits> (the seed suffix of <model>_<epochs>_<batch>_s<seed>),
+// whose digits give the seed when none is recorded.
+static void config_from_name(run_summary *s) {
+    snprintf(s->config, sizeof s->config, "%s", s->name);
+    char *u = strrchr(s->config, '_');
+    if (!u || u[1] != 's' || !u[2] || strspn(u + 2, "0123456789") != strlen(u + 2) || u == s->config) return;
+    if (!s->seed) s->seed = atoll(u + 2);
+    *u = 0;
+}
+
 static int read_run(run_data *d, const char *dir) {
     memset(d, 0, sizeof *d);
     char p[4400];  // dir is under 4200
@@ -111,7 +122,7 @@ static int read_run(run_data *d, const char *dir) {
     free(head);
     free(row);
     if (r) return r;
-    if (!d->s.config[0]) snprintf(d->s.config, sizeof d->s.config, "%s", d->s.name);
+    if (!d->s.config[0]) config_from_name(&d->s);
     // metrics.csv: per-item FaceNet distance and baseline
     double *c[3];
     int n, m;
