@@ -15,6 +15,8 @@
 #include "base/image_io.h"
 #include "base/nifti.h"
 #include "base/npy.h"
+#include "base/npz.h"
+#include "base/lineplot.h"
 #include "base/resize.h"
 #include "base/rng.h"
 #include "base/wfile.h"

@@ -131,7 +131,7 @@ n_logs=$(ls "$T"/submit/hyper-sweep-*_*.log 2>/dev/null | wc -l)
 [ "$n_logs" = 3 ] || fail "expected 3 shard logs, found $n_logs"
 grep -l "shard [123]/3" "$T"/submit/hyper-sweep-*.log >/dev/null || fail "shard logs do not name their shards"
 [ -e "$T"/cluster/results.csv ] || fail "the report job wrote no results.csv"
-grep -q "^6 runs ranked" "$T"/submit/hyper-report-*.log || fail "the report job did not rank 6 runs"
+grep -q "^6 runs reported" "$T"/submit/hyper-report-*.log || fail "the report job did not report 6 runs"
 if cmp -s "$T"/local/results.csv "$T"/cluster/results.csv; then
   echo "ok: cluster results.csv (3 shards + report job) equals the local one ($(($(wc -l < "$T"/local/results.csv) - 1)) runs)"
   echo "1 passed, 0 failed"

@@ -217,8 +217,8 @@ START_TEST(seeds_flags_pairs) {
     uint8_t *rgb;
     ck_assert_int_eq(hy_image_read_rgb8(p, &w, &h, &rgb), 0);
     for (int i = 0; i < w * h; i++) {
-        blue += rgb[3 * i] == 31 && rgb[3 * i + 1] == 78 && rgb[3 * i + 2] == 156;
-        grey += rgb[3 * i] == 150 && rgb[3 * i + 1] == 150 && rgb[3 * i + 2] == 150;
+        blue += rgb[3 * i] == 0 && rgb[3 * i + 1] == 114 && rgb[3 * i + 2] == 178;     // Okabe-Ito blue
+        grey += rgb[3 * i] == 128 && rgb[3 * i + 1] == 128 && rgb[3 * i + 2] == 128;
     }
     free(rgb);
     ck_assert_int_gt(blue, 50);
@@ -311,15 +311,15 @@ START_TEST(curves_overlay) {
     ck_assert_int_eq(count_str(svg, "<polyline"), 3);  // linear_4_30, mlp s1, mlp s2
     ck_assert_int_eq(count_str(svg, ">linear</text>"), 1);
     ck_assert_int_eq(count_str(svg, ">mlp</text>"), 1);
-    ck_assert_int_eq(count_str(svg, "stroke=\"rgb(255,127,14)\""), 3);  // mlp's colour: 2 lines + legend
+    ck_assert_int_eq(count_str(svg, "stroke=\"#e69f00\""), 3);  // mlp's colour (orange): 2 lines + legend
     // the PNG shows both palette colours
     snprintf(p, sizeof p, "%s/curves.png", res);
     int w, h, c0 = 0, c1 = 0;
     uint8_t *rgb;
     ck_assert_int_eq(hy_image_read_rgb8(p, &w, &h, &rgb), 0);
     for (int i = 0; i < w * h; i++) {
-        c0 += rgb[3 * i] == 31 && rgb[3 * i + 1] == 119 && rgb[3 * i + 2] == 180;
-        c1 += rgb[3 * i] == 255 && rgb[3 * i + 1] == 127 && rgb[3 * i + 2] == 14;
+        c0 += rgb[3 * i] == 0 && rgb[3 * i + 1] == 114 && rgb[3 * i + 2] == 178;   // Okabe-Ito blue
+        c1 += rgb[3 * i] == 230 && rgb[3 * i + 1] == 159 && rgb[3 * i + 2] == 0;   // and orange
     }
     free(rgb);
     ck_assert_int_gt(c0, 100);

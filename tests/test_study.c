@@ -95,14 +95,22 @@ START_TEST(sweep_end_to_end) {
     }
     int w, h;
     uint8_t *rgb;
-    snprintf(p, sizeof p, "%s/chart.png", res);
+    snprintf(p, sizeof p, "%s/chart.png", res);  // drawn from the same layout as chart.svg: the same size
     ck_assert_int_eq(hy_image_read_rgb8(p, &w, &h, &rgb), 0);
-    ck_assert(w == 480 && h == 420);
     free(rgb);
+    snprintf(p, sizeof p, "%s/chart.svg", res);
+    FILE *sf = fopen(p, "r");
+    char svg_head[512] = {0};
+    ck_assert_ptr_nonnull(sf);
+    ck_assert_uint_gt(fread(svg_head, 1, sizeof svg_head - 1, sf), 100);
+    fclose(sf);
+    int sw = 0, sh = 0;
+    ck_assert(sscanf(strstr(svg_head, "width=\""), "width=\"%d\" height=\"%d\"", &sw, &sh) == 2);
+    ck_assert_msg(w == sw && h == sh, "chart.png %dx%d, chart.svg %dx%d", w, h, sw, sh);
     snprintf(p, sizeof p, "%s/runs/ols/comparison.png", res);
     ck_assert_int_eq(hy_image_read_rgb8(p, &w, &h, &rgb), 0);
     ck_assert_int_eq(w, 70 + 8 * 118 + 6);  // 8 test items in one row of 112-px thumbnails
-    ck_assert_int_eq(h, 2 * 112 + 16 + 18 + 6);
+    ck_assert_int_eq(h, 44 + 2 * 112 + 16 + 18 + 6);  // the head (title, legend line) and one row
     free(rgb);
 
     // latent metrics agree with `hyper score` run separately

@@ -19,6 +19,8 @@ int hy_canvas_new(canvas *c, int w, int h, rgb_color bg);  // HY_OK or HY_ENOMEM
 void hy_canvas_free(canvas *c);
 void hy_draw_rect(canvas *c, int x, int y, int w, int h, rgb_color col);  // filled, clipped
 void hy_draw_line(canvas *c, int x0, int y0, int x1, int y1, int thick, rgb_color col);
+// Filled circle of radius r (pixels) centred at (cx, cy): the pixels whose centres lie inside.
+void hy_draw_disc(canvas *c, double cx, double cy, double r, rgb_color col);
 // Draws ASCII text with its top-left at (x, y); scale >= 1. Returns the width in pixels.
 int hy_draw_text(canvas *c, int x, int y, const char *s, int scale, rgb_color col);
 int hy_text_width(const char *s, int scale);

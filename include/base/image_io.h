@@ -33,6 +33,10 @@ int hy_png_read_rgb8(const char *path, int *w, int *h, uint8_t **rgb);
 int hy_png_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, int *h, uint8_t **rgb);
 int hy_jpeg_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, int *h, uint8_t **rgb);
 int hy_png_write_rgb8(const char *path, int w, int h, const uint8_t *rgb);
+// The same with a pHYs chunk saying `dpi` dots per inch (figures drawn at a scale; 0: none).
+int hy_png_write_rgb8_dpi(const char *path, int w, int h, const uint8_t *rgb, int dpi);
+// Encodes into memory (*png malloc'd, *len bytes), e.g. to embed the image in a report.
+int hy_png_encode_rgb8(int w, int h, const uint8_t *rgb, uint8_t **png, size_t *len);
 
 // Planar float CHW (3,h,w) in nominal [-1,1] -> interleaved RGB8 with the Karras rule:
 // u8 = clamp(rint_half_even(127.5 x + 127.5), 0, 255); NaN maps to 0.

@@ -55,6 +55,11 @@ int cli_opt_noface(void *dest, const char *v);
            "when MTCNN finds no face: fallback-full (default: warn, use the whole\n"              \
            "image) | skip (warn; the item gets NaN) | error (stop)"),                            \
     OPT_ALIAS("detect", 0, "mtcnn")
+// --scale S: PNG figures (charts, curves, comparison pictures) at S pixels per unit.
+#define CLI_OPT_SCALE(dst)                                                                        \
+    OPT_INT("scale", 0, dst, "S",                                                                 \
+            "PNG figures at S x their size (1..8, default 1; 2 = 192 dpi for print);\n"           \
+            "the SVG files are vector graphics either way", 1, 8)
 #define CLI_OPT_FACE_BATCH(dst) OPT_INT("face-batch", 0, dst, "B", "images per FaceNet forward pass (default 16)", 1, 1024)
 
 #endif

@@ -7,6 +7,10 @@
 //   runs.csv                 every run's row
 //   chart.svg, chart.png     mean distance per configuration with s.e. bars and the baseline
 //   curves.svg, curves.png   every iterative run's test loss per epoch (when runs have curve.csv)
+//   report.html              all of the above in one self-contained page (charts as inline SVG,
+//                            each run's comparison strip as an embedded PNG and its loss curve, the
+//                            setup from setup.txt, the command from command.txt; no network, no
+//                            JavaScript), written last (report_html.c)
 #ifndef HY_REPORT_H
 #define HY_REPORT_H
 
@@ -43,5 +47,7 @@ struct study_results;
 // Writes the files listed above into outdir (each atomically); `title` heads results.md and
 // the charts.
 int hy_report_write(const char *outdir, const struct study_results *res, const char *title);
+// Only report.html (hy_report_write calls it after the charts it inlines).
+int hy_report_write_html(const char *outdir, const struct study_results *res, const char *title);
 
 #endif

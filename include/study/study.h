@@ -74,9 +74,19 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
                    const double *bdirs, char (*bnames)[128], int n_bound, int save_faces, run_summary *sum);
 
 // comparison.png of up to `max_items` items (ground truth row above reconstruction row),
-// labelled with the FaceNet distance (dist may be NULL: item numbers only).
+// labelled with the FaceNet distance (dist may be NULL: item numbers only), under `title` (the
+// run and model) and a legend line (what the rows and d are, and the mean d). Drawn at the
+// figure scale (hy_figure_set_scale).
 int hy_study_comparison_png(const char *path, const face_set *gt, const face_set *rec, const double *dist,
-                         int max_items);
+                         int max_items, const char *title);
+// Its layout in units (x the scale, which its pHYs chunk records as 96 x scale dpi): a head of
+// title and legend, then rows of up to 9 items, each COMPARISON_ROW high; report.html shows the
+// first row (the head and COMPARISON_ROW units) as the run's strip.
+#define COMPARISON_HEAD 44
+#define COMPARISON_THUMB 112
+#define COMPARISON_PAD 6
+#define COMPARISON_LABEL 16
+#define COMPARISON_ROW (2 * COMPARISON_THUMB + COMPARISON_LABEL + 3 * COMPARISON_PAD)
 
 #endif
 

@@ -1,6 +1,7 @@
 // draw.c - the RGB8 canvas of include/base/draw.h (clipped primitives, bitmap text).
 #include "base/draw.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,14 @@ void hy_draw_line(canvas *c, int x0, int y0, int x1, int y1, int thick, rgb_colo
         if (e2 >= dy) err += dy, x0 += sx;
         if (e2 <= dx) err += dx, y0 += sy;
     }
+}
+
+void hy_draw_disc(canvas *c, double cx, double cy, double r, rgb_color col) {
+    for (int y = (int)floor(cy - r); y <= (int)ceil(cy + r); y++)
+        for (int x = (int)floor(cx - r); x <= (int)ceil(cx + r); x++) {
+            double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
+            if (dx * dx + dy * dy <= r * r) put(c, x, y, col);
+        }
 }
 
 int hy_text_width(const char *s, int scale) { return (int)strlen(s) * FONT_W * scale; }

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "base/common.h"
+#include "base/figure.h"
 #include "study/dataset.h"
 #include "study/metrics.h"
 #include "base/npy.h"
@@ -24,6 +25,7 @@ static const char ABOUT[] =
     "  gt/                         cached ground-truth faces and embeddings (reused when unchanged)";
 
 int cmd_evaluate(int argc, char **argv) {
+    int fig_scale = 1;
     const char *dir = NULL, *pred = NULL, *g = NULL, *f = NULL, *det = NULL, *crop = NULL, *noface = NULL,
                *bdir = NULL, *out = NULL;
     long n_null = 100, seed = 1;
@@ -46,11 +48,13 @@ int cmd_evaluate(int argc, char **argv) {
         OPT_ALIAS("facenet", 'f', "embedder"),
         OPT_ALIAS("n-null", 0, "null"),
         OPT_ALIAS("batch", 0, "face-batch"),
+        CLI_OPT_SCALE(&fig_scale),
         OPT_END,
     };
     const cli_command cmd = {"evaluate", "-d DIR --pred PRED.npy -g G.bin -e F.bin -o OUT [options]", ABOUT, table,
                              NULL, 0, 0, NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    hy_figure_set_scale(fig_scale);
     study_models m;
     hy_dataset ds = {0};
     double *P = NULL, *bd = NULL;
@@ -80,7 +84,11 @@ int cmd_evaluate(int argc, char **argv) {
     m.ctx.progress_t0 = hy_now();
     m.ctx.progress_label = "evaluate: faces";
     if (hy_mkdir_p(out) || hy_study_gt_faces(&m.ctx, Tf, rows, cache, &gt)) goto done;
-    if (hy_study_evaluate(&m.ctx, Tf, Pf, rows, &gt, out, bd, bn, nb, save_faces, NULL)) goto done;
+    run_summary sum;  // names the comparison picture after the predictions
+    memset(&sum, 0, sizeof sum);
+    snprintf(sum.name, sizeof sum.name, "%.127s", pred);
+    snprintf(sum.model, sizeof sum.model, "from %.100s", dir);
+    if (hy_study_evaluate(&m.ctx, Tf, Pf, rows, &gt, out, bd, bn, nb, save_faces, &sum)) goto done;
     char p[4200];
     snprintf(p, sizeof p, "%s/summary.txt", out);
     FILE *s = fopen(p, "r");

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "base/common.h"
+#include "base/figure.h"
 #include "study/dataset.h"
 #include "decoders/decoders.h"
 #include "base/image_io.h"
@@ -41,6 +42,7 @@ static int render_all(pggan *g, const float *z, int n, const char *dir, uint8_t 
 }
 
 int cmd_reconstruct(int argc, char **argv) {
+    int fig_scale = 1;
     const char *dpath = NULL, *dir = NULL, *g = NULL, *out = NULL;
     int split_train = 0;
     const opt table[] = {
@@ -49,11 +51,13 @@ int cmd_reconstruct(int argc, char **argv) {
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
         OPT_STR("out", 'o', &out, "OUT", "output directory", OPT_REQUIRED),
         OPT_CHOICE("split", 0, &split_train, "test|train", "test|train", "which split of DIR (default test)"),
+        CLI_OPT_SCALE(&fig_scale),
         OPT_END,
     };
     const cli_command cmd = {"reconstruct", "--decoder D.bin -d DIR -g G.bin -o OUT [--split test|train]", ABOUT, table,
                              NULL, 0, 0, NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    hy_figure_set_scale(fig_scale);
     const char *split = split_train ? "train" : "test";
     int status = 1, is_test = !strcmp(split, "test");
     decoder dec;
@@ -88,7 +92,9 @@ int cmd_reconstruct(int argc, char **argv) {
     if (render_all(&gen, T, n, p, grgb)) goto done;
     face_set gs = {.n = n, .R = R, .rgb = grgb}, ps = {.n = n, .R = R, .rgb = prgb};
     snprintf(p, sizeof p, "%s/comparison.png", out);
-    if (hy_study_comparison_png(p, &gs, &ps, NULL, 36)) goto done;
+    char title[1200];
+    snprintf(title, sizeof title, "Decoder %.1000s: ground truth vs reconstruction", dpath);
+    if (hy_study_comparison_png(p, &gs, &ps, NULL, 36, title)) goto done;
     printf("reconstructed %d faces: %s/faces/, ground truth %s/gt/, %s/comparison.png\n", n, out, out, out);
     status = 0;
 done:

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "base/common.h"
+#include "base/figure.h"
 #include "study/sweep.h"
 
 static const char ABOUT[] =
@@ -65,12 +66,46 @@ static int parse_shard(void *dst, const char *v) {
     return HY_OK;
 }
 
+// Appends arg to buf in single quotes when it has characters a shell would read specially.
+static void shell_word(char *buf, size_t cap, const char *arg) {
+    size_t at = strlen(buf);
+    int plain = *arg != 0;
+    for (const char *c = arg; *c; c++) plain &= !!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%", *c);
+    if (plain) {
+        snprintf(buf + at, cap - at, " %s", arg);
+        return;
+    }
+    at += (size_t)snprintf(buf + at, cap - at, " '");
+    for (const char *c = arg; *c && at + 5 < cap; c++) at += (size_t)snprintf(buf + at, cap - at, *c == '\'' ? "'\\''" : "%c", *c);
+    snprintf(buf + at, cap - at, "'");
+}
+
+// RESULTS/command.txt: the command line that makes these results, without --shard (the same for
+// every shard; hyper report shows it in report.html as the command that reproduces them).
+static int write_command(const char *out_dir, int argc, char **argv) {
+    char line[8192] = "hyper sweep", p[4200];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--shard")) {
+            i++;
+            continue;
+        }
+        if (!strncmp(argv[i], "--shard=", 8)) continue;
+        shell_word(line, sizeof line, argv[i]);
+    }
+    snprintf(p, sizeof p, "%s/command.txt", out_dir);
+    hy_outfile f;
+    int r = hy_out_open(&f, p);
+    if (r) return r;
+    fprintf(f.fp, "%s\n", line);
+    return hy_out_commit(&f);
+}
+
 int cmd_sweep(int argc, char **argv) {
     sweep_opts o;
     hy_sweep_defaults(&o);
     const char *g = NULL, *f = NULL, *det = NULL, *crop = NULL, *noface = NULL;
     long n_null = 100, seed = 1;
-    int bf = 16, hid = 0, recipe = DEC_RECIPE_HYPER;
+    int bf = 16, hid = 0, recipe = DEC_RECIPE_HYPER, scale = 1;
     double lr = 0;
     const opt table[] = {
         OPT_STR("data", 'd', &o.data_dir, "DIR", "dataset directory or .npz archive", OPT_REQUIRED),
@@ -103,6 +138,7 @@ int cmd_sweep(int argc, char **argv) {
         {.name = "null", .type = OPT_T_LONG, .dest = &n_null, .metavar = "N", .lo = 0, .hi = 100000,
          .help = "random latents of the image-level null (0 = off)", .flags = OPT_DEF},
         CLI_OPT_FACE_BATCH(&bf),
+        CLI_OPT_SCALE(&scale),
         OPT_ALIAS("facenet", 'f', "embedder"),
         OPT_ALIAS("n-null", 0, "null"),
         OPT_ALIAS("batch-faces", 0, "face-batch"),
@@ -116,12 +152,14 @@ int cmd_sweep(int argc, char **argv) {
     o.seed = (uint64_t)seed;
     o.lr = lr;
     o.mlp_hidden = hid;
+    hy_figure_set_scale(scale);
     study_models m;
     if (hy_study_models_open(&m, g, f, det, crop, noface)) return cli_fail("sweep");
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = bf;
     int r = hy_mkdir_p(o.out_dir);
+    if (!r) r = write_command(o.out_dir, argc, argv);
     if (!r) r = hy_sweep_execute(&o, &m.ctx);
     hy_study_models_close(&m);
     return r ? cli_fail("sweep") : 0;
@@ -132,16 +170,20 @@ static const char ABOUT_REPORT[] =
     "copied into the same RESULTS), groups the seeds of each configuration and writes the report:\n"
     "results.csv and results.md (configurations ranked by mean FaceNet distance; collapsed ones and\n"
     "ones not better than the shuffled baseline flagged, not ranked), pairs.csv (Wilcoxon and\n"
-    "sign-flip p for every two configurations, Holm-adjusted), runs.csv, chart.svg/png and, when\n"
-    "runs have loss curves, curves.svg/png.";
+    "sign-flip p for every two configurations, Holm-adjusted), runs.csv, chart.svg/png, when\n"
+    "runs have loss curves curves.svg/png, and report.html: all of it in one self-contained page\n"
+    "(images embedded, no network, no JavaScript) with each run's comparison strip and curve, the\n"
+    "setup (data, models, checksums) and the commands that reproduce it.";
 
 int cmd_report(int argc, char **argv) {
-    const opt table[] = {OPT_END};
-    const cli_command cmd = {"report", "RESULTS", ABOUT_REPORT, table, NULL, 1, 1, "RESULTS folder"};
+    int scale = 1;
+    const opt table[] = {CLI_OPT_SCALE(&scale), OPT_END};
+    const cli_command cmd = {"report", "RESULTS [--scale S]", ABOUT_REPORT, table, NULL, 1, 1, "RESULTS folder"};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    hy_figure_set_scale(scale);
     int n;
     if (hy_sweep_report(args.pos[0], &n)) return cli_fail("report");
-    printf("%d runs reported: %s/results.md, results.csv, pairs.csv, runs.csv, chart.svg, chart.png\n", n,
-           args.pos[0]);
+    printf("%d runs reported: %s/report.html (open it), results.md, results.csv, pairs.csv, runs.csv, chart.svg, "
+           "chart.png\n", n, args.pos[0]);
     return 0;
 }

@@ -10,8 +10,6 @@
 
 #include "base/common.h"
 #include "base/csv.h"
-#include "base/draw.h"
-#include "base/image_io.h"
 #include "base/lineplot.h"
 #include "study/results.h"
 #include "study/stats.h"
@@ -243,39 +241,6 @@ static int write_md(const char *path, const study_results *res, const char *titl
 
 // --- chart: mean distance per configuration -----------------------------------------------------
 
-typedef struct {
-    int W, H, left, right, top, bottom;
-    double ymin, ymax;
-} chart_geom;
-
-static chart_geom geom(const study_results *res) {
-    chart_geom g = {0};
-    int n = res->n_configs;
-    g.left = 70, g.right = 20, g.top = 40, g.bottom = 150;
-    g.W = g.left + g.right + (n > 0 ? n : 1) * 36 + 20;
-    if (g.W < 480) g.W = 480;
-    g.H = 420;
-    double lo = INFINITY, hi = -INFINITY;
-    for (int i = 0; i < n; i++) {
-        const config_summary *c = &res->configs[i];
-        double se = isfinite(c->dist_se_items) ? c->dist_se_items : 0;
-        lo = fmin(lo, c->dist_mean - se);
-        hi = fmax(hi, c->dist_mean + se);
-        if (isfinite(c->baseline)) lo = fmin(lo, c->baseline), hi = fmax(hi, c->baseline);
-    }
-    if (!isfinite(lo) || !isfinite(hi)) lo = 0, hi = 1;
-    double pad = (hi - lo) * 0.1 + 1e-3;
-    g.ymin = fmax(0, lo - pad);
-    g.ymax = hi + pad;
-    return g;
-}
-static double ypix(const chart_geom *g, double v) {
-    return g->top + (g->ymax - v) / (g->ymax - g->ymin) * (g->H - g->top - g->bottom);
-}
-static double xpix(const chart_geom *g, int i, int n) {
-    double span = g->W - g->left - g->right;
-    return g->left + span * (i + 0.5) / (n > 0 ? n : 1);
-}
 static double mean_baseline(const study_results *res) {
     double s = 0;
     int k = 0;
@@ -283,100 +248,43 @@ static double mean_baseline(const study_results *res) {
         if (isfinite(res->configs[i].baseline)) s += res->configs[i].baseline, k++;
     return k ? s / k : NAN;
 }
-static const rgb_color C_RANKED = {31, 78, 156}, C_FLAGGED = {150, 150, 150}, C_BASE = {192, 57, 43};
-static double se_or_0(double v) { return isfinite(v) ? v : 0; }
 
-static int write_svg(const char *path, const study_results *res, const char *title) {
-    chart_geom g = geom(res);
+// chart.svg and chart.png: one marker per configuration (report order) with its s.e. over items,
+// ranked ones in blue, flagged ones in grey, and the shuffled-pair baseline as a dashed line.
+static int write_chart(const char *outdir, const study_results *res, const char *title) {
     int n = res->n_configs;
-    hy_outfile o;
-    int r = hy_out_open(&o, path);
-    if (r) return r;
-    FILE *f = o.fp;
-    char esc[512];
-    hy_xml_escape(esc, sizeof esc, title);
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", g.W, g.H);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"15\">%s</text>\n", g.left, esc);
-    int y0 = g.H - g.bottom;
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", g.left, g.top, g.left, y0);
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", g.left, y0, g.W - g.right, y0);
-    for (int t = 0; t <= 5; t++) {
-        double v = g.ymin + (g.ymax - g.ymin) * t / 5, y = ypix(&g, v);
-        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", g.left, y, g.W - g.right, y);
-        fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.3f</text>\n", g.left - 5, y + 4, v);
-    }
-    fprintf(f, "<text x=\"16\" y=\"%d\" font-size=\"12\" transform=\"rotate(-90 16 %d)\" text-anchor=\"middle\">mean FaceNet "
-               "distance (grey: flagged, not ranked)</text>\n", (g.top + y0) / 2, (g.top + y0) / 2);
-    for (int i = 0; i < n; i++) {
+    size_t m = (size_t)(n > 0 ? n : 1);
+    double *x = hy_calloc(m, sizeof *x), *yr = hy_calloc(m, sizeof *yr), *yf = hy_calloc(m, sizeof *yf);
+    double *er = hy_calloc(m, sizeof *er);
+    const char **names = hy_calloc(m, sizeof *names);
+    int r = x && yr && yf && er && names ? HY_OK : HY_ENOMEM;
+    for (int i = 0; !r && i < n; i++) {
         const config_summary *c = &res->configs[i];
-        rgb_color col = c->rank ? C_RANKED : C_FLAGGED;
-        double se = se_or_0(c->dist_se_items), x = xpix(&g, i, n), y = ypix(&g, c->dist_mean);
-        double ylo = ypix(&g, c->dist_mean - se), yhi = ypix(&g, c->dist_mean + se);
-        fprintf(f, "<g stroke=\"rgb(%d,%d,%d)\" fill=\"rgb(%d,%d,%d)\">", col.r, col.g, col.b, col.r, col.g, col.b);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"1.5\"/>", x, ylo, x, yhi);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x - 5, ylo, x + 5, ylo);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x - 5, yhi, x + 5, yhi);
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/></g>\n", x, y);
-        hy_xml_escape(esc, sizeof esc, c->config);
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-60 %.1f %d)\">%s</text>\n",
-                x, y0 + 14, x, y0 + 14, esc);
+        x[i] = i;
+        yr[i] = c->rank ? c->dist_mean : NAN;
+        yf[i] = c->rank ? NAN : c->dist_mean;
+        er[i] = isfinite(c->dist_se_items) ? c->dist_se_items : 0;
+        names[i] = c->config;
     }
-    double b = mean_baseline(res);
-    if (isfinite(b)) {
-        double y = ypix(&g, b);
-        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#c0392b\" stroke-dasharray=\"6,4\" stroke-width=\"1.5\"/>\n",
-                g.left, y, g.W - g.right, y);
-        fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" fill=\"#c0392b\" text-anchor=\"end\">shuffled-pair baseline %.3f</text>\n",
-                g.W - g.right, y - 5, b);
+    if (!r) {
+        double b = mean_baseline(res), bx[2] = {-0.5, n - 0.5}, by[2] = {b, b};
+        char blab[96];
+        snprintf(blab, sizeof blab, "shuffled-pair baseline (%.3f)", b);
+        plot_series s[3] = {
+            {"ranked: mean +- s.e. over items", x, yr, er, n, FIG_BLUE, PLOT_POINTS},
+            {"flagged: collapsed or not below baseline", x, yf, er, n, FIG_GREY, PLOT_POINTS},
+            {blab, bx, by, NULL, 2, FIG_VERMILLION, PLOT_DASHED},
+        };
+        int ns = isfinite(b) ? 3 : 2;
+        plot_opts o = {.title = title, .xlabel = "decoder configuration (report order)",
+                       .ylabel = "FaceNet distance to the truth (lower is better)", .height = 300,
+                       .categories = names, .n_categories = n, .y_nonneg = 1};
+        char svg[4200], png[4200];
+        snprintf(svg, sizeof svg, "%s/chart.svg", outdir);
+        snprintf(png, sizeof png, "%s/chart.png", outdir);
+        r = hy_plot_write(svg, png, &o, s, ns);
     }
-    fprintf(f, "</svg>\n");
-    return hy_out_commit(&o);
-}
-
-static int write_png_chart(const char *path, const study_results *res, const char *title) {
-    chart_geom g = geom(res);
-    int n = res->n_configs;
-    canvas c;
-    rgb_color white = {255, 255, 255}, black = {0, 0, 0}, grid = {221, 221, 221};
-    int r = hy_canvas_new(&c, g.W, g.H, white);
-    if (r) return r;
-    int y0 = g.H - g.bottom;
-    hy_draw_text(&c, g.left, 10, title, 1, black);
-    hy_draw_text(&c, g.left, 24, "grey: flagged, not ranked (see results.md)", 1, C_FLAGGED);
-    for (int t = 0; t <= 5; t++) {
-        double v = g.ymin + (g.ymax - g.ymin) * t / 5;
-        int y = (int)ypix(&g, v);
-        hy_draw_line(&c, g.left, y, g.W - g.right, y, 1, grid);
-        char lab[32];
-        snprintf(lab, sizeof lab, "%.3f", v);
-        hy_draw_text(&c, g.left - 5 - hy_text_width(lab, 1), y - 5, lab, 1, black);
-    }
-    hy_draw_line(&c, g.left, g.top, g.left, y0, 1, black);
-    hy_draw_line(&c, g.left, y0, g.W - g.right, y0, 1, black);
-    double b = mean_baseline(res);
-    if (isfinite(b)) {
-        int y = (int)ypix(&g, b);
-        for (int x = g.left; x < g.W - g.right; x += 10) hy_draw_line(&c, x, y, x + 5, y, 2, C_BASE);
-        char lab[64];
-        snprintf(lab, sizeof lab, "baseline %.3f", b);
-        hy_draw_text(&c, g.W - g.right - hy_text_width(lab, 1), y - 13, lab, 1, C_BASE);
-    }
-    for (int i = 0; i < n; i++) {
-        const config_summary *q = &res->configs[i];
-        rgb_color col = q->rank ? C_RANKED : C_FLAGGED;
-        double se = se_or_0(q->dist_se_items);
-        int x = (int)xpix(&g, i, n), y = (int)ypix(&g, q->dist_mean);
-        int ylo = (int)ypix(&g, q->dist_mean - se), yhi = (int)ypix(&g, q->dist_mean + se);
-        hy_draw_line(&c, x, ylo, x, yhi, 2, col);
-        hy_draw_line(&c, x - 5, ylo, x + 5, ylo, 1, col);
-        hy_draw_line(&c, x - 5, yhi, x + 5, yhi, 1, col);
-        hy_draw_rect(&c, x - 3, y - 3, 7, 7, col);
-        // label below the axis, reading upwards, ending at the axis
-        hy_draw_text_up(&c, x - 5, y0 + 8 + hy_text_width(q->config, 1), q->config, 1, black);
-    }
-    r = hy_png_write_rgb8(path, c.w, c.h, c.px);
-    hy_canvas_free(&c);
+    free(x), free(yr), free(yf), free(er), free(names);
     return r;
 }
 
@@ -424,7 +332,7 @@ static int write_curves(const char *outdir, const study_results *res, int *n_dra
             if (!strcmp(labels[j], labels[n])) colour = colour_of[j];
         if (colour == n_colours) n_colours++;
         colour_of[n] = colour;
-        s[n] = (plot_series){labels[n], d->epoch, d->test_loss, d->n_curve, hy_plot_color(colour)};
+        s[n] = (plot_series){labels[n], d->epoch, d->test_loss, NULL, d->n_curve, hy_fig_color(colour), PLOT_LINE};
         for (int k = 0; k < d->n_curve; k++)
             if (isfinite(d->test_loss[k])) {
                 lo = fmin(lo, d->test_loss[k]), hi = fmax(hi, d->test_loss[k]);
@@ -434,14 +342,13 @@ static int write_curves(const char *outdir, const study_results *res, int *n_dra
     }
     int r = HY_OK;
     if (n) {
-        plot_opts o = {"Test loss per epoch (every iterative run; the seeds of a model share its colour)", "epoch",
-                       "test loss", 0, 0, pos && lo > 0 && hi / lo > 10};
-        char p[4200];
-        snprintf(p, sizeof p, "%s/curves.svg", outdir);
-        if (!(r = hy_plot_svg(p, &o, s, n))) {
-            snprintf(p, sizeof p, "%s/curves.png", outdir);
-            r = hy_plot_png(p, &o, s, n);
-        }
+        plot_opts o = {.title = "Test loss per epoch (every iterative run; the seeds of a model share its colour)",
+                       .xlabel = "epoch", .ylabel = "test loss", .log_y = pos && lo > 0 && hi / lo > 10,
+                       .y_nonneg = 1};
+        char svg[4200], png[4200];
+        snprintf(svg, sizeof svg, "%s/curves.svg", outdir);
+        snprintf(png, sizeof png, "%s/curves.png", outdir);
+        r = hy_plot_write(svg, png, &o, s, n);
     }
     *n_drawn = n;
     free(s), free(labels), free(colour_of);
@@ -461,8 +368,6 @@ int hy_report_write(const char *outdir, const study_results *res, const char *ti
     if ((r = write_curves(outdir, res, &n_curves))) return r;
     snprintf(p, sizeof p, "%s/results.md", outdir);
     if ((r = write_md(p, res, title, n_curves))) return r;
-    snprintf(p, sizeof p, "%s/chart.svg", outdir);
-    if ((r = write_svg(p, res, title))) return r;
-    snprintf(p, sizeof p, "%s/chart.png", outdir);
-    return write_png_chart(p, res, title);
+    if ((r = write_chart(outdir, res, title))) return r;
+    return hy_report_write_html(outdir, res, title);
 }

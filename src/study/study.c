@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "base/figure.h"  // hy_figure_scale, colours
 #include "base/draw.h"
 #include "base/image_io.h"
 #include "study/metrics.h"
@@ -226,31 +227,51 @@ static double luminance_r(const uint8_t *a, const uint8_t *b, int npix) {
     return va > 0 && vb > 0 ? cov / sqrt(va * vb) : 0.0;
 }
 
+// Layout (units, x the figure scale): a title line, a legend line, then rows of item columns,
+// each a ground-truth face above its reconstruction and a label below them.
 int hy_study_comparison_png(const char *path, const face_set *gt, const face_set *rec, const double *dist,
-                         int max_items) {
+                         int max_items, const char *title) {
     int n = gt->n < max_items ? gt->n : max_items, cols = n < 9 ? n : 9, rows = (n + cols - 1) / cols;
-    int T = 112, pad = 6, lab = 16, left = 70;
-    int W = left + cols * (T + pad) + pad, H = rows * (2 * T + lab + 3 * pad) + pad;
+    int S = hy_figure_scale(), T = COMPARISON_THUMB * S, pad = COMPARISON_PAD * S, lab = COMPARISON_LABEL * S,
+        left = 70 * S, head = COMPARISON_HEAD * S;
+    int W = left + cols * (T + pad) + pad, H = head + rows * (2 * T + lab + 3 * pad) + pad;
+    char legend[256], mean[96] = "";
+    if (dist) {
+        double sum = 0;
+        int k = 0;
+        for (int i = 0; i < gt->n; i++)
+            if (isfinite(dist[i])) sum += dist[i], k++;
+        if (k) snprintf(mean, sizeof mean, "; mean d %.3f over %d items", sum / k, k);
+    }
+    snprintf(legend, sizeof legend, "top: ground truth   bottom: reconstruction%s%s%s",
+             dist ? "   d: FaceNet distance of the pair (lower = closer)" : "", mean,
+             n < gt->n ? "; first items only" : "");
+    int need = 8 * S + hy_text_width(legend, S) + 8 * S, need_t = 8 * S + hy_text_width(title, S) + 8 * S;
+    if (W < need) W = need;
+    if (W < need_t) W = need_t;
     canvas c;
-    rgb_color white = {255, 255, 255}, black = {0, 0, 0}, grey = {90, 90, 90};
+    rgb_color white = {255, 255, 255}, grey = {90, 90, 90};
     int r = hy_canvas_new(&c, W, H, white);
     if (r) return r;
+    for (int b = 0; b < (S >= 2 ? 2 : 1); b++)  // bold from scale 2: twice, one pixel apart
+        hy_draw_text(&c, 8 * S + b, 8 * S, title, S, FIG_BLACK);
+    hy_draw_text(&c, 8 * S, 26 * S, legend, S, grey);
     for (int i = 0; i < n; i++) {
         int row = i / cols, col = i % cols;
-        int x = left + pad + col * (T + pad), y = pad + row * (2 * T + lab + 3 * pad);
+        int x = left + pad + col * (T + pad), y = head + pad + row * (2 * T + lab + 3 * pad);
         hy_draw_image(&c, x, y, T, T, gt->rgb + (size_t)i * gt->R * gt->R * 3, gt->R, gt->R);
         hy_draw_image(&c, x, y + T + pad, T, T, rec->rgb + (size_t)i * rec->R * rec->R * 3, rec->R, rec->R);
         char s[48];
         if (!dist) snprintf(s, sizeof s, "#%d", i);
         else if (isfinite(dist[i])) snprintf(s, sizeof s, "#%d d=%.3f", i, dist[i]);
         else snprintf(s, sizeof s, "#%d no face", i);
-        hy_draw_text(&c, x, y + 2 * T + pad + 2, s, 1, grey);
+        hy_draw_text(&c, x, y + 2 * T + pad + 2 * S, s, S, grey);
         if (col == 0) {
-            hy_draw_text(&c, 6, y + T / 2 - 5, "truth", 1, black);
-            hy_draw_text(&c, 6, y + T + pad + T / 2 - 5, "recon", 1, black);
+            hy_draw_text(&c, 6 * S, y + T / 2 - 5 * S, "truth", S, FIG_BLACK);
+            hy_draw_text(&c, 6 * S, y + T + pad + T / 2 - 5 * S, "recon", S, FIG_BLACK);
         }
     }
-    r = hy_png_write_rgb8(path, c.w, c.h, c.px);
+    r = hy_png_write_rgb8_dpi(path, c.w, c.h, c.px, 96 * S);
     hy_canvas_free(&c);
     return r;
 }
@@ -443,7 +464,12 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
     snprintf(p, sizeof p, "%s/summary.txt", outdir);
     if ((r = write_text(p, summary))) goto out;
     snprintf(p, sizeof p, "%s/comparison.png", outdir);
-    if ((r = hy_study_comparison_png(p, gt, &rec, dist, 36))) goto out;
+    char title[400];
+    if (sum && sum->name[0])
+        snprintf(title, sizeof title, "%.150s (%s%.150s): ground truth vs reconstruction", sum->name,
+                 strncmp(sum->model, "from ", 5) ? "model " : "", sum->model[0] ? sum->model : "?");
+    else snprintf(title, sizeof title, "%.300s: ground truth vs reconstruction", outdir);
+    if ((r = hy_study_comparison_png(p, gt, &rec, dist, 36, title))) goto out;
     if (save_faces) {
         snprintf(p, sizeof p, "%s/pred_faces", outdir);
         if ((r = hy_mkdir_p(p))) goto out;

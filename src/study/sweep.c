@@ -323,7 +323,7 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     if (all) {
         int n;
         if ((r = hy_sweep_report(o->out_dir, &n))) return r;
-        hy_note("sweep: all %d runs finished; report: %s/results.md, results.csv, chart.svg, chart.png", n,
+        hy_note("sweep: all %d runs finished; report: %s/report.html (and results.md, results.csv, pairs.csv, charts)", n,
                 o->out_dir);
     } else {
         hy_note("sweep: shard %d/%d finished; when every shard is done run `hyper report %s`", o->shard_i,
