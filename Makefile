@@ -144,7 +144,7 @@ deps:
 
 # Only what building and testing need (no Python, no fuzzing tools); a no-op when installed.
 deps-build:
-	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 HY_WITH_SLURM=0 bash .ci/deps.sh >/dev/null
+	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 HY_WITH_SLURM=0 HY_WITH_BROWSER=0 bash .ci/deps.sh >/dev/null
 
 # Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
 # weights/README.md), then checks them against PyTorch and regenerates their golden fixture.

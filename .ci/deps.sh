@@ -8,6 +8,8 @@ PKGS="gcc make pkg-config libopenblas-dev libpng-dev libjpeg62-turbo-dev zlib1g-
 # fuzzing (make fuzz): clang with libFuzzer; valgrind for the golden tests in CI
 [ "${HY_WITH_FUZZ:-1}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev valgrind"
 [ "${HY_WITH_PYTHON:-1}" = 1 ] && PKGS="$PKGS python3-numpy python3-torch python3-sklearn python3-pil python3-scipy python3-statsmodels"
+# tests/test_report_html.c renders report.html in headless Chromium (SKIP without it)
+[ "${HY_WITH_BROWSER:-1}" = 1 ] && PKGS="$PKGS chromium"
 # make test-slurm: a one-node Slurm cluster (daemons started and stopped by tests/slurm.sh)
 [ "${HY_WITH_SLURM:-1}" = 1 ] && PKGS="$PKGS slurmctld slurmd slurm-client munge"
 [ -n "${HY_EXTRA_PKGS:-}" ] && PKGS="$PKGS $HY_EXTRA_PKGS"

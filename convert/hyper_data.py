@@ -1,5 +1,5 @@
 """hyper_data.py - convert HYPER's released fMRI data (data_1.dat / data_2.dat) into the
-project's dataset layout (see README, "Data, simulator and decoders").
+project's dataset layout (see docs/decoders.md).
 
     /usr/bin/python3 convert/hyper_data.py data_1.dat -o data/hyper_s1
 

@@ -36,10 +36,10 @@ if [ -n "$banner" ]; then
   echo
   echo " !! UNTRAINED TEST MODELS: no trained generator/FaceNet weights were found in"
   echo " !! weights/, so the pictures are noise and the distances mean nothing. This run"
-  echo " !! only shows that the pipeline works. See README 'Demo models'."
+  echo " !! only shows that the pipeline works. See docs/models.md, 'Demo models'."
 fi
 case "$G" in weights/demo_*) echo " (demo models trained on 10,000 CelebA faces at 64x64; real reconstructions"
-                               echo "  need the converted CelebA-HQ PGGAN and VGGFace2 FaceNet, see README)";; esac
+                               echo "  need the converted CelebA-HQ PGGAN and VGGFace2 FaceNet, see README 'Real data')";; esac
 echo "=================================================================="
 
 # Each demo starts afresh: results of an earlier demo may come from other models (after
@@ -51,8 +51,10 @@ rm -rf "$OUT/results"
 echo
 cat "$OUT/results/results.md"
 echo
-echo "demo finished in $(( $(date +%s) - t0 )) s. Report files:"
-for f in results.md results.csv chart.svg chart.png; do echo "  $OUT/results/$f"; done
+echo "demo finished in $(( $(date +%s) - t0 )) s. Open the report:"
+echo "  $OUT/results/report.html   (everything in one page: table, chart, every run's faces and curve)"
+echo "Report files:"
+for f in results.md results.csv pairs.csv chart.svg chart.png; do echo "  $OUT/results/$f"; done
 echo "  $OUT/results/runs/<model>/comparison.png   (ground truth above, reconstruction below)"
 echo "  $OUT/results/runs/<model>/summary.txt      (every metric of that run)"
 echo "  $OUT/results/runs/<model>/curve.png        (train and test loss per epoch, iterative models)"

@@ -77,7 +77,7 @@ typedef struct {
     int mlp_hidden;        // 0: default (a spec's hidden= wins)
 } sweep_opts;
 
-// The default grid: linear, linear-nobias and three MLPs (README "The study's grid") x epochs
+// The default grid: linear, linear-nobias and three MLPs (docs/study.md, "The grid") x epochs
 // 700, 900, 1200, 1500 x batch 30, recipe hyper; ols, ridge, lasso.
 void hy_sweep_defaults(sweep_opts *o);
 // Parses one spec ("mlp:hidden=1024:act=tanh"); closed: a closed-form kind (no settings) is
