@@ -252,6 +252,8 @@ static void progress_line(const char *label, const char *count, double frac, dou
         if (!last && now - g_prog.last_t < 0.2 && g_prog.printed) return;
     } else {
         double every = progress_every();
+        // an estimate that drops (the sweep's fraction once costs are measured) restarts the 10 % count
+        if (frac < g_prog.last_frac) g_prog.last_frac = frac;
         int due = (now - g_prog.last_t >= every && frac - g_prog.last_frac >= 0.1 - 1e-9) ||
                   (every > 0 && now - g_prog.last_t >= 60 * every);  // never silent for 10 minutes
         if (last ? !g_prog.printed : !due) return;

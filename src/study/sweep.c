@@ -234,7 +234,9 @@ static int plan(const sweep_opts *o, const sweep_run *runs, int total, int *todo
     return groups;
 }
 
-// Trains every group of the run list that has work, in order.
+// Trains every group of the run list that has work: the closed-form fits first (usually quick,
+// they give early results and the first measured costs for the ETA), then the iterative ones in
+// grid order. Results do not depend on the order.
 static int run_groups(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const sweep_run *runs, int total,
                       const int *todo, int n_groups) {
     float *Tf = hy_study_to_f32(ds->test.lat, (size_t)ds->test.n * ds->test.d);
@@ -242,47 +244,49 @@ static int run_groups(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, c
     face_set gt = {0};
     char p[4200];
     int r = Tf && eta ? HY_OK : HY_ENOMEM, g = 0;
-    for (int k = 0; k < total && !r;) {  // the trainings with work, for the ETA
-        int n = 1, last = todo[k] ? k : -1;
-        while (k + n < total && runs[k + n].group == runs[k].group) last = todo[k + n] ? k + n : last, n++;
-        if (last >= 0) {
-            int n_eval = 0;
-            for (int q = k; q < k + n; q++) n_eval += todo[q];
-            hy_sweep_eta_add(eta, runs[k].model, runs[k].batch, runs[last].epochs, n_eval,
-                             hy_sweep_eta_macs(o, runs[k].model, ds->train.n, ds->train.v, ds->train.d));
+    for (int pass = 0; pass < 2; pass++)  // the trainings with work, in the order they run, for the ETA
+        for (int k = 0; k < total && !r;) {
+            int n = 1, last = todo[k] ? k : -1;
+            while (k + n < total && runs[k + n].group == runs[k].group) last = todo[k + n] ? k + n : last, n++;
+            if (last >= 0 && (runs[k].epochs > 0) == pass) {
+                int n_eval = 0;
+                for (int q = k; q < k + n; q++) n_eval += todo[q];
+                hy_sweep_eta_add(eta, runs[k].model, runs[k].batch, runs[last].epochs, n_eval,
+                                 hy_sweep_eta_macs(o, runs[k].model, ds->train.n, ds->train.v, ds->train.d));
+            }
+            k += n;
         }
-        k += n;
-    }
     if (!r) {
         snprintf(p, sizeof p, "%s/gt", o->out_dir);
         hy_note("sweep: ground-truth faces (%d) -> %s", ds->test.n, p);
         r = hy_study_gt_faces(c, Tf, ds->test.n, p, &gt);
     }
     if (!r) hy_sweep_eta_start(eta, hy_now());
-    for (int k = 0; k < total && !r;) {
-        int n = 1, any = todo[k];
-        while (k + n < total && runs[k + n].group == runs[k].group) any |= todo[k + n], n++;
-        if (any) {
-            if (runs[k].epochs)
-                hy_note("sweep: training %d/%d: %s, batch %d, seed %llu, to epoch %d%s", g + 1, n_groups,
-                        runs[k].model->spec, runs[k].batch, (unsigned long long)runs[k].seed, runs[k + n - 1].epochs,
-                        g ? "" : " (runs are written as their epoch counts pass)");
-            else hy_note("sweep: training %d/%d: %s", g + 1, n_groups, runs[k].model->spec);
-            hy_sweep_eta_report(eta, hy_now(), 0);
-            group_job j = {o, c, ds, &gt, Tf, runs + k, todo + k, n, 0, {0}, 0, eta};
-            hy_curve_init(&j.curve);
-            if ((r = do_group(&j))) {
-                char keep[1024];
-                snprintf(keep, sizeof keep, "training %s (batch %d, seed %llu): %s", runs[k].model->spec,
-                         runs[k].batch, (unsigned long long)runs[k].seed, hy_errmsg());
-                hy_err(r, "%s", keep);
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < total && !r;) {
+            int n = 1, any = todo[k];
+            while (k + n < total && runs[k + n].group == runs[k].group) any |= todo[k + n], n++;
+            if (any && (runs[k].epochs > 0) == pass) {
+                if (runs[k].epochs)
+                    hy_note("sweep: training %d/%d: %s, batch %d, seed %llu, to epoch %d%s", g + 1, n_groups,
+                            runs[k].model->spec, runs[k].batch, (unsigned long long)runs[k].seed,
+                            runs[k + n - 1].epochs, " (runs are written as their epoch counts pass)");
+                else hy_note("sweep: training %d/%d: %s", g + 1, n_groups, runs[k].model->spec);
+                hy_sweep_eta_report(eta, hy_now(), 0);
+                group_job j = {o, c, ds, &gt, Tf, runs + k, todo + k, n, 0, {0}, 0, eta};
+                hy_curve_init(&j.curve);
+                if ((r = do_group(&j))) {
+                    char keep[1024];
+                    snprintf(keep, sizeof keep, "training %s (batch %d, seed %llu): %s", runs[k].model->spec,
+                             runs[k].batch, (unsigned long long)runs[k].seed, hy_errmsg());
+                    hy_err(r, "%s", keep);
+                }
+                hy_curve_free(&j.curve);
+                if (!r) hy_sweep_eta_done(eta, hy_now());
+                g++;
             }
-            hy_curve_free(&j.curve);
-            if (!r) hy_sweep_eta_done(eta, hy_now());
-            g++;
+            k += n;
         }
-        k += n;
-    }
     if (!r) hy_sweep_eta_report(eta, hy_now(), 1);
     hy_face_set_free(&gt);
     free(Tf);
