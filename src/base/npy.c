@@ -168,8 +168,11 @@ int hy_npy_parse(const char *name, const uint8_t *buf, size_t len, char dtype_ou
     // Element i of the file goes to C-order index ci. Fortran order (what np.save writes for a
     // transposed array such as coef.T) stores the first index fastest: walk the multi-index
     // idx in that order and keep ci, its C-order position, in step.
-    int64_t idx[NPY_MAX_NDIM] = {0}, stride[NPY_MAX_NDIM];
-    for (int k = hd.ndim - 1; k >= 0; k--) stride[k] = k == hd.ndim - 1 ? 1 : stride[k + 1] * hd.dims[k + 1];
+    // (only when there are elements: then every dimension is >= 1 and each stride <= count; a
+    // zero dimension would leave the others unbounded)
+    int64_t idx[NPY_MAX_NDIM] = {0}, stride[NPY_MAX_NDIM] = {0};
+    for (int k = hd.ndim - 1; k >= 0 && hd.fortran && count > 0; k--)
+        stride[k] = k == hd.ndim - 1 ? 1 : stride[k + 1] * hd.dims[k + 1];
     size_t ci = 0;
     for (size_t i = 0; i < count; i++) {
         const uint8_t *s = src + i * (size_t)in_size;
