@@ -29,5 +29,6 @@
 #include "study/dataset.h"
 #include "study/metrics.h"
 #include "study/simulate.h"
+#include "study/stats.h"
 
 #endif

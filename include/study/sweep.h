@@ -9,7 +9,8 @@
 //   runs/<name>.tmp/         a run in progress; never counted; removed and redone on resume
 //   setup.txt                what every run's numbers depend on besides its name (resuming with
 //                            another setup is refused)
-//   results.csv, results.md, chart.svg, chart.png   the ranked table (hyper report)
+//   results.csv, results.md, pairs.csv, runs.csv, chart.svg/png, curves.svg/png
+//                            the ranked report (hyper report; see study/report.h, study/results.h)
 //
 // Models are given as specs: a kind name, optionally followed by ":key=value" settings of the
 // Adam models (mlp:hidden=1024:act=tanh:dropout=0.2):
@@ -93,7 +94,8 @@ int hy_sweep_runs(const sweep_opts *o, sweep_run *runs, int max);
 // Runs this shard's unfinished runs, then (when every run of the grid is finished) writes
 // the report. Returns HY_OK when this shard's runs are all finished.
 int hy_sweep_execute(const sweep_opts *o, study_ctx *c);
-// Collects RESULTS/runs/*/run.csv and writes the ranked report; *n_runs gets the count.
+// Collects the finished runs under RESULTS/runs/ (study/results.h) and writes the ranked report
+// (study/report.h); *n_runs gets the number of runs.
 int hy_sweep_report(const char *out_dir, int *n_runs);
 
 #endif
