@@ -89,6 +89,9 @@ int cmd_sweep(int argc, char **argv) {
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = bf;
+    // A sweep keeps what it finished when it fails later (resuming skips finished runs), so its
+    // outputs are not rolled back like other commands' (src/cli/main.c).
+    hy_out_journal_stop();
     int r = hy_mkdir_p(o.out_dir);
     if (!r) r = hy_sweep_execute(&o, &m.ctx);
     hy_study_models_close(&m);
