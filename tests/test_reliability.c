@@ -25,6 +25,10 @@
 #include "base/nifti.h"
 #include "base/npy.h"
 #include "base/wfile.h"
+#include "fuzz/fuzz_util.h"  // fz_wf_fix_crc
+#include "models/facenet.h"
+#include "models/mtcnn.h"
+#include "study/dataset.h"
 #include "testutil.h"
 
 #define FX "tests/fixtures/"
@@ -386,6 +390,317 @@ START_TEST(d13_decompression_bombs_are_refused) {
 }
 END_TEST
 
+
+// --- 7. float64 inputs that overflow float32 --------------------------------------------------
+// 1e300 in train_fmri.npy made `train --model ols` exit 0 with "training MSE -nan" and zero
+// weights; in test_fmri.npy `predict` wrote non-finite predictions; extract with scl_slope
+// 3e38 wrote Inf; simulate --gain-strong 1.7e308 wrote NaN. Each value is now checked after
+// conversion to float32 (the type the data is used and written in).
+static void set_f64(const char *path, int row, int col, double v) {
+    npy_f64 a;
+    ck_assert_msg(hy_npy_read_f64(path, &a, 0) == 0, "%s", hy_errmsg());
+    a.data[(size_t)row * a.dims[1] + col] = v;
+    ck_assert_int_eq(hy_npy_write_f64(path, 2, a.dims, a.data), 0);
+    hy_npy_free_f64(&a);
+}
+
+START_TEST(d07_float32_overflow_is_caught) {
+    char *d = test_tmpdir(), *out, p[600];
+    ck_assert_int_eq(run_hyper(&out, "simulate -o %s/ok --train 40 --test 6 --reps 1 --voxels 30 --latent-dim 8 "
+                                     "--strong 2 -q", d), 0);
+    free(out);
+    ck_assert_int_eq(run_sh(&out, "cp -r %s/ok %s/big", d, d), 0);
+    free(out);
+    snprintf(p, sizeof p, "%s/big/train_fmri.npy", d);
+    set_f64(p, 1, 2, 1e300);
+    int rc = run_hyper(&out, "train -d %s/big --model ols -o %s/ols.bin", d, d);
+    ck_assert_msg(rc == 1 && strstr(out, "train_fmri.npy: non-finite value at row 1, column 2: 1e+300 is beyond "
+                                         "float32's range") && one_line(out), "%d: %s", rc, out);
+    free(out);
+    // the same value used to reach Adam as "diverged ... lower --lr" (issue 19 #15)
+    rc = run_hyper(&out, "train -d %s/big --model linear --epochs 2 -o %s/lin.bin", d, d);
+    ck_assert_msg(rc == 1 && strstr(out, "beyond float32's range") && !strstr(out, "diverged"), "%d: %s", rc, out);
+    free(out);
+    ck_assert(!file_exists("ols.bin"));
+    // predict on test data holding 1e300, with a decoder trained on clean data
+    ck_assert_int_eq(run_hyper(&out, "train -d %s/ok --model ridge -o %s/r.bin -q", d, d), 0);
+    free(out);
+    snprintf(p, sizeof p, "%s/big/test_fmri.npy", d);
+    set_f64(p, 0, 0, -1e300);
+    rc = run_hyper(&out, "predict --decoder %s/r.bin -d %s/big -o %s/pred.npy", d, d, d);
+    ck_assert_msg(rc == 1 && strstr(out, "test_fmri.npy: non-finite value at row 0, column 0: -1e+300") &&
+                      one_line(out), "%d: %s", rc, out);
+    free(out);
+    snprintf(p, sizeof p, "%s/pred.npy", d);
+    ck_assert(!file_exists(p));
+    // a value inside float32's range is still accepted
+    snprintf(p, sizeof p, "%s/big/test_fmri.npy", d);
+    set_f64(p, 0, 0, 3e38);
+    ck_assert_int_eq(run_hyper(&out, "predict --decoder %s/r.bin -d %s/big -o %s/pred.npy -q", d, d, d), 0);
+    free(out);
+    // extract: maps whose scl_slope 3e38 scales the values past float32
+    int64_t dm[4] = {2, 2, 1, 3}, dk[3] = {2, 2, 1};
+    double maps[12], mask[4] = {1, 1, 1, 1};
+    for (int i = 0; i < 12; i++) maps[i] = 1 + i;
+    snprintf(p, sizeof p, "%s/maps.nii", d);
+    ck_assert_int_eq(hy_nifti_write(p, 4, dm, NII_INT16, maps, 3e38, 0, 0), 0);
+    snprintf(p, sizeof p, "%s/mask.nii", d);
+    ck_assert_int_eq(hy_nifti_write(p, 3, dk, NII_UINT8, mask, 0, 0, 0), 0);
+    npy_f32 lat = {0};
+    int64_t ld[2] = {3, 8};
+    float lv[24] = {0};
+    snprintf(p, sizeof p, "%s/lat.npy", d);
+    ck_assert_int_eq(hy_npy_write_f32(p, 2, ld, lv), 0);
+    (void)lat;
+    rc = run_hyper(&out, "extract --train-maps %s/maps.nii --test-maps %s/maps.nii --mask %s/mask.nii "
+                   "--train-latents %s/lat.npy --test-latents %s/lat.npy --select-top 2 -o %s/ex", d, d, d, d, d, d);
+    ck_assert_msg(rc == 1 && strstr(out, "maps.nii: value ") && strstr(out, "beyond float32's range (check "
+                                                                             "scl_slope)") && one_line(out),
+                  "%d: %s", rc, out);
+    free(out);
+    snprintf(p, sizeof p, "%s/ex", d);
+    ck_assert(!file_exists(p));
+    // simulate: a gain that overflows is refused by the option's range; and whatever reaches the
+    // dataset writer non-finite is refused there (library check)
+    rc = run_hyper(&out, "simulate -o %s/s2 --gain-strong 1.7e308 --train 4 --test 2 --reps 1 --voxels 5 "
+                   "--latent-dim 2 --strong 1", d);
+    ck_assert_msg(rc == 2 && strstr(out, "--gain-strong: '1.7e308' must be <=") && one_line(out), "%d: %s", rc, out);
+    free(out);
+    double m[4] = {1, 2, 1e39, 4};
+    snprintf(p, sizeof p, "%s/m.npy", d);
+    ck_assert_int_eq(hy_ds_write_f32(p, m, 2, 2), HY_EVALUE);
+    ck_assert_msg(strstr(hy_errmsg(), "m.npy: value 1e+39 at row 1, column 0 is beyond float32's range"), "%s",
+                  hy_errmsg());
+    ck_assert(!file_exists(p));
+}
+END_TEST
+
+// --- 9. weight files: extra tensors, config that contradicts the tensors, NaN with a valid CRC --
+// Copies src to dst, dropping nothing, overriding the int config key `key` with `val` (when
+// key is non-NULL) and adding a tensor `extra` (when non-NULL).
+static void rewrite(const char *src, const char *dst, const char *key, int64_t val, const char *extra) {
+    wfile wf;
+    ck_assert_msg(hy_wf_open(&wf, src) == 0, "%s", hy_errmsg());
+    wf_writer *w = hy_wf_writer_new(wf.kind);
+    for (uint32_t i = 0; i < wf.n_config; i++) {
+        const wf_kv *kv = &wf.config[i];
+        switch (kv->type) {
+        case WF_CFG_INT: hy_wf_writer_int(w, kv->key, key && !strcmp(kv->key, key) ? val : kv->i); break;
+        case WF_CFG_FLOAT: hy_wf_writer_float(w, kv->key, kv->f); break;
+        case WF_CFG_STR: hy_wf_writer_str(w, kv->key, kv->s); break;
+        case WF_CFG_INTS: hy_wf_writer_ints(w, kv->key, kv->ints, kv->count); break;
+        default: hy_wf_writer_floats(w, kv->key, kv->floats, kv->count); break;
+        }
+    }
+    for (uint32_t i = 0; i < wf.n_tensors; i++) {
+        const wf_tensor *t = &wf.tensors[i];
+        hy_wf_writer_tensor(w, t->name, t->dtype, t->ndim, t->dims, t->data);
+    }
+    static const float one[2] = {1, 2};
+    if (extra) hy_wf_writer_tensor(w, extra, WF_F32, 1, (int64_t[]){2}, one);
+    ck_assert_msg(hy_wf_writer_save(w, dst) == 0, "%s", hy_errmsg());
+    hy_wf_writer_free(w);
+    hy_wf_close(&wf);
+}
+
+// Copies src to dst with element k of tensor `name` set to NaN and every CRC recomputed, so
+// that only the value check can notice.
+static void nan_weight(const char *src, const char *dst, const char *name, size_t k) {
+    uint8_t *b;
+    size_t n;
+    ck_assert_int_eq(hy_read_file(src, &b, &n, 0), 0);
+    wfile wf;
+    ck_assert_int_eq(hy_wf_open(&wf, src), 0);
+    const wf_tensor *t = hy_wf_find(&wf, name);
+    ck_assert_ptr_nonnull(t);
+    float nan = NAN;
+    memcpy(b + t->offset + 4 * k, &nan, 4);
+    hy_wf_close(&wf);
+    fz_wf_fix_crc(b, n);
+    FILE *f = fopen(dst, "wb");
+    ck_assert(f && fwrite(b, 1, n, f) == n && fclose(f) == 0);
+    free(b);
+}
+
+START_TEST(d09_loaders_refuse_extra_contradicting_and_nan_tensors) {
+    char *d = test_tmpdir(), *out, p[600], q[600];
+    ck_assert_int_eq(run_hyper(&out, "simulate -o %s/sim --train 40 --test 6 --reps 1 --voxels 30 --latent-dim 8 "
+                                     "--strong 2 -q", d), 0);
+    free(out);
+    ck_assert_int_eq(run_hyper(&out, "train -d %s/sim --model ridge -o %s/r.bin -q", d, d), 0);
+    free(out);
+    ck_assert_int_eq(run_hyper(&out, "train -d %s/sim --model ridge --zscore -o %s/rz.bin -q", d, d), 0);
+    free(out);
+    static const struct {
+        const char *src, *key;
+        int64_t val;
+        const char *extra, *needle;
+    } cases[] = {
+        {"r.bin", NULL, 0, "layers.7.weight",
+         "unexpected tensor 'layers.7.weight' (not part of a 1-layer decoder with bias=1, zscore=0)"},
+        {"r.bin", "bias", 0, NULL, "unexpected tensor 'layers.0.bias' (not part of a 1-layer decoder with bias=0"},
+        {"rz.bin", "zscore", 0, NULL, "unexpected tensor 'zscore.mean' (not part of a 1-layer decoder with bias=1, "
+                                      "zscore=0)"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snprintf(p, sizeof p, "%s/%s", d, cases[k].src);
+        snprintf(q, sizeof q, "%s/bad%zu.bin", d, k);
+        rewrite(p, q, cases[k].key, cases[k].val, cases[k].extra);
+        int rc = run_hyper(&out, "predict --decoder %s -d %s/sim -o %s/p.npy", q, d, d);
+        ck_assert_msg(rc == 1 && strstr(out, cases[k].needle) && one_line(out), "case %zu: %d: %s", k, rc, out);
+        free(out);
+    }
+    // the same rewrite without a change loads: the refusals above are the changes' doing
+    snprintf(p, sizeof p, "%s/r.bin", d);
+    snprintf(q, sizeof q, "%s/same.bin", d);
+    rewrite(p, q, NULL, 0, NULL);
+    ck_assert_int_eq(run_hyper(&out, "predict --decoder %s -d %s/sim -o %s/p.npy -q", q, d, d), 0);
+    free(out);
+    // MTCNN and PGGAN files with an extra tensor
+    snprintf(q, sizeof q, "%s/m.bin", d);
+    rewrite(FX "mtcnn_tiny.bin", q, NULL, 0, "onet.dense7.weight");
+    mtcnn_model mt;
+    ck_assert_int_eq(hy_mtcnn_load(&mt, q), HY_EFORMAT);
+    ck_assert_msg(strstr(hy_errmsg(), "unexpected tensor 'onet.dense7.weight'"), "%s", hy_errmsg());
+    snprintf(q, sizeof q, "%s/g.bin", d);
+    rewrite(G, q, NULL, 0, "64x64.conv0.weight");
+    ck_assert_int_eq(run_hyper(&out, "generate -g %s --seed 1 -n 1 --npy %s/x.npy", q, d), 1);
+    ck_assert_msg(strstr(out, "unexpected tensor '64x64.conv0.weight' (not part of a PGGAN generator)"), "%s", out);
+    free(out);
+    // NaN weights with valid checksums: `generate --npy` wrote NaN and exited 0
+    snprintf(q, sizeof q, "%s/gnan.bin", d);
+    nan_weight(G, q, "8x8.conv1.weight", 17);
+    ck_assert_int_eq(run_hyper(&out, "info %s", q), 0);  // the file itself is intact
+    free(out);
+    int rc = run_hyper(&out, "generate -g %s --seed 1 -n 1 --npy %s/x.npy", q, d);
+    ck_assert_msg(rc == 1 && strstr(out, "tensor '8x8.conv1.weight' element 17 is NaN") && one_line(out), "%d: %s",
+                  rc, out);
+    free(out);
+    snprintf(p, sizeof p, "%s/x.npy", d);
+    ck_assert(!file_exists(p));
+    snprintf(q, sizeof q, "%s/fnan.bin", d);
+    nan_weight(FX "facenet_tiny.bin", q, "last_linear.bias", 3);
+    facenet fn;
+    ck_assert_int_eq(hy_facenet_load(&fn, q), HY_EVALUE);
+    ck_assert_msg(strstr(hy_errmsg(), "'last_linear.bias' element 3 is NaN"), "%s", hy_errmsg());
+    snprintf(q, sizeof q, "%s/mnan.bin", d);
+    nan_weight(FX "mtcnn_tiny.bin", q, "rnet.prelu2.weight", 0);
+    ck_assert_int_eq(hy_mtcnn_load(&mt, q), HY_EVALUE);
+    ck_assert_msg(strstr(hy_errmsg(), "'rnet.prelu2.weight' element 0 is NaN"), "%s", hy_errmsg());
+    snprintf(p, sizeof p, "%s/r.bin", d);
+    snprintf(q, sizeof q, "%s/rnan.bin", d);
+    nan_weight(p, q, "layers.0.weight", 5);
+    ck_assert_int_eq(run_hyper(&out, "predict --decoder %s -d %s/sim -o %s/p2.npy", q, d, d), 1);
+    ck_assert_msg(strstr(out, "'layers.0.weight' element 5 is NaN") && one_line(out), "%s", out);
+    free(out);
+    // and the C writer refuses to write such a file in the first place
+    wf_writer *w = hy_wf_writer_new("decoder");
+    float bad[3] = {1, INFINITY, 2};
+    ck_assert_int_eq(hy_wf_writer_tensor(w, "x", WF_F32, 1, (int64_t[]){3}, bad), 0);
+    snprintf(q, sizeof q, "%s/inf.bin", d);
+    ck_assert_int_eq(hy_wf_writer_save(w, q), HY_EVALUE);
+    ck_assert_msg(strstr(hy_errmsg(), "inf.bin: tensor 'x' element 1 is Inf; not written"), "%s", hy_errmsg());
+    hy_wf_writer_free(w);
+    ck_assert(!file_exists(q));
+}
+END_TEST
+
+// --- 15. messages, exit codes and the .npy header -----------------------------------------------
+// Writes a version-1 .npy with the given header text and n float32 zeros.
+static void write_npy_header(const char *path, const char *header, int n) {
+    size_t hl = strlen(header), pad = (64 - (10 + hl + 1) % 64) % 64, total = hl + pad + 1;
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(total & 0xff), (uint8_t)(total >> 8)};
+    fwrite(pre, 1, 10, f);
+    fputs(header, f);
+    for (size_t i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    float z = 0;
+    for (int i = 0; i < n; i++) fwrite(&z, 4, 1, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(d15_messages_exit_codes_and_npy_headers) {
+    char *d = test_tmpdir(), *out, p[600];
+    // headers numpy refuses (or reads differently: a key given twice) are refused too; the
+    // valid spellings numpy writes or accepts still load
+    static const struct {
+        const char *header, *needle;  // needle NULL: must load
+    } h[] = {
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", NULL},
+        {"{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,)}", NULL},
+        {"  {'descr': '<f4', 'fortran_order': False, 'shape': (1, 2)}", NULL},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}", "unexpected key 'extra'"},
+        {"{'descr': '<f8', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", "duplicate key 'descr'"},
+        {"{'descr': '<f4', 'fortran_order': False}", "key 'shape' is missing"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2)}", "shape (2) is not a tuple"},
+        {"{'descr': '<f4', 'fortran_order': 0, 'shape': (2,)}", "fortran_order is not True or False"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} junk", "text after the dict"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 'a')}", "shape is not a tuple of integers"},
+    };
+    for (size_t k = 0; k < sizeof h / sizeof h[0]; k++) {
+        snprintf(p, sizeof p, "%s/h%zu.npy", d, k);
+        write_npy_header(p, h[k].header, 2);
+        npy_f32 a;
+        int rc = hy_npy_read_f32(p, &a, 0);
+        if (!h[k].needle) {
+            ck_assert_msg(rc == 0 && a.size == 2, "%s: %s", h[k].header, hy_errmsg());
+            hy_npy_free_f32(&a);
+        } else {
+            ck_assert_msg(rc == HY_EFORMAT && strstr(hy_errmsg(), "bad .npy header: ") &&
+                              strstr(hy_errmsg(), h[k].needle), "%s: %s", h[k].header, hy_errmsg());
+        }
+    }
+    // a header over 1 MiB was reported as "truncated .npy header"
+    snprintf(p, sizeof p, "%s/big.npy", d);
+    FILE *f = fopen(p, "wb");
+    uint8_t pre[12] = {0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0, 0, 0x20, 0};  // v2, header 2 MiB
+    fwrite(pre, 1, 12, f);
+    for (int i = 0; i < (2 << 20) + 8; i++) fputc(' ', f);
+    fclose(f);
+    npy_f32 a;
+    ck_assert_int_eq(hy_npy_read_f32(p, &a, 0), HY_EFORMAT);
+    ck_assert_msg(strstr(hy_errmsg(), "big.npy: .npy header of 2097152 bytes is over the limit of 1048576 (1 MiB)"),
+                  "%s", hy_errmsg());
+    // option values: tiny numbers are numbers, bad ones are usage errors (exit 2) naming the option
+    ck_assert_int_eq(run_hyper(&out, "simulate -o %s/sim --train 40 --test 6 --reps 1 --voxels 30 --latent-dim 8 "
+                                     "--strong 2 -q", d), 0);
+    free(out);
+    int rc = run_hyper(&out, "train -d %s/sim --model ridge --alpha 1e-308 -o %s/a.bin -q", d, d);
+    ck_assert_msg(rc == 0, "--alpha 1e-308: %d: %s", rc, out);
+    free(out);
+    rc = run_hyper(&out, "train -d %s/sim --model ridge --alpha-min -1 -o %s/a.bin", d, d);
+    ck_assert_msg(rc == 2 && strstr(out, "--alpha-min: '-1' must be > 0") && !strstr(out, "nan") && one_line(out),
+                  "%d: %s", rc, out);
+    free(out);
+    // a 2-D mask (x, y) was reported as "(4x4x0)"; it is the (x, y, 1) volume it describes
+    int64_t dm[4] = {4, 4, 1, 3}, dk2[2] = {4, 4}, dk3[3] = {5, 4, 1};
+    double maps[48], mask[20];
+    for (int i = 0; i < 48; i++) maps[i] = i % 7;
+    for (int i = 0; i < 20; i++) mask[i] = 1;
+    snprintf(p, sizeof p, "%s/maps.nii", d);
+    ck_assert_int_eq(hy_nifti_write(p, 4, dm, NII_FLOAT32, maps, 0, 0, 0), 0);
+    snprintf(p, sizeof p, "%s/mask2.nii", d);
+    ck_assert_int_eq(hy_nifti_write(p, 2, dk2, NII_UINT8, mask, 0, 0, 0), 0);
+    snprintf(p, sizeof p, "%s/mask3.nii", d);
+    ck_assert_int_eq(hy_nifti_write(p, 3, dk3, NII_UINT8, mask, 0, 0, 0), 0);
+    int64_t ld[2] = {3, 8};
+    float lv[24] = {0};
+    snprintf(p, sizeof p, "%s/lat.npy", d);
+    ck_assert_int_eq(hy_npy_write_f32(p, 2, ld, lv), 0);
+    rc = run_hyper(&out, "extract --train-maps %s/maps.nii --test-maps %s/maps.nii --mask %s/mask2.nii "
+                   "--train-latents %s/lat.npy --test-latents %s/lat.npy --select-top 3 -o %s/ex2 -q", d, d, d, d, d, d);
+    ck_assert_msg(rc == 0, "2-D mask: %d: %s", rc, out);
+    free(out);
+    rc = run_hyper(&out, "extract --train-maps %s/maps.nii --test-maps %s/maps.nii --mask %s/mask3.nii "
+                   "--train-latents %s/lat.npy --test-latents %s/lat.npy --select-top 3 -o %s/ex3", d, d, d, d, d, d);
+    ck_assert_msg(rc == 1 && strstr(out, "volume 4x4x1 does not match mask") && strstr(out, "(5x4x1)") &&
+                      one_line(out), "%d: %s", rc, out);
+    free(out);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("reliability");
     TCase *t = tcase_create("issue19");
@@ -394,9 +709,12 @@ static Suite *suite(void) {
     tcase_add_test(t, d04_temp_files_do_not_follow_symlinks);
     tcase_add_test(t, d05_non_regular_outputs_are_refused);
     tcase_add_test(t, d06_failing_commands_leave_no_output);
+    tcase_add_test(t, d07_float32_overflow_is_caught);
+    tcase_add_test(t, d09_loaders_refuse_extra_contradicting_and_nan_tensors);
     tcase_add_test(t, d11_stdout_write_errors_fail);
     tcase_add_test(t, d12_fifo_inputs_do_not_block);
     tcase_add_test(t, d13_decompression_bombs_are_refused);
+    tcase_add_test(t, d15_messages_exit_codes_and_npy_headers);
     suite_add_tcase(s, t);
     return s;
 }

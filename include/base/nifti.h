@@ -25,7 +25,7 @@ enum { NII_UINT8 = 2, NII_INT16 = 4, NII_INT32 = 8, NII_FLOAT32 = 16, NII_FLOAT6
 
 typedef struct {
     int ndim;          // dim[0] of the header, 1..7
-    int64_t dim[7];    // sizes (x, y, z, t, ...)
+    int64_t dim[7];    // sizes (x, y, z, t, ...); 1 past ndim (a 2-D image is x, y, 1)
     int64_t nvox;      // product of dim
     int datatype;
     double slope, inter;

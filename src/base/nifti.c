@@ -177,6 +177,7 @@ static int parse(nsrc *src, nifti_img *img) {
             return hy_err(HY_ENOMEM, "%s: volume has more than %lld voxels (limit NIFTI_MAX_VOXELS)", path,
                           (long long)NIFTI_MAX_VOXELS);
     }
+    for (int i = dim[0]; i < 7; i++) img->dim[i] = 1;
     int isz = dtype_size(dt);
     if (!isz)
         return hy_err(HY_EFORMAT, "%s: unsupported NIfTI datatype %d (%s); supported: uint8, int16, int32, float32, float64",

@@ -392,6 +392,16 @@ int hy_dec_from_wfile(decoder *dec, wfile *wf, const char *path) {
     }
     const char *cv;
     if (hy_wf_cfg(wf, "cv") && !hy_wf_cfg_str(wf, "cv", &cv)) snprintf(dec->cv, sizeof dec->cv, "%s", cv);
+    // tensors the config does not ask for (biases with bias=0, z-scoring with zscore=0, others)
+    // would be ignored and the decoder would predict differently from the one that was saved
+    char what[96];
+    snprintf(what, sizeof what, "a %d-layer decoder with bias=%lld, zscore=%lld", (int)n_layers, (long long)bias,
+             (long long)zs);
+    if ((rc = hy_wf_check_all_used(wf, what))) goto done;
+    if (!isfinite(dec->leaky_slope)) {
+        rc = hy_err(HY_EVALUE, "%s: config leaky_slope is not finite", path);
+        goto done;
+    }
     rc = HY_OK;
 done:
     if (rc) hy_dec_free(dec);

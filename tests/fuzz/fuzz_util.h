@@ -1,4 +1,5 @@
-// fuzz_util.h - helpers shared by the libFuzzer targets (header-only, static functions).
+// fuzz_util.h - helpers shared by the libFuzzer targets and tests/test_reliability.c (header-only,
+// static inline functions).
 //
 // fz_tmp_write: writes the input to one temp file per process (reused every run) for readers
 //   that take a path; the file lives in $FUZZ_TMPDIR, else /dev/shm when present (a disk-backed
@@ -20,12 +21,12 @@
 
 static char fz_path_[512];
 
-static void fz_cleanup_(void) {
+static inline void fz_cleanup_(void) {
     if (fz_path_[0]) unlink(fz_path_);
 }
 
 // Returns the temp path holding exactly data[0..size), or NULL on an I/O failure.
-static const char *fz_tmp_write(const char *ext, const uint8_t *data, size_t size) {
+static inline const char *fz_tmp_write(const char *ext, const uint8_t *data, size_t size) {
     if (!fz_path_[0]) {
         const char *d = getenv("FUZZ_TMPDIR");
         if (!d || !*d) d = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
@@ -42,18 +43,18 @@ static const char *fz_tmp_write(const char *ext, const uint8_t *data, size_t siz
     return fz_path_;
 }
 
-static uint64_t fz_le_(const uint8_t *p, int n) {
+static inline uint64_t fz_le_(const uint8_t *p, int n) {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
     return v;
 }
 
-static void fz_put32_(uint8_t *p, uint32_t v) {
+static inline void fz_put32_(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
 // Walks the HYW1 layout (include/base/wfile.h); stops quietly at the first thing that does not parse.
-static void fz_wf_fix_crc(uint8_t *b, size_t size) {
+static inline void fz_wf_fix_crc(uint8_t *b, size_t size) {
     if (size < 68 || memcmp(b, "HYPERWF", 8)) return;
     uint64_t hb = fz_le_(b + 12, 4), nc = fz_le_(b + 48, 4), nt = fz_le_(b + 52, 4);
     if (hb < 68 || hb > size) return;
@@ -100,7 +101,7 @@ hdr:
 }
 
 // one() on the raw bytes, then on a copy with the CRCs recomputed (when that changed anything).
-static void fz_raw_and_fixed(const uint8_t *data, size_t size, void (*one)(const uint8_t *, size_t)) {
+static inline void fz_raw_and_fixed(const uint8_t *data, size_t size, void (*one)(const uint8_t *, size_t)) {
     one(data, size);
     uint8_t *copy = malloc(size ? size : 1);
     if (!copy) return;
