@@ -353,7 +353,7 @@ void hy_progress(const char *label, long i, long n, double t_start) {
     if (g_quiet) return;
     if (enabled < 0) {
         const char *e = getenv("HY_PROGRESS");
-        enabled = e ? atoi(e) != 0 : isatty(2);
+        enabled = e ? (*e && strcmp(e, "0") != 0) : isatty(2);  // a flag: anything but "" or "0" is on
     }
     if (!enabled) return;
     double now = hy_now();
