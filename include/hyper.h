@@ -27,5 +27,6 @@
 #include "study/dataset.h"
 #include "study/metrics.h"
 #include "study/simulate.h"
+#include "study/stats.h"
 
 #endif
