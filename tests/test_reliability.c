@@ -29,6 +29,8 @@
 #include "models/facenet.h"
 #include "models/mtcnn.h"
 #include "study/dataset.h"
+#include "study/report.h"
+#include "study/sweep.h"
 #include "testutil.h"
 
 #define FX "tests/fixtures/"
@@ -503,9 +505,9 @@ static void rewrite(const char *src, const char *dst, const char *key, int64_t v
     hy_wf_close(&wf);
 }
 
-// Copies src to dst with element k of tensor `name` set to NaN and every CRC recomputed, so
-// that only the value check can notice.
-static void nan_weight(const char *src, const char *dst, const char *name, size_t k) {
+// Copies src to dst with element k of tensor `name` set to v and every CRC recomputed, so that
+// only the value checks can notice (a NaN) or the checksums differ (any other change).
+static void set_weight(const char *src, const char *dst, const char *name, size_t k, float v) {
     uint8_t *b;
     size_t n;
     ck_assert_int_eq(hy_read_file(src, &b, &n, 0), 0);
@@ -513,14 +515,14 @@ static void nan_weight(const char *src, const char *dst, const char *name, size_
     ck_assert_int_eq(hy_wf_open(&wf, src), 0);
     const wf_tensor *t = hy_wf_find(&wf, name);
     ck_assert_ptr_nonnull(t);
-    float nan = NAN;
-    memcpy(b + t->offset + 4 * k, &nan, 4);
+    memcpy(b + t->offset + 4 * k, &v, 4);
     hy_wf_close(&wf);
     fz_wf_fix_crc(b, n);
     FILE *f = fopen(dst, "wb");
     ck_assert(f && fwrite(b, 1, n, f) == n && fclose(f) == 0);
     free(b);
 }
+#define nan_weight(src, dst, name, k) set_weight(src, dst, name, k, NAN)
 
 START_TEST(d09_loaders_refuse_extra_contradicting_and_nan_tensors) {
     char *d = test_tmpdir(), *out, p[600], q[600];
@@ -701,20 +703,217 @@ START_TEST(d15_messages_exit_codes_and_npy_headers) {
 }
 END_TEST
 
+
+// --- 2. grids over the run limit --------------------------------------------------------------
+// A grid over 1,024 runs silently kept the first 1,024, dropping the closed-form models.
+START_TEST(d02_oversized_grid_is_refused) {
+    char *d = test_tmpdir(), *out;
+    int rc = run_hyper(&out, "sweep -d %s/none -g %s -e %s -o %s/res --models linear,linear-nobias,mlp "
+                       "--epochs 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32 "
+                       "--batch 1,2,3,4,5,6,7,8,9,10,11", d, G, FX "facenet_tiny.bin", d);
+    ck_assert_msg(rc == 2 && strstr(out, "the grid has 1059 runs (3 models x 32 epoch counts x 11 batch sizes + 3 "
+                                         "closed-form), more than the 1024 one sweep holds") && one_line(out),
+                  "%d: %s", rc, out);
+    free(out);
+    ck_assert_int_eq(dir_count(d), 0);
+    // the library says the same to any caller
+    sweep_opts o;
+    hy_sweep_defaults(&o);
+    o.n_epochs = 32;
+    o.n_batches = 11;
+    ck_assert_int_eq(hy_sweep_runs(&o, NULL, SWEEP_MAX_RUNS), HY_EARG);
+    o.n_batches = 10;  // 3 x 32 x 10 + 3 = 963 fits
+    ck_assert_int_eq(hy_sweep_runs(&o, NULL, SWEEP_MAX_RUNS), 963);
+}
+END_TEST
+
+// --- 3. resuming records every setting exactly ---------------------------------------------
+// setup.txt and gt/key.txt did not record the MTCNN detector file, and lr was written with %g:
+// a sweep resumed with another --mtcnn, or with --lr 0.0010000004 after --lr 0.001, mixed runs.
+#define SWEEP_TINY "sweep -d %s/sim -g " G " -e " FX "facenet_tiny.bin -o %s/res --models linear --epochs 1 " \
+                   "--closed '' --null 0 --threads 1 -q"
+START_TEST(d03_resume_records_detector_and_exact_lr) {
+    char *d = test_tmpdir(), *out, p[600], det2[600];
+    ck_assert_int_eq(run_hyper(&out, "simulate -o %s/sim --train 40 --test 4 --voxels 64 --seed 5 -q", d), 0);
+    free(out);
+    int rc = run_hyper(&out, SWEEP_TINY " --crop mtcnn -m %s --lr 0.001", d, d, FX "mtcnn_tiny.bin");
+    ck_assert_msg(rc == 0, "%s", out);
+    free(out);
+    snprintf(p, sizeof p, "%s/res/setup.txt", d);
+    char *setup = read_text(p);
+    ck_assert_msg(strstr(setup, "crop=mtcnn(on-no-face=fallback-full,detector_crc=") && strstr(setup, " lr=0.001 "),
+                  "%s", setup);
+    free(setup);
+    snprintf(p, sizeof p, "%s/res/gt/key.txt", d);
+    char *key = read_text(p);
+    ck_assert_msg(strstr(key, "detector_crc="), "%s", key);
+    free(key);
+    // another detector file (one weight changed) is another setup
+    snprintf(det2, sizeof det2, "%s/mtcnn2.bin", d);
+    set_weight(FX "mtcnn_tiny.bin", det2, "onet.dense6_1.bias", 0, 0.25f);
+    rc = run_hyper(&out, SWEEP_TINY " --crop mtcnn -m %s --lr 0.001", d, d, det2);
+    ck_assert_msg(rc == 1 && strstr(out, "made with another setup (crop=mtcnn(on-no-face=fallback-full,detector_crc=") &&
+                      one_line(out), "%d: %s", rc, out);
+    free(out);
+    // a learning rate that %g printed as 0.001 too
+    rc = run_hyper(&out, SWEEP_TINY " --crop mtcnn -m %s --lr 0.0010000004", d, d, FX "mtcnn_tiny.bin");
+    ck_assert_msg(rc == 1 && strstr(out, "(lr=0.001, now lr=0.0010000004") && one_line(out), "%d: %s", rc, out);
+    free(out);
+    // the same setup resumes (nothing left to do)
+    rc = run_hyper(&out, SWEEP_TINY " --crop mtcnn -m %s --lr 0.001", d, d, FX "mtcnn_tiny.bin");
+    ck_assert_msg(rc == 0, "%s", out);
+    free(out);
+}
+END_TEST
+
+// --- 8. the report on damaged or unusual run folders -----------------------------------------
+// A run.csv with nan in dist_mean gave UBSan "signed integer overflow" and the release build
+// ranked it first; run names with & < > made chart.svg invalid XML.
+static void fake_run(const char *res, const char *name, double dist) {
+    char p[1200], line[1024];
+    snprintf(p, sizeof p, "%s/runs/%s", res, name);
+    ck_assert_int_eq(hy_mkdir_p(p), 0);
+    run_summary r = {.epochs = 1, .batch = 30, .dist_mean = dist, .dist_se = 0.01, .baseline = 1.0, .null_p = NAN,
+                     .cosine = 0.5, .ident_acc = 0.7, .collapse = 1, .pixel_r = 0.3, .seed = 1};
+    snprintf(r.name, sizeof r.name, "%s", name);
+    snprintf(r.model, sizeof r.model, "linear");
+    hy_report_format_csv(line, sizeof line, 0, &r);
+    snprintf(p, sizeof p, "%s/runs/%s/run.csv", res, name);
+    FILE *f = fopen(p, "w");
+    fprintf(f, "%s\n%s\n", REPORT_CSV_HEADER, line);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/runs/%s/metrics.csv", res, name);
+    f = fopen(p, "w");
+    fprintf(f, "item,facenet_distance,baseline\n");
+    for (int i = 0; i < 4; i++) fprintf(f, "%d,%.3f,%.3f\n", i, dist + 0.01 * i, 1.0);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/runs/%s/latent_items.csv", res, name);
+    f = fopen(p, "w");
+    fprintf(f, "item,ident2\n");
+    for (int i = 0; i < 4; i++) fprintf(f, "%d,0.75\n", i);
+    fclose(f);
+}
+
+START_TEST(d08_report_nan_rows_and_xml_names) {
+    char *d = test_tmpdir(), *out, res[600], p[700];
+    snprintf(res, sizeof res, "%s/res", d);
+    fake_run(res, "a&b<c>_1_30", 0.5);
+    fake_run(res, "plain_1_30", 0.6);
+    ck_assert_int_eq(run_sh(&out, "%s report '%s' 2>&1", hyper_bin(), res), 0);
+    free(out);
+    snprintf(p, sizeof p, "%s/chart.svg", res);
+    char *svg = read_text(p);
+    ck_assert_msg(strstr(svg, "a&amp;b&lt;c&gt;_1_30") && !strstr(svg, "a&b<c>"), "%s", svg);
+    for (const char *c = strchr(svg, '&'); c; c = strchr(c + 1, '&'))  // every & starts an entity
+        ck_assert_msg(!strncmp(c, "&amp;", 5) || !strncmp(c, "&lt;", 4) || !strncmp(c, "&gt;", 4) ||
+                          !strncmp(c, "&quot;", 6), "bare & in chart.svg: %.20s", c);
+    free(svg);
+    // a row whose distance is nan is refused, naming the file; nothing is ranked from it
+    fake_run(res, "nan_1_30", NAN);
+    int rc = run_sh(&out, "%s report '%s' 2>&1", hyper_bin(), res);
+    ck_assert_msg(rc == 1 && strstr(out, "nan_1_30/run.csv: dist_mean is nan") && one_line(out), "%d: %s", rc, out);
+    free(out);
+    // a seed suffix too large for any integer is read as no seed, not overflowed
+    fake_run(res, "huge_1_30_s99999999999999999999999", 0.7);
+    snprintf(p, sizeof p, "rm -r '%s/runs/nan_1_30'", res);
+    ck_assert_int_eq(run_sh(&out, "%s", p), 0);
+    free(out);
+    ck_assert_int_eq(run_sh(&out, "%s report '%s' 2>&1", hyper_bin(), res), 0);
+    free(out);
+}
+END_TEST
+
+// --- 16. several processes in one RESULTS; options that make no sense ---------------------------
+// Two sweeps into the same folder shared runs/<name>.tmp and one failed mid-way. Now each run is
+// computed under its own lock (runs/.<name>.lock): a second process skips the runs the first
+// holds and takes the others, so two sweeps (or shards) share the work safely.
+START_TEST(d16_concurrent_sweeps_and_option_checks) {
+    char *d = test_tmpdir(), *out, p[600];
+    ck_assert_int_eq(run_hyper(&out, "simulate -o %s/sim --train 40 --test 4 --voxels 64 --seed 5 -q", d), 0);
+    free(out);
+    // a run whose lock another process holds is left to it; the rest are done; no report yet
+    snprintf(p, sizeof p, "%s/res/runs", d);
+    ck_assert_int_eq(hy_mkdir_p(p), 0);
+    snprintf(p, sizeof p, "%s/res/runs/.linear_1_30.lock", d);
+    int fd;
+    ck_assert_int_eq(hy_lock_take(p, 0, &fd), 0);
+    int rc = run_hyper(&out, "sweep -d %s/sim -g " G " -e " FX "facenet_tiny.bin -o %s/res --models linear "
+                       "--epochs 1,2 --closed ols --null 0 --crop full --threads 1", d, d);
+    ck_assert_msg(rc == 0 && strstr(out, "linear_1_30 is being computed by another process") &&
+                      strstr(out, "1 run left to other processes"), "%d: %s", rc, out);
+    free(out);
+    snprintf(p, sizeof p, "%s/res/runs/linear_1_30", d);
+    ck_assert(!file_exists(p));
+    snprintf(p, sizeof p, "%s/res/runs/linear_2_30/run.csv", d);
+    ck_assert(file_exists(p));
+    snprintf(p, sizeof p, "%s/res/results.csv", d);
+    ck_assert(!file_exists(p));
+    hy_lock_release(fd);
+    // two sweeps started together over a fresh folder: both succeed, every run is there once
+    char sw[2048];
+    snprintf(sw, sizeof sw, "%s sweep -d %s/sim -g " G " -e " FX "facenet_tiny.bin -o %s/res2 --models linear --epochs "
+             "1,2,3 --closed ols,ridge --null 0 --crop full --threads 1 -q", hyper_bin(), d, d);
+    rc = run_sh(&out, "%s > %s/log1 2>&1 & a=$!; %s > %s/log2 2>&1 & b=$!; wait $a; s1=$?; wait $b; s2=$?; "
+                "cat %s/log1 %s/log2; [ $s1 = 0 ] && [ $s2 = 0 ]", sw, d, sw, d, d, d);
+    ck_assert_msg(rc == 0 && out[0] == 0, "%d: %s", rc, out);
+    free(out);
+    snprintf(p, sizeof p, "%s/res2/runs", d);
+    int runs = 0;
+    DIR *dir = opendir(p);
+    for (struct dirent *e; (e = readdir(dir));) {
+        ck_assert_msg(!strstr(e->d_name, ".tmp"), "left: %s", e->d_name);
+        runs += e->d_name[0] != '.';
+    }
+    closedir(dir);
+    ck_assert_int_eq(runs, 5);
+    snprintf(p, sizeof p, "%s/res2/results.csv", d);
+    ck_assert(file_exists(p));
+    // values that used to be accepted silently are usage errors (exit 2, one line)
+    static const struct {
+        const char *args, *needle;
+    } bad[] = {
+        {"sweep -d D -g G -e F -o O --lr -1", "--lr: '-1' must be > 0"},
+        {"sweep -d D -g G -e F -o O --models linear,mlp,linear", "model 'linear' is listed twice"},
+        {"sweep -d D -g G -e F -o O --closed ols,ols", "model 'ols' is listed twice"},
+        {"sweep -d D -g G -e F -o O --epochs 5,9,5", "--epochs: 5 is listed twice"},
+        {"train -d D --model linear -o O --weight-decay -1", "--weight-decay: '-1' must be >= 0"},
+        {"train -d D --model ridge -o O --alpha-min 10 --alpha-max 1", "--alpha-min 10 must be below --alpha-max 1"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        rc = run_hyper(&out, "%s", bad[k].args);
+        ck_assert_msg(rc == 2 && strstr(out, bad[k].needle) && one_line(out), "%s -> %d: %s", bad[k].args, rc, out);
+        free(out);
+    }
+    // options the chosen model ignores: a note, and the work is done
+    rc = run_hyper(&out, "train -d %s/sim --model ridge --epochs 5 --hidden 8 -o %s/r.bin", d, d);
+    ck_assert_msg(rc == 0 && strstr(out, "note: --epochs is ignored by --model ridge") &&
+                      strstr(out, "note: --hidden is ignored by --model ridge (it is read by mlp)"), "%d: %s", rc, out);
+    free(out);
+    rc = run_hyper(&out, "sweep -d %s/none -g " G " -e " FX "facenet_tiny.bin -o %s/r3 --models linear --hidden 8",
+                   d, d);
+    ck_assert_msg(rc == 1 && strstr(out, "note: --hidden is ignored: no mlp in --models"), "%d: %s", rc, out);
+    free(out);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("reliability");
     TCase *t = tcase_create("issue19");
     tcase_set_timeout(t, 300);
     tcase_add_test(t, d01_hy_threads_is_bounded);
+    tcase_add_test(t, d02_oversized_grid_is_refused);
+    tcase_add_test(t, d03_resume_records_detector_and_exact_lr);
     tcase_add_test(t, d04_temp_files_do_not_follow_symlinks);
     tcase_add_test(t, d05_non_regular_outputs_are_refused);
     tcase_add_test(t, d06_failing_commands_leave_no_output);
     tcase_add_test(t, d07_float32_overflow_is_caught);
+    tcase_add_test(t, d08_report_nan_rows_and_xml_names);
     tcase_add_test(t, d09_loaders_refuse_extra_contradicting_and_nan_tensors);
     tcase_add_test(t, d11_stdout_write_errors_fail);
     tcase_add_test(t, d12_fifo_inputs_do_not_block);
     tcase_add_test(t, d13_decompression_bombs_are_refused);
     tcase_add_test(t, d15_messages_exit_codes_and_npy_headers);
+    tcase_add_test(t, d16_concurrent_sweeps_and_option_checks);
     suite_add_tcase(s, t);
     return s;
 }

@@ -86,6 +86,14 @@ void hy_out_journal_stop(void);
 size_t hy_out_journal_rollback(void);
 int hy_path_exists(const char *path);
 
+// Advisory lock (flock) on `path`, a lock file created if missing (never through a symlink).
+// wait = 0: returns 1 at once when another process holds it; wait = 1: blocks until it is free.
+// HY_OK: taken, *fd is the descriptor to pass to hy_lock_release (the lock also ends with the
+// process, so a killed holder never blocks anyone). Works across processes on local file
+// systems; on NFS only where the kernel maps flock to NFS locks (Linux does).
+int hy_lock_take(const char *path, int wait, int *fd);
+void hy_lock_release(int fd);
+
 // --- misc -----------------------------------------------------------------------
 double hy_now(void);  // monotonic seconds
 // Progress line on stderr ("label  i/n  [eta]"), throttled; only when stderr is a tty or

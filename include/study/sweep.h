@@ -41,7 +41,8 @@ void hy_sweep_defaults(sweep_opts *o);
 // Parses comma lists into the options ("linear,mlp", "700,900").
 int hy_sweep_parse_models(sweep_opts *o, const char *list, int closed);
 int hy_sweep_parse_ints(int *out, int *n, int max, const char *opt, const char *list);
-// The ordered run list (iterative grid first, then closed-form).
+// The ordered run list (iterative grid first, then closed-form) and its length; HY_EARG when the
+// grid has more than `max` runs (nothing is cut silently). runs == NULL: only count and check.
 int hy_sweep_runs(const sweep_opts *o, sweep_run *runs, int max);
 // Runs this shard's unfinished runs, then (when every run of the grid is finished) writes
 // the report. Returns HY_OK when this shard's runs are all finished.

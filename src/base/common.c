@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>  // flock
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -284,6 +285,27 @@ void hy_out_abort(hy_outfile *o) {
     o->fp = NULL;
     if (o->tmp[0]) remove(o->tmp);
     o->tmp[0] = 0;
+}
+
+// --- advisory locks ------------------------------------------------------------------
+
+int hy_lock_take(const char *path, int wait, int *fd_out) {
+    *fd_out = -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) return hy_err(HY_EIO, "%s: cannot create lock file: %s", path, strerror(errno));
+    while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK) return 1;
+        return hy_err(HY_EIO, "%s: cannot lock: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    return HY_OK;
+}
+
+void hy_lock_release(int fd) {
+    if (fd >= 0) close(fd);  // closing the descriptor drops the flock
 }
 
 int hy_path_exists(const char *path) {

@@ -41,6 +41,8 @@ int hy_sweep_parse_models(sweep_opts *o, const char *list, int closed) {
             return hy_err(HY_EARG, "'%s' is %s; list it in %s", tok, closed ? "iterative" : "closed-form",
                           closed ? "--models" : "--closed");
         if (n == 16) return hy_err(HY_EARG, "too many models (max 16)");
+        for (int k = 0; k < n; k++)  // a run twice would share one folder
+            if (!strcmp(dst[k], tok)) return hy_err(HY_EARG, "model '%s' is listed twice", tok);
         snprintf(dst[n++], 32, "%s", tok);
     }
     if (closed) o->n_closed = n;
@@ -64,6 +66,12 @@ int hy_sweep_parse_ints(int *out, int *n, int max, const char *opt, const char *
 }
 
 int hy_sweep_runs(const sweep_opts *o, sweep_run *runs, int max) {
+    const long total = (long)o->n_models * o->n_epochs * o->n_batches + o->n_closed;
+    if (total > max)  // never a silent cut: the closed-form models come last and would be the ones dropped
+        return hy_err(HY_EARG, "the grid has %ld runs (%d models x %d epoch counts x %d batch sizes + %d closed-form), "
+                      "more than the %d one sweep holds; split it over several sweeps", total, o->n_models,
+                      o->n_epochs, o->n_batches, o->n_closed, max);
+    if (!runs) return (int)total;
     int k = 0;
     for (int m = 0; m < o->n_models; m++)
         for (int e = 0; e < o->n_epochs; e++)
@@ -156,8 +164,18 @@ static int run_done(const char *out_dir, const char *name) {
 }
 
 // One line naming everything a finished run's numbers depend on besides its own decoder settings
-// (those are in its name): the data, the generator and FaceNet files, the crop, the null and the
-// decoder options shared by the grid.
+// (those are in its name): the data, the generator, FaceNet and MTCNN files (CRC-32s), the crop,
+// the null and the decoder options shared by the grid, each exactly (exact_double: --lr
+// 0.0010000004 is not --lr 0.001).
+// The shortest decimal form of v that reads back as exactly v (0.001 stays "0.001", and
+// 0.0010000004 is not mistaken for it).
+static void exact_double(char *buf, size_t len, double v) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
 static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset *ds, char *line, size_t len) {
     uint32_t d = 0;
     const ds_split *sp[2] = {&ds->train, &ds->test};
@@ -165,13 +183,14 @@ static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset
         d = hy_crc32(d, sp[i]->fmri, sizeof(double) * (size_t)sp[i]->n * sp[i]->v);
         d = hy_crc32(d, sp[i]->lat, sizeof(double) * (size_t)sp[i]->n * sp[i]->d);
     }
-    char crop[128];
+    char crop[128], lr[32];
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
+    exact_double(lr, sizeof lr, o->lr);
     snprintf(line, len,
              "data_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s n_null=%d n_null_latent=%d null_seed=%llu "
-             "zscore=%d seed=%llu lr=%g mlp_hidden=%d\n",
+             "zscore=%d seed=%llu lr=%s mlp_hidden=%d\n",
              d, hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop,
-             c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, (unsigned long long)o->seed, o->lr,
+             c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, (unsigned long long)o->seed, lr,
              o->mlp_hidden);
 }
 
@@ -182,7 +201,7 @@ static int check_setup(const sweep_opts *o, const study_ctx *c, const hy_dataset
     char p[4200], want[1024], have[1024];
     setup_line(o, c, ds, want, sizeof want);
     snprintf(p, sizeof p, "%s/setup.txt", o->out_dir);
-    FILE *f = fopen(p, "r");
+    FILE *f = hy_fopen_read(p);
     if (f) {
         const int ok = fgets(have, sizeof have, f) != NULL;
         fclose(f);
@@ -223,6 +242,7 @@ static int check_setup(const sweep_opts *o, const study_ctx *c, const hy_dataset
 int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     static sweep_run runs[SWEEP_MAX_RUNS];
     int total = hy_sweep_runs(o, runs, SWEEP_MAX_RUNS), r;
+    if (total < 0) return total;
     if (total == 0) return hy_err(HY_EARG, "the sweep has no runs (empty --models/--closed)");
     hy_dataset ds = {0};
     if ((r = hy_ds_load(&ds, o->data_dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0))) return r;
@@ -234,7 +254,21 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     }
     char p[4200];
     snprintf(p, sizeof p, "%s/runs", o->out_dir);
-    if ((r = hy_mkdir_p(p)) || (r = check_setup(o, c, &ds))) {
+    if ((r = hy_mkdir_p(p))) {
+        hy_ds_free(&ds);
+        return r;
+    }
+    // Several processes may work in one RESULTS (shards, or the same sweep started twice): the
+    // setup record and the ground-truth cache are made under RESULTS/.lock, one process at a
+    // time, and each run under its own lock (below), so no two processes share a run's folder.
+    int setup_fd;
+    snprintf(p, sizeof p, "%s/.lock", o->out_dir);
+    if ((r = hy_lock_take(p, 0, &setup_fd)) == 1) {
+        hy_note("sweep: waiting for another process to finish setting up %s (%s)", o->out_dir, p);
+        r = hy_lock_take(p, 1, &setup_fd);
+    }
+    if (r || (r = check_setup(o, c, &ds))) {
+        hy_lock_release(setup_fd);
         hy_ds_free(&ds);
         return r;
     }
@@ -255,9 +289,27 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
         hy_note("sweep: ground-truth faces (%d) -> %s", ds.test.n, p);
         r = hy_study_gt_faces(c, Tf, ds.test.n, p, &gt);
     }
+    hy_lock_release(setup_fd);
     double t0 = hy_now();
+    int n_busy = 0;
     for (int i = 0; i < n_mine && !r; i++) {
         const sweep_run *run = &runs[mine[i]];
+        // runs/.<name>.lock: held while the run is computed; a run another process holds is
+        // skipped (it finishes it), one finished meanwhile is not redone
+        int run_fd;
+        snprintf(p, sizeof p, "%s/runs/.%s.lock", o->out_dir, run->name);
+        if ((r = hy_lock_take(p, 0, &run_fd)) < 0) break;
+        if (r == 1) {
+            r = HY_OK;
+            n_busy++;
+            hy_note("sweep: %s is being computed by another process (%s is locked); leaving it to that process",
+                    run->name, p);
+            continue;
+        }
+        if (run_done(o->out_dir, run->name)) {
+            hy_lock_release(run_fd);
+            continue;
+        }
         double el = hy_now() - t0;
         if (i) hy_note("sweep: [%d/%d] %s  (%.0f s elapsed, ETA %.0f s)", i + 1, n_mine, run->name, el,
                        el / i * (n_mine - i));
@@ -267,6 +319,7 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
             snprintf(keep, sizeof keep, "run %s: %s", run->name, hy_errmsg());
             hy_err(r, "%s", keep);
         }
+        hy_lock_release(run_fd);
     }
     hy_face_set_free(&gt);
     free(Tf);
@@ -279,6 +332,9 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
         if ((r = hy_sweep_report(o->out_dir, &n))) return r;
         hy_note("sweep: all %d runs finished; report: %s/results.md, results.csv, chart.svg, chart.png", n,
                 o->out_dir);
+    } else if (n_busy) {
+        hy_note("sweep: %d run%s left to other processes working in %s; the last to finish writes the report "
+                "(or run `hyper report %s`)", n_busy, n_busy == 1 ? "" : "s", o->out_dir, o->out_dir);
     } else {
         hy_note("sweep: shard %d/%d finished; when every shard is done run `hyper report %s`", o->shard_i,
                 o->shard_n, o->out_dir);
