@@ -288,6 +288,12 @@ START_TEST(d11_stdout_write_errors_fail) {
         ck_assert_int_eq(run_sh(&out, "%s %s >/dev/null 2>&1", hyper_bin(), args), 0);  // the same, writable
         free(out);
     }
+    // a closed stdout is only an error for a command that had something to print there
+    ck_assert_int_eq(run_sh(&out, "%s generate -g %s --seed 1 -n 1 --npy %s/g.npy -q 2>&1 >&-", hyper_bin(), G, d), 0);
+    free(out);
+    ck_assert_int_eq(run_sh(&out, "%s info %s 2>&1 >&-", hyper_bin(), G), 1);
+    ck_assert_msg(strstr(out, "hyper info: cannot write to standard output: Bad file descriptor"), "%s", out);
+    free(out);
 }
 END_TEST
 

@@ -6,6 +6,7 @@
 //     pipe's EPIPE): if not, the command fails with one line and exit status 1.
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>  // __fpending
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,14 +57,15 @@ static void usage(FILE *f) {
                "  by the generic im2col + OpenBLAS path\n");
 }
 
-// Exit status `rc` of `what`, turned into 1 when standard output could not be written.
+// Exit status `rc` of `what`, turned into 1 when standard output could not be written: an
+// earlier write failed, or the final flush does. A closed stdout (>&-) is only an error when
+// something was to be written to it (the rule of gnulib's close_stdout).
 static int check_stdout(const char *what, int rc) {
+    const int pending = __fpending(stdout) != 0, failed_before = ferror(stdout) != 0;
     errno = 0;
-    int e = fflush(stdout) != 0 ? (errno ? errno : EIO) : 0;  // an earlier failed write (ferror) leaves data to retry
-    if (!e && ferror(stdout)) e = EIO;
-    if (fclose(stdout) != 0 && !e) e = errno ? errno : EIO;
-    int bad = e != 0;
-    if (!bad) return rc;
+    const int close_failed = fclose(stdout) != 0;
+    const int e = errno ? errno : EIO;
+    if (!failed_before && !(close_failed && (pending || e != EBADF))) return rc;
     fprintf(stderr, "%s: cannot write to standard output: %s\n", what, strerror(e));
     return rc ? rc : 1;
 }
