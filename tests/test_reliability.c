@@ -736,20 +736,29 @@ END_TEST
 // --- 3. resuming records every setting exactly ---------------------------------------------
 // setup.txt and gt/key.txt did not record the MTCNN detector file, and lr was written with %g:
 // a sweep resumed with another --mtcnn, or with --lr 0.0010000004 after --lr 0.001, mixed runs.
-#define SWEEP_TINY "sweep -d %s/sim -g " G " -e " FX "facenet_tiny.bin -o %s/res --models linear --epochs 1 " \
+#define SWEEP_TINY "sweep -d %s/sim -e " FX "facenet_tiny.bin -o %s/res --models linear --epochs 1 " \
                    "--closed '' --null 0 --threads 1 -q"
 START_TEST(d03_resume_records_detector_and_exact_lr) {
     char *d = test_tmpdir(), *out, p[600], det2[600];
     ck_assert_int_eq(run_hyper(&out, "simulate -o %s/sim --train 40 --test 4 --voxels 64 --seed 5 -q", d), 0);
     free(out);
-    int rc = run_hyper(&out, SWEEP_TINY " --crop mtcnn -m %s --lr 0.001", d, d, FX "mtcnn_tiny.bin");
+    int rc = run_hyper(&out, SWEEP_TINY " -g " G " --crop mtcnn -m %s --lr 0.001", d, d, FX "mtcnn_tiny.bin");
     ck_assert_msg(rc == 0, "%s", out);
     free(out);
     snprintf(p, sizeof p, "%s/res/setup.txt", d);
     char *setup = read_text(p);
     ck_assert_msg(strstr(setup, "crop=mtcnn(on-no-face=fallback-full,detector_crc=") && strstr(setup, " lr=0.001 "),
                   "%s", setup);
+    // the generator's checksum is the file's, also where the loader releases the file's buffer
+    // (all convs packed; it read 00000000 there)
+    ck_assert_msg(strstr(setup, "generator_crc=") && !strstr(setup, "generator_crc=00000000"), "%s", setup);
     free(setup);
+    snprintf(det2, sizeof det2, "%s/g2.bin", d);
+    set_weight(G, det2, "torgb.bias", 1, 0.125f);
+    rc = run_hyper(&out, SWEEP_TINY " -g %s --crop mtcnn -m %s --lr 0.001", d, d, det2, FX "mtcnn_tiny.bin");
+    ck_assert_msg(rc == 1 && strstr(out, "made with another setup (generator_crc=") && one_line(out), "%d: %s", rc,
+                  out);
+    free(out);
     snprintf(p, sizeof p, "%s/res/gt/key.txt", d);
     char *key = read_text(p);
     ck_assert_msg(strstr(key, "detector_crc="), "%s", key);
@@ -757,16 +766,16 @@ START_TEST(d03_resume_records_detector_and_exact_lr) {
     // another detector file (one weight changed) is another setup
     snprintf(det2, sizeof det2, "%s/mtcnn2.bin", d);
     set_weight(FX "mtcnn_tiny.bin", det2, "onet.dense6_1.bias", 0, 0.25f);
-    rc = run_hyper(&out, SWEEP_TINY " --crop mtcnn -m %s --lr 0.001", d, d, det2);
+    rc = run_hyper(&out, SWEEP_TINY " -g " G " --crop mtcnn -m %s --lr 0.001", d, d, det2);
     ck_assert_msg(rc == 1 && strstr(out, "made with another setup (crop=mtcnn(on-no-face=fallback-full,detector_crc=") &&
                       one_line(out), "%d: %s", rc, out);
     free(out);
     // a learning rate that %g printed as 0.001 too
-    rc = run_hyper(&out, SWEEP_TINY " --crop mtcnn -m %s --lr 0.0010000004", d, d, FX "mtcnn_tiny.bin");
+    rc = run_hyper(&out, SWEEP_TINY " -g " G " --crop mtcnn -m %s --lr 0.0010000004", d, d, FX "mtcnn_tiny.bin");
     ck_assert_msg(rc == 1 && strstr(out, "(lr=0.001, now lr=0.0010000004") && one_line(out), "%d: %s", rc, out);
     free(out);
     // the same setup resumes (nothing left to do)
-    rc = run_hyper(&out, SWEEP_TINY " --crop mtcnn -m %s --lr 0.001", d, d, FX "mtcnn_tiny.bin");
+    rc = run_hyper(&out, SWEEP_TINY " -g " G " --crop mtcnn -m %s --lr 0.001", d, d, FX "mtcnn_tiny.bin");
     ck_assert_msg(rc == 0, "%s", out);
     free(out);
 }

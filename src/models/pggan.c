@@ -91,7 +91,10 @@ static int release_file(pggan *g) {
     }
     d = keep(d, &g->rgb_w, 3 * (size_t)g->ch[g->nstages - 1]);
     keep(d, &g->rgb_b, 3);
+    char path[sizeof g->wf.path];  // messages still name the file
+    memcpy(path, g->wf.path, sizeof path);
     hy_wf_close(&g->wf);
+    memcpy(g->wf.path, path, sizeof path);
     return HY_OK;
 }
 
@@ -99,6 +102,7 @@ int hy_pggan_load(pggan *g, const char *path) {
     memset(g, 0, sizeof *g);
     int r = hy_wf_open(&g->wf, path);
     if (r) return r;
+    g->file_crc = hy_crc32(0, g->wf.buf, g->wf.size);
     wfile *wf = &g->wf;
     const char *p = wf->path;
     int64_t res, lat;

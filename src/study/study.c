@@ -109,7 +109,7 @@ static void cache_key(study_ctx *c, const float *T, int n, char *key, int len) {
     char crop[128];
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
     uint32_t lat = hy_crc32(0, T, sizeof(float) * (size_t)n * c->gen->latent);
-    uint32_t g = hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), f = hy_crc32(0, c->net->wf.buf, c->net->wf.size);
+    uint32_t g = c->gen->file_crc, f = hy_crc32(0, c->net->wf.buf, c->net->wf.size);
     snprintf(key, (size_t)len, "n=%d latents_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s\n", n, lat, g, f,
              crop);
 }

@@ -189,7 +189,7 @@ static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset
     snprintf(line, len,
              "data_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s n_null=%d n_null_latent=%d null_seed=%llu "
              "zscore=%d seed=%llu lr=%s mlp_hidden=%d\n",
-             d, hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop,
+             d, c->gen->file_crc, hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop,
              c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, (unsigned long long)o->seed, lr,
              o->mlp_hidden);
 }
