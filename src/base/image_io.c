@@ -65,7 +65,9 @@ static void row_to_rgb8(uint8_t *row, png_uint_32 w, int kind, const uint8_t pal
 
 // Decodes through libpng's classic API. The steps, in order: header checks and the size
 // bounds (before any pixel memory is allocated), the transforms that make RGB8 rows (or
-// palette indices / 16-bit gray for row_to_rgb8), then the rows (interlaced or not).
+// palette indices / 16-bit gray for row_to_rgb8), then the rows (interlaced or not). One
+// function (~85 lines) because libpng reports every error by longjmp to the one setjmp here,
+// which must own the buffers it frees.
 int hy_png_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, int *h, uint8_t **rgb) {
     *rgb = NULL;
     *w = *h = 0;

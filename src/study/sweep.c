@@ -239,6 +239,8 @@ static int check_setup(const sweep_opts *o, const study_ctx *c, const hy_dataset
     return hy_out_commit(&out);
 }
 
+// One function (~100 lines) from the run list to the report: the setup lock, the shard's
+// unfinished runs, the run loop with its per-run locks and the final report share that list.
 int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     static sweep_run runs[SWEEP_MAX_RUNS];
     int total = hy_sweep_runs(o, runs, SWEEP_MAX_RUNS), r;
