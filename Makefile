@@ -7,7 +7,8 @@
 #   make bench      benchmarks (C vs PyTorch on this machine)
 #
 # Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang, V=1 (show commands),
-#          ARCH= (generic code instead of -march=native).
+#          ARCH=native (-march=native: a binary for this CPU only; the default runs on any CPU of its
+#          architecture and picks its AVX-512 / AVX2 / generic kernels at run time, see include/nn/cpu.h).
 
 CC      ?= cc
 ifeq ($(V),1)
@@ -35,11 +36,17 @@ ifneq ($(NO_OMP),1)
 else
   OPT += -Wno-unknown-pragmas
 endif
-# Code generation for the building machine (AVX2/AVX-512 kernels are selected with #ifdef and
-# have portable fallbacks); ARCH= builds a generic binary.
-ARCH ?= -march=native
+# Portable by default: the kernels that need AVX2 or AVX-512 carry target attributes and are
+# chosen at run time (src/nn/cpu.c). ARCH=native compiles everything for the building CPU.
+ARCH ?=
+ifeq ($(ARCH),native)
+  ARCHFLAGS = -march=native
+  BUILD := $(BUILD)-native
+else ifneq ($(ARCH),)
+  $(error ARCH=$(ARCH): only ARCH=native (or nothing) is known)
+endif
 CFLAGS ?=
-CFLAGS += $(CFLAGS_BASE) $(OPT) $(ARCH)
+CFLAGS += $(CFLAGS_BASE) $(OPT) $(ARCHFLAGS)
 
 # OpenBLAS include dir on Debian
 BLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu))
@@ -49,7 +56,7 @@ CFLAGS += -I$(BLAS_INC)
 LIB_DIRS := base nn models decoders study
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 CMD_SRC  := $(wildcard src/cli/*.c)
-HEADERS  := $(wildcard include/*.h include/*/*.h)
+HEADERS  := $(wildcard include/*.h include/*/*.h src/*/*.h)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -82,8 +89,11 @@ $(BUILD)/tests:
 test: deps-build
 	@$(MAKE) --no-print-directory run-tests
 
+# The golden tests run once per kernel instruction set the CPU supports (HY_ISA=avx512, avx2,
+# generic; see include/nn/cpu.h and tests/run_tests.sh).
+ISA_TESTS := test_pggan test_pggan_fast test_facenet test_mtcnn test_demo
 run-tests: $(BUILD)/hyper $(TEST_BIN)
-	@HYPER_BIN=$(BUILD)/hyper tests/run_tests.sh $(TEST_BIN)
+	@HYPER_BIN=$(BUILD)/hyper HY_ISA_TESTS="$(ISA_TESTS)" tests/run_tests.sh $(TEST_BIN)
 
 deps:
 	@bash .ci/deps.sh
@@ -120,7 +130,7 @@ probe:
 	@echo "CC=$(CC) BLAS_INC=$(BLAS_INC)"; pkg-config --modversion check libpng zlib || true
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-native build-vg
 
 # Fuzzing (clang + libFuzzer): each tests/fuzz/fuzz_*.c for FUZZ_SECONDS seconds.
 FUZZ_SECONDS ?= 60

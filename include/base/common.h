@@ -67,8 +67,7 @@ double hy_now(void);  // monotonic seconds
 // HY_PROGRESS=1. Call with i == n to finish the line.
 void hy_progress(const char *label, long i, long n, double t_start);
 
-// Number of threads to use for BLAS/OpenMP (set once by main from --threads / HY_THREADS).
-void hy_set_threads(int n);
-int hy_get_threads(void);
+// Thread counts (hy_set_threads, hy_get_threads) and their policy live in threads.h.
+#include "base/threads.h"
 
 #endif

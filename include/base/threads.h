@@ -1,0 +1,41 @@
+// threads.h - how many threads the library uses, and how idle threads wait.
+//
+// Policy (issue 18):
+//   - the default is the number of CPUs this process may run on (sched_getaffinity: a
+//     container's or taskset's CPU set, not the machine's), capped by OMP_NUM_THREADS when that
+//     is set to a positive number;
+//   - an explicit count (--threads, HY_THREADS) must be an integer in 1..HY_THREADS_MAX;
+//   - small pieces of work run on one thread (hy_threads_for): waking a second thread costs more
+//     than it saves below a size measured on the development machine (see threads.c);
+//   - idle threads sleep instead of spinning: OpenMP (libgomp) and OpenBLAS read their wait
+//     settings from the environment once, when the process starts, so the CLI calls
+//     hy_threads_quiet_env() first and re-executes itself when it had to set them.
+#ifndef HY_THREADS_H
+#define HY_THREADS_H
+
+#define HY_THREADS_MAX 1024
+
+// CPUs in this process's affinity mask (at least 1), capped by OMP_NUM_THREADS (its first
+// comma-separated value) when that is a positive integer.
+int hy_threads_default(void);
+// Parses a thread count given as `what` (e.g. "--threads", "HY_THREADS"): decimal 1..HY_THREADS_MAX.
+// HY_OK with *n set, or HY_EARG with a message naming `what` and the value.
+int hy_threads_parse(const char *s, const char *what, int *n);
+
+// The thread count for OpenMP regions and OpenBLAS (n <= 0: hy_threads_default()). Also sets
+// OpenBLAS's and OpenMP's own counts. Not meant to be called from inside a parallel region.
+void hy_set_threads(int n);
+int hy_get_threads(void);
+
+// Threads worth using for a job of `work` multiply-adds (or comparable simple operations):
+// 1 below HY_PAR_MIN_WORK, hy_get_threads() above.
+#define HY_PAR_MIN_WORK 2e6
+int hy_threads_for(double work);
+
+// Sets OMP_WAIT_POLICY=passive and OPENBLAS_THREAD_TIMEOUT=4 (2^4 cycles of spinning before a
+// worker sleeps; OpenBLAS's default is 2^28, ~0.1 s) where the user has not set them. Returns 1
+// when it set one of them, i.e. when the process must re-execute itself for the runtimes to see
+// them (they read the environment before main), 0 otherwise.
+int hy_threads_quiet_env(void);
+
+#endif

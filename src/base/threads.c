@@ -1,0 +1,73 @@
+// threads.c - thread counts and idle-thread behaviour (see include/base/threads.h).
+#include "base/threads.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+// provided by OpenBLAS
+extern void openblas_set_num_threads(int);
+
+int hy_threads_default(void) {
+    int n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+    if (n < 1) {  // no affinity information (or more CPUs than cpu_set_t holds)
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)(c < HY_THREADS_MAX ? c : HY_THREADS_MAX) : 1;
+    }
+    const char *e = getenv("OMP_NUM_THREADS");
+    if (e && *e) {
+        char *end;
+        errno = 0;
+        long v = strtol(e, &end, 10);  // "4" or "4,2" (nested levels): the first level counts
+        if (!errno && end != e && (*end == 0 || *end == ',') && v >= 1 && v < n) n = (int)v;
+    }
+    return n;
+}
+
+int hy_threads_parse(const char *s, const char *what, int *n) {
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || errno || *end || v < 1 || v > HY_THREADS_MAX)
+        return hy_err(HY_EARG, "%s '%s': expected a whole number of threads from 1 to %d", what, s ? s : "",
+                      HY_THREADS_MAX);
+    *n = (int)v;
+    return HY_OK;
+}
+
+static int g_threads = 1;
+
+void hy_set_threads(int n) {
+    if (n <= 0) n = hy_threads_default();
+    if (n > HY_THREADS_MAX) n = HY_THREADS_MAX;
+    g_threads = n;
+    openblas_set_num_threads(n);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}
+
+int hy_get_threads(void) { return g_threads; }
+
+// HY_PAR_MIN_WORK (2e6 multiply-adds, ~20 us of one core's AVX2 FMAs at ~50 % of peak) is where
+// a second thread started to pay off for the direct 3x3 convolution on the development
+// machine (tests/bench/threads_small.c: a 2-thread OpenMP region with passive waiting costs
+// ~10-30 us to start and join); below it one thread is as fast or faster.
+int hy_threads_for(double work) { return work < HY_PAR_MIN_WORK ? 1 : g_threads; }
+
+int hy_threads_quiet_env(void) {
+    int set = 0;
+    if (!getenv("OMP_WAIT_POLICY")) set |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT")) set |= setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) == 0;
+    return set;
+}
