@@ -36,12 +36,8 @@ static const c3_kernels *kernels(void) {
 }
 
 int hy_c3_available(void) {
-    static int off = -1;  // HY_CONV3X3=0, read once
-    if (off < 0) {
-        const char *e = getenv("HY_CONV3X3");
-        off = e && e[0] == '0';
-    }
-    return !off && kernels() != NULL;
+    const char *e = getenv("HY_CONV3X3");  // read at every call (callers ask once per layer)
+    return !(e && e[0] == '0') && kernels() != NULL;
 }
 
 int hy_c3_supported(int cin, int cout, int h, int w, int up) {
