@@ -27,10 +27,20 @@ int hy_threads_parse(const char *s, const char *what, int *n);
 void hy_set_threads(int n);
 int hy_get_threads(void);
 
-// Threads worth using for a job of `work` multiply-adds (or comparable simple operations):
-// 1 below HY_PAR_MIN_WORK, hy_get_threads() above.
-#define HY_PAR_MIN_WORK 2e6
+// Below these sizes one thread is as fast as two or faster, measured on the development machine
+// with idle threads sleeping (tests/bench/threads_small.c; waking a sleeping thread and joining
+// it costs ~10-20 us): element-wise passes (a few flops per element, memory-bound) over fewer
+// than HY_PAR_MIN_ELEMS elements, and compute-bound work (a matrix product) of fewer than
+// HY_PAR_MIN_WORK multiply-adds. OpenMP loops use them in if() clauses.
+#define HY_PAR_MIN_ELEMS 65536
+#define HY_PAR_MIN_WORK 1e7
+// Threads worth using for `work` multiply-adds: 1 below HY_PAR_MIN_WORK, else hy_get_threads().
 int hy_threads_for(double work);
+// OpenBLAS's thread count for the calls that follow: hy_threads_for(work). Returns the count in
+// force before, to hand to hy_blas_threads_end after the calls. Not for code that runs inside
+// threads of its own (FaceNet's batch lanes set OpenBLAS to 1 thread themselves).
+int hy_blas_threads_begin(double work);
+void hy_blas_threads_end(int previous);
 
 // Sets OMP_WAIT_POLICY=passive and OPENBLAS_THREAD_TIMEOUT=4 (2^4 cycles of spinning before a
 // worker sleeps; OpenBLAS's default is 2^28, ~0.1 s) where the user has not set them. Returns 1

@@ -45,12 +45,20 @@ int hy_threads_parse(const char *s, const char *what, int *n) {
     return HY_OK;
 }
 
-static int g_threads = 1;
+static int g_threads = 1;       // hy_set_threads
+static int g_blas_threads = 1;  // what OpenBLAS was last told
+
+static void blas_threads(int n) {
+    if (n == g_blas_threads) return;
+    g_blas_threads = n;
+    openblas_set_num_threads(n);
+}
 
 void hy_set_threads(int n) {
     if (n <= 0) n = hy_threads_default();
     if (n > HY_THREADS_MAX) n = HY_THREADS_MAX;
     g_threads = n;
+    g_blas_threads = n;
     openblas_set_num_threads(n);
 #ifdef _OPENMP
     omp_set_num_threads(n);
@@ -59,11 +67,15 @@ void hy_set_threads(int n) {
 
 int hy_get_threads(void) { return g_threads; }
 
-// HY_PAR_MIN_WORK (2e6 multiply-adds, ~20 us of one core's AVX2 FMAs at ~50 % of peak) is where
-// a second thread started to pay off for the direct 3x3 convolution on the development
-// machine (tests/bench/threads_small.c: a 2-thread OpenMP region with passive waiting costs
-// ~10-30 us to start and join); below it one thread is as fast or faster.
 int hy_threads_for(double work) { return work < HY_PAR_MIN_WORK ? 1 : g_threads; }
+
+int hy_blas_threads_begin(double work) {
+    const int prev = g_blas_threads;
+    blas_threads(hy_threads_for(work));
+    return prev;
+}
+
+void hy_blas_threads_end(int previous) { blas_threads(previous); }
 
 int hy_threads_quiet_env(void) {
     int set = 0;

@@ -11,6 +11,8 @@
 // in a fresh Fisher-Yates permutation from the same generator (unless shuffle is off);
 // the last batch may be smaller. Dropout is inverted dropout on hidden activations.
 // All sgemm calls are outside OpenMP regions; the element-wise Adam update is an omp loop.
+// Both run on one thread when small (threads.h): a HYPER-sized step is a few products of
+// 30 x 4096 x 512, but a small dataset's are tiny and a second thread only costs.
 #include <cblas.h>  // cblas_sgemm
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@
 
 static void adam_update(float *p, float *m, float *v, const float *g, size_t n, float wd, float b1, float b2,
                         float step_size, float bc2_sqrt, float eps) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n >= HY_PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         m[i] = m[i] * b1 + (1 - b1) * gi;
@@ -45,6 +47,7 @@ int hy_dec_adam_train(decoder *dec, const dec_opts *o, const float *X, const flo
     if (!(o->lr > 0)) return hy_err(HY_EARG, "--lr must be > 0");
     if (!(o->dropout >= 0 && o->dropout < 1)) return hy_err(HY_EARG, "--dropout must be in [0, 1)");
     (void)act_name;
+    const int blas_threads0 = hy_blas_threads_begin(HY_PAR_MIN_WORK);  // unchanged; restored at the end
     dec->epochs = o->epochs;
     dec->batch_size = B;
     dec->lr = o->lr;
@@ -123,6 +126,7 @@ int hy_dec_adam_train(decoder *dec, const dec_opts *o, const float *X, const flo
                 float *z = pre[l + 1];
                 for (int i = 0; i < bs; i++)
                     for (int k = 0; k < out; k++) z[(size_t)i * out + k] = dec->b[l] ? dec->b[l][k] : 0.0f;
+                hy_blas_threads_begin((double)bs * out * in);  // restored after training
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bs, out, in, 1.0f, act[l], in, dec->W[l], in,
                             1.0f, z, out);
                 size_t m = (size_t)bs * out;
@@ -156,6 +160,7 @@ int hy_dec_adam_train(decoder *dec, const dec_opts *o, const float *X, const flo
             for (int l = L - 1; l >= 0; l--) {
                 int in = dec->sizes[l], out = dec->sizes[l + 1];
                 // gW (out, in) = dz^T (out, bs) @ act[l] (bs, in)
+                hy_blas_threads_begin((double)bs * out * in);
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, bs, 1.0f, dz, out, act[l], in, 0.0f,
                             gW[l], in);
                 if (gb[l])
@@ -166,6 +171,7 @@ int hy_dec_adam_train(decoder *dec, const dec_opts *o, const float *X, const flo
                     }
                 if (l > 0) {
                     // da (bs, in) = dz (bs, out) @ W (out, in); then through dropout and activation
+                    hy_blas_threads_begin((double)bs * out * in);
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bs, in, out, 1.0f, dz, out, dec->W[l], in,
                                 0.0f, da, in);
                     size_t m = (size_t)bs * in;
@@ -203,6 +209,7 @@ int hy_dec_adam_train(decoder *dec, const dec_opts *o, const float *X, const flo
     dec->final_loss = epoch_loss;
     rc = HY_OK;
 done:
+    hy_blas_threads_end(blas_threads0);
     for (int l = 0; l < DEC_MAX_LAYERS; l++) {
         free(mW[l]);
         free(vW[l]);

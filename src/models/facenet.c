@@ -713,9 +713,9 @@ int hy_facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_h
     // Two threads, each with single-threaded BLAS on half of the batch: at batch 32 this runs
     // ~1.2x faster than one pass with OpenBLAS's 2 threads, whose sgemms (32-448 output rows)
     // split poorly. The hook (first image only) is called from this thread's lane.
-    const int n0 = (n + 1) / 2, threads = hy_get_threads();
+    const int n0 = (n + 1) / 2;
     lane_job j = {f, in + (size_t)n0 * img, n - n0, emb + (size_t)n0 * f->emb_dim};
-    openblas_set_num_threads(1);
+    const int blas_threads = hy_blas_threads_begin(0);  // no work: one thread
     pthread_t t;
     const int started = pthread_create(&t, NULL, lane_main, &j) == 0;
     fn_serial = 1;
@@ -723,6 +723,6 @@ int hy_facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_h
     if (started) pthread_join(t, NULL);
     else forward_lane(f, &f->lane[1], j.in, j.n, j.emb, NULL, NULL);
     fn_serial = 0;
-    openblas_set_num_threads(threads);
+    hy_blas_threads_end(blas_threads);
     return HY_OK;
 }

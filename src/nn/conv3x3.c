@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/threads.h"  // hy_threads_for
 #include "conv3x3_isa.h"
 #include "nn/cpu.h"
 
@@ -128,9 +127,7 @@ void hy_c3_conv_strided(float *out, size_t ostride, const float *in, size_t istr
     const int H = up ? 2 * h : h, W = up ? 2 * w : w;
     const int lrelu = ep && ep->lrelu;
     const float slope = ep ? ep->slope : 0.0f;
-    // MACs of the layer: one thread below a measured size (see hy_threads_for)
-    const double macs = (double)H * W * cout * cin * (up ? 4 : 9);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(hy_threads_for(macs))
+#pragma omp parallel for schedule(dynamic, 1)
     for (int Y = 0; Y < H; Y++) {
         float *orow = out + (size_t)Y * W;
         // the input row that the task two rows on will read first: fetch it into L2 now (one
