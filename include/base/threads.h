@@ -4,7 +4,7 @@
 //   - the default is the number of CPUs this process may run on (sched_getaffinity: a
 //     container's or taskset's CPU set, not the machine's), capped by OMP_NUM_THREADS when that
 //     is set to a positive number;
-//   - an explicit count (--threads, HY_THREADS) must be an integer in 1..HY_THREADS_MAX;
+//   - an explicit count (--threads, HY_THREADS; parsed by the CLI) must be in 1..HY_MAX_THREADS;
 //   - small pieces of work run on one thread (hy_threads_for): waking a second thread costs more
 //     than it saves below a size measured on the development machine (see threads.c);
 //   - idle threads sleep instead of spinning: OpenMP (libgomp) and OpenBLAS read their wait
@@ -13,17 +13,14 @@
 #ifndef HY_THREADS_H
 #define HY_THREADS_H
 
-#define HY_THREADS_MAX 1024
+#define HY_MAX_THREADS 256
 
 // CPUs in this process's affinity mask (at least 1), capped by OMP_NUM_THREADS (its first
 // comma-separated value) when that is a positive integer.
 int hy_threads_default(void);
-// Parses a thread count given as `what` (e.g. "--threads", "HY_THREADS"): decimal 1..HY_THREADS_MAX.
-// HY_OK with *n set, or HY_EARG with a message naming `what` and the value.
-int hy_threads_parse(const char *s, const char *what, int *n);
-
-// The thread count for OpenMP regions and OpenBLAS (n <= 0: hy_threads_default()). Also sets
-// OpenBLAS's and OpenMP's own counts. Not meant to be called from inside a parallel region.
+// The thread count for OpenMP regions and OpenBLAS (n <= 0: hy_threads_default(); at most
+// HY_MAX_THREADS). Also sets OpenBLAS's and OpenMP's own counts. Set once by the CLI from
+// --threads / HY_THREADS; not meant to be called from inside a parallel region.
 void hy_set_threads(int n);
 int hy_get_threads(void);
 

@@ -22,7 +22,7 @@ int hy_threads_default(void) {
     if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
     if (n < 1) {  // no affinity information (or more CPUs than cpu_set_t holds)
         long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)(c < HY_THREADS_MAX ? c : HY_THREADS_MAX) : 1;
+        n = c > 0 ? (int)(c < HY_MAX_THREADS ? c : HY_MAX_THREADS) : 1;
     }
     const char *e = getenv("OMP_NUM_THREADS");
     if (e && *e) {
@@ -31,18 +31,7 @@ int hy_threads_default(void) {
         long v = strtol(e, &end, 10);  // "4" or "4,2" (nested levels): the first level counts
         if (!errno && end != e && (*end == 0 || *end == ',') && v >= 1 && v < n) n = (int)v;
     }
-    return n;
-}
-
-int hy_threads_parse(const char *s, const char *what, int *n) {
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || errno || *end || v < 1 || v > HY_THREADS_MAX)
-        return hy_err(HY_EARG, "%s '%s': expected a whole number of threads from 1 to %d", what, s ? s : "",
-                      HY_THREADS_MAX);
-    *n = (int)v;
-    return HY_OK;
+    return n < HY_MAX_THREADS ? n : HY_MAX_THREADS;
 }
 
 static int g_threads = 1;       // hy_set_threads
@@ -56,7 +45,7 @@ static void blas_threads(int n) {
 
 void hy_set_threads(int n) {
     if (n <= 0) n = hy_threads_default();
-    if (n > HY_THREADS_MAX) n = HY_THREADS_MAX;
+    if (n > HY_MAX_THREADS) n = HY_MAX_THREADS;
     g_threads = n;
     g_blas_threads = n;
     openblas_set_num_threads(n);
