@@ -48,8 +48,10 @@ endif
 CFLAGS ?=
 CFLAGS += $(CFLAGS_BASE) $(OPT) $(ARCHFLAGS)
 
-# OpenBLAS include dir on Debian
-BLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu))
+# OpenBLAS include dir on Debian, for the compiler's target (x86_64-linux-gnu, or aarch64-linux-gnu
+# when cross-compiling with CC=aarch64-linux-gnu-gcc; see tests/cross_aarch64.sh)
+TRIPLET  := $(shell $(CC) -dumpmachine 2>/dev/null)
+BLAS_INC := $(firstword $(wildcard /usr/include/$(TRIPLET)/openblas-pthread /usr/include/openblas /usr/include/$(TRIPLET)))
 CFLAGS += -I$(BLAS_INC)
 
 # The library is every role folder but cli/ (see README "Architecture"); the CLI links it.
@@ -111,7 +113,7 @@ demo-models: $(BUILD)/hyper
 	/usr/bin/python3 convert/demo/demo_quality.py
 	/usr/bin/python3 convert/checks/check_demo_models.py
 
-# Golden tests under valgrind memcheck (generic build in build-vg/; see tests/valgrind.sh).
+# Golden tests under valgrind memcheck (HY_ISA=avx2 and generic; see tests/valgrind.sh).
 valgrind:
 	@bash tests/valgrind.sh
 
@@ -130,7 +132,7 @@ probe:
 	@echo "CC=$(CC) BLAS_INC=$(BLAS_INC)"; pkg-config --modversion check libpng zlib || true
 
 clean:
-	rm -rf build build-san build-native build-vg
+	rm -rf build build-san build-native build-aarch64
 
 # Fuzzing (clang + libFuzzer): each tests/fuzz/fuzz_*.c for FUZZ_SECONDS seconds.
 FUZZ_SECONDS ?= 60

@@ -56,10 +56,16 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     // Idle OpenMP and OpenBLAS threads must sleep, not spin (threads.h): both runtimes read that
-    // from the environment when the process starts, so set it and start again (once).
-    if (hy_threads_quiet_env() && !getenv("HY_REEXEC")) {
+    // from the environment when the process starts, so set it and start again (once), from the
+    // binary's own path (valgrind answers readlink with its client's path, but would exec its own
+    // tool for "/proc/self/exe"; without --trace-children the new process runs outside valgrind:
+    // set OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT to skip this step).
+    char self[4096];
+    ssize_t len;
+    if (hy_threads_quiet_env() && !getenv("HY_REEXEC") && (len = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
+        self[len] = 0;
         setenv("HY_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);  // on failure, carry on with spinning threads
+        execv(self, argv);  // on failure, carry on with spinning threads
     }
     unsetenv("HY_REEXEC");  // commands started from here (tests, scripts) decide for themselves
     if (hy_isa_init() != HY_OK) {

@@ -22,7 +22,7 @@
 
 #include "base/common.h"  // hy_err, hy_malloc_aligned, hy_mul_size
 #include "nn/ops.h"     // global_avg_pool, dense, l2_normalize
-#include "nn/sgemm.h"   // hy_sgemm: AVX-512 kernel or cblas_sgemm
+#include "nn/sgemm.h"   // hy_sgemm: own AVX-512 / AVX2 kernel or cblas_sgemm
 
 // --- topology (spec section 1) ------------------------------------------------------
 
