@@ -23,8 +23,9 @@ typedef struct {
     float alpha;
     const float *A;  // the original (row-major, lda), for the cblas path; must stay valid
     int lda;
-    float *packed;   // NULL without an own kernel at packing time (generic ISA, HY_SGEMM=0); the
-                     // layout is the same for the AVX-512 and AVX2 kernels
+    float *packed;   // NULL without an own kernel at packing time (generic ISA, HY_SGEMM=0)
+    int mr;          // panel height of that kernel (8 AVX-512, 6 AVX2): a kernel of another
+                     // height (the ISA switched since packing) leaves the product to cblas_sgemm
 } hy_sgemm_a;
 
 // Returns 0 or HY_ENOMEM. hy_sgemm_free releases the packed copy.

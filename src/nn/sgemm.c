@@ -1,13 +1,13 @@
 // sgemm.c - single-precision GEMM on the project's own micro-kernels (see include/nn/sgemm.h).
 //
 // Classic GotoBLAS blocking: for each block of NC columns of B and KC rows of the reduction,
-// B's block is packed into strips of nr columns (nr from the kernel: 32 for AVX-512, 24 for
-// AVX2; each strip KC x nr, contiguous in the order the kernel reads it); for each block of MC
-// rows of A, A's block is packed (times alpha) into panels of SG_MR = 8 rows (KC x 8, rows
-// padded with zeros). The micro-kernel (sgemm_avx512.c, sgemm_avx2.c; chosen by hy_isa())
-// keeps a tile of C in registers for the whole KC reduction. The B strip (24-32 KB at KC =
-// 256) stays in L1 while every panel of the A block (MC x KC = 96 KB, in L2) passes over it.
-// beta is applied to C once, before the products are added.
+// B's block is packed into strips of nr columns (each strip KC x nr, contiguous in the order
+// the kernel reads it); for each block of MC rows of A, A's block is packed (times alpha) into
+// panels of mr rows (KC x mr, rows padded with zeros). The micro-kernel (sgemm_avx512.c: 8 x
+// 32, sgemm_avx2.c: 6 x 16; chosen by hy_isa()) keeps an mr x nr tile of C in registers for the
+// whole KC reduction. The B strip (16-32 KB at KC = 256) stays in L1 while every panel of the
+// A block (MC x KC = 96 KB, in L2) passes over it. beta is applied to C once, before the
+// products are added (beta = 0: the first reduction block stores instead of adding).
 #include "nn/sgemm.h"
 
 #include <cblas.h>
@@ -18,9 +18,8 @@
 #include "nn/cpu.h"
 #include "sgemm_isa.h"
 
-#define MR SG_MR
 #define KC 256
-#define MC 96  // a multiple of MR
+#define MC 96  // a multiple of every kernel's mr
 #define NC 2048
 #define SG_MIN_N 256         // fewer columns: cblas_sgemm (hy_sgemm)
 #define SG_MIN_N_PACKED 32   // with A packed once: fewer columns than this go to cblas_sgemm
@@ -44,7 +43,7 @@ int hy_sgemm_own(void) { return kernel() != NULL; }
 static int imin(int a, int b) { return a < b ? a : b; }
 
 // pa: ceil(mc / MR) panels, each kc x MR (k-major), alpha applied, missing rows zero.
-static void pack_a(float *pa, const float *A, int lda, int mc, int kc, float alpha) {
+static void pack_a(float *pa, const float *A, int lda, int mc, int kc, float alpha, int MR) {
     for (int p = 0; p < mc; p += MR) {
         const int mr = imin(MR, mc - p);
         for (int k = 0; k < kc; k++)
@@ -52,22 +51,44 @@ static void pack_a(float *pa, const float *A, int lda, int mc, int kc, float alp
     }
 }
 
-// pb: ceil(nc / nr) strips, each kc x nr (k-major), missing columns zero.
-static void pack_b(float *pb, const float *B, int ldb, int kc, int nc, int NR) {
-    for (int j = 0; j < nc; j += NR) {
-        const int n = imin(NR, nc - j);
+// pb: ceil(nc / nr) strips, each kc x nr (k-major), missing columns zero. Instantiated per
+// strip width so that each row of a full strip is a fixed-size copy the compiler inlines: as a
+// memcpy call per 16-32 floats it cost ~7 % of FaceNet's forward pass.
+static inline __attribute__((always_inline)) void pack_b_n(float *restrict pb, const float *restrict B, int ldb,
+                                                           int kc, int nc, const int NR) {
+    int j = 0;
+    for (; j + NR <= nc; j += NR)
+        for (int k = 0; k < kc; k++, pb += NR) memcpy(pb, B + (size_t)k * ldb + j, (size_t)NR * sizeof(float));
+    if (j < nc) {
+        const int n = nc - j;
         for (int k = 0; k < kc; k++, pb += NR) {
-            memcpy(pb, B + (size_t)k * ldb + j, (size_t)n * sizeof(float));
-            if (n < NR) memset(pb + n, 0, (size_t)(NR - n) * sizeof(float));
+            const float *src = B + (size_t)k * ldb + j;
+            for (int c = 0; c < NR; c++) pb[c] = c < n ? src[c] : 0.0f;
         }
     }
 }
 
-// C += alpha * A @ B with kernel g. pre: A already packed by hy_sgemm_pack (then A, lda and
-// alpha are unused), or NULL. Returns 0, or -1 when the buffers cannot be allocated.
+static void pack_b(float *pb, const float *B, int ldb, int kc, int nc, int NR) {
+    if (NR == 16) pack_b_n(pb, B, ldb, kc, nc, 16);
+    else pack_b_n(pb, B, ldb, kc, nc, 32);
+}
+
+// C = beta * C before the products are added (beta = 0: nothing, the products overwrite C)
+static void scale_c(int M, int N, float beta, float *C, int ldc) {
+    if (beta == 1.0f || beta == 0.0f) return;
+    for (int i = 0; i < M; i++) {
+        float *row = C + (size_t)i * ldc;
+        for (int j = 0; j < N; j++) row[j] *= beta;
+    }
+}
+
+// C = alpha * A @ B + beta * C with kernel g (beta applied before: see scale_c; with beta = 0 the
+// first reduction block stores instead of adding, so C is neither cleared nor read). pre: A
+// already packed by hy_sgemm_pack (then A, lda and alpha are unused), or NULL. Returns 0, or -1
+// when the buffers cannot be allocated (C untouched).
 static int gemm(const sg_kernel *g, int M, int N, int K, float alpha, const float *A, int lda, const float *pre,
-                const float *B, int ldb, float *C, int ldc) {
-    const int NR = g->nr;
+                const float *B, int ldb, float beta, float *C, int ldc) {
+    const int MR = g->mr, NR = g->nr;
     const int ncmax = (NC + NR - 1) / NR * NR;
     float *pa = pre ? NULL : hy_malloc_aligned(sizeof(float) * MC * KC),
           *pb = hy_malloc_aligned(sizeof(float) * KC * (size_t)ncmax);
@@ -76,21 +97,22 @@ static int gemm(const sg_kernel *g, int M, int N, int K, float alpha, const floa
         free(pb);
         return -1;
     }
+    scale_c(M, N, beta, C, ldc);
     const size_t mpad = (size_t)(M + MR - 1) / MR * MR;
     for (int jc = 0; jc < N; jc += NC) {
         const int nc = imin(NC, N - jc);
         for (int pc = 0; pc < K; pc += KC) {
-            const int kc = imin(KC, K - pc);
+            const int kc = imin(KC, K - pc), add = pc > 0 || beta != 0.0f;
             pack_b(pb, B + (size_t)pc * ldb + jc, ldb, kc, nc, NR);
             for (int ic = 0; ic < M; ic += MC) {
                 const int mc = imin(MC, M - ic);
                 const float *blk = pre ? pre + (size_t)pc * mpad + (size_t)ic * kc : pa;
-                if (!pre) pack_a(pa, A + (size_t)ic * lda + pc, lda, mc, kc, alpha);
+                if (!pre) pack_a(pa, A + (size_t)ic * lda + pc, lda, mc, kc, alpha, MR);
                 for (int j = 0; j < nc; j += NR) {
                     const float *strip = pb + (size_t)(j / NR) * kc * NR;
                     for (int p = 0; p < mc; p += MR)
                         g->kernel(kc, blk + (size_t)(p / MR) * kc * MR, strip, C + (size_t)(ic + p) * ldc + jc + j, ldc,
-                                  imin(MR, mc - p), imin(NR, nc - j));
+                                  imin(MR, mc - p), imin(NR, nc - j), add);
                 }
             }
         }
@@ -100,33 +122,23 @@ static int gemm(const sg_kernel *g, int M, int N, int K, float alpha, const floa
     return 0;
 }
 
-// C = beta * C (before the products are added)
-static void scale_c(int M, int N, float beta, float *C, int ldc) {
-    if (beta == 1.0f) return;
-    for (int i = 0; i < M; i++) {
-        float *row = C + (size_t)i * ldc;
-        if (beta == 0.0f) memset(row, 0, (size_t)N * sizeof(float));
-        else
-            for (int j = 0; j < N; j++) row[j] *= beta;
-    }
-}
-
 void hy_sgemm(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc) {
     // Narrow products (FaceNet's late blocks at batch 1: N = 64 or 9 pixels) go to OpenBLAS: here
     // A would be repacked for a few columns of work (A is the weights, up to 1792 x 3456).
     const sg_kernel *g = kernel();
-    if (g && N >= SG_MIN_N && M > 0) {
-        scale_c(M, N, beta, C, ldc);
-        if (K < 1 || alpha == 0.0f || gemm(g, M, N, K, alpha, A, lda, NULL, B, ldb, C, ldc) == 0) return;
-        beta = 1.0f;  // already applied; fall through to OpenBLAS
-    }
+    if (g && N >= SG_MIN_N && M > 0 && K > 0 && alpha != 0.0f &&
+        gemm(g, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc) == 0)
+        return;
+    // (K = 0 or alpha = 0: C = beta C, which cblas_sgemm does; a failed allocation left C as it was)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 int hy_sgemm_pack(hy_sgemm_a *a, int M, int K, float alpha, const float *A, int lda) {
-    *a = (hy_sgemm_a){M, K, alpha, A, lda, NULL};
-    if (!kernel() || M < 1 || K < 1) return 0;
+    *a = (hy_sgemm_a){M, K, alpha, A, lda, NULL, 0};
+    const sg_kernel *g = kernel();
+    if (!g || M < 1 || K < 1) return 0;
+    const int MR = a->mr = g->mr;
     const size_t mpad = (size_t)(M + MR - 1) / MR * MR;
     if (!(a->packed = hy_malloc_aligned(sizeof(float) * mpad * (size_t)K))) return HY_ENOMEM;
     // blocks in the order gemm reads them: (pc, ic) at pc * mpad + ic * kc
@@ -134,7 +146,7 @@ int hy_sgemm_pack(hy_sgemm_a *a, int M, int K, float alpha, const float *A, int 
         const int kc = imin(KC, K - pc);
         for (int ic = 0; ic < M; ic += MC)
             pack_a(a->packed + (size_t)pc * mpad + (size_t)ic * kc, A + (size_t)ic * lda + pc, lda, imin(MC, M - ic),
-                   kc, alpha);
+                   kc, alpha, MR);
     }
     return 0;
 }
@@ -146,11 +158,9 @@ void hy_sgemm_free(hy_sgemm_a *a) {
 
 void hy_sgemm_a_mul(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc) {
     const sg_kernel *g = kernel();
-    if (g && a->packed && N >= SG_MIN_N_PACKED) {
-        scale_c(a->M, N, beta, C, ldc);
-        if (gemm(g, a->M, N, a->K, a->alpha, NULL, 0, a->packed, B, ldb, C, ldc) == 0) return;
-        beta = 1.0f;
-    }
+    if (g && a->packed && g->mr == a->mr && N >= SG_MIN_N_PACKED &&
+        gemm(g, a->M, N, a->K, a->alpha, NULL, 0, a->packed, B, ldb, beta, C, ldc) == 0)
+        return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, a->M, N, a->K, a->alpha, a->A, a->lda, B, ldb, beta, C,
                 ldc);
 }

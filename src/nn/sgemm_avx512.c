@@ -8,13 +8,14 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#define MR 8
 #define NR 32
 
 __attribute__((target("avx512f"))) static void kernel(int kc, const float *pa, const float *pb, float *C, int ldc,
-                                                      int mr, int nr) {
+                                                      int mr, int nr, int add) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
            c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-    for (int k = 0; k < kc; k++, pa += SG_MR, pb += NR) {
+    for (int k = 0; k < kc; k++, pa += MR, pb += NR) {
         const __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16);
         __m512 a;
 #define SG_ROW(r)                             \
@@ -26,15 +27,17 @@ __attribute__((target("avx512f"))) static void kernel(int kc, const float *pa, c
     }
     const __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
     const __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
-    const __m512 acc[SG_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+    const __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                                   {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
     for (int r = 0; r < mr; r++, C += ldc) {
-        _mm512_mask_storeu_ps(C, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, C), acc[r][0]));
-        if (m1) _mm512_mask_storeu_ps(C + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, C + 16), acc[r][1]));
+        _mm512_mask_storeu_ps(C, m0, add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m0, C), acc[r][0]) : acc[r][0]);
+        if (m1)
+            _mm512_mask_storeu_ps(C + 16, m1,
+                                  add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m1, C + 16), acc[r][1]) : acc[r][1]);
     }
 }
 
-const sg_kernel hy_sg_kernel_avx512 = {NR, kernel};
+const sg_kernel hy_sg_kernel_avx512 = {MR, NR, kernel};
 
 #else
 typedef int hy_sg_avx512_unused;  // not x86-64: nothing to compile
