@@ -33,6 +33,12 @@ int hy_sgemm_pack(hy_sgemm_a *a, int M, int K, float alpha, const float *A, int 
 void hy_sgemm_free(hy_sgemm_a *a);
 // C (M, N) = alpha * A @ B (K, N) + beta * C; the kernel when packed and N >= 32, else cblas_sgemm.
 void hy_sgemm_a_mul(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc);
+// The same, then row i of C += bscale * bias[i] and, with relu, C = max(C, 0) (+0 for -0 and NaN,
+// as x > 0 ? x : 0): a conv's bias and ReLU (FaceNet) applied while the kernel still holds the
+// tile instead of in another pass over C; without the kernel, a separate pass after cblas_sgemm
+// with the same operations. bias NULL: no epilogue (relu ignored).
+void hy_sgemm_a_mul_ep(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc,
+                       const float *bias, float bscale, int relu);
 
 // 1 when hy_sgemm uses an own kernel now (ISA AVX-512 or AVX2, HY_SGEMM not "0").
 int hy_sgemm_own(void);

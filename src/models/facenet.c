@@ -563,10 +563,15 @@ static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, si
 }
 
 // out (cout, N) = W (cout, K) @ col (K, N), col rows N apart: through the packed weights when
-// the conv was packed at load, else straight from c->w (convs built by hand in the tests).
-static void conv_gemm(const facenet_conv *c, int N, const float *col, float *out, int ldo) {
-    if (c->ga.A) hy_sgemm_a_mul(&c->ga, N, col, N, 0.0f, out, ldo);
-    else hy_sgemm(c->cout, N, c->cin * c->kh * c->kw, 1.0f, c->w, c->cin * c->kh * c->kw, col, N, 0.0f, out, ldo);
+// the conv was packed at load, with the bias and ReLU applied as the product is stored (returns
+// 1), else straight from c->w (convs built by hand in the tests; returns 0: the caller adds them).
+static int conv_gemm(const facenet_conv *c, int N, const float *col, float *out, int ldo) {
+    if (c->ga.A) {
+        hy_sgemm_a_mul_ep(&c->ga, N, col, N, 0.0f, out, ldo, c->b, 1.0f, c->hy_relu);
+        return 1;
+    }
+    hy_sgemm(c->cout, N, c->cin * c->kh * c->kw, 1.0f, c->w, c->cin * c->kh * c->kw, col, N, 0.0f, out, ldo);
+    return 0;
 }
 
 void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet_conv *c, int n, int h, int w,
@@ -574,9 +579,10 @@ void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet
     const int ho = out_size(h, c->kh, c->sh, c->ph), wo = out_size(w, c->kw, c->sw, c->pw);
     const size_t hwo = (size_t)ho * wo, cols = (size_t)n * hwo;
     const int K = c->cin * c->kh * c->kw;
+    int fused = 0;  // bias and ReLU applied by conv_gemm
     if (is_pointwise(c)) {
         // out (cout, n*hw) = W (cout, cin) @ in (cin, n*hw)
-        conv_gemm(c, (int)cols, in, out, (int)ldo);
+        fused = conv_gemm(c, (int)cols, in, out, (int)ldo);
     } else {
         const size_t per = (size_t)K * hwo;
         int tile = (int)(scratch_floats / per);
@@ -585,10 +591,10 @@ void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet
         for (int n0 = 0; n0 < n; n0 += tile) {
             const int cn = n - n0 < tile ? n - n0 : tile;
             im2col_cnhw(scratch, in, c, n, n0, cn, h, w, ho, wo);
-            conv_gemm(c, (int)(cn * hwo), scratch, out + (size_t)n0 * hwo, (int)ldo);
+            fused = conv_gemm(c, (int)(cn * hwo), scratch, out + (size_t)n0 * hwo, (int)ldo);
         }
     }
-    bias_act(out, ldo, c->b, 1.0f, c->cout, cols, c->hy_relu);
+    if (!fused) bias_act(out, ldo, c->b, 1.0f, c->cout, cols, c->hy_relu);
 }
 
 // out (planes, ho, wo) = 3x3 stride-2 floor max-pool of in (planes, h, w)
@@ -662,8 +668,8 @@ static void forward_lane(const facenet *f, facenet_buffers *B, const float *in, 
         if (b->residual) {
             // x = act(x + scale * (Wup @ cat + bup))   (torch: hy_relu(x + scale * hy_conv2d(cat)))
             const facenet_conv *u = &b->up;
-            hy_sgemm_a_mul(&u->ga, (int)ldo, cat, (int)ldo, 1.0f, x, (int)ldo);  // ga holds scale * Wup
-            bias_act(x, ldo, u->b, b->scale, u->cout, ldo, b->hy_relu);
+            // ga holds scale * Wup; the bias (times scale) and ReLU are applied as x is stored
+            hy_sgemm_a_mul_ep(&u->ga, (int)ldo, cat, (int)ldo, 1.0f, x, (int)ldo, u->b, b->scale, b->hy_relu);
         } else {
             float *t = x;
             x = y;

@@ -83,11 +83,12 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
 }
 
 // C = alpha * A @ B + beta * C with kernel g (beta applied before: see scale_c; with beta = 0 the
-// first reduction block stores instead of adding, so C is neither cleared nor read). pre: A
+// first reduction block stores instead of adding, so C is neither cleared nor read), then the
+// epilogue when bias is set (hy_sgemm_a_mul_ep), fused into the last reduction block. pre: A
 // already packed by hy_sgemm_pack (then A, lda and alpha are unused), or NULL. Returns 0, or -1
 // when the buffers cannot be allocated (C untouched).
 static int gemm(const sg_kernel *g, int M, int N, int K, float alpha, const float *A, int lda, const float *pre,
-                const float *B, int ldb, float beta, float *C, int ldc) {
+                const float *B, int ldb, float beta, float *C, int ldc, const float *bias, float bscale, int relu) {
     const int MR = g->mr, NR = g->nr;
     const int ncmax = (NC + NR - 1) / NR * NR;
     float *pa = pre ? NULL : hy_malloc_aligned(sizeof(float) * MC * KC),
@@ -99,20 +100,23 @@ static int gemm(const sg_kernel *g, int M, int N, int K, float alpha, const floa
     }
     scale_c(M, N, beta, C, ldc);
     const size_t mpad = (size_t)(M + MR - 1) / MR * MR;
+    float bb[MC];  // the epilogue's bias of the current row block, bscale applied
     for (int jc = 0; jc < N; jc += NC) {
         const int nc = imin(NC, N - jc);
         for (int pc = 0; pc < K; pc += KC) {
-            const int kc = imin(KC, K - pc), add = pc > 0 || beta != 0.0f;
+            const int kc = imin(KC, K - pc), add = pc > 0 || beta != 0.0f, ep = bias && pc + kc >= K;
             pack_b(pb, B + (size_t)pc * ldb + jc, ldb, kc, nc, NR);
             for (int ic = 0; ic < M; ic += MC) {
                 const int mc = imin(MC, M - ic);
                 const float *blk = pre ? pre + (size_t)pc * mpad + (size_t)ic * kc : pa;
                 if (!pre) pack_a(pa, A + (size_t)ic * lda + pc, lda, mc, kc, alpha, MR);
+                if (ep)
+                    for (int r = 0; r < mc; r++) bb[r] = bscale * bias[ic + r];
                 for (int j = 0; j < nc; j += NR) {
                     const float *strip = pb + (size_t)(j / NR) * kc * NR;
                     for (int p = 0; p < mc; p += MR)
                         g->kernel(kc, blk + (size_t)(p / MR) * kc * MR, strip, C + (size_t)(ic + p) * ldc + jc + j, ldc,
-                                  imin(MR, mc - p), imin(NR, nc - j), add);
+                                  imin(MR, mc - p), imin(NR, nc - j), add, ep ? bb + p : NULL, relu);
                 }
             }
         }
@@ -128,7 +132,7 @@ void hy_sgemm(int M, int N, int K, float alpha, const float *A, int lda, const f
     // A would be repacked for a few columns of work (A is the weights, up to 1792 x 3456).
     const sg_kernel *g = kernel();
     if (g && N >= SG_MIN_N && M > 0 && K > 0 && alpha != 0.0f &&
-        gemm(g, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc) == 0)
+        gemm(g, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc, NULL, 0.0f, 0) == 0)
         return;
     // (K = 0 or alpha = 0: C = beta C, which cblas_sgemm does; a failed allocation left C as it was)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -156,11 +160,25 @@ void hy_sgemm_free(hy_sgemm_a *a) {
     a->packed = NULL;
 }
 
-void hy_sgemm_a_mul(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc) {
+void hy_sgemm_a_mul_ep(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc,
+                       const float *bias, float bscale, int relu) {
     const sg_kernel *g = kernel();
     if (g && a->packed && g->mr == a->mr && N >= SG_MIN_N_PACKED &&
-        gemm(g, a->M, N, a->K, a->alpha, NULL, 0, a->packed, B, ldb, beta, C, ldc) == 0)
+        gemm(g, a->M, N, a->K, a->alpha, NULL, 0, a->packed, B, ldb, beta, C, ldc, bias, bscale, relu) == 0)
         return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, a->M, N, a->K, a->alpha, a->A, a->lda, B, ldb, beta, C,
                 ldc);
+    if (!bias) return;
+    for (int i = 0; i < a->M; i++) {  // the epilogue as a separate pass, same operations
+        float *row = C + (size_t)i * ldc;
+        const float b = bscale * bias[i];
+        for (int j = 0; j < N; j++) {
+            const float v = row[j] + b;
+            row[j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+        }
+    }
+}
+
+void hy_sgemm_a_mul(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc) {
+    hy_sgemm_a_mul_ep(a, N, B, ldb, beta, C, ldc, NULL, 0.0f, 0);
 }

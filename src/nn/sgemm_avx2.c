@@ -18,7 +18,7 @@
 static const int32_t RAMP[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
 __attribute__((target("avx2,fma"))) static void kernel(int kc, const float *pa, const float *pb, float *C, int ldc,
-                                                       int mr, int nr, int add) {
+                                                       int mr, int nr, int add, const float *bb, int relu) {
     __m256 c[MR][2];
     #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm256_setzero_ps();
@@ -36,18 +36,28 @@ __attribute__((target("avx2,fma"))) static void kernel(int kc, const float *pa, 
     const int n0 = nr < 8 ? nr : 8, n1 = nr - 8 < 0 ? 0 : nr - 8;
     const __m256i m0 = _mm256_loadu_si256((const __m256i *)(RAMP + 8 - n0)),
                   m1 = _mm256_loadu_si256((const __m256i *)(RAMP + 8 - n1));
+    const __m256 zero = _mm256_setzero_ps();
     #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) {
         if (r >= mr) break;
         float *row = C + (size_t)r * ldc;
-        if (nr == NR) {
-            _mm256_storeu_ps(row, add ? _mm256_add_ps(_mm256_loadu_ps(row), c[r][0]) : c[r][0]);
-            _mm256_storeu_ps(row + 8, add ? _mm256_add_ps(_mm256_loadu_ps(row + 8), c[r][1]) : c[r][1]);
+        const int full = nr == NR;
+        __m256 v0 = c[r][0], v1 = c[r][1];
+        if (add) {
+            v0 = _mm256_add_ps(full ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, m0), v0);
+            v1 = _mm256_add_ps(full ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, m1), v1);
+        }
+        if (bb) {
+            const __m256 b = _mm256_set1_ps(bb[r]);
+            v0 = _mm256_add_ps(v0, b), v1 = _mm256_add_ps(v1, b);
+            if (relu) v0 = _mm256_max_ps(v0, zero), v1 = _mm256_max_ps(v1, zero);  // max(x, 0): -0 and NaN -> +0
+        }
+        if (full) {
+            _mm256_storeu_ps(row, v0);
+            _mm256_storeu_ps(row + 8, v1);
         } else {
-            _mm256_maskstore_ps(row, m0, add ? _mm256_add_ps(_mm256_maskload_ps(row, m0), c[r][0]) : c[r][0]);
-            if (n1)
-                _mm256_maskstore_ps(row + 8, m1,
-                                    add ? _mm256_add_ps(_mm256_maskload_ps(row + 8, m1), c[r][1]) : c[r][1]);
+            _mm256_maskstore_ps(row, m0, v0);
+            if (n1) _mm256_maskstore_ps(row + 8, m1, v1);
         }
     }
 }

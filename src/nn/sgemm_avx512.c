@@ -12,7 +12,7 @@
 #define NR 32
 
 __attribute__((target("avx512f"))) static void kernel(int kc, const float *pa, const float *pb, float *C, int ldc,
-                                                      int mr, int nr, int add) {
+                                                      int mr, int nr, int add, const float *bb, int relu) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
            c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int k = 0; k < kc; k++, pa += MR, pb += NR) {
@@ -29,11 +29,17 @@ __attribute__((target("avx512f"))) static void kernel(int kc, const float *pa, c
     const __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
     const __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                                   {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    const __m512 zero = _mm512_setzero_ps();
     for (int r = 0; r < mr; r++, C += ldc) {
-        _mm512_mask_storeu_ps(C, m0, add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m0, C), acc[r][0]) : acc[r][0]);
-        if (m1)
-            _mm512_mask_storeu_ps(C + 16, m1,
-                                  add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m1, C + 16), acc[r][1]) : acc[r][1]);
+        __m512 v0 = add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m0, C), acc[r][0]) : acc[r][0];
+        __m512 v1 = add && m1 ? _mm512_add_ps(_mm512_maskz_loadu_ps(m1, C + 16), acc[r][1]) : acc[r][1];
+        if (bb) {
+            const __m512 b = _mm512_set1_ps(bb[r]);
+            v0 = _mm512_add_ps(v0, b), v1 = _mm512_add_ps(v1, b);
+            if (relu) v0 = _mm512_max_ps(v0, zero), v1 = _mm512_max_ps(v1, zero);  // max(x, 0): -0 and NaN -> +0
+        }
+        _mm512_mask_storeu_ps(C, m0, v0);
+        if (m1) _mm512_mask_storeu_ps(C + 16, m1, v1);
     }
 }
 

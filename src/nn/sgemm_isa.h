@@ -12,8 +12,11 @@ typedef struct {
     int mr;  // rows per packed A panel (a divisor of sgemm.c's 96-row blocks)
     int nr;  // columns per packed B strip: 16 or 32 (sgemm.c instantiates its B packing for these)
     // C[0..m, 0..n) += panel (kc x mr) @ strip (kc x nr) when add, = when !add (C is not read:
-    // the first reduction block of a beta = 0 product); m <= mr, n <= nr
-    void (*kernel)(int kc, const float *pa, const float *pb, float *C, int ldc, int m, int n, int add);
+    // the first reduction block of a beta = 0 product); m <= mr, n <= nr. Then, when bb is set
+    // (the last reduction block of a product with an epilogue): C[r][.] += bb[r], and with relu
+    // C = max(C, 0), in the order and rounding of the separate pass it replaces.
+    void (*kernel)(int kc, const float *pa, const float *pb, float *C, int ldc, int m, int n, int add,
+                   const float *bb, int relu);
 } sg_kernel;
 
 #if defined(__x86_64__) && defined(__GNUC__)
