@@ -11,7 +11,7 @@
 #   embed b1   FaceNet, 8 images one at a time;  embed b32: 32 images in one batch
 #   detect     MTCNN on an 800x778 photo, 4 times (needs the shared data; skipped otherwise)
 #   ridge      hyper train --model ridge --cv 5 on a HYPER-sized simulation (1050 x 4096 -> 512)
-#   lasso      hyper train --model lasso (path 20 x 5 folds) on 16 latent dims of the same data
+#   lasso      hyper train --model lasso (path 20 x 5 folds) on 8 latent dims of the same data
 #   linear     HYPER's Adam model, 5 epochs, same data;  linear-small: 100 epochs on 200 x 256
 # Env: REPS (default 2), ONLY (comma-separated subset of the names above), HY_BENCH_DIR (/tmp),
 #      HY_ISA (passed through: the kernels to use).
@@ -57,7 +57,7 @@ w = sys.argv[1]
 os.makedirs(w + "/l", exist_ok=True)
 for s in ("train", "test"):
     np.save(f"{w}/l/{s}_fmri.npy", np.load(f"{w}/d/{s}_fmri.npy"))
-    np.save(f"{w}/l/{s}_latents.npy", np.load(f"{w}/d/{s}_latents.npy")[:, :16].copy())
+    np.save(f"{w}/l/{s}_latents.npy", np.load(f"{w}/d/{s}_latents.npy")[:, :8].copy())
 PYEOF
 
 cmd_of() {  # name -> the hyper command line (without --threads)
