@@ -9,14 +9,13 @@
 // over images to bound scratch. 1x1 stride-1 convs need no im2col at all. Branch outputs are
 // written straight into their channel slot of the concat, the pool branch is a 3x3/2 max-pool
 // over C*N planes, and the residual add is the up-conv sgemm with beta = 1 into the block input.
-// For a batch of one this is plain NCHW. With 2+ threads the memory-bound passes (im2col,
-// bias+ReLU) are split with one sleeping helper thread; the sgemms use OpenBLAS's threads.
+// For a batch of one this is plain NCHW. With 2+ threads and 2+ images the batch runs as two
+// lanes (halves in two threads, single-threaded products each); one image runs on one thread.
 #include "models/facenet.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
-#include <unistd.h>  // getpid
 #include <stdlib.h>
 #include <string.h>
 
@@ -454,112 +453,13 @@ static void bias_act_rows(float *x, size_t ld, const float *b, float alpha, size
     }
 }
 
-// --- a second worker for the memory-bound passes -----------------------------------------------
-// With 2+ threads, im2col and bias/ReLU are split in two halves: the calling thread does one,
-// a helper thread the other. The helper sleeps on a condition variable between jobs (no
-// spinning), so it does not fight OpenBLAS's threads for the cores; an OpenMP region here
-// halved throughput on a loaded machine. One helper per process, used by one caller at a time
-// (others run serially). Only jobs above FN_PAR_MIN floats are split.
-#define FN_PAR_MIN ((size_t)1 << 18)
-
-typedef struct {
-    int kind;  // 0 im2col, 1 bias_act
-    float *dst;
-    const float *in;
-    const facenet_conv *c;
-    int n, n0, cn, h, w, ho, wo;
-    const float *b;
-    float alpha;
-    size_t ld, len;
-    int hy_relu;
-    int lo, hi;  // row range
-} fn_job;
-
-static void run_job(const fn_job *j) {
-    if (j->kind == 0) im2col_rows(j->dst, j->in, j->c, j->n, j->n0, j->cn, j->h, j->w, j->ho, j->wo, j->lo, j->hi);
-    else bias_act_rows(j->dst, j->ld, j->b, j->alpha, j->len, j->hy_relu, j->lo, j->hi);
-}
-
-static struct {
-    pthread_mutex_t mu, busy;
-    pthread_cond_t go, done;
-    fn_job job;
-    long posted, finished;
-    int state;  // 0 not started, 1 running, -1 failed to start
-    pid_t pid;  // process that started it (a forked child has no helper and starts its own)
-} H = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-       {0}, 0, 0, 0, 0};
-
-static void *helper_main(void *arg) {
-    (void)arg;
-    long seen = 0;
-    pthread_mutex_lock(&H.mu);
-    for (;;) {
-        while (H.posted == seen) pthread_cond_wait(&H.go, &H.mu);
-        seen = H.posted;
-        fn_job j = H.job;
-        pthread_mutex_unlock(&H.mu);
-        run_job(&j);
-        pthread_mutex_lock(&H.mu);
-        H.finished = seen;
-        pthread_cond_signal(&H.done);
-    }
-    return NULL;
-}
-
-// Set in a thread that runs one lane of a two-lane forward pass: the other core is busy.
-static _Thread_local int fn_serial;
-
-// Runs rows [0, rows) of job j, split with the helper when worthwhile.
-static void run_split(fn_job j, int rows, size_t floats) {
-    j.lo = 0;
-    j.hi = rows;
-    if (fn_serial || hy_get_threads() < 2 || rows < 2 || floats < FN_PAR_MIN || pthread_mutex_trylock(&H.busy)) {
-        run_job(&j);
-        return;
-    }
-    pthread_mutex_lock(&H.mu);
-    if (H.state != 0 && H.pid != getpid()) H.state = 0, H.posted = H.finished = 0;
-    if (H.state == 0) {
-        pthread_t t;
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        H.state = pthread_create(&t, &a, helper_main, NULL) == 0 ? 1 : -1;
-        H.pid = getpid();
-        pthread_attr_destroy(&a);
-    }
-    if (H.state != 1) {
-        pthread_mutex_unlock(&H.mu);
-        pthread_mutex_unlock(&H.busy);
-        run_job(&j);
-        return;
-    }
-    const int mid = rows / 2;
-    H.job = j;
-    H.job.lo = mid;
-    H.job.hi = rows;
-    const long ticket = ++H.posted;
-    pthread_cond_signal(&H.go);
-    pthread_mutex_unlock(&H.mu);
-    j.hi = mid;
-    run_job(&j);
-    pthread_mutex_lock(&H.mu);
-    while (H.finished != ticket) pthread_cond_wait(&H.done, &H.mu);
-    pthread_mutex_unlock(&H.mu);
-    pthread_mutex_unlock(&H.busy);
-}
-
 static void im2col_cnhw(float *col, const float *in, const facenet_conv *c, int n, int n0, int cn, int h, int w,
                         int ho, int wo) {
-    fn_job j = {0, col, in, c, n, n0, cn, h, w, ho, wo, NULL, 0, 0, 0, 0, 0, 0};
-    const int K = c->cin * c->kh * c->kw;
-    run_split(j, K, (size_t)K * cn * ho * wo);
+    im2col_rows(col, in, c, n, n0, cn, h, w, ho, wo, 0, c->cin * c->kh * c->kw);
 }
 
 static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, size_t len, int hy_relu) {
-    fn_job j = {1, x, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, b, alpha, ld, len, hy_relu, 0, 0};
-    run_split(j, c, (size_t)c * len);
+    bias_act_rows(x, ld, b, alpha, len, hy_relu, 0, c);
 }
 
 // out (cout, N) = W (cout, K) @ col (K, N), col rows N apart: through the packed weights when
@@ -700,7 +600,6 @@ typedef struct {
 
 static void *lane_main(void *arg) {
     const lane_job *j = arg;
-    fn_serial = 1;
     forward_lane(j->f, (facenet_buffers *)&j->f->lane[1], j->in, j->n, j->emb, NULL, NULL);
     return NULL;
 }
@@ -713,7 +612,14 @@ int hy_facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_h
     for (size_t k = 0; k < (size_t)n * img; k++) bad += !isfinite(in[k]);
     if (bad) return hy_err(HY_EVALUE, "facenet: input has %ld non-finite values", bad);
     if (!use_lanes(n)) {
+        // One image (or one thread): everything on this thread. A second thread for one image's
+        // products (9..6241 columns) or for its memory-bound passes (a helper thread that took
+        // half of each im2col and bias pass, before) did not pay on an idle machine (34.0 vs 35.6
+        // and 36.4 vs 32.7 img/s), and with a competing process every hand-off waited for the
+        // scheduler: 2.3x slower than one thread (tests/bench/threads.sh).
+        const int blas_threads = hy_blas_threads_begin(0);  // no work: one thread
         forward_lane(f, &f->lane[0], in, n, emb, hook, user);
+        hy_blas_threads_end(blas_threads);
         return HY_OK;
     }
     // Two threads, each with single-threaded BLAS on half of the batch: at batch 32 this runs
@@ -724,11 +630,9 @@ int hy_facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_h
     const int blas_threads = hy_blas_threads_begin(0);  // no work: one thread
     pthread_t t;
     const int started = pthread_create(&t, NULL, lane_main, &j) == 0;
-    fn_serial = 1;
     forward_lane(f, &f->lane[0], in, n0, emb, hook, user);
     if (started) pthread_join(t, NULL);
     else forward_lane(f, &f->lane[1], j.in, j.n, j.emb, NULL, NULL);
-    fn_serial = 0;
     hy_blas_threads_end(blas_threads);
     return HY_OK;
 }
