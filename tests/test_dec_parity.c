@@ -89,6 +89,15 @@ static void run_problem(const char *pre, int n, int p) {
     ck_assert_msg(al[0] == t64(&g_sk, pre, "ridgek5.alpha", 1)[0], "5-fold alpha %g vs sklearn %g", al[0],
                   t64(&g_sk, pre, "ridgek5.alpha", 1)[0]);
     check_coef("ridge 5-fold", W, b, t64(&g_sk, pre, "ridgek5.W", p * d), t64(&g_sk, pre, "ridgek5.b", d), p, d, 1e-9);
+    // the folds run as tasks on the threads, each summing into its own array: the same bits for
+    // one thread and two (CV errors and the refit)
+    double W2[3 * 64], b2[3], al2[3], e1[7 * 3], e2[7 * 3];
+    hy_set_threads(1);
+    ck_assert_int_eq(hy_dec_ridge(X, Y, n, p, d, grid, 7, 5, 1, W, b, al, e1), 0);
+    hy_set_threads(2);
+    ck_assert_int_eq(hy_dec_ridge(X, Y, n, p, d, grid, 7, 5, 1, W2, b2, al2, e2), 0);
+    hy_set_threads(1);
+    ck_assert(!memcmp(e1, e2, sizeof e1) && !memcmp(W, W2, sizeof(double) * p * d) && !memcmp(b, b2, sizeof b));
 
     // Lasso / elastic net: both run cyclic CD to a duality gap < 1e-12 ||y||^2, so each
     // solution is within ~sqrt(2 gap / n / lambda_min(G)) of the optimum: 1e-6 covers it.

@@ -110,10 +110,7 @@ void hy_set_note_sink(void (*sink)(const char *line, void *user), void *user);
 void hy_set_quiet(int quiet);
 int hy_quiet(void);
 
-// Number of threads to use for BLAS/OpenMP (set once by the CLI from --threads / HY_THREADS;
-// n <= 0 picks the default). HY_MAX_THREADS bounds what a user may ask for.
-#define HY_MAX_THREADS 256
-void hy_set_threads(int n);
-int hy_get_threads(void);
+// Thread counts (hy_set_threads, hy_get_threads, HY_MAX_THREADS) and their policy: threads.h.
+#include "base/threads.h"
 
 #endif

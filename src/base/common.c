@@ -1,5 +1,5 @@
 // common.c - error messages, checked allocation, whole-file reads, atomic output files and
-// the output journal, progress lines and the thread-count setting. See include/base/common.h.
+// the output journal, progress lines. Thread counts are in threads.c. See include/base/common.h.
 #include "base/common.h"
 
 #include <errno.h>
@@ -13,13 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-// provided by OpenBLAS
-extern void openblas_set_num_threads(int);
 
 static _Thread_local char g_err[1024];
 
@@ -387,22 +380,6 @@ void hy_progress(const char *label, long i, long n, double t_start) {
     if (i >= n) fputc('\n', stderr);
     fflush(stderr);
 }
-
-static int g_threads = 1;
-
-void hy_set_threads(int n) {
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
-    g_threads = n;
-    openblas_set_num_threads(n);
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-}
-
-int hy_get_threads(void) { return g_threads; }
 
 uint32_t hy_crc32(uint32_t crc, const void *p, size_t n) {
     const uint8_t *b = p;

@@ -9,9 +9,11 @@
 #include <stdio_ext.h>  // __fpending
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "base/common.h"
+#include "nn/cpu.h"  // hy_isa_init: HY_ISA
 
 typedef struct {
     const char *name;
@@ -53,7 +55,8 @@ static void usage(FILE *f) {
     for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
     fprintf(f, "\ncommon options of every command: --threads T, -q/--quiet, --version, -h/--help, --opt=value\n"
                "environment: HY_THREADS (default: the CPUs this process may use), HY_PROGRESS=1 forces progress output,\n"
-               "  HY_CONV3X3=0 / HY_SGEMM=0 replace the AVX-512 kernels (generator convs / FaceNet products)\n"
+               "  HY_ISA=avx512|avx2|generic picks the CPU kernels (default: the best this CPU runs; see --version),\n"
+               "  HY_CONV3X3=0 / HY_SGEMM=0 replace the own kernels (generator convs / FaceNet products)\n"
                "  by the generic im2col + OpenBLAS path\n");
 }
 
@@ -71,6 +74,23 @@ static int check_stdout(const char *what, int rc) {
 }
 
 int main(int argc, char **argv) {
+    // Idle OpenMP and OpenBLAS threads must sleep, not spin (threads.h): both runtimes read that
+    // from the environment when the process starts, so set it and start again (once), from the
+    // binary's own path (valgrind answers readlink with its client's path, but would exec its own
+    // tool for "/proc/self/exe"; without --trace-children the new process runs outside valgrind:
+    // set OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT to skip this step).
+    char self[4096];
+    ssize_t len;
+    if (hy_threads_quiet_env() && !getenv("HY_REEXEC") && (len = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
+        self[len] = 0;
+        setenv("HY_REEXEC", "1", 1);
+        execv(self, argv);  // on failure, carry on with spinning threads
+    }
+    unsetenv("HY_REEXEC");  // commands started from here (tests, scripts) decide for themselves
+    if (hy_isa_init() != HY_OK) {
+        fprintf(stderr, "hyper: %s\n", hy_errmsg());
+        return 2;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -235,8 +235,10 @@ int hy_dec_net_predict(const decoder *dec, const double *X, int n, float *out) {
         // dst (n, o) = a (n, in) @ W^T (in, o) + b
         for (int i = 0; i < n; i++)
             for (int k = 0; k < o; k++) dst[(size_t)i * o + k] = dec->b[l] ? dec->b[l][k] : 0.0f;
+        const int bt = hy_blas_threads_begin((double)n * o * in);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, o, in, 1.0f, a, in, dec->W[l], in, 1.0f,
                     dst, o);
+        hy_blas_threads_end(bt);
         if (l < dec->n_layers - 1) {
             size_t m = (size_t)n * o;
             for (size_t i = 0; i < m; i++) a[i] = hy_dec_act_apply(dec->act, slope, dst[i]);

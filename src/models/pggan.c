@@ -15,6 +15,7 @@
 
 #include "base/common.h"
 #include "nn/conv3x3.h"
+#include "nn/cpu.h"  // hy_isa, hy_isa_name
 #include "nn/ops.h"
 
 #ifndef _OPENMP  // NO_OMP=1 builds: the loops run serially
@@ -292,6 +293,9 @@ static void latent_dense(float *out, const float *x, const float *W, const float
 }
 
 int hy_pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *user) {
+    if (g->pk_arena && !hy_c3_available())
+        return hy_err(HY_EARG, "generator was loaded for the direct-conv kernels, which the current instruction set "
+                               "(%s) lacks: load it again", hy_isa_name(hy_isa()));
     for (int i = 0; i < g->latent; i++)
         if (!isfinite(z[i])) return hy_err(HY_EVALUE, "latent element %d is NaN or Inf", i);
     if (hook && g->act_floats < g->act_full) {  // the unfused last stage needs full-size buffers
