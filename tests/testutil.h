@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>  // test_bilevel_png
 
 #define TEST_MAIN(suite_fn)                                         \
     int main(void) {                                                \
@@ -104,6 +105,40 @@ static inline int dir_count(const char *path) {
     if (fscanf(p, "%d", &n) != 1) n = -1;
     pclose(p);
     return n;
+}
+
+// A 1-bit gray PNG of w x h zero pixels, compressed at level 9, in memory.
+static inline uint8_t *test_bilevel_png(uint32_t w, uint32_t h, size_t *len) {
+    const size_t row = 1 + (w + 7) / 8, raw_n = row * h;
+    uint8_t *raw = calloc(raw_n, 1);
+    uLongf zn = compressBound(raw_n);
+    uint8_t *z = malloc(zn);
+    if (compress2(z, &zn, raw, raw_n, 9) != Z_OK) abort();
+    free(raw);
+    uint8_t *png = malloc(zn + 128);
+    size_t k = 0;
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    k = 8;
+    const uint8_t ihdr[13] = {w >> 24, w >> 16, w >> 8, w, h >> 24, h >> 16, h >> 8, h, 1, 0, 0, 0, 0};
+    struct {
+        const char *type;
+        const uint8_t *d;
+        size_t n;
+    } ch[3] = {{"IHDR", ihdr, 13}, {"IDAT", z, zn}, {"IEND", NULL, 0}};
+    for (int c = 0; c < 3; c++) {
+        const size_t n = ch[c].n;
+        uint8_t *p = png + k;
+        p[0] = (uint8_t)(n >> 24), p[1] = (uint8_t)(n >> 16), p[2] = (uint8_t)(n >> 8), p[3] = (uint8_t)n;
+        memcpy(p + 4, ch[c].type, 4);
+        if (n) memcpy(p + 8, ch[c].d, n);
+        uLong crc = crc32(0, p + 4, (uInt)(4 + n));
+        p[8 + n] = (uint8_t)(crc >> 24), p[9 + n] = (uint8_t)(crc >> 16), p[10 + n] = (uint8_t)(crc >> 8),
+        p[11 + n] = (uint8_t)crc;
+        k += 12 + n;
+    }
+    free(z);
+    *len = k;
+    return png;
 }
 
 #endif

@@ -14,13 +14,18 @@
 
 // Largest volume accepted (2^31 voxels = 16 GiB as float64). Reading also requires the file
 // to hold vox_offset + voxel bytes (plain) or at least 1/1032 of that (gzip) before allocating.
+// Memory: the stored bytes plus the float64 copy, (itemsize + 8) bytes per voxel: at most 9x a
+// plain file's size; for gzip at most NIFTI_MAX_EXPANSION x the compressed size + NIFTI_FREE_BYTES
+// (a volume that would need more is refused before anything is allocated).
 #define NIFTI_MAX_VOXELS ((int64_t)1 << 31)
+#define NIFTI_MAX_EXPANSION 1032
+#define NIFTI_FREE_BYTES (64 << 20)
 
 enum { NII_UINT8 = 2, NII_INT16 = 4, NII_INT32 = 8, NII_FLOAT32 = 16, NII_FLOAT64 = 64 };
 
 typedef struct {
     int ndim;          // dim[0] of the header, 1..7
-    int64_t dim[7];    // sizes (x, y, z, t, ...)
+    int64_t dim[7];    // sizes (x, y, z, t, ...); 1 past ndim (a 2-D image is x, y, 1)
     int64_t nvox;      // product of dim
     int datatype;
     double slope, inter;

@@ -22,6 +22,7 @@ typedef struct {
 
 typedef struct {
     wfile wf;  // owns the weights
+    uint32_t file_crc;  // CRC-32 of the whole weight file, kept after wf is released (caches, sweep setups)
     int resolution, latent, nstages;
     int ch[PGGAN_MAX_STAGES];  // C(r) per stage
     pggan_stage st[PGGAN_MAX_STAGES];

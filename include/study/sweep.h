@@ -89,7 +89,9 @@ int hy_sweep_parse_models(sweep_opts *o, const char *list, int closed);
 void hy_sweep_sort_epochs(sweep_opts *o);
 // Applies a model's spec settings (and the sweep's lr/hidden) to training options.
 void hy_sweep_model_opts(const sweep_opts *o, const sweep_model *m, dec_opts *opts);
-// The ordered run list: each training's runs (epochs ascending), then the closed-form runs.
+// The ordered run list: each training's runs (epochs ascending), then the closed-form runs; its
+// length, or HY_EARG when the grid has more than `max` runs (nothing is cut silently).
+// runs == NULL: only count and check.
 int hy_sweep_runs(const sweep_opts *o, sweep_run *runs, int max);
 // Runs this shard's unfinished runs, then (when every run of the grid is finished) writes
 // the report. Returns HY_OK when this shard's runs are all finished.

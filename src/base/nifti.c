@@ -177,6 +177,7 @@ static int parse(nsrc *src, nifti_img *img) {
             return hy_err(HY_ENOMEM, "%s: volume has more than %lld voxels (limit NIFTI_MAX_VOXELS)", path,
                           (long long)NIFTI_MAX_VOXELS);
     }
+    for (int i = dim[0]; i < 7; i++) img->dim[i] = 1;
     int isz = dtype_size(dt);
     if (!isz)
         return hy_err(HY_EFORMAT, "%s: unsupported NIfTI datatype %d (%s); supported: uint8, int16, int32, float32, float64",
@@ -205,6 +206,14 @@ static int parse(nsrc *src, nifti_img *img) {
         if ((rc = src_exact(src, tmp, c, "header extension"))) return rc;
         skip -= c;
     }
+    // The reader holds the stored bytes and the float64 copy at once: (isz + 8) bytes per voxel.
+    // A plain file stays within 9x its size; a gzip one is bounded like a PNG (image_io.h).
+    uint64_t peak = (uint64_t)img->nvox * (uint64_t)(isz + 8);
+    if (packed && peak > NIFTI_MAX_EXPANSION * src->stored + NIFTI_FREE_BYTES)
+        return hy_err(HY_ENOMEM, "%s: %lld voxels need %llu MB to read, more than %d x the %llu-byte compressed file "
+                      "(+ %d MB): refused as a decompression bomb", path, (long long)img->nvox,
+                      (unsigned long long)(peak >> 20), NIFTI_MAX_EXPANSION, (unsigned long long)src->stored,
+                      NIFTI_FREE_BYTES >> 20);
     uint8_t *raw = hy_malloc(nbytes);
     img->data = hy_malloc(sizeof(double) * (size_t)img->nvox);
     if (!raw || !img->data) {
@@ -243,15 +252,16 @@ static int parse(nsrc *src, nifti_img *img) {
 
 int hy_nifti_read(const char *path, nifti_img *img) {
     memset(img, 0, sizeof *img);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return hy_err(HY_EIO, "%s: cannot open", path);
-    fclose(probe);
-    struct stat st;
-    if (stat(path, &st) || st.st_size < 0) return hy_err(HY_EIO, "%s: cannot stat", path);
-    nsrc src = {.name = path, .stored = (uint64_t)st.st_size};
-    if (!(src.g = gzopen(path, "rb"))) return hy_err(HY_EIO, "%s: cannot open", path);
+    int fd;
+    nsrc src = {.name = path};
+    int rc = hy_open_read(path, &fd, &src.stored);  // regular files only, never blocks on a FIFO
+    if (rc) return rc;
+    if (!(src.g = gzdopen(fd, "rb"))) {
+        close(fd);
+        return hy_err(HY_EIO, "%s: cannot open", path);
+    }
     gzbuffer(src.g, 1 << 17);
-    int rc = parse(&src, img);
+    rc = parse(&src, img);
     gzclose(src.g);
     if (rc) hy_nifti_free(img);
     return rc;

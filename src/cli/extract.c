@@ -1,6 +1,7 @@
 // extract.c - `hyper extract`: NIfTI response maps + mask -> dataset layout, selecting
 // the voxels with the highest mean response over the TRAINING stimuli (as HYPER did), so
 // that the test set is read at exactly the same voxels.
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +58,10 @@ static int gather(const nifti_img *m, const char *path, const int64_t *sel, int 
     for (int64_t i = 0; i < n; i++)
         for (int j = 0; j < k; j++) {
             double v = m->data[i * nv + sel[j]];
-            if (!isfinite(v)) {
+            if (!(fabs(v) <= FLT_MAX)) {  // after scl_slope/scl_inter; the dataset is float32
                 free(x);
-                return hy_err(HY_EVALUE, "%s: non-finite value at voxel %lld of map %lld", path, (long long)sel[j],
-                              (long long)i);
+                return hy_err(HY_EVALUE, "%s: value %g at voxel %lld of map %lld is %s", path, v, (long long)sel[j],
+                              (long long)i, isfinite(v) ? "beyond float32's range (check scl_slope)" : "NaN or Inf");
             }
             x[(size_t)i * k + j] = v;
         }

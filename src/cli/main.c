@@ -1,6 +1,12 @@
 // main.c - the `hyper` command-line tool: dispatches to subcommands (src/cli/<name>.c).
-// This is the only place that exits the process.
+// This is the only place that exits the process. Around every command it
+//   - records the files and directories the command writes (the output journal, common.h) and
+//     removes them again when the command fails, so a failed run leaves none of its output;
+//   - checks that everything printed reached standard output (a full disk, /dev/full, a closed
+//     pipe's EPIPE): if not, the command fails with one line and exit status 1.
+#include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>  // __fpending
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +57,19 @@ static void usage(FILE *f) {
                "  by the generic im2col + OpenBLAS path\n");
 }
 
+// Exit status `rc` of `what`, turned into 1 when standard output could not be written: an
+// earlier write failed, or the final flush does. A closed stdout (>&-) is only an error when
+// something was to be written to it (the rule of gnulib's close_stdout).
+static int check_stdout(const char *what, int rc) {
+    const int pending = __fpending(stdout) != 0, failed_before = ferror(stdout) != 0;
+    errno = 0;
+    const int close_failed = fclose(stdout) != 0;
+    const int e = errno ? errno : EIO;
+    if (!failed_before && !(close_failed && (pending || e != EBADF))) return rc;
+    fprintf(stderr, "%s: cannot write to standard output: %s\n", what, strerror(e));
+    return rc ? rc : 1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -58,14 +77,22 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return 0;
+        return check_stdout("hyper", 0);
     }
     if (!strcmp(argv[1], "--version")) {
         printf("%s\n", cli_version());
-        return 0;
+        return check_stdout("hyper", 0);
     }
     for (const command *c = COMMANDS; c->name; c++)
-        if (!strcmp(c->name, argv[1])) return c->fn(argc - 1, argv + 1);
+        if (!strcmp(c->name, argv[1])) {
+            char what[64];
+            snprintf(what, sizeof what, "hyper %s", c->name);
+            hy_out_journal_start();
+            int rc = check_stdout(what, c->fn(argc - 1, argv + 1));
+            if (rc) hy_out_journal_rollback();
+            else hy_out_journal_stop();
+            return rc;
+        }
     fprintf(stderr, "hyper: unknown command '%s' (try hyper --help)\n", argv[1]);
     return 2;
 }

@@ -277,6 +277,14 @@ const char *cli_peek(int argc, char **argv, const char *name, char short_name) {
     return NULL;
 }
 
+int cli_given(int argc, char **argv, const char *name) {
+    const size_t len = strlen(name);
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, len) && (!argv[i][2 + len] || argv[i][2 + len] == '='))
+            return 1;
+    return 0;
+}
+
 const char *cli_version(void) {
 #if defined(__AVX512F__)
     return "hyper " HY_VERSION " (built with AVX-512 kernels)";

@@ -31,9 +31,19 @@ static const char EPILOG[] =
 
 static int parse_models(void *o, const char *v) { return hy_sweep_parse_models(o, v, 0); }
 static int parse_closed(void *o, const char *v) { return hy_sweep_parse_models(o, v, 1); }
+// A value listed twice would name the same run twice (one folder, two trainings): refused.
+static int no_repeats(const char *what, const int *v, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (v[i] == v[j]) return hy_err(HY_EARG, "%s: %d is listed twice", what, v[i]);
+    return HY_OK;
+}
 static int parse_epochs(void *dst, const char *v) {
     sweep_opts *o = dst;
-    return cli_parse_int_list("--epochs", v, 1, 1000000, o->epochs, 32, &o->n_epochs);
+    return cli_parse_int_list("--epochs", v, 1, 1000000, o->epochs, 32, &o->n_epochs) ||
+                   no_repeats("--epochs", o->epochs, o->n_epochs)
+               ? HY_EARG
+               : HY_OK;
 }
 static int parse_seeds(void *dst, const char *v) {
     sweep_opts *o = dst;
@@ -47,7 +57,10 @@ static int parse_seeds(void *dst, const char *v) {
 }
 static int parse_batches(void *dst, const char *v) {
     sweep_opts *o = dst;
-    return cli_parse_int_list("--batch", v, 1, 1000000, o->batches, 16, &o->n_batches);
+    return cli_parse_int_list("--batch", v, 1, 1000000, o->batches, 16, &o->n_batches) ||
+                   no_repeats("--batch", o->batches, o->n_batches)
+               ? HY_EARG
+               : HY_OK;
 }
 static int parse_shard(void *dst, const char *v) {
     sweep_opts *o = dst;
@@ -113,6 +126,15 @@ int cmd_sweep(int argc, char **argv) {
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     hy_sweep_sort_epochs(&o);
     o.recipe = (dec_recipe)recipe;
+    if (hy_sweep_runs(&o, NULL, SWEEP_MAX_RUNS) < 0) return cli_usage_error(&cmd, "%s", hy_errmsg());
+    // options no run of this grid reads: not an error, but worth a word
+    int has_mlp = 0;
+    for (int k = 0; k < o.n_models; k++) has_mlp |= o.models[k].kind == DEC_MLP;
+    if (hid && !has_mlp) hy_note("sweep: note: --hidden is ignored: no mlp in --models");
+    static const char *iterative_only[] = {"lr", "epochs", "batch"};
+    for (int k = 0; k < 3 && !o.n_models; k++)
+        if (cli_given(argc, argv, iterative_only[k]))
+            hy_note("sweep: note: --%s is ignored: --models is empty (closed-form models only)", iterative_only[k]);
     o.seed = (uint64_t)seed;
     o.lr = lr;
     o.mlp_hidden = hid;
@@ -121,6 +143,9 @@ int cmd_sweep(int argc, char **argv) {
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = bf;
+    // A sweep keeps what it finished when it fails later (resuming skips finished runs), so its
+    // outputs are not rolled back like other commands' (src/cli/main.c).
+    hy_out_journal_stop();
     int r = hy_mkdir_p(o.out_dir);
     if (!r) r = hy_sweep_execute(&o, &m.ctx);
     hy_study_models_close(&m);

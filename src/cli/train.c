@@ -83,6 +83,41 @@ static int train(decoder *dec, dec_opts *o, const hy_dataset *ds, const char *in
     return rc;
 }
 
+// Options that only some models read. Giving one to another model changes nothing, which a user
+// would not guess (--epochs 50 with --model ridge): a note says so.
+static const struct {
+    const char *opt, *models;
+} ONLY_FOR[] = {
+    {"alphas", "ridge"},          {"alpha-min", "ridge"},         {"alpha-max", "ridge"},
+    {"per-target", "ridge"},      {"alpha", "ridge,lasso,elasticnet"}, {"cv", "ridge,lasso,elasticnet"},
+    {"path", "lasso,elasticnet"}, {"path-eps", "lasso,elasticnet"}, {"l1-ratio", "lasso,elasticnet"},
+    {"max-iter", "lasso,elasticnet"}, {"tol", "lasso,elasticnet"},
+    {"epochs", "linear,linear-nobias,mlp"}, {"lr", "linear,linear-nobias,mlp"},
+    {"weight-decay", "linear,linear-nobias,mlp"}, {"batch", "linear,linear-nobias,mlp"},
+    {"seed", "linear,linear-nobias,mlp"}, {"no-shuffle", "linear,linear-nobias,mlp"},
+    {"recipe", "linear,linear-nobias,mlp"}, {"init", "linear,linear-nobias,mlp"},
+    {"curve", "linear,linear-nobias,mlp"},
+    {"hidden", "mlp"}, {"activation", "mlp"}, {"leaky-slope", "mlp"}, {"dropout", "mlp"},
+};
+
+// 1 if `name` is a comma-separated item of `list`.
+static int in_list(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && !strncmp(p, name, n)) return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
+
+static void note_ignored_options(int argc, char **argv, const char *model) {
+    for (size_t k = 0; k < sizeof ONLY_FOR / sizeof ONLY_FOR[0]; k++)
+        if (cli_given(argc, argv, ONLY_FOR[k].opt) && !in_list(ONLY_FOR[k].models, model))
+            hy_note("train: note: --%s is ignored by --model %s (it is read by %s)", ONLY_FOR[k].opt, model,
+                    ONLY_FOR[k].models);
+}
+
 int cmd_train(int argc, char **argv) {
     const char *dir = NULL, *out = NULL, *model = cli_peek(argc, argv, "model", 0), *init = NULL, *curve_path = NULL;
     const char *recipe = cli_peek(argc, argv, "recipe", 0);
@@ -151,6 +186,7 @@ int cmd_train(int argc, char **argv) {
                                init ? "init" : "curve", model);
     o.recipe = (dec_recipe)rec_i;  // (the same as peeked: its defaults are in place)
     o.quiet = hy_quiet();
+    note_ignored_options(argc, argv, model);
 
     hy_dataset ds;
     if (hy_ds_load(&ds, dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0)) return cli_fail("train");

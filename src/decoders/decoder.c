@@ -418,6 +418,15 @@ int hy_dec_from_wfile(decoder *dec, wfile *wf, const char *path) {
     if (!rc) rc = load_tensors(dec, wf, path, zs != 0);
     const dec_kind_info *k = hy_dec_kind(dec->kind);
     if (!rc && k->load_record) rc = k->load_record(dec, wf, path);
+    // tensors the config does not ask for (biases with bias=0, z-scoring with zscore=0, others)
+    // would be ignored and the decoder would predict differently from the one that was saved
+    if (!rc) {
+        char what[96];
+        snprintf(what, sizeof what, "a %d-layer decoder with bias=%d, zscore=%lld", dec->n_layers, dec->has_bias,
+                 (long long)zs);
+        rc = hy_wf_check_all_used(wf, what);
+    }
+    if (!rc && !isfinite(dec->leaky_slope)) rc = hy_err(HY_EVALUE, "%s: config leaky_slope is not finite", path);
     if (rc) hy_dec_free(dec);
     return rc;
 }

@@ -55,18 +55,10 @@ static const blkspec MIXED7A = {4, {{2, 1, {K1, K3S2}}, {2, 1, {K1, K3S2}}, {3, 
 // --- weight loading -------------------------------------------------------------------
 
 // Loads conv `wname`/`bname`: shape [cout, cin, kh, kw] with cout taken from the file.
-// Tensors the topology has used so far (to refuse files with extra tensors); NULL-safe.
-static void mark_used(facenet *f, uint8_t *used, const char *name) {
-    const wf_tensor *t = hy_wf_find(&f->wf, name);
-    if (used && t) used[t - f->wf.tensors] = 1;
-}
-
 static int load_conv(facenet *f, facenet_conv *c, const char *wname, const char *bname, int cin, ksp k,
-                     int hy_relu, uint8_t *used) {
+                     int hy_relu) {
     const wf_tensor *t = hy_wf_find(&f->wf, wname);
     if (!t) return hy_err(HY_EFORMAT, "%s: missing tensor '%s'", f->wf.path, wname);
-    mark_used(f, used, wname);
-    mark_used(f, used, bname);
     if (t->ndim != 4 || t->dims[0] < 1 || t->dims[0] > 65536)
         return hy_err(HY_ESHAPE, "%s: tensor '%s' must be [out,%d,%d,%d]", f->wf.path, wname, cin, k.kh, k.kw);
     int64_t dims[4] = {t->dims[0], cin, k.kh, k.kw};
@@ -90,7 +82,7 @@ static int out_size(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (
 // Builds block `name` from spec `bs` (or a single stem conv when bs == NULL and k != NULL, or
 // the stem max-pool when both are NULL) on input (cin, h, w).
 static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp *stem, int cin, int h, int w,
-                     int residual, float scale, int hy_relu, uint8_t *used) {
+                     int residual, float scale, int hy_relu) {
     if (f->nblocks >= FACENET_MAX_POINTS) return hy_err(HY_EFORMAT, "%s: too many blocks", f->wf.path);
     facenet_block *b = &f->blk[f->nblocks];
     memset(b, 0, sizeof *b);
@@ -105,7 +97,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
         if (stem) {
             snprintf(wn, sizeof wn, "%s.conv.weight", name);
             snprintf(bn, sizeof bn, "%s.conv.bias", name);
-            if ((rc = load_conv(f, &b->br[0].conv[0], wn, bn, cin, *stem, 1, used))) return rc;
+            if ((rc = load_conv(f, &b->br[0].conv[0], wn, bn, cin, *stem, 1))) return rc;
             b->br[0].nconv = 1;
             ccat = b->br[0].conv[0].cout;
             ho = out_size(h, stem->kh, stem->s, stem->ph);
@@ -135,7 +127,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
                     snprintf(wn, sizeof wn, "%s.branch%d.conv.weight", name, i);
                     snprintf(bn, sizeof bn, "%s.branch%d.conv.bias", name, i);
                 }
-                if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1, used))) return rc;
+                if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1))) return rc;
                 c = br->conv[j].cout;
                 hh = out_size(hh, s->k[j].kh, s->k[j].s, s->k[j].ph);
                 ww = out_size(ww, s->k[j].kw, s->k[j].s, s->k[j].pw);
@@ -156,7 +148,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
         snprintf(wn, sizeof wn, "%s.conv2d.weight", name);
         snprintf(bn, sizeof bn, "%s.conv2d.bias", name);
         ksp k1 = K1;
-        if ((rc = load_conv(f, &b->up, wn, bn, ccat, k1, 0, used))) return rc;
+        if ((rc = load_conv(f, &b->up, wn, bn, ccat, k1, 0))) return rc;
         if (b->up.cout != cin)
             return hy_err(HY_ESHAPE, "%s: tensor '%s' has %d outputs, the block input has %d channels", f->wf.path,
                           wn, b->up.cout, cin);
@@ -173,7 +165,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
     return HY_OK;
 }
 
-static int build(facenet *f, uint8_t *used) {
+static int build(facenet *f) {
     const wfile *wf = &f->wf;
     int64_t size;
     int rc;
@@ -214,7 +206,7 @@ static int build(facenet *f, uint8_t *used) {
         w = lb->wo;                                  \
     } while (0)
     for (size_t i = 0; i < sizeof stem / sizeof stem[0]; i++) {
-        if ((rc = add_block(f, stem[i].name, NULL, stem[i].pool ? NULL : &stem[i].k, c, h, w, 0, 0, 0, used))) return rc;
+        if ((rc = add_block(f, stem[i].name, NULL, stem[i].pool ? NULL : &stem[i].k, c, h, w, 0, 0, 0))) return rc;
         NEXT();
     }
     char name[32];
@@ -224,15 +216,15 @@ static int build(facenet *f, uint8_t *used) {
     for (int s = 0; s < 3; s++) {
         for (int i = 0; i < rep[s]; i++) {
             snprintf(name, sizeof name, "repeat_%d.%d", s + 1, i);
-            if ((rc = add_block(f, name, rs[s], NULL, c, h, w, 1, (float)sc[s], 1, used))) return rc;
+            if ((rc = add_block(f, name, rs[s], NULL, c, h, w, 1, (float)sc[s], 1))) return rc;
             NEXT();
         }
         if (s < 2) {
-            if ((rc = add_block(f, mixed[s], ms[s], NULL, c, h, w, 0, 0, 0, used))) return rc;
+            if ((rc = add_block(f, mixed[s], ms[s], NULL, c, h, w, 0, 0, 0))) return rc;
             NEXT();
         }
     }
-    if ((rc = add_block(f, "block8", &BLOCK8, NULL, c, h, w, 1, (float)sc[3], 0, used))) return rc;
+    if ((rc = add_block(f, "block8", &BLOCK8, NULL, c, h, w, 1, (float)sc[3], 0))) return rc;
     NEXT();
 #undef NEXT
     // Head: global average pool -> last_linear (last_bn folded) -> L2 normalise.
@@ -244,13 +236,8 @@ static int build(facenet *f, uint8_t *used) {
     int64_t ld[2] = {t->dims[0], c};
     if ((rc = hy_wf_get_f32(wf, "last_linear.weight", 2, ld, &f->lin_w))) return rc;
     if ((rc = hy_wf_get_f32(wf, "last_linear.bias", 1, ld, &f->lin_b))) return rc;
-    mark_used(f, used, "last_linear.weight");
-    mark_used(f, used, "last_linear.bias");
     f->emb_dim = (int)ld[0];
-    for (uint32_t i = 0; i < wf->n_tensors; i++)
-        if (!used[i]) return hy_err(HY_EFORMAT, "%s: unexpected tensor '%s' (not part of the network)", wf->path,
-                                    wf->tensors[i].name);
-    return HY_OK;
+    return hy_wf_check_all_used(wf, "the network");
 }
 
 // Calls fn on every conv of the network (branch convs, then the up-conv of residual blocks).
@@ -284,10 +271,7 @@ int hy_facenet_load(facenet *f, const char *path) {
     memset(f, 0, sizeof *f);
     int rc = hy_wf_open(&f->wf, path);
     if (rc) return rc;
-    uint8_t *used = hy_calloc(f->wf.n_tensors + 1, 1);
-    if (!used) rc = HY_ENOMEM;
-    else if (!(rc = hy_wf_expect_kind(&f->wf, "facenet")) && !(rc = build(f, used))) rc = pack_weights(f);
-    free(used);
+    if (!(rc = hy_wf_expect_kind(&f->wf, "facenet")) && !(rc = build(f))) rc = pack_weights(f);
     if (rc) hy_facenet_free(f);
     return rc;
 }

@@ -91,7 +91,10 @@ static int release_file(pggan *g) {
     }
     d = keep(d, &g->rgb_w, 3 * (size_t)g->ch[g->nstages - 1]);
     keep(d, &g->rgb_b, 3);
+    char path[sizeof g->wf.path];  // messages still name the file
+    memcpy(path, g->wf.path, sizeof path);
     hy_wf_close(&g->wf);
+    memcpy(g->wf.path, path, sizeof path);
     return HY_OK;
 }
 
@@ -99,6 +102,7 @@ int hy_pggan_load(pggan *g, const char *path) {
     memset(g, 0, sizeof *g);
     int r = hy_wf_open(&g->wf, path);
     if (r) return r;
+    g->file_crc = hy_crc32(0, g->wf.buf, g->wf.size);
     wfile *wf = &g->wf;
     const char *p = wf->path;
     int64_t res, lat;
@@ -166,12 +170,7 @@ int hy_pggan_load(pggan *g, const char *path) {
         (r = hy_wf_get_f32(wf, "torgb.bias", 1, (int64_t[]){3}, &g->rgb_b)))
         goto fail;
     // a file with tensors the model does not use is probably the wrong model: refuse it
-    uint32_t expected = 4 + 4 * (uint32_t)(g->nstages - 1) + 2;
-    if (wf->n_tensors != expected) {
-        r = hy_err(HY_EFORMAT, "%s: has %u tensors, a %lld-pixel PGGAN has %u", p, wf->n_tensors, (long long)res,
-                   expected);
-        goto fail;
-    }
+    if ((r = hy_wf_check_all_used(wf, "a PGGAN generator"))) goto fail;
     // Direct-conv layers: repack (and for conv0 fold the upsample into) the weights once.
     // buf_c only serves the layers left on the upsample + im2col path, so it is sized for them.
     // All packed weights share one huge-page arena (a few faults instead of one per 4 KiB).

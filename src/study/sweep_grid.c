@@ -157,6 +157,12 @@ void hy_sweep_model_opts(const sweep_opts *o, const sweep_model *m, dec_opts *op
 
 int hy_sweep_runs(const sweep_opts *o, sweep_run *runs, int max) {
     int k = 0, group = 0, n_seeds = o->n_seeds ? o->n_seeds : 1;
+    const long total = (long)o->n_models * o->n_batches * n_seeds * o->n_epochs + o->n_closed;
+    if (total > max)  // never a silent cut: the closed-form models come last and would be the ones dropped
+        return hy_err(HY_EARG, "the grid has %ld runs (%d models x %d batch sizes x %d seeds x %d epoch counts + %d "
+                      "closed-form), more than the %d one sweep holds; split it over several sweeps", total,
+                      o->n_models, o->n_batches, n_seeds, o->n_epochs, o->n_closed, max);
+    if (!runs) return (int)total;
     for (int m = 0; m < o->n_models; m++)
         for (int b = 0; b < o->n_batches; b++)
             for (int s = 0; s < n_seeds; s++, group++)
