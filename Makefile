@@ -46,7 +46,7 @@ BLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthrea
 CFLAGS += -I$(BLAS_INC)
 
 # The library is every role folder but cli/ (see README "Architecture"); the CLI links it.
-LIB_DIRS := base nn models decoders study
+LIB_DIRS := base nn glm models decoders study
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 CMD_SRC  := $(wildcard src/cli/*.c)
 HEADERS  := $(wildcard include/*.h include/*/*.h)
