@@ -161,7 +161,7 @@ def check_fits(rng, hyper):
             conds = pd.read_csv(os.path.join(out, "conditions.tsv"), sep="\t")
             hy = {k: nib.load(os.path.join(out, f"{k}.nii.gz")).get_fdata() for k in ["effect", "variance", "t", "z"]}
             hy_index = {str(t): i for i, t in zip(conds["index"], conds["trial_type"])}
-        worst_ref, worst_hy = 0.0, 0.0
+        worst_ref, worst_hy, where = 0.0, 0.0, ""
         for cond in ref:
             cons = []
             for dm in flm.design_matrices_:
@@ -179,9 +179,13 @@ def check_fits(rng, hyper):
                 i = hy_index[cond]
                 for a, k in zip(nl, ["effect", "variance", "t", "z"]):
                     b = hy[k][..., i].reshape(-1, order="F")
-                    worst_hy = max(worst_hy, np.max(np.abs(a - b) / (np.abs(a) + 1e-6)))
+                    err = np.abs(a - b) / (np.abs(a) + 1e-6)
+                    if err.max() > worst_hy:
+                        worst_hy = err.max()
+                        v = err.argmax()
+                        where = f" (worst: {k} of {cond} at voxel {v}: nilearn {a[v]:.9g}, hyper {b[v]:.9g})"
         print(f"fit {noise}: {len(ref)} conditions, {V} voxels: max relative |nilearn - glm_ref| = {worst_ref:.3g} "
-              f"(tolerance 1e-8)" + (f"; |nilearn - hyper| = {worst_hy:.3g} (tolerance 1e-5)" if hy else ""))
+              f"(tolerance 1e-8)" + (f"; |nilearn - hyper| = {worst_hy:.3g} (tolerance 1e-5){where}" if hy else ""))
         ok = ok and worst_ref <= 1e-8 and (hy is None or worst_hy <= 1e-5)
     return ok
 
