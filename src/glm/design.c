@@ -217,33 +217,36 @@ static void drift_columns(double *x, int n, int p, int c0, int count, const hy_d
 // Singular values (and, when vt != NULL, the right singular vectors of x as the rows of vt,
 // (p, p), ordered like s: largest first) of the row-major (n, p) matrix x, n >= p.
 static int svd_cols(const double *x, int n, int p, double *s, double *vt) {
-    // column-major A = x^T is (p, n); x = A^T, so x's right singular vectors are A's left ones
-    double *a = hy_malloc(sizeof(double) * (size_t)n * p), *u = NULL, q;
+    // column-major A = x' is (p, n); x = A', so x's right singular vectors are A's left ones
+    double *a = hy_malloc(sizeof(double) * (size_t)n * p), *u = NULL, *va = NULL, q, dummy = 0;
     int *iw = hy_malloc(sizeof(int) * 8 * (size_t)p);
-    if (!a || !iw) {
+    if (vt) {
+        u = hy_malloc(sizeof(double) * (size_t)p * p);
+        va = hy_malloc(sizeof(double) * (size_t)p * n);
+    }
+    if (!a || !iw || (vt && (!u || !va))) {
         free(a);
         free(iw);
+        free(u);
+        free(va);
         return HY_ENOMEM;
     }
     memcpy(a, x, sizeof(double) * (size_t)n * p);
     char job = vt ? 'S' : 'N';
-    int m = p, nn = n, lda = p, ldu = p, ldvt = 1, lw = -1, info = 0;
-    if (vt) u = hy_malloc(sizeof(double) * (size_t)p * p);
-    double dummy = 0;
-    dgesdd_(&job, &m, &nn, a, &lda, s, vt ? u : &dummy, &ldu, &dummy, &ldvt, &q, &lw, iw, &info);
+    int m = p, nn = n, lda = p, ldu = p, ldvt = vt ? p : 1, lw = -1, info = 0;
+    dgesdd_(&job, &m, &nn, a, &lda, s, vt ? u : &dummy, &ldu, vt ? va : &dummy, &ldvt, &q, &lw, iw, &info);
     lw = (int)q + 1;
     double *w = hy_malloc(sizeof(double) * (size_t)lw);
     int rc = HY_ENOMEM;
-    if (w && (!vt || u)) {
-        dgesdd_(&job, &m, &nn, a, &lda, s, vt ? u : &dummy, &ldu, &dummy, &ldvt, w, &lw, iw, &info);
+    if (w) {
+        dgesdd_(&job, &m, &nn, a, &lda, s, vt ? u : &dummy, &ldu, vt ? va : &dummy, &ldvt, w, &lw, iw, &info);
         rc = info ? hy_err(HY_EVALUE, "SVD did not converge (LAPACK dgesdd info %d)", info) : HY_OK;
-        // u is column-major (p, p): column k = singular vector k; store as row k of vt
-        if (!rc && vt)
-            for (int k = 0; k < p; k++)
-                for (int j = 0; j < p; j++) vt[(size_t)k * p + j] = u[(size_t)k * p + j];
+        // u is column-major (p, p): column k = singular vector k; store it as row k of vt
+        if (!rc && vt) memcpy(vt, u, sizeof(double) * (size_t)p * p);
     }
     free(a);
     free(u);
+    free(va);
     free(w);
     free(iw);
     return rc;
