@@ -343,7 +343,7 @@ END_TEST
 
 // --- one run's fit ------------------------------------------------------------------------------
 
-// Run 1's in-mask data, psc-scaled, as (n, V) row-major, and its design with all columns wanted.
+// Run 1's in-mask data, psc-scaled, voxel-major (V, n).
 static double *run1_data(int *V) {
     nifti_img b, m;
     ck_assert_msg(hy_nifti_read(FIX "/run-1_bold.nii.gz", &b) == 0, "%s", hy_errmsg());
@@ -355,7 +355,7 @@ static double *run1_data(int *V) {
             double s = 0;
             for (int t = 0; t < n; t++) s += b.data[(size_t)t * g + i];
             double mean = fmax(s / n, 1);
-            for (int t = 0; t < n; t++) Y[(size_t)t * (g - 1) + v] = 100 * (b.data[(size_t)t * g + i] / mean - 1);
+            for (int t = 0; t < n; t++) Y[(size_t)v * n + t] = 100 * (b.data[(size_t)t * g + i] / mean - 1);
             v++;
         }
     ck_assert_int_eq(v, g - 1);

@@ -19,7 +19,8 @@
 // WX = (WU) S V', so pinv(WX) = V S^-1 M^-1 (WU)' with M = (WU)'(WU) = (1 + rho^2) I
 // - rho U'(L + L')U - rho^2 u u' (L the one-step shift, u the last row of U): a p x p Cholesky per
 // AR value instead of an SVD of the whitened design, well conditioned whatever X's condition
-// number. Voxels go through in blocks (BLAS dgemm for B and R); AR voxels are gathered per value.
+// number. Voxels go through in blocks (BLAS dgemm for B and R); AR voxels are gathered per value
+// (voxel-major data make that a copy of contiguous rows).
 #ifndef HY_FIT_H
 #define HY_FIT_H
 
@@ -65,8 +66,9 @@ typedef struct {
     double rho_mean;   // mean binned AR(1) coefficient over the voxels
 } hy_fit_info;
 
-// Fits one run. Y: (n, V) row-major (voxel fastest), unchanged. X: (n, p) row-major. dest: (p)
-// index of the condition in acc that column j's unit contrast is added to, or -1. info may be NULL.
+// Fits one run. Y: (V, n) row-major, i.e. voxel-major (each voxel's n volumes contiguous),
+// unchanged. X: (n, p) row-major. dest: (p) index of the condition in acc that column j's unit
+// contrast is added to, or -1. info may be NULL.
 int hy_fit_run(hy_ffx *acc, const double *Y, int n, int64_t V, const double *X, int p, const int *dest,
                const hy_fit_opts *o, hy_fit_info *info);
 

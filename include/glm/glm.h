@@ -10,6 +10,7 @@
 // writing, the ones already written are removed):
 //   OUT/conditions.tsv              index, trial_type, n_runs, n_events (index = volume in the maps)
 //   OUT/{effect,variance,t,z}.nii.gz  4-D float32, one volume per condition, grid/affine of the BOLD
+//                                   (.nii with gz_level 0: large studies write GBs of maps)
 //   OUT/design_run-K.tsv, .png      each run's design matrix (LSA design; LSS fits per trial)
 //   OUT/summary.txt                 runs, volumes, TR, voxels, regressors, condition numbers,
 //                                   AR(1) histogram, seconds (written last)
@@ -38,7 +39,8 @@ typedef struct {
     const char *confound_columns;            // comma list or NULL (all)
     int fill_mean;                           // confounds: n/a -> column mean
     const char *out_dir;
-    int gz_level;                            // gzip level of the maps (1: fast, as nibabel's default)
+    int gz_level;                            // gzip level of the maps (1: fast, as nibabel's default);
+                                             // 0 writes uncompressed .nii maps
 } hy_glm_opts;
 
 // Defaults: SPM HRF, cosine 0.01 Hz, AR(1) with 100 bins, LSA, psc scaling, trial_type, gzip 1.

@@ -15,7 +15,8 @@
 // Fast path (maps of millions of values): per dof, z is tabulated as a function of
 // s = sqrt(dof * log1p(t^2 / dof)) (for which x = exp(-s^2 / dof) exactly, and z ~ s) on a uniform
 // grid up to the point where p reaches 1e-300, with exact derivatives, and evaluated by cubic
-// Hermite interpolation. tests/test_glm.c bounds its error against the exact path (< 1e-9).
+// Hermite interpolation; |t| below 8 uses a second uniform grid in t itself (z is smooth there).
+// tests/test_glm.c bounds its error against the exact path (< 1e-9).
 #ifndef HY_STATS_H
 #define HY_STATS_H
 
@@ -31,7 +32,12 @@ typedef struct {
     double dof, s_max, z_max, h, inv_h;
     int n;
     double *z, *dz;  // (n) z and dz/ds at s = k h
+    // most |t| are small: a second grid directly in t on [0, HY_TZ_TMAX) spares the log1p/sqrt
+    double ht, inv_ht;
+    int nt;
+    double *zt, *dzt;  // (nt) z and dz/dt at t = k ht
 } hy_tz_table;
+#define HY_TZ_TMAX 8.0
 
 int hy_tz_table_init(hy_tz_table *tb, double dof);  // HY_OK / HY_ENOMEM / HY_EVALUE (dof <= 0)
 double hy_tz_table_eval(const hy_tz_table *tb, double t);

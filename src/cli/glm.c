@@ -77,7 +77,7 @@ int cmd_glm(int argc, char **argv) {
          .help = "lsa (one model per run) | lss (one model per trial)", .flags = OPT_DEF},
         {.name = "scaling", .type = OPT_T_CHOICE, .dest = &o.scaling, .metavar = "S", .choices = "psc|none",
          .help = "psc: percent of each voxel's mean | none", .flags = OPT_DEF},
-        OPT_INT_D("gzip-level", 0, &o.gz_level, "L", "compression of the maps (1 fast .. 9 small)", 1, 9),
+        OPT_INT_D("gzip-level", 0, &o.gz_level, "L", "compression of the maps: 1 fast .. 9 small; 0 = plain .nii maps", 0, 9),
         OPT_END,
     };
     const cli_command cmd = {"glm",

@@ -4,11 +4,24 @@
 #include <cblas.h>  // cblas_dgemm
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
 #include "nn/lapack.h"  // dgesdd_, dpotrf_, dpotrs_
+#ifdef _OPENMP
+#include <omp.h>
+extern void openblas_set_num_threads(int);  // provided by OpenBLAS
+#endif
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 int hy_ffx_init(hy_ffx *f, int n_cond, int64_t n_vox, const int *expected) {
     memset(f, 0, sizeof *f);
@@ -48,7 +61,7 @@ void hy_ffx_free(hy_ffx *f) {
     memset(f, 0, sizeof *f);
 }
 
-void hy_ffx_add(hy_ffx *f, int c, int64_t v, double effect, double variance) {
+static inline void ffx_add(hy_ffx *f, int c, int64_t v, double effect, double variance) {
     int r = f->row[c];
     if (r >= 0) {
         f->effect32[(size_t)r * f->n_vox + v] += (float)effect;
@@ -58,6 +71,8 @@ void hy_ffx_add(hy_ffx *f, int c, int64_t v, double effect, double variance) {
         f->variance64[(size_t)(-1 - r) * f->n_vox + v] += variance;
     }
 }
+
+void hy_ffx_add(hy_ffx *f, int c, int64_t v, double effect, double variance) { ffx_add(f, c, v, effect, variance); }
 
 void hy_ffx_get(const hy_ffx *f, int c, int64_t v, double *effect, double *variance) {
     int r = f->row[c];
@@ -206,32 +221,50 @@ static void model_free(model *m) {
 
 // --- blocks of voxels -------------------------------------------------------------------------
 
-// Working memory for a block of up to `cap` voxels.
+// Working memory for a block of up to `cap` voxels. Data are voxel-major: a voxel's time series
+// is one contiguous row, so blocks are plain row ranges and gathering a voxel is one memcpy.
 typedef struct {
     int cap;
-    double *Yb;   // (n, cap) data of the block (whitened for AR models)
-    double *B;    // (p, cap) coefficients
-    int64_t *vox; // (cap) voxel index of each column
+    double *Yb;   // (cap, n) data of the block (whitened for AR models), then its residuals
+    double *B;    // (cap, p) coefficients, then one dispersion per voxel after them
+    int64_t *vox; // (cap) voxel index of each row
 } block_buf;
 
-// Fits the model to the block Yb (n, c): B = P Yb, Yb <- Yb - WX B (residuals in place).
+// Fits the model to the block Yb (c, n): B' = Yb P', Yb <- Yb - B' WX' (residuals in place).
 static void block_fit(const model *m, int n, int p, block_buf *w, int c) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, c, n, 1.0, m->P, n, w->Yb, c, 0.0, w->B, c);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, c, p, -1.0, m->WX, p, w->B, c, 1.0, w->Yb, c);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c, p, n, 1.0, w->Yb, n, m->P, n, 0.0, w->B, p);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c, n, p, -1.0, w->B, p, m->WX, p, 1.0, w->Yb, n);
 }
 
-// Adds each wanted column's effect and variance (covdiag * SSE / (n - p)) for the block's voxels.
+// Adds each wanted column's effect and variance (covdiag * SSE / (n - p)) for the block's voxels,
+// column by column, so that the stores run along each condition's row (voxel by voxel) instead
+// of jumping between rows. The dispersions go into the scratch row after B.
 static void block_contrasts(hy_ffx *acc, const model *m, int n, int p, const int *dest, const block_buf *w, int c) {
-    double *sse = w->B + (size_t)p * c;  // scratch row after B
-    for (int i = 0; i < c; i++) sse[i] = 0;
-    for (int t = 0; t < n; t++) {
-        const double *r = w->Yb + (size_t)t * c;
-        for (int i = 0; i < c; i++) sse[i] += r[i] * r[i];
+    double *disp = w->B + (size_t)p * c;
+    for (int i = 0; i < c; i++) {
+        const double *r = w->Yb + (size_t)i * n;
+        double sse = 0;
+        for (int t = 0; t < n; t++) sse += r[t] * r[t];
+        disp[i] = sse / (n - p);
     }
     for (int j = 0; j < p; j++) {
         if (dest[j] < 0) continue;
-        const double *bj = w->B + (size_t)j * c;
-        for (int i = 0; i < c; i++) hy_ffx_add(acc, dest[j], w->vox[i], bj[i], m->covdiag[j] * sse[i] / (n - p));
+        int row = acc->row[dest[j]];
+        double cd = m->covdiag[j];
+        const double *b = w->B + j;
+        if (row >= 0) {
+            float *e = acc->effect32 + (size_t)row * acc->n_vox, *v = acc->variance32 + (size_t)row * acc->n_vox;
+            for (int i = 0; i < c; i++) {
+                e[w->vox[i]] += (float)b[(size_t)i * p];
+                v[w->vox[i]] += (float)(cd * disp[i]);
+            }
+        } else {
+            double *e = acc->effect64 + (size_t)(-1 - row) * acc->n_vox, *v = acc->variance64 + (size_t)(-1 - row) * acc->n_vox;
+            for (int i = 0; i < c; i++) {
+                e[w->vox[i]] += b[(size_t)i * p];
+                v[w->vox[i]] += cd * disp[i];
+            }
+        }
     }
 }
 
@@ -242,123 +275,219 @@ typedef struct {
 } resid_sums;
 
 static void block_resid_sums(resid_sums *rs, int n, const block_buf *w, int c) {
-    for (int i = 0; i < c; i++) rs[i] = (resid_sums){0, 0, 0, w->Yb[i], w->Yb[(size_t)(n - 1) * c + i]};
-    for (int t = 0; t < n; t++) {
-        const double *r = w->Yb + (size_t)t * c, *rp = t ? r - c : NULL;
-        for (int i = 0; i < c; i++) {
-            rs[i].s1 += r[i];
-            rs[i].s2 += r[i] * r[i];
-            if (rp) rs[i].s11 += r[i] * rp[i];
+    for (int i = 0; i < c; i++) {
+        const double *r = w->Yb + (size_t)i * n;
+        resid_sums q = {r[0], r[0] * r[0], 0, r[0], r[n - 1]};
+        for (int t = 1; t < n; t++) {
+            q.s1 += r[t];
+            q.s2 += r[t] * r[t];
+            q.s11 += r[t] * r[t - 1];
         }
+        rs[i] = q;
     }
 }
 
-// Copies voxels vox[0..c) of Y (n, V) into Yb (n, c), whitened with rho when whiten is set.
-static void gather(block_buf *w, const double *Y, int n, int64_t V, int c, double rho, int whiten) {
-    for (int t = n - 1; t >= 0; t--) {
-        double *dst = w->Yb + (size_t)t * c;
-        const double *row = Y + (size_t)t * V, *prev = t ? row - V : NULL;
-        for (int i = 0; i < c; i++) {
-            int64_t v = w->vox[i];
-            dst[i] = whiten && prev ? row[v] - rho * prev[v] : row[v];
-        }
+// Copies voxels vox[0..c) of Y (V, n) into Yb (c, n), whitened with rho.
+static void gather(block_buf *w, const double *Y, int n, int c, double rho) {
+    for (int i = 0; i < c; i++) {
+        const double *y = Y + (size_t)w->vox[i] * n;
+        double *dst = w->Yb + (size_t)i * n;
+        dst[0] = y[0];
+        for (int t = 1; t < n; t++) dst[t] = y[t] - rho * y[t - 1];
     }
 }
 
 // --- the run --------------------------------------------------------------------------------
 
-// OLS pass over all voxels, then (AR) one whitened model per distinct binned coefficient, its
-// voxels gathered block by block. Long because the two passes share the buffers set up here.
+// Per-thread state of the parallel passes; an error inside a thread is kept here (hy_err's
+// message is thread-local) and raised again by the caller.
+typedef struct {
+    block_buf w;
+    model m;
+    int key;           // AR key of the model held in m (INT_MIN: none)
+    int rc;
+    char msg[512];
+} worker;
+
+static int worker_init(worker *k, int cap, int n, int p) {
+    memset(k, 0, sizeof *k);
+    k->key = -2147483647 - 1;
+    k->w.cap = cap;
+    k->w.Yb = hy_malloc(sizeof(double) * (size_t)n * cap);
+    k->w.B = hy_malloc(sizeof(double) * (size_t)(p + 1) * cap);
+    k->w.vox = hy_malloc(sizeof(int64_t) * (size_t)cap);
+    return k->w.Yb && k->w.B && k->w.vox ? HY_OK : HY_ENOMEM;
+}
+
+static void worker_fail(worker *k, int rc) {
+    if (k->rc) return;
+    k->rc = rc;
+    snprintf(k->msg, sizeof k->msg, "%s", hy_errmsg());
+}
+
+static void worker_free(worker *k) {
+    free(k->w.Yb);
+    free(k->w.B);
+    free(k->w.vox);
+    model_free(&k->m);
+}
+
+// One unit of the AR pass: voxels order[a..a+c) all with AR key `key`.
+typedef struct {
+    int key;
+    int c;
+    int64_t a;
+} ar_item;
+
+// Pass 1: OLS on every block of voxels (residual sums for AR, contrasts for OLS).
+static void pass_ols(worker *k, const model *ols, const double *Y, int n, int p, int64_t V, int ar, resid_sums *rs,
+                     hy_ffx *acc, const int *dest) {
+    int cap = k->w.cap;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t v0 = 0; v0 < V; v0 += cap) {
+        int c = (int)(V - v0 < cap ? V - v0 : cap);
+        for (int i = 0; i < c; i++) k->w.vox[i] = v0 + i;
+        memcpy(k->w.Yb, Y + (size_t)v0 * n, sizeof(double) * (size_t)c * n);
+        block_fit(ols, n, p, &k->w, c);
+        if (ar) block_resid_sums(rs + v0, n, &k->w, c);
+        else block_contrasts(acc, ols, n, p, dest, &k->w, c);
+    }
+}
+
+// Pass 2: each item's whitened fit; a thread builds the model of a key when it meets a new one.
+static void pass_ar(worker *k, const run_basis *b, const ar_item *items, int n_items, const int64_t *order,
+                    const double *Y, int bins, hy_ffx *acc, const int *dest) {
+    int n = b->n, p = b->p;
+#pragma omp for schedule(dynamic, 1)
+    for (int it = 0; it < n_items; it++) {
+        if (k->rc) continue;
+        const ar_item *q = &items[it];
+        if (q->key != k->key) {
+            model_free(&k->m);
+            int rc = model_make(&k->m, b, q->key * 1.0 / bins, 1);
+            if (rc) {
+                worker_fail(k, rc);
+                continue;
+            }
+            k->key = q->key;
+        }
+        memcpy(k->w.vox, order + q->a, sizeof(int64_t) * q->c);
+        gather(&k->w, Y, n, q->c, k->m.rho);
+        block_fit(&k->m, n, p, &k->w, q->c);
+        block_contrasts(acc, &k->m, n, p, dest, &k->w, q->c);
+    }
+}
+
+// Binned Yule-Walker keys from the residual sums (mean of all residuals removed), the AR
+// histogram, and the voxels ordered by key (counting sort) cut into items of at most cap voxels.
+static int ar_plan(const resid_sums *rs, int64_t V, int n, int bins, int cap, hy_fit_info *info, int64_t **order_out,
+                   ar_item **items_out, int *n_items_out) {
+    int *key = hy_malloc(sizeof(int) * (size_t)V);
+    if (!key) return HY_ENOMEM;
+    double total = 0, rho_sum = 0;
+    for (int64_t v = 0; v < V; v++) total += rs[v].s1;
+    double mu = total / ((double)n * (double)V);
+    int kmin = 0, kmax = 0;
+    for (int64_t v = 0; v < V; v++) {
+        double y2 = rs[v].s2 - 2 * mu * rs[v].s1 + n * mu * mu;
+        double y11 = rs[v].s11 - mu * (2 * rs[v].s1 - rs[v].first - rs[v].last) + (n - 1) * mu * mu;
+        double r0 = y2 / ((double)n * n), r1 = y11 / ((double)(n - 1) * n);
+        double rho = r0 > 0 ? r1 / r0 : 0;
+        key[v] = (int)(rho * bins);  // (rho * bins).astype(int): truncation toward zero
+        kmin = v == 0 || key[v] < kmin ? key[v] : kmin;
+        kmax = v == 0 || key[v] > kmax ? key[v] : kmax;
+        rho_sum += key[v] * 1.0 / bins;
+        if (info) {
+            int h = key[v] * 100 / bins;
+            h = h < -HY_AR_HALF ? -HY_AR_HALF : h > HY_AR_HALF ? HY_AR_HALF : h;
+            info->ar_count[h + HY_AR_HALF]++;
+        }
+    }
+    if (info) info->rho_mean = rho_sum / V;
+    int nk = kmax - kmin + 1, n_items = 0, n_models = 0;
+    int64_t *order = hy_malloc(sizeof(int64_t) * (size_t)V), *start = hy_calloc((size_t)nk + 1, sizeof(int64_t));
+    ar_item *items = NULL;
+    if (order && start) {
+        for (int64_t v = 0; v < V; v++) start[key[v] - kmin + 1]++;
+        for (int q = 0; q < nk; q++) start[q + 1] += start[q];
+        for (int64_t v = 0; v < V; v++) order[start[key[v] - kmin]++] = v;
+        for (int q = nk; q > 0; q--) start[q] = start[q - 1];
+        start[0] = 0;
+        for (int q = 0; q < nk; q++) n_items += (int)((start[q + 1] - start[q] + cap - 1) / cap);
+        items = hy_malloc(sizeof(ar_item) * (size_t)(n_items + 1));
+    }
+    if (!order || !start || !items) {
+        free(key);
+        free(order);
+        free(start);
+        free(items);
+        return HY_ENOMEM;
+    }
+    n_items = 0;
+    for (int q = 0; q < nk; q++) {
+        n_models += start[q + 1] > start[q];
+        for (int64_t a = start[q]; a < start[q + 1]; a += cap)
+            items[n_items++] = (ar_item){q + kmin, (int)(start[q + 1] - a < cap ? start[q + 1] - a : cap), a};
+    }
+    if (info) info->n_models = n_models;
+    free(key);
+    free(start);
+    *order_out = order;
+    *items_out = items;
+    *n_items_out = n_items;
+    return HY_OK;
+}
+
+// OLS pass over all voxels, then (AR) one whitened model per distinct binned coefficient. With
+// OpenMP the voxel blocks and AR items are shared among hy_get_threads() threads, each calling a
+// single-threaded BLAS (one product split over OpenBLAS's threads scaled worse, as for FaceNet).
 int hy_fit_run(hy_ffx *acc, const double *Y, int n, int64_t V, const double *X, int p, const int *dest,
                const hy_fit_opts *o, hy_fit_info *info) {
     if (n <= p) return hy_err(HY_ESHAPE, "design has %d columns for %d volumes: no residual degrees of freedom", p, n);
     if (V < 1) return hy_err(HY_ESHAPE, "no voxels to fit");
-    int bins = o->bins > 0 ? o->bins : 100, cap = o->block > 0 ? o->block : 2048;
+    int bins = o->bins > 0 ? o->bins : 100, cap = o->block > 0 ? o->block : 256, ar = o->noise == HY_NOISE_AR1;
     if (cap > V) cap = (int)V;
+    int T = 1;
+#ifdef _OPENMP
+    T = hy_get_threads() > 1 ? hy_get_threads() : 1;
+    if (T > 64) T = 64;
+#endif
+    if (info) memset(info, 0, sizeof *info);
     run_basis b;
     int rc = basis_make(&b, X, n, p);
     if (rc) return rc;
-    model m;
-    memset(&m, 0, sizeof m);
-    block_buf w = {cap, hy_malloc(sizeof(double) * (size_t)n * cap), hy_malloc(sizeof(double) * (size_t)(p + 1) * cap),
-                   hy_malloc(sizeof(int64_t) * (size_t)cap)};
+    model ols;
+    memset(&ols, 0, sizeof ols);
+    worker wk[64];
+    memset(wk, 0, sizeof wk);
     resid_sums *rs = NULL;
-    int *key = NULL;
-    int64_t *order = NULL, *start = NULL;
-    if (!w.Yb || !w.B || !w.vox) {
-        rc = HY_ENOMEM;
-        goto done;
+    int64_t *order = NULL;
+    ar_item *items = NULL;
+    int n_items = 0;
+    for (int t = 0; t < T && !rc; t++) rc = worker_init(&wk[t], cap, n, p);
+    if (!rc) rc = model_make(&ols, &b, 0, 0);
+    if (!rc && ar && !(rs = hy_malloc(sizeof(resid_sums) * (size_t)V))) rc = HY_ENOMEM;
+    if (rc) goto done;
+#ifdef _OPENMP
+    if (T > 1) openblas_set_num_threads(1);
+#endif
+#pragma omp parallel num_threads(T) if (T > 1)
+    pass_ols(&wk[T > 1 ? thread_id() : 0], &ols, Y, n, p, V, ar, rs, acc, dest);
+    if (ar && !(rc = ar_plan(rs, V, n, bins, cap, info, &order, &items, &n_items))) {
+#pragma omp parallel num_threads(T) if (T > 1)
+        pass_ar(&wk[T > 1 ? thread_id() : 0], &b, items, n_items, order, Y, bins, acc, dest);
     }
-    int ar = o->noise == HY_NOISE_AR1;
-    if (ar && (!(rs = hy_malloc(sizeof(resid_sums) * (size_t)V)) || !(key = hy_malloc(sizeof(int) * (size_t)V)))) {
-        rc = HY_ENOMEM;
-        goto done;
-    }
-    if ((rc = model_make(&m, &b, 0, 0))) goto done;
-    // 1. OLS over all voxels: contrasts (OLS) or residual sums (AR)
-    for (int64_t v0 = 0; v0 < V; v0 += cap) {
-        int c = (int)(V - v0 < cap ? V - v0 : cap);
-        for (int i = 0; i < c; i++) w.vox[i] = v0 + i;
-        for (int t = 0; t < n; t++) memcpy(w.Yb + (size_t)t * c, Y + (size_t)t * V + v0, sizeof(double) * c);
-        block_fit(&m, n, p, &w, c);
-        if (ar) block_resid_sums(rs + v0, n, &w, c);
-        else block_contrasts(acc, &m, n, p, dest, &w, c);
-    }
+#ifdef _OPENMP
+    if (T > 1) openblas_set_num_threads(hy_get_threads());
+#endif
+    for (int t = 0; t < T && !rc; t++)
+        if (wk[t].rc) rc = hy_err(wk[t].rc, "%s", wk[t].msg);
+    if (rc) goto done;
     if (info) {
-        memset(info, 0, sizeof *info);
         info->dof = n - b.rank;
-        info->n_models = 1;
-        if (!ar) info->ar_count[HY_AR_HALF] = V;
-    }
-    if (ar) {
-        // 2. Yule-Walker lag 1 with the mean of all residuals removed, truncated to k / bins
-        double total = 0;
-        for (int64_t v = 0; v < V; v++) total += rs[v].s1;
-        double mu = total / ((double)n * (double)V), rho_sum = 0;
-        int kmin = 0, kmax = 0;
-        for (int64_t v = 0; v < V; v++) {
-            double y2 = rs[v].s2 - 2 * mu * rs[v].s1 + n * mu * mu;
-            double y11 = rs[v].s11 - mu * (2 * rs[v].s1 - rs[v].first - rs[v].last) + (n - 1) * mu * mu;
-            double r0 = y2 / ((double)n * n), r1 = y11 / ((double)(n - 1) * n);
-            double rho = r0 > 0 ? r1 / r0 : 0;
-            key[v] = (int)(rho * bins);  // (rho * bins).astype(int): truncation toward zero
-            kmin = v == 0 || key[v] < kmin ? key[v] : kmin;
-            kmax = v == 0 || key[v] > kmax ? key[v] : kmax;
-            rho_sum += key[v] * 1.0 / bins;
-            if (info) {
-                int h = key[v] * 100 / bins;
-                h = h < -HY_AR_HALF ? -HY_AR_HALF : h > HY_AR_HALF ? HY_AR_HALF : h;
-                info->ar_count[h + HY_AR_HALF]++;
-            }
-        }
-        if (info) info->rho_mean = rho_sum / V;
-        // 3. voxels ordered by key (counting sort), one whitened model per key
-        int nk = kmax - kmin + 1;
-        order = hy_malloc(sizeof(int64_t) * (size_t)V);
-        start = hy_calloc((size_t)nk + 1, sizeof(int64_t));
-        if (!order || !start) {
-            rc = HY_ENOMEM;
-            goto done;
-        }
-        for (int64_t v = 0; v < V; v++) start[key[v] - kmin + 1]++;
-        for (int k = 0; k < nk; k++) start[k + 1] += start[k];
-        for (int64_t v = 0; v < V; v++) order[start[key[v] - kmin]++] = v;
-        for (int k = nk; k > 0; k--) start[k] = start[k - 1];
-        start[0] = 0;
-        if (info) info->n_models = 0;
-        for (int k = 0; k < nk; k++) {
-            int64_t a = start[k], e = start[k + 1];
-            if (a == e) continue;
-            model_free(&m);
-            if ((rc = model_make(&m, &b, (k + kmin) * 1.0 / bins, 1))) goto done;
-            if (info) info->n_models++;
-            for (int64_t i0 = a; i0 < e; i0 += cap) {
-                int c = (int)(e - i0 < cap ? e - i0 : cap);
-                memcpy(w.vox, order + i0, sizeof(int64_t) * c);
-                gather(&w, Y, n, V, c, m.rho, 1);
-                block_fit(&m, n, p, &w, c);
-                block_contrasts(acc, &m, n, p, dest, &w, c);
-            }
+        if (!ar) {
+            info->n_models = 1;
+            info->ar_count[HY_AR_HALF] = V;
         }
     }
     for (int j = 0; j < p; j++)
@@ -366,16 +495,12 @@ int hy_fit_run(hy_ffx *acc, const double *Y, int n, int64_t V, const double *X, 
             acc->n_parts[dest[j]]++;
             acc->dof[dest[j]] += n - b.rank;
         }
-    rc = HY_OK;
 done:
-    model_free(&m);
+    for (int t = 0; t < T; t++) worker_free(&wk[t]);
+    model_free(&ols);
     basis_free(&b);
-    free(w.Yb);
-    free(w.B);
-    free(w.vox);
     free(rs);
-    free(key);
     free(order);
-    free(start);
+    free(items);
     return rc;
 }

@@ -253,9 +253,15 @@ static int write_map(const study *s, const hy_ffx *acc, tz_cache *tzc, int which
                 break;
             }
         }
+        // the condition's row of sums: float32 (fitted once) or float64 (summed)
+        int row = acc->row[c];
+        double k = acc->n_parts[c] > 0 ? acc->n_parts[c] : 1;
+        const float *e32 = row >= 0 ? acc->effect32 + (size_t)row * acc->n_vox : NULL;
+        const float *v32 = row >= 0 ? acc->variance32 + (size_t)row * acc->n_vox : NULL;
+        const double *e64 = row < 0 ? acc->effect64 + (size_t)(-1 - row) * acc->n_vox : NULL;
+        const double *v64 = row < 0 ? acc->variance64 + (size_t)(-1 - row) * acc->n_vox : NULL;
         for (int64_t i = 0; i < acc->n_vox; i++) {
-            double eff, var, out;
-            hy_ffx_get(acc, c, i, &eff, &var);
+            double eff = (e32 ? e32[i] : e64[i]) / k, var = (v32 ? v32[i] : v64[i]) / (k * k), out;
             if (which == MAP_EFFECT) out = eff;
             else if (which == MAP_VARIANCE) out = var;
             else {
@@ -283,7 +289,7 @@ static int write_maps(const hy_glm_opts *o, const study *s, const hy_ffx *acc, w
     tz_cache tzc = {0, NULL};
     for (int m = 0; m < N_MAPS; m++) {
         char name[64];
-        snprintf(name, sizeof name, "%s.nii.gz", MAP_NAME[m]);
+        snprintf(name, sizeof name, "%s.nii%s", MAP_NAME[m], o->gz_level > 0 ? ".gz" : "");
         int rc = out_path(paths[m], sizeof paths[m], o->out_dir, name);
         if (rc) return rc;
     }

@@ -129,29 +129,38 @@ int glm_make_mask(const hy_glm_opts *o, glm_runs *r) {
     return rc;
 }
 
-// Reads run k's in-mask voxels into Y (n, n_vox), checking every value, refusing voxels that are
-// zero in every volume, and applying the signal scaling. Y must hold n[k] * n_vox doubles.
+// nilearn's mean_scaling of each voxel's row: 100 * (y / max(mean, 1) - 1).
+static void scale_psc(double *Y, int64_t V, int n) {
+    for (int64_t i = 0; i < V; i++) {
+        double *y = Y + (size_t)i * n, s = 0;
+        for (int t = 0; t < n; t++) s += y[t];
+        double mean = fmax(s / n, 1);
+        for (int t = 0; t < n; t++) y[t] = 100 * (y[t] / mean - 1);
+    }
+}
+
+// Reads run k's in-mask voxels into Y (n_vox, n[k]) voxel-major, checking every value, refusing
+// voxels that are zero in every volume, and applying the signal scaling. Each volume's values are
+// scattered straight into the voxels' rows (measured 2.5x faster than a tiled transpose of
+// 32-volume chunks here: the 8-value segment of each row being filled stays in cache).
 int glm_read_run(const hy_glm_opts *o, const glm_runs *r, int k, double *Y) {
     nifti_img h;
-    nifti_stream *s;
+    nifti_stream *s = NULL;
     int n = r->n[k];
     int64_t V = r->n_vox;
     double *vol = hy_malloc(sizeof(double) * (size_t)r->grid_vox);
     uint8_t *nonzero = hy_calloc((size_t)V, 1);
-    if (!vol || !nonzero) {
-        free(vol);
-        free(nonzero);
-        return HY_ENOMEM;
-    }
-    int rc = hy_nifti_stream_open(o->bold[k], &h, &s);
+    int rc = vol && nonzero ? hy_nifti_stream_open(o->bold[k], &h, &s) : HY_ENOMEM;
     for (int t = 0; t < n && !rc; t++) {
         if ((rc = hy_nifti_stream_next(s, vol))) break;
-        double *row = Y + (size_t)t * V;
-        for (int64_t i = 0; i < V && !rc; i++) {
+        for (int64_t i = 0; i < V; i++) {
             double v = vol[r->mask_idx[i]];
-            rc = finite_or_fail(v, o->bold[k], &h, t, r->mask_idx[i]);
-            row[i] = v;
+            Y[(size_t)i * n + t] = v;
             nonzero[i] |= v != 0;
+            if (!isfinite(v)) {
+                rc = finite_or_fail(v, o->bold[k], &h, t, r->mask_idx[i]);
+                break;
+            }
         }
     }
     hy_nifti_stream_close(s);
@@ -164,17 +173,8 @@ int glm_read_run(const hy_glm_opts *o, const glm_runs *r, int k, double *Y) {
         }
     free(vol);
     free(nonzero);
-    if (rc || o->scaling != HY_SCALE_PSC) return rc;
-    // nilearn's mean_scaling: 100 * (Y / max(mean, 1) - 1) per voxel
-    double *mean = hy_calloc((size_t)V, sizeof(double));
-    if (!mean) return HY_ENOMEM;
-    for (int t = 0; t < n; t++)
-        for (int64_t i = 0; i < V; i++) mean[i] += Y[(size_t)t * V + i];
-    for (int64_t i = 0; i < V; i++) mean[i] = fmax(mean[i] / n, 1);
-    for (int t = 0; t < n; t++)
-        for (int64_t i = 0; i < V; i++) Y[(size_t)t * V + i] = 100 * (Y[(size_t)t * V + i] / mean[i] - 1);
-    free(mean);
-    return HY_OK;
+    if (!rc && o->scaling == HY_SCALE_PSC) scale_psc(Y, V, n);
+    return rc;
 }
 
 void glm_runs_free(glm_runs *r) {

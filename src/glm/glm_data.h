@@ -22,7 +22,7 @@ typedef struct {
 int glm_read_headers(const hy_glm_opts *o, glm_runs *r);
 // The mask file's non-zero voxels, or those with a non-zero mean over the first run.
 int glm_make_mask(const hy_glm_opts *o, glm_runs *r);
-// Run k's in-mask data into Y (n[k], n_vox), row-major, checked and scaled (o->scaling).
+// Run k's in-mask data into Y (n_vox, n[k]), voxel-major, checked and scaled (o->scaling).
 int glm_read_run(const hy_glm_opts *o, const glm_runs *r, int k, double *Y);
 void glm_runs_free(glm_runs *r);
 

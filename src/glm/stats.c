@@ -130,6 +130,8 @@ static void z_of_s(double s, double dof, double lbeta, double *z, double *dz) {
 void hy_tz_table_free(hy_tz_table *tb) {
     free(tb->z);
     free(tb->dz);
+    free(tb->zt);
+    free(tb->dzt);
     memset(tb, 0, sizeof *tb);
 }
 
@@ -153,33 +155,49 @@ int hy_tz_table_init(hy_tz_table *tb, double dof) {
     tb->n = 4097;
     tb->h = tb->s_max / (tb->n - 1);
     tb->inv_h = 1 / tb->h;
+    tb->nt = 4097;
+    tb->ht = HY_TZ_TMAX / (tb->nt - 1);
+    tb->inv_ht = 1 / tb->ht;
     tb->z = hy_malloc(sizeof(double) * tb->n);
     tb->dz = hy_malloc(sizeof(double) * tb->n);
-    if (!tb->z || !tb->dz) {
+    tb->zt = hy_malloc(sizeof(double) * tb->nt);
+    tb->dzt = hy_malloc(sizeof(double) * tb->nt);
+    if (!tb->z || !tb->dz || !tb->zt || !tb->dzt) {
         hy_tz_table_free(tb);
         return HY_ENOMEM;
     }
     for (int k = 0; k < tb->n; k++) z_of_s(k * tb->h, dof, lbeta, &tb->z[k], &tb->dz[k]);
+    // the t grid: dz/dt = dz/ds * ds/dt, ds/dt = (t / s) / (1 + t^2 / dof) (1 at t = 0)
+    for (int k = 0; k < tb->nt; k++) {
+        double t = k * tb->ht, s = sqrt(dof * log1p(t * t / dof)), dzds;
+        z_of_s(s, dof, lbeta, &tb->zt[k], &dzds);
+        tb->dzt[k] = dzds * (t > 0 ? (t / s) / (1 + t * t / dof) : 1.0);
+    }
     tb->z_max = hy_norm_isf(P_MIN);
     return HY_OK;
 }
 
+// Cubic Hermite on a uniform grid: value and slope at both ends of the cell holding x (f = x/h).
+static inline double hermite(const double *z, const double *dz, int n, double h, double f) {
+    int k = (int)f;
+    if (k >= n - 1) k = n - 2;
+    double r = f - k, r2 = r * r, r3 = r2 * r;
+    return (2 * r3 - 3 * r2 + 1) * z[k] + (r3 - 2 * r2 + r) * h * dz[k] + (-2 * r3 + 3 * r2) * z[k + 1] +
+           (r3 - r2) * h * dz[k + 1];
+}
+
 double hy_tz_table_eval(const hy_tz_table *tb, double t) {
     if (isnan(t)) return NAN;
-    double tt = fabs(t);
+    double tt = fabs(t), z;
+    if (tt < HY_TZ_TMAX) {
+        z = hermite(tb->zt, tb->dzt, tb->nt, tb->ht, tt * tb->inv_ht);
+        return t < 0 ? -z : z;
+    }
     double s = sqrt(tb->dof * log1p(tt * tt / tb->dof));
-    double z;
     if (!(s < tb->s_max)) {
         z = tb->z_max;
     } else {
-        double f = s * tb->inv_h;
-        int k = (int)f;
-        if (k >= tb->n - 1) k = tb->n - 2;
-        double r = f - k, h = tb->h;
-        // cubic Hermite on [s_k, s_k+1]
-        double r2 = r * r, r3 = r2 * r;
-        double h00 = 2 * r3 - 3 * r2 + 1, h10 = r3 - 2 * r2 + r, h01 = -2 * r3 + 3 * r2, h11 = r3 - r2;
-        z = h00 * tb->z[k] + h10 * h * tb->dz[k] + h01 * tb->z[k + 1] + h11 * h * tb->dz[k + 1];
+        z = hermite(tb->z, tb->dz, tb->n, tb->h, s * tb->inv_h);
     }
     return t < 0 ? -z : z;
 }
