@@ -523,7 +523,7 @@ static void check_model(int noise, int est, const char *variant) {
     fclose(f);
     ck_assert_msg(strstr(all, "runs\t3\nvolumes\t180\ntr\t2\nvoxels\t59 in mask of 60\n"), "%s", all);
     ck_assert_msg(strstr(all, noise == HY_NOISE_AR1 ? "noise ar1 (bins 100)" : "noise ols"), "%s", all);
-    ck_assert_int_eq(dir_count(out), 3 * 2 + 1 + 4 + 1);
+    ck_assert_int_eq(dir_count(out), 3 * 2 + 1 + 1 + 4 + 1);  // designs, conditions, mask, maps, summary
 }
 
 START_TEST(test_model_ols) { check_model(HY_NOISE_OLS, HY_EST_LSA, "ols"); }

@@ -11,6 +11,7 @@
 //   OUT/conditions.tsv              index, trial_type, n_runs, n_events (index = volume in the maps)
 //   OUT/{effect,variance,t,z}.nii.gz  4-D float32, one volume per condition, grid/affine of the BOLD
 //                                   (.nii with gz_level 0: large studies write GBs of maps)
+//   OUT/mask.nii.gz                 the voxels fitted (float32, 1 inside)
 //   OUT/design_run-K.tsv, .png      each run's design matrix (LSA design; LSS fits per trial)
 //   OUT/summary.txt                 runs, volumes, TR, voxels, regressors, condition numbers,
 //                                   AR(1) histogram, seconds (written last)

@@ -17,6 +17,7 @@ static const char ABOUT[] =
     "separate averaging):\n"
     "  OUT/conditions.tsv                 index (volume), trial_type, n_runs, n_events\n"
     "  OUT/{effect,variance,t,z}.nii.gz   4-D float32, one volume per condition, the BOLD's grid\n"
+    "  OUT/mask.nii.gz                    the voxels fitted\n"
     "  OUT/design_run-K.tsv / .png        each run's design matrix and a picture of it\n"
     "  OUT/summary.txt                    runs, volumes, voxels, regressors, condition numbers,\n"
     "                                     AR(1) histogram, seconds\n\n"

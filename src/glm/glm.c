@@ -345,7 +345,22 @@ static int write_summary(const hy_glm_opts *o, const study *s, const hy_glm_resu
     return hy_out_commit(&f);
 }
 
-// Designs, conditions, maps, then the summary (so a summary means the folder is complete).
+// The in-mask voxels as a 3-D float32 map (1 inside), for `hyper extract --glm`.
+static int write_mask(const study *s, const char *path) {
+    const glm_runs *r = s->r;
+    int64_t dim3[3] = {r->hdr[0].dim[0], r->hdr[0].dim[1], r->hdr[0].dim[2]};
+    float *vol = hy_calloc((size_t)r->grid_vox, sizeof(float));
+    if (!vol) return HY_ENOMEM;
+    for (int64_t i = 0; i < r->n_vox; i++) vol[r->mask_idx[i]] = 1;
+    nifti_writer *w;
+    int rc = hy_nifti_writer_open(&w, path, dim3, 1, &r->hdr[0].geom, 0, "hyper glm mask", 1);
+    if (!rc && (rc = hy_nifti_writer_put(w, vol))) hy_nifti_writer_abort(w);
+    else if (!rc) rc = hy_nifti_writer_commit(w);
+    free(vol);
+    return rc;
+}
+
+// Designs, conditions, mask, maps, then the summary (so a summary means the folder is complete).
 static int write_outputs(const hy_glm_opts *o, const study *s, const hy_ffx *acc, hy_glm_result *res) {
     written *wr = hy_calloc(1, sizeof(written));
     if (!wr) return HY_ENOMEM;
@@ -361,6 +376,8 @@ static int write_outputs(const hy_glm_opts *o, const study *s, const hy_ffx *acc
             snprintf(wr->path[wr->n++], sizeof wr->path[0], "%s", p);
     }
     if (!rc && !(rc = out_path(p, sizeof p, o->out_dir, "conditions.tsv")) && !(rc = write_conditions(s, p)))
+        snprintf(wr->path[wr->n++], sizeof wr->path[0], "%s", p);
+    if (!rc && !(rc = out_path(p, sizeof p, o->out_dir, "mask.nii.gz")) && !(rc = write_mask(s, p)))
         snprintf(wr->path[wr->n++], sizeof wr->path[0], "%s", p);
     if (!rc) rc = write_maps(o, s, acc, wr);
     res->seconds_write = hy_now() - res->seconds_write;
