@@ -55,7 +55,7 @@ CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind
+.PHONY: all test deps deps-build golden bench clean probe demo demo-bold demo-models valgrind
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -91,6 +91,11 @@ deps:
 # Only what building and testing need (no Python, no fuzzing tools); a no-op when installed.
 deps-build:
 	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 bash .ci/deps.sh >/dev/null
+
+# The same study starting from simulated BOLD runs: simulate --bold, glm, extract --glm, sweep.
+demo-bold: deps-build
+	@$(MAKE) --no-print-directory $(BUILD)/hyper
+	@DEMO_BOLD=1 HYPER=$(BUILD)/hyper bash tests/demo.sh
 
 # Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
 # weights/README.md), then checks them against PyTorch and regenerates their golden fixture.

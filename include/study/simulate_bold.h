@@ -40,7 +40,7 @@ typedef struct {
     double isi_min, isi_max; // 9, 13.5
     double lead_s, tail_s;   // 6, 24
     double amp;              // 1.0 percent per unit of encoding response
-    double noise;            // 2.0 percent (marginal sd of the AR(1) noise)
+    double noise;            // 1.5 percent (marginal sd of the AR(1) noise: single-trial SNR ~0.05, as simulate.h)
     double ar_min, ar_max;   // 0.1, 0.4
     double drift, motion;    // 1.0, 0.5 percent
     double hrf_jitter;       // 0.5 s

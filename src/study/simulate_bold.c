@@ -27,7 +27,7 @@ void hy_simb_default(simb_params *p) {
     p->lead_s = 6;
     p->tail_s = 24;
     p->amp = 1.0;
-    p->noise = 2.0;
+    p->noise = 1.5;
     p->ar_min = 0.1;
     p->ar_max = 0.4;
     p->drift = 1.0;
