@@ -17,8 +17,8 @@
 // grid up to the point where p reaches 1e-300, with exact derivatives, and evaluated by cubic
 // Hermite interpolation; |t| below 8 uses a second uniform grid in t itself (z is smooth there).
 // tests/test_glm.c bounds its error against the exact path (< 1e-9).
-#ifndef HY_STATS_H
-#define HY_STATS_H
+#ifndef HY_GLM_STATS_H
+#define HY_GLM_STATS_H
 
 // Regularised incomplete beta I_x(a, b); y = 1 - x passed separately for accuracy near x = 1.
 double hy_ibeta(double a, double b, double x, double y);

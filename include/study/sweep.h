@@ -6,7 +6,8 @@
 //   runs/<name>/             one finished run: decoder.bin, pred.npy, metrics.csv, summary.csv,
 //                            summary.txt, comparison.png, latent_*.csv, run.csv (its table row)
 //   runs/<name>.tmp/         a run in progress; never counted; removed and redone on resume
-//   results.csv, results.md, chart.svg, chart.png   the ranked table (hyper report)
+//   results.csv, results.md, pairs.csv, runs.csv, chart.svg/png, curves.svg/png
+//                            the ranked report (hyper report; see study/report.h, study/results.h)
 // Run names: <model>_<epochs>_<batch> for iterative models, <model> for closed-form ones.
 #ifndef HY_SWEEP_H
 #define HY_SWEEP_H
@@ -45,7 +46,8 @@ int hy_sweep_runs(const sweep_opts *o, sweep_run *runs, int max);
 // Runs this shard's unfinished runs, then (when every run of the grid is finished) writes
 // the report. Returns HY_OK when this shard's runs are all finished.
 int hy_sweep_execute(const sweep_opts *o, study_ctx *c);
-// Collects RESULTS/runs/*/run.csv and writes the ranked report; *n_runs gets the count.
+// Collects the finished runs under RESULTS/runs/ (study/results.h) and writes the ranked report
+// (study/report.h); *n_runs gets the number of runs.
 int hy_sweep_report(const char *out_dir, int *n_runs);
 
 #endif
