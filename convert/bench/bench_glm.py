@@ -18,7 +18,8 @@ NILEARN_SRC points at its source; see convert/checks/check_glm_nilearn.py).
                                  then compute_contrast(..., output_type='all') per condition; with
                                  K, only K conditions' contrasts are timed and the time for all
                                  of them extrapolated linearly (each condition costs the same)
-Each timing side prints one line: "seconds=S fit=F contrasts=C peak_rss_mb=M conditions=N [extrapolated]".
+Each timing side prints one line: "seconds=S cpu=U fit=F contrasts=C peak_rss_mb=M conditions=N
+[extrapolated]" (cpu: user + system seconds of all the process's threads).
 """
 import argparse
 import os
@@ -114,6 +115,12 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_s():
+    """User + system CPU seconds of this process, all its threads (BLAS included)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def nipy_side(a):
     import nibabel as nib
     from nipy.modalities.fmri.glm import GeneralLinearModel, data_scaling
@@ -147,8 +154,8 @@ def nipy_side(a):
         z, t = con.z_score(), con.stat()
         _ = (con.effect, con.variance, z, t)
     t_con += time.time() - t3
-    print(f"seconds={time.time() - t0:.2f} fit={t_fit:.2f} contrasts={t_con:.2f} peak_rss_mb={peak_mb():.0f} "
-          f"conditions={len(contrasts)}")
+    print(f"seconds={time.time() - t0:.2f} cpu={cpu_s():.1f} fit={t_fit:.2f} contrasts={t_con:.2f} "
+          f"peak_rss_mb={peak_mb():.0f} conditions={len(contrasts)}")
 
 
 def nilearn_side(a):
@@ -171,6 +178,7 @@ def nilearn_side(a):
     with contextlib.redirect_stdout(io.StringIO()):
         flm.fit(runs, events=events, confounds=conf)
     t1 = time.time()
+    c1 = cpu_s()
     conds = sorted(set(c for dm in flm.design_matrices_ for c in dm.columns if c.endswith(".png")))
     todo = conds[: a.max_conditions] if a.max_conditions else conds
     for cond in todo:
@@ -182,10 +190,12 @@ def nilearn_side(a):
             cons.append(c)
         flm.compute_contrast(cons, output_type="all")
     t2 = time.time()
+    c2 = cpu_s()
     con = (t2 - t1) * len(conds) / len(todo)
+    cpu = c1 + (c2 - c1) * len(conds) / len(todo)
     extra = " extrapolated" if len(todo) < len(conds) else ""
-    print(f"seconds={t1 - t0 + con:.2f} fit={t1 - t0:.2f} contrasts={con:.2f} peak_rss_mb={peak_mb():.0f} "
-          f"conditions={len(conds)}{extra}")
+    print(f"seconds={t1 - t0 + con:.2f} cpu={cpu:.1f} fit={t1 - t0:.2f} contrasts={con:.2f} "
+          f"peak_rss_mb={peak_mb():.0f} conditions={len(conds)}{extra}")
 
 
 def main():

@@ -238,22 +238,27 @@ static int parse_header(nsrc *src, nifti_img *img, int *swap_out, int *isz_out) 
     return HY_OK;
 }
 
-// Converts n stored items (file byte order, datatype dt) to doubles with the scaling applied.
+// Converts n stored items (file byte order, datatype dt) to doubles with the scaling applied;
+// one loop per type so that the common case (float32 or int16, native order) is a tight loop.
+#define CONVERT_LOOP(T)                                                                        \
+    for (int64_t i = 0; i < n; i++) {                                                          \
+        uint8_t *p = raw + (size_t)i * sizeof(T);                                              \
+        if (swap) swapn(p, sizeof(T));                                                         \
+        T x;                                                                                   \
+        memcpy(&x, p, sizeof(T));                                                              \
+        out[i] = slope != 0 ? slope * (double)x + inter : (double)x;                          \
+    }
 static void convert_items(double *out, uint8_t *raw, int64_t n, int dt, int isz, int swap, double slope, double inter) {
-    for (int64_t i = 0; i < n; i++) {
-        uint8_t *p = raw + (size_t)i * isz;
-        if (swap) swapn(p, isz);
-        double v;
-        switch (dt) {
-        case NII_UINT8: v = p[0]; break;
-        case NII_INT16: { int16_t x; memcpy(&x, p, 2); v = x; break; }
-        case NII_INT32: { int32_t x; memcpy(&x, p, 4); v = x; break; }
-        case NII_FLOAT32: { float x; memcpy(&x, p, 4); v = x; break; }
-        default: { double x; memcpy(&x, p, 8); v = x; break; }
-        }
-        out[i] = slope != 0 ? slope * v + inter : v;
+    (void)isz;
+    switch (dt) {
+    case NII_UINT8: CONVERT_LOOP(uint8_t) break;
+    case NII_INT16: CONVERT_LOOP(int16_t) break;
+    case NII_INT32: CONVERT_LOOP(int32_t) break;
+    case NII_FLOAT32: CONVERT_LOOP(float) break;
+    default: CONVERT_LOOP(double) break;
     }
 }
+#undef CONVERT_LOOP
 
 // Reads to the end of the source so that a gzip CRC/length error in the trailer is noticed.
 static int drain(nsrc *src) {
