@@ -44,6 +44,8 @@ typedef struct {
 } hy_ffx;
 
 // expected[c]: how many contrasts condition c will receive (1 -> float32 row, more -> float64).
+// A float32 row is stored, not summed, so a condition announced with 1 must get exactly one
+// contrast at every voxel (its values are undefined until then).
 int hy_ffx_init(hy_ffx *f, int n_cond, int64_t n_vox, const int *expected);
 void hy_ffx_free(hy_ffx *f);
 // Adds one contrast's effect and variance at voxel v of condition c.

@@ -38,10 +38,12 @@ int hy_ffx_init(hy_ffx *f, int n_cond, int64_t n_vox, const int *expected) {
     }
     size_t n32 = 0, n64 = 0;
     for (int c = 0; c < n_cond; c++) f->row[c] = expected[c] > 1 ? -1 - (int)n64++ : (int)n32++;
-    f->effect32 = hy_calloc(n32 * (size_t)n_vox + 1, sizeof(float));
-    f->variance32 = hy_calloc(n32 * (size_t)n_vox + 1, sizeof(float));
-    f->effect64 = hy_calloc(n64 * (size_t)n_vox + 1, sizeof(double));
-    f->variance64 = hy_calloc(n64 * (size_t)n_vox + 1, sizeof(double));
+    // single rows are stored, not added to (each voxel gets exactly one contrast), so they need no
+    // clearing: that spares a pass over memory the kernel has just zeroed on first touch
+    f->effect32 = hy_malloc_huge(sizeof(float) * (n32 * (size_t)n_vox + 1), 0);
+    f->variance32 = hy_malloc_huge(sizeof(float) * (n32 * (size_t)n_vox + 1), 0);
+    f->effect64 = hy_malloc_huge(sizeof(double) * (n64 * (size_t)n_vox + 1), 1);
+    f->variance64 = hy_malloc_huge(sizeof(double) * (n64 * (size_t)n_vox + 1), 1);
     if (!f->effect32 || !f->variance32 || !f->effect64 || !f->variance64) {
         hy_ffx_free(f);
         return hy_err(HY_ENOMEM, "out of memory for %d conditions x %lld voxels (%.2f GB)", n_cond, (long long)n_vox,
@@ -64,8 +66,8 @@ void hy_ffx_free(hy_ffx *f) {
 static inline void ffx_add(hy_ffx *f, int c, int64_t v, double effect, double variance) {
     int r = f->row[c];
     if (r >= 0) {
-        f->effect32[(size_t)r * f->n_vox + v] += (float)effect;
-        f->variance32[(size_t)r * f->n_vox + v] += (float)variance;
+        f->effect32[(size_t)r * f->n_vox + v] = (float)effect;
+        f->variance32[(size_t)r * f->n_vox + v] = (float)variance;
     } else {
         f->effect64[(size_t)(-1 - r) * f->n_vox + v] += effect;
         f->variance64[(size_t)(-1 - r) * f->n_vox + v] += variance;
@@ -254,9 +256,9 @@ static void block_contrasts(hy_ffx *acc, const model *m, int n, int p, const int
         const double *b = w->B + j;
         if (row >= 0) {
             float *e = acc->effect32 + (size_t)row * acc->n_vox, *v = acc->variance32 + (size_t)row * acc->n_vox;
-            for (int i = 0; i < c; i++) {
-                e[w->vox[i]] += (float)b[(size_t)i * p];
-                v[w->vox[i]] += (float)(cd * disp[i]);
+            for (int i = 0; i < c; i++) {  // stored: single rows get one contrast per voxel
+                e[w->vox[i]] = (float)b[(size_t)i * p];
+                v[w->vox[i]] = (float)(cd * disp[i]);
             }
         } else {
             double *e = acc->effect64 + (size_t)(-1 - row) * acc->n_vox, *v = acc->variance64 + (size_t)(-1 - row) * acc->n_vox;

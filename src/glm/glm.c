@@ -403,7 +403,7 @@ int hy_glm_run(const hy_glm_opts *o, hy_glm_result *res) {
     if (!rc) rc = hy_ffx_init(&acc, s->n_cond, s->r->n_vox, o->estimator == HY_EST_LSS ? s->cond_events : s->cond_runs);
     int nmax = 0;
     for (int k = 0; !rc && k < o->n_runs; k++) nmax = s->r->n[k] > nmax ? s->r->n[k] : nmax;
-    if (!rc && !(Y = hy_malloc(sizeof(double) * (size_t)nmax * (size_t)s->r->n_vox))) rc = HY_ENOMEM;
+    if (!rc && !(Y = hy_malloc_huge(sizeof(double) * (size_t)nmax * (size_t)s->r->n_vox, 0))) rc = HY_ENOMEM;
     res->seconds_read = hy_now() - t0;
     for (int k = 0; k < o->n_runs && !rc; k++) {
         double t1 = hy_now();

@@ -60,7 +60,7 @@ int glm_read_headers(const hy_glm_opts *o, glm_runs *r) {
                           (long long)h->dim[2], o->bold[0], (long long)r->hdr[0].dim[0], (long long)r->hdr[0].dim[1],
                           (long long)r->hdr[0].dim[2]);
         double tr = header_tr(h), tr0 = header_tr(&r->hdr[0]);
-        if (k > 0 && tr > 0 && tr0 > 0 && fabs(tr - tr0) > 1e-6 * tr0)
+        if (o->tr <= 0 && k > 0 && tr > 0 && tr0 > 0 && fabs(tr - tr0) > 1e-6 * tr0)
             return hy_err(HY_EVALUE, "%s: TR %g s differs from %s's %g s; runs of one model need one TR", o->bold[k], tr,
                           o->bold[0], tr0);
         if (o->tr <= 0 && !(tr > 0))
@@ -140,27 +140,37 @@ static void scale_psc(double *Y, int64_t V, int n) {
 }
 
 // Reads run k's in-mask voxels into Y (n_vox, n[k]) voxel-major, checking every value, refusing
-// voxels that are zero in every volume, and applying the signal scaling. Each volume's values are
-// scattered straight into the voxels' rows (measured 2.5x faster than a tiled transpose of
-// 32-volume chunks here: the 8-value segment of each row being filled stays in cache).
+// voxels that are zero in every volume, and applying the signal scaling. Volumes are gathered
+// 8 at a time into a time-major chunk, then each voxel's 8 values are stored together: measured
+// 2x faster than storing each volume's values straight into the rows (one partial cache line per
+// value), with Y on huge pages (hy_malloc_huge) against TLB misses.
 int glm_read_run(const hy_glm_opts *o, const glm_runs *r, int k, double *Y) {
+    enum { T = 8 };
     nifti_img h;
     nifti_stream *s = NULL;
     int n = r->n[k];
     int64_t V = r->n_vox;
-    double *vol = hy_malloc(sizeof(double) * (size_t)r->grid_vox);
+    double *vol = hy_malloc(sizeof(double) * (size_t)r->grid_vox), *chunk = hy_malloc(sizeof(double) * T * (size_t)V);
     uint8_t *nonzero = hy_calloc((size_t)V, 1);
-    int rc = vol && nonzero ? hy_nifti_stream_open(o->bold[k], &h, &s) : HY_ENOMEM;
-    for (int t = 0; t < n && !rc; t++) {
-        if ((rc = hy_nifti_stream_next(s, vol))) break;
-        for (int64_t i = 0; i < V; i++) {
-            double v = vol[r->mask_idx[i]];
-            Y[(size_t)i * n + t] = v;
-            nonzero[i] |= v != 0;
-            if (!isfinite(v)) {
-                rc = finite_or_fail(v, o->bold[k], &h, t, r->mask_idx[i]);
-                break;
+    int rc = vol && chunk && nonzero ? hy_nifti_stream_open(o->bold[k], &h, &s) : HY_ENOMEM;
+    for (int t0 = 0; t0 < n && !rc; t0 += T) {
+        int c = n - t0 < T ? n - t0 : T;
+        for (int dt = 0; dt < c && !rc; dt++) {
+            if ((rc = hy_nifti_stream_next(s, vol))) break;
+            double *row = chunk + (size_t)dt * V;
+            for (int64_t i = 0; i < V; i++) {
+                double v = vol[r->mask_idx[i]];
+                row[i] = v;
+                nonzero[i] |= v != 0;
+                if (!isfinite(v)) {
+                    rc = finite_or_fail(v, o->bold[k], &h, t0 + dt, r->mask_idx[i]);
+                    break;
+                }
             }
+        }
+        for (int64_t i = 0; i < V && !rc; i++) {
+            double *y = Y + (size_t)i * n + t0;
+            for (int dt = 0; dt < c; dt++) y[dt] = chunk[(size_t)dt * V + i];
         }
     }
     hy_nifti_stream_close(s);
@@ -172,6 +182,7 @@ int glm_read_run(const hy_glm_opts *o, const glm_runs *r, int k, double *Y) {
                                    "the field of view?); give a mask without it", o->bold[k], xyz[0], xyz[1], xyz[2]);
         }
     free(vol);
+    free(chunk);
     free(nonzero);
     if (!rc && o->scaling == HY_SCALE_PSC) scale_psc(Y, V, n);
     return rc;
