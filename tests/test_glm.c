@@ -365,7 +365,7 @@ static double *run1_data(int *V) {
     return Y;
 }
 
-static void fit_run1(int noise, const char *pre, double tol_ref, const char *nipy, double tol_nipy) {
+static void fit_run1(int noise, int lite, const char *pre, double tol_ref, const char *nipy, double tol_nipy) {
     load();
     int V;
     double *Y = run1_data(&V);
@@ -381,7 +381,7 @@ static void fit_run1(int noise, const char *pre, double tol_ref, const char *nip
     for (int j = 0; j < p; j++) dest[j] = j, one[j] = 1;
     hy_ffx acc;
     ck_assert_int_eq(hy_ffx_init(&acc, p, V, one), 0);
-    hy_fit_opts fo = {noise, 100, 7};  // blocks of 7 voxels: every block and tail path runs
+    hy_fit_opts fo = {noise, 100, 7, lite};  // blocks of 7 voxels: every block and tail path runs
     hy_fit_info info;
     ck_assert_msg(hy_fit_run(&acc, Y, 60, V, d.x, p, dest, &fo, &info) == 0, "%s", hy_errmsg());
     ck_assert(info.dof == ref64("fit.dof", NULL)[0] && acc.dof[0] == info.dof && acc.n_parts[0] == 1);
@@ -395,8 +395,8 @@ static void fit_run1(int noise, const char *pre, double tol_ref, const char *nip
     snprintf(k1, sizeof k1, "%s.effect", nipy);
     snprintf(k2, sizeof k2, "%s.variance", nipy);
     double ne = max_rel(eff, ref64(k1, NULL), (int64_t)p * V, 1e-9), nv = max_rel(var, ref64(k2, NULL), (int64_t)p * V, 1e-12);
-    printf("  %s: %d AR models; max rel diff vs reference: effect %.3g variance %.3g; vs Nipy: %.3g %.3g\n", pre,
-           info.n_models, ee, ev2, ne, nv);
+    printf("  %s (%s AR models): %d AR models; max rel diff vs reference: effect %.3g variance %.3g; vs Nipy: %.3g %.3g\n",
+           pre, lite > 0 ? "lite" : lite < 0 ? "full" : "auto", info.n_models, ee, ev2, ne, nv);
     ck_assert_msg(ee < tol_ref && ev2 < tol_ref, "%s vs reference: %g %g", pre, ee, ev2);
     ck_assert_msg(ne < tol_nipy && nv < tol_nipy, "%s vs Nipy: %g %g", pre, ne, nv);
     if (noise == HY_NOISE_AR1) ck_assert_int_gt(info.n_models, 5);
@@ -413,9 +413,13 @@ static void fit_run1(int noise, const char *pre, double tol_ref, const char *nip
 
 // Tolerances: single-run estimates are stored as float32 (relative rounding 6e-8), so 1e-6 vs the
 // float64 reference; vs Nipy the bounds (OLS 1e-5, AR(1) 1e-4; measured ~1e-7).
-START_TEST(test_fit_ols) { fit_run1(HY_NOISE_OLS, "fit.ols", 1e-6, "nipy.ols", 1e-5); }
+START_TEST(test_fit_ols) { fit_run1(HY_NOISE_OLS, 0, "fit.ols", 1e-6, "nipy.ols", 1e-5); }
 END_TEST
-START_TEST(test_fit_ar1) { fit_run1(HY_NOISE_AR1, "fit.ar1", 1e-6, "nipy.ar1", 1e-4); }
+// both forms of the AR models: the per-voxel Cholesky solve (lite) and the explicit pseudo-inverse
+START_TEST(test_fit_ar1) {
+    fit_run1(HY_NOISE_AR1, 1, "fit.ar1", 1e-6, "nipy.ar1", 1e-4);
+    fit_run1(HY_NOISE_AR1, -1, "fit.ar1", 1e-6, "nipy.ar1", 1e-4);
+}
 END_TEST
 
 // --- the whole model ---------------------------------------------------------------------------

@@ -56,7 +56,9 @@ void hy_ffx_get(const hy_ffx *f, int c, int64_t v, double *effect, double *varia
 typedef struct {
     int noise;   // HY_NOISE_OLS / HY_NOISE_AR1
     int bins;    // AR(1) quantisation (nilearn's 100)
-    int block;   // voxels per block (0: 2048)
+    int block;   // voxels per block (0: 256)
+    int lite;    // AR models: 0 = per bin, the cheaper form (lite when the bin has fewer voxels than
+                 // volumes), 1 = always lite, -1 = always full (the tests run both forms)
 } hy_fit_opts;
 
 // AR(1) values k / bins are counted per k in -HY_AR_HALF..HY_AR_HALF (outside values clamped).

@@ -144,7 +144,7 @@ static int fit_lsa(const hy_glm_opts *o, study *s, int k, const double *Y, hy_ff
     int *dest = hy_malloc(sizeof(int) * (size_t)d->n_cols);
     if (!dest) return HY_ENOMEM;
     for (int j = 0; j < d->n_cols; j++) dest[j] = d->col_type[j] >= 0 ? s->gidx[k][d->col_type[j]] : -1;
-    hy_fit_opts fo = {o->noise, o->bins, 0};
+    hy_fit_opts fo = {o->noise, o->bins, 0, 0};
     int rc = hy_fit_run(acc, Y, s->r->n[k], s->r->n_vox, d->x, d->n_cols, dest, &fo, &s->info[k]);
     free(dest);
     return rc;
@@ -160,7 +160,7 @@ static int fit_lss(const hy_glm_opts *o, study *s, int k, const double *Y, hy_ff
     if (!type) return HY_ENOMEM;
     hy_design_opts dopt = o->design;
     dopt.tr = s->r->tr;
-    hy_fit_opts fo = {o->noise, o->bins, 0};
+    hy_fit_opts fo = {o->noise, o->bins, 0, 0};
     int rc = HY_OK;
     for (int i = 0; i < ev->n && !rc; i++) {
         for (int e = 0; e < ev->n; e++) type[e] = ev->n == 1 ? 0 : e == i ? 1 : 0;
