@@ -57,7 +57,7 @@ BLAS_INC := $(firstword $(wildcard /usr/include/$(TRIPLET)/openblas-pthread /usr
 CFLAGS += -I$(BLAS_INC)
 
 # The library is every role folder but cli/ (see README "Architecture"); the CLI links it.
-LIB_DIRS := base nn models decoders study
+LIB_DIRS := base nn glm models decoders study
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 CMD_SRC  := $(wildcard src/cli/*.c)
 HEADERS  := $(wildcard include/*.h include/*/*.h src/*/*.h)
@@ -68,7 +68,7 @@ EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind install examples
+.PHONY: all test deps deps-build golden bench clean probe demo demo-bold demo-models valgrind install examples
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -150,6 +150,11 @@ deps:
 # Only what building and testing need (no Python, no fuzzing tools); a no-op when installed.
 deps-build:
 	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 bash .ci/deps.sh >/dev/null
+
+# The same study starting from simulated BOLD runs: simulate --bold, glm, extract --glm, sweep.
+demo-bold: deps-build
+	@$(MAKE) --no-print-directory $(BUILD)/hyper
+	@DEMO_BOLD=1 HYPER=$(BUILD)/hyper bash tests/demo.sh
 
 # Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
 # weights/README.md), then checks them against PyTorch and regenerates their golden fixture.

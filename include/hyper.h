@@ -20,6 +20,13 @@
 #include "base/rng.h"
 #include "base/wfile.h"
 #include "decoders/decoders.h"
+#include "glm/bids.h"
+#include "glm/design.h"
+#include "glm/events.h"
+#include "glm/fit.h"
+#include "glm/glm.h"
+#include "glm/hrf.h"
+#include "glm/stats.h"
 #include "models/facecrop.h"
 #include "models/facenet.h"
 #include "models/mtcnn.h"
@@ -28,7 +35,9 @@
 #include "study/curve.h"
 #include "study/dataset.h"
 #include "study/metrics.h"
+#include "study/glm_dataset.h"
 #include "study/simulate.h"
+#include "study/simulate_bold.h"
 #include "study/stats.h"
 
 #endif

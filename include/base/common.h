@@ -34,6 +34,11 @@ void *hy_malloc(size_t n);
 void *hy_calloc(size_t count, size_t size);
 // 64-byte aligned allocation (free with hy_free_aligned / free()).
 void *hy_malloc_aligned(size_t n);
+// Large arrays that are accessed all over (voxel-major data written volume by volume, maps
+// written condition by condition): 2 MiB aligned and, where Linux offers it, backed by
+// transparent huge pages (madvise), so that scattered accesses do not miss the TLB on every
+// 4 KiB page. zero = 1 clears the memory. Free with free().
+void *hy_malloc_huge(size_t n, int zero);
 
 // Overflow-safe size arithmetic: return 0 on success, -1 if the result overflows
 // (or exceeds `limit` when limit != 0).

@@ -22,6 +22,7 @@ int cmd_extract(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_glm(int argc, char **argv);
 
 // -- the study
 int cmd_reconstruct(int argc, char **argv);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>  // flock
+#include <sys/mman.h>  // madvise
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,21 @@ void *hy_malloc_aligned(size_t n) {
         hy_err(HY_ENOMEM, "out of memory allocating %zu bytes", n);
         return NULL;
     }
+    return p;
+}
+
+void *hy_malloc_huge(size_t n, int zero) {
+    const size_t huge = (size_t)2 << 20;
+    size_t r = (n + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (r < n || posix_memalign(&p, huge, r ? r : huge) != 0) {
+        hy_err(HY_ENOMEM, "out of memory allocating %zu bytes", n);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, r ? r : huge, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+#endif
+    if (zero) memset(p, 0, n);
     return p;
 }
 

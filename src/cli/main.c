@@ -33,6 +33,7 @@ static const command COMMANDS[] = {
 
     // -- data, simulator, decoders
     {"simulate", cmd_simulate, "synthetic HYPER-design fMRI dataset with a known encoding model"},
+    {"glm", cmd_glm, "first-level GLM: BOLD runs + events -> per-condition effect/variance/t/z maps"},
     {"extract", cmd_extract, "NIfTI response maps + mask -> dataset (top-k voxels on training data)"},
     {"train", cmd_train, "fit a decoder (linear, ridge, lasso, elasticnet, ols, mlp) on a dataset"},
     {"predict", cmd_predict, "apply a decoder to a dataset split -> predicted latents .npy"},

@@ -6,6 +6,7 @@
 #include "cli/opts.h"
 #include "base/common.h"
 #include "study/simulate.h"
+#include "study/simulate_bold.h"
 
 static const char ABOUT[] =
     "Writes a dataset (DIR/{train,test}_{fmri,latents}.npy) from a known encoding model, plus\n"
@@ -14,11 +15,22 @@ static const char ABOUT[] =
     "directions usable with `hyper score --boundaries`, params.txt).\n\n"
     "Model: z ~ N(0, I_D); voxel v responds f(a_v . z) + noise, a_v = unit-norm rows of\n"
     "M (g_weak I + (g_strong - g_weak) U^T U) for k random orthonormal directions U; noise is\n"
-    "Gaussian with variance 1/snr per trial, blurred on the voxel grid (3-D, near-cube).";
+    "Gaussian with variance 1/snr per trial, blurred on the voxel grid (3-D, near-cube).\n\n"
+    "With --bold, writes instead a BIDS-like raw dataset in the HYPER design (9 runs of TR 1.5 s,\n"
+    "the test faces repeated in runs 1-3, the training faces once in runs 4-9, 1.5 s events 9-13.5 s\n"
+    "apart): the same encoding model's noise-free responses (in percent signal change, --amp per\n"
+    "unit) convolved with a per-voxel haemodynamic response, plus AR(1) noise, slow drifts and\n"
+    "motion-like confounds; DIR/sub-01/func/*_bold.nii.gz and *_events.tsv, DIR/derivatives/sim/\n"
+    "(confounds, brain mask), DIR/split.tsv and DIR/truth/ (latents, true responses). Then:\n"
+    "  hyper glm --bids DIR --sub 01 --task faces --derivatives DIR/derivatives/sim -o DIR/glm\n"
+    "  hyper extract --glm DIR/glm --split DIR/split.tsv --train-latents DIR/truth/train_latents.npy\n"
+    "                --test-latents DIR/truth/test_latents.npy --select-top 1000 -o DIR/data";
 
 int cmd_simulate(int argc, char **argv) {
-    sim_params p;
-    hy_sim_default(&p);
+    simb_params b;
+    hy_simb_default(&b);
+    sim_params p = b.enc;
+    int bold = 0;
     const char *out = NULL;
     const opt table[] = {
         OPT_STR("out", 'o', &out, "DIR", "output directory", OPT_REQUIRED),
@@ -40,10 +52,38 @@ int cmd_simulate(int argc, char **argv) {
         {.name = "nonlinearity", .type = OPT_T_CHOICE, .dest = &p.nonlin, .metavar = "F",
          .choices = "none|relu|tanh|softplus", .help = "none | relu | tanh | softplus applied to a_v . z",
          .flags = OPT_DEF},
+        OPT_SECTION("BOLD-level simulation (--bold; --snr and --noise-smooth are not used)"),
+        OPT_FLAG("bold", 0, &bold, "write BOLD runs + events (BIDS-like) instead of response matrices"),
+        OPT_INT_D("runs", 0, &b.n_runs, "R", "runs", 2, 100),
+        OPT_INT_D("test-runs", 0, &b.test_runs, "R", "runs holding the test repeats (the first ones)", 1, 99),
+        OPT_DOUBLE_D("tr", 0, &b.tr, "S", "repetition time (s)", 0, 100, OPT_GT),
+        OPT_DOUBLE_D("event", 0, &b.event_s, "S", "event duration (s)", 0, 100, 0),
+        OPT_DOUBLE_D("isi-min", 0, &b.isi_min, "S", "shortest onset-to-onset interval (s)", 0, 1000, OPT_GT),
+        OPT_DOUBLE_D("isi-max", 0, &b.isi_max, "S", "longest onset-to-onset interval (s)", 0, 1000, OPT_GT),
+        OPT_DOUBLE_D("amp", 0, &b.amp, "P", "response in percent signal change per unit of the encoding response", 0,
+                     1e4, 0),
+        OPT_DOUBLE_D("noise", 0, &b.noise, "P", "sd of the AR(1) noise, percent", 0, 1e4, 0),
+        OPT_DOUBLE_D("ar-min", 0, &b.ar_min, "R", "smallest AR(1) coefficient", -1, 1, OPT_GT | OPT_LT),
+        OPT_DOUBLE_D("ar-max", 0, &b.ar_max, "R", "largest AR(1) coefficient", -1, 1, OPT_GT | OPT_LT),
+        OPT_DOUBLE_D("drift", 0, &b.drift, "P", "slow drift sd, percent", 0, 1e4, 0),
+        OPT_DOUBLE_D("motion", 0, &b.motion, "P", "motion confound weight sd, percent per unit", 0, 1e4, 0),
+        OPT_DOUBLE_D("hrf-jitter", 0, &b.hrf_jitter, "S", "sd of the per-voxel HRF peak delay (s)", 0, 10, 0),
+        OPT_INT_D("hrf-shapes", 0, &b.n_hrf, "K", "distinct response shapes over the voxels", 1, 1000),
         OPT_END,
     };
-    const cli_command cmd = {"simulate", "-o DIR [options]", ABOUT, table, NULL, 0, 0, NULL};
+    const cli_command cmd = {"simulate", "-o DIR [options]   (or --bold -o DIR [options])", ABOUT, table, NULL, 0, 0,
+                             NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    if (bold) {
+        b.enc = p;
+        int nvol;
+        if (hy_simb_run(&b, out, &nvol)) return cli_fail("simulate");
+        if (!hy_quiet())
+            fprintf(stderr, "simulate: wrote %s (BOLD: %d runs, %d volumes of %g s, %d voxels; %d training and %d test "
+                            "stimuli x %d; seed %llu)\n", out, b.n_runs, nvol, b.tr, p.n_voxels, p.n_train, p.n_test,
+                    p.test_reps, (unsigned long long)p.seed);
+        return 0;
+    }
     sim_data s;
     if (hy_sim_run(&p, &s)) return cli_fail("simulate");
     int rc = hy_sim_save(&p, &s, out);
