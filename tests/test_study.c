@@ -131,7 +131,7 @@ END_TEST
 START_TEST(killed_sweep_resumes) {
     char *d = make_data("data", ""), res[300], *msg;
     snprintf(res, sizeof res, "%s/res", d);
-    // The first run (2 epochs) finishes quickly; the second (40000 epochs) is killed mid-way.
+    // One training writes the 2-epoch run quickly, then is killed on its way to 40000 epochs.
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "%s sweep -d %s/data -g " GEN " -e " NET " -o %s --models linear --epochs 2,40000 --closed '' "
@@ -147,8 +147,12 @@ START_TEST(killed_sweep_resumes) {
     snprintf(results, sizeof results, "%s/results.csv", res);
     ck_assert_msg(file_exists(done1), "the first run did not finish");
     ck_assert(!file_exists(fin2));      // the killed run is not reported as finished
-    ck_assert(file_exists(tmp2));       // ... it left its work directory under a temp name
+    ck_assert(!file_exists(tmp2));      // ... and was never started: runs are written as their epoch passes
     ck_assert(!file_exists(results));   // no report from an unfinished grid
+    // a run killed while being written leaves runs/<name>.tmp: the resume redoes it
+    char tmp3[1000];
+    snprintf(tmp3, sizeof tmp3, "mkdir -p %s/runs/linear_3_30.tmp && touch %s/runs/linear_3_30.tmp/junk", res, res);
+    ck_assert_int_eq(system(tmp3), 0);
     long t1 = mtime_ns(done1);
     // `hyper report` on the unfinished grid ranks only the finished run
     ck_assert_int_eq(run_hyper(&msg, "report %s", res), 0);
@@ -160,10 +164,14 @@ START_TEST(killed_sweep_resumes) {
                        "--null 0 --crop full --threads 1",
                        d, res);
     ck_assert_msg(rc == 0, "%s", msg);
-    ck_assert_ptr_nonnull(strstr(msg, "1 already finished, 1 to do"));
+    ck_assert_ptr_nonnull(strstr(msg, "1 already finished, 1 to do in 1 training(s)"));
     free(msg);
     ck_assert_int_eq(mtime_ns(done1), t1);
     ck_assert(file_exists(results));
+    snprintf(tmp3, sizeof tmp3, "%s/runs/linear_3_30.tmp", res);
+    ck_assert(!file_exists(tmp3));
+    snprintf(tmp3, sizeof tmp3, "%s/runs/linear_3_30/curve.csv", res);
+    ck_assert(file_exists(tmp3));
     // resuming with another setup (here the null size) would rank runs made differently side by
     // side: refused, naming the field, and the finished runs are left alone
     rc = run_hyper(&msg,

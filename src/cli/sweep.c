@@ -12,16 +12,38 @@
 static const char ABOUT[] =
     "Trains every decoder of the grid on DIR's training split, predicts the test latents, renders and\n"
     "embeds the faces and ranks the runs by mean FaceNet distance (the study's table). Default grid:\n"
-    "models linear, linear-nobias, mlp x epochs 700,900,1200,1500 x batch 30 (named <model>_<epochs>_<batch>),\n"
-    "plus ols, ridge and lasso once each. Resumable: finished runs (RESULTS/runs/<name>/run.csv) are skipped;\n"
-    "an interrupted run (RESULTS/runs/<name>.tmp/) is redone. Writes RESULTS/results.csv, results.md,\n"
-    "chart.svg and chart.png when every run of the grid is finished.";
+    "models linear, linear-nobias, mlp:hidden=512, mlp:hidden=512:act=tanh,\n"
+    "mlp:hidden=512x512:act=sigmoid:dropout=0.2 x epochs 700,900,1200,1500 x batch 30 with HYPER's\n"
+    "recipe (named <model>_<epochs>_<batch>, plus _s<seed> with --seeds), and ols, ridge and lasso once\n"
+    "each. One training per model, batch and seed runs to the largest epoch count and writes the run of\n"
+    "each smaller one on the way (the same files a sweep of that epoch count alone writes). Every\n"
+    "iterative run also gets curve.csv/png/svg (train and test loss per epoch).\n"
+    "Resumable: finished runs (RESULTS/runs/<name>/run.csv) are skipped; an interrupted run\n"
+    "(RESULTS/runs/<name>.tmp/) is redone. Writes RESULTS/results.csv, results.md, chart.svg and\n"
+    "chart.png when every run of the grid is finished.";
+
+static const char EPILOG[] =
+    "Model specs: a model name, then optional :key=value settings of the Adam models:\n"
+    "  hidden=H[xH...] (mlp widths)  act=relu|leaky|tanh|sigmoid|elu|softplus|none  dropout=P\n"
+    "  slope=S (leaky)  wd=W (weight decay)  lr=X\n"
+    "e.g. --models linear,mlp:hidden=2048x512:act=tanh:dropout=0.2; the run name is made from the spec\n"
+    "(mlp-h2048x512-tanh-do0.2_1500_30).";
 
 static int parse_models(void *o, const char *v) { return hy_sweep_parse_models(o, v, 0); }
 static int parse_closed(void *o, const char *v) { return hy_sweep_parse_models(o, v, 1); }
 static int parse_epochs(void *dst, const char *v) {
     sweep_opts *o = dst;
     return cli_parse_int_list("--epochs", v, 1, 1000000, o->epochs, 32, &o->n_epochs);
+}
+static int parse_seeds(void *dst, const char *v) {
+    sweep_opts *o = dst;
+    int s[32], r = cli_parse_int_list("--seeds", v, 0, 2147483647L, s, 32, &o->n_seeds);
+    for (int i = 0; !r && i < o->n_seeds; i++) {
+        o->seeds[i] = (uint64_t)s[i];
+        for (int j = 0; j < i; j++)
+            if (s[j] == s[i]) r = hy_err(HY_EARG, "--seeds: %d is listed twice", s[i]);
+    }
+    return r;
 }
 static int parse_batches(void *dst, const char *v) {
     sweep_opts *o = dst;
@@ -48,7 +70,7 @@ int cmd_sweep(int argc, char **argv) {
     hy_sweep_defaults(&o);
     const char *g = NULL, *f = NULL, *det = NULL, *crop = NULL, *noface = NULL;
     long n_null = 100, seed = 1;
-    int bf = 16, hid = 0;
+    int bf = 16, hid = 0, recipe = DEC_RECIPE_HYPER;
     double lr = 0;
     const opt table[] = {
         OPT_STR("data", 'd', &o.data_dir, "DIR", "dataset directory", OPT_REQUIRED),
@@ -56,18 +78,26 @@ int cmd_sweep(int argc, char **argv) {
         OPT_STR("embedder", 'e', &f, "F.bin", "FaceNet weights", OPT_REQUIRED),
         OPT_STR("out", 'o', &o.out_dir, "RESULTS", "results directory (created; resumed when it exists)", OPT_REQUIRED),
         OPT_SECTION("the grid"),
-        OPT_FN("models", 0, parse_models, &o, "LIST", "iterative models (default linear,linear-nobias,mlp)"),
+        OPT_FN("models", 0, parse_models, &o, "LIST", "iterative model specs (default: see above; specs below)"),
         OPT_FN("epochs", 0, parse_epochs, &o, "LIST", "epoch counts (default 700,900,1200,1500)"),
         OPT_FN("batch", 0, parse_batches, &o, "LIST", "training batch sizes (default 30)"),
+        OPT_FN("seeds", 0, parse_seeds, &o, "LIST",
+               "repeat every iterative configuration for each seed (initialisation and\n"
+               "shuffling); runs are named ..._s<seed> (default: once, with --seed)"),
         OPT_FN("closed", 0, parse_closed, &o, "LIST", "closed-form models run once (default ols,ridge,lasso; '' for none)"),
-        OPT_FN("shard", 0, parse_shard, &o, "i/n", "run only runs k with k % n == i-1 (e.g. one shard per cluster job);\n"
-               "then `hyper report RESULTS` merges"),
+        OPT_CHOICE("recipe", 0, &recipe, "R", "hyper|torch",
+                   "how the iterative models train (default hyper: HYPER's MXNet notebook;\n"
+                   "torch: PyTorch's rules; see hyper train --help)"),
+        OPT_FN("shard", 0, parse_shard, &o, "i/n",
+               "run only trainings k with k % n == i-1 (a training: one model, batch and\n"
+               "seed, all its epoch counts; e.g. one shard per cluster job); then\n"
+               "`hyper report RESULTS` merges"),
         OPT_FLAG("zscore", 0, &o.zscore, "z-score voxels with training statistics"),
         OPT_DOUBLE("lr", 0, &lr, "X", "Adam learning rate for every iterative model (default: the model's)", 0,
                    HUGE_VAL, OPT_GT),
         OPT_INT("hidden", 0, &hid, "H", "hidden units of the MLP (default: the trainer's)", 1, 100000),
         {.name = "seed", .type = OPT_T_LONG, .dest = &seed, .metavar = "S", .lo = 0, .hi = 4294967295.0,
-         .help = "decoder initialisation/shuffling and null latents", .flags = OPT_DEF},
+         .help = "null latents, and decoder initialisation/shuffling without --seeds", .flags = OPT_DEF},
         OPT_SECTION("evaluation (as in hyper evaluate)"),
         CLI_OPTS_FACE_CROP(&det, &crop, &noface),
         {.name = "null", .type = OPT_T_LONG, .dest = &n_null, .metavar = "N", .lo = 0, .hi = 100000,
@@ -79,8 +109,10 @@ int cmd_sweep(int argc, char **argv) {
         OPT_ALIAS("mlp-hidden", 0, "hidden"),
         OPT_END,
     };
-    const cli_command cmd = {"sweep", "-d DIR -g G.bin -e F.bin -o RESULTS [options]", ABOUT, table, NULL, 0, 0, NULL};
+    const cli_command cmd = {"sweep", "-d DIR -g G.bin -e F.bin -o RESULTS [options]", ABOUT, table, EPILOG, 0, 0, NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    hy_sweep_sort_epochs(&o);
+    o.recipe = (dec_recipe)recipe;
     o.seed = (uint64_t)seed;
     o.lr = lr;
     o.mlp_hidden = hid;

@@ -1,5 +1,6 @@
-// sweep.c - the decoder grid of include/study/sweep.h: train, predict, evaluate, rank; resumable
-// (finished runs are skipped) and shardable (--shard i/n).
+// sweep.c - running the decoder grid of include/study/sweep.h: train (once per model, batch and
+// seed, writing every epoch count's run on the way), predict, evaluate, rank; resumable (finished
+// runs are skipped) and shardable (by training). The grid itself is in sweep_grid.c.
 #include "study/sweep.h"
 
 #include <dirent.h>
@@ -11,75 +12,10 @@
 #include <sys/stat.h>
 
 #include "base/common.h"
-#include "study/dataset.h"
-#include "decoders/decoders.h"
 #include "base/npy.h"
-
-void hy_sweep_defaults(sweep_opts *o) {
-    memset(o, 0, sizeof *o);
-    // the study's grid: HYPER's dense layer with and without bias, and an MLP; 4 epoch counts; batch 30
-    hy_sweep_parse_models(o, "linear,linear-nobias,mlp", 0);
-    hy_sweep_parse_models(o, "ols,ridge,lasso", 1);
-    int n;
-    hy_sweep_parse_ints(o->epochs, &n, 32, "--epochs", "700,900,1200,1500");
-    o->n_epochs = n;
-    hy_sweep_parse_ints(o->batches, &n, 16, "--batch", "30");
-    o->n_batches = n;
-    o->shard_i = o->shard_n = 1;
-}
-
-int hy_sweep_parse_models(sweep_opts *o, const char *list, int closed) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", list);
-    int n = 0;
-    char(*dst)[32] = closed ? o->closed : o->models;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (!*tok) continue;
-        dec_kind kind;
-        if (hy_dec_kind_parse(tok, &kind)) return HY_EARG;
-        if (closed == hy_dec_kind(kind)->iterative)
-            return hy_err(HY_EARG, "'%s' is %s, not %s", tok, closed ? "iterative" : "closed-form",
-                          closed ? "closed-form" : "iterative");
-        if (n == 16) return hy_err(HY_EARG, "too many models (max 16)");
-        snprintf(dst[n++], 32, "%s", tok);
-    }
-    if (closed) o->n_closed = n;
-    else o->n_models = n;
-    return HY_OK;
-}
-
-int hy_sweep_parse_ints(int *out, int *n, int max, const char *opt, const char *list) {
-    *n = 0;
-    const char *p = list;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 1000000 || (*end && *end != ','))
-            return hy_err(HY_EARG, "%s %s: expected a comma list of positive integers", opt, list);
-        if (*n == max) return hy_err(HY_EARG, "%s: too many values (max %d)", opt, max);
-        out[(*n)++] = (int)v;
-        p = *end ? end + 1 : end;
-    }
-    return *n ? HY_OK : hy_err(HY_EARG, "%s: empty list", opt);
-}
-
-int hy_sweep_runs(const sweep_opts *o, sweep_run *runs, int max) {
-    int k = 0;
-    for (int m = 0; m < o->n_models; m++)
-        for (int e = 0; e < o->n_epochs; e++)
-            for (int b = 0; b < o->n_batches && k < max; b++, k++) {
-                snprintf(runs[k].model, sizeof runs[k].model, "%s", o->models[m]);
-                runs[k].epochs = o->epochs[e];
-                runs[k].batch = o->batches[b];
-                snprintf(runs[k].name, sizeof runs[k].name, "%s_%d_%d", o->models[m], o->epochs[e], o->batches[b]);
-            }
-    for (int m = 0; m < o->n_closed && k < max; m++, k++) {
-        memset(&runs[k], 0, sizeof runs[k]);
-        snprintf(runs[k].model, sizeof runs[k].model, "%s", o->closed[m]);
-        snprintf(runs[k].name, sizeof runs[k].name, "%s", o->closed[m]);
-    }
-    return k;
-}
+#include "decoders/decoders.h"
+#include "study/curve.h"
+#include "study/dataset.h"
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f) {
     (void)sb, (void)flag, (void)f;
@@ -91,62 +27,109 @@ static int rm_rf(const char *path) {
     return HY_OK;
 }
 
-// Trains, predicts and evaluates one run inside runs/<name>.tmp, then renames it into place.
-static int do_run(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const sweep_run *run, const face_set *gt,
-                  const float *Tf) {
+// --- one run's folder ------------------------------------------------------------------------
+
+// What the runs of one training share: the data, the evaluation, the loss curve so far.
+typedef struct {
+    const sweep_opts *o;
+    study_ctx *c;
+    const hy_dataset *ds;
+    const face_set *gt;
+    const float *Tf;         // test latents (n_test, D) float32
+    const sweep_run *runs;   // the training's runs, epochs ascending
+    const int *todo;         // 1 for each run still to write
+    int n_runs, next;        // next: the first run not yet passed
+    loss_curve curve;
+    double t0;
+} group_job;
+
+// Writes runs/<name>.tmp (decoder, predictions, evaluation, run.csv and, for iterative runs, the
+// loss curve of its first run->epochs epochs), then renames it into place.
+static int write_run(group_job *j, const sweep_run *run, const decoder *dec) {
     char tmp[4200], fin[4200], p[4400];
-    snprintf(tmp, sizeof tmp, "%s/runs/%s.tmp", o->out_dir, run->name);
-    snprintf(fin, sizeof fin, "%s/runs/%s", o->out_dir, run->name);
-    int r;
+    snprintf(tmp, sizeof tmp, "%s/runs/%s.tmp", j->o->out_dir, run->name);
+    snprintf(fin, sizeof fin, "%s/runs/%s", j->o->out_dir, run->name);
+    int r, n = j->ds->test.n, L = j->ds->test.d;
     if ((r = rm_rf(tmp)) || (r = hy_mkdir_p(tmp))) return r;
-    dec_opts opts;
-    dec_kind kind;
-    if ((r = hy_dec_kind_parse(run->model, &kind))) return r;
-    hy_dec_opts_default(&opts, kind);
-    opts.quiet = 1;
-    opts.zscore = o->zscore;
-    opts.seed = o->seed;
-    if (run->epochs) opts.epochs = run->epochs, opts.batch_size = run->batch;
-    if (o->lr > 0) opts.lr = o->lr;
-    if (o->mlp_hidden > 0 && kind == DEC_MLP) opts.hidden[0] = o->mlp_hidden, opts.n_hidden = 1;
-    decoder dec;
-    memset(&dec, 0, sizeof dec);
-    if ((r = hy_dec_train(&dec, &opts, ds->train.fmri, ds->train.lat, ds->train.n, ds->train.v, ds->train.d))) return r;
     snprintf(p, sizeof p, "%s/decoder.bin", tmp);
-    if ((r = hy_dec_save(&dec, p))) goto out;
-    int n = ds->test.n, L = ds->test.d;
+    if ((r = hy_dec_save(dec, p))) return r;
     float *P = hy_malloc(sizeof(float) * (size_t)n * L);
-    if (!P) {
-        r = HY_ENOMEM;
-        goto out;
-    }
-    if (!(r = hy_dec_predict(&dec, ds->test.fmri, n, P))) {
-        snprintf(p, sizeof p, "%s/pred.npy", tmp);
-        if (!(r = hy_npy_write_f32(p, 2, (int64_t[]){n, L}, P))) {
-            run_summary s;
-            memset(&s, 0, sizeof s);
-            snprintf(s.name, sizeof s.name, "%s", run->name);
-            snprintf(s.model, sizeof s.model, "%s", run->model);
-            s.epochs = run->epochs;
-            s.batch = run->batch;
-            if (!(r = hy_study_evaluate(c, Tf, P, n, gt, tmp, NULL, NULL, 0, 0, &s))) {
-                hy_outfile f;
-                char line[1024];
-                snprintf(p, sizeof p, "%s/run.csv", tmp);
-                hy_report_format_csv(line, sizeof line, 0, &s);
-                if (!(r = hy_out_open(&f, p))) {
-                    fprintf(f.fp, "%s\n%s\n", REPORT_CSV_HEADER, line);
-                    r = hy_out_commit(&f);
-                }
-            }
+    if (!P) return HY_ENOMEM;
+    run_summary s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.name, sizeof s.name, "%s", run->name);
+    snprintf(s.model, sizeof s.model, "%.*s", (int)sizeof s.model - 1, run->model->name);
+    s.epochs = run->epochs;
+    s.batch = run->batch;
+    snprintf(p, sizeof p, "%s/pred.npy", tmp);
+    if (!(r = hy_dec_predict(dec, j->ds->test.fmri, n, P)) && !(r = hy_npy_write_f32(p, 2, (int64_t[]){n, L}, P)))
+        r = hy_study_evaluate(j->c, j->Tf, P, n, j->gt, tmp, NULL, NULL, 0, 0, &s);
+    free(P);
+    if (!r) {
+        hy_outfile f;
+        char line[1024];
+        snprintf(p, sizeof p, "%s/run.csv", tmp);
+        hy_report_format_csv(line, sizeof line, 0, &s);
+        if (!(r = hy_out_open(&f, p))) {
+            fprintf(f.fp, "%s\n%s\n", REPORT_CSV_HEADER, line);
+            r = hy_out_commit(&f);
         }
     }
-    free(P);
+    if (!r && run->epochs) {
+        char png[4400], svg[4400], title[256];
+        snprintf(p, sizeof p, "%s/curve.csv", tmp);
+        snprintf(png, sizeof png, "%s/curve.png", tmp);
+        snprintf(svg, sizeof svg, "%s/curve.svg", tmp);
+        snprintf(title, sizeof title, "%s: loss per epoch (recipe %s)", run->name, hy_dec_recipe_name(dec->recipe));
+        const char *ylab = dec->recipe == DEC_RECIPE_HYPER ? "L2Loss (1/2 MSE)" : "MSE";
+        if (!(r = hy_curve_write_csv(p, &j->curve, run->epochs)))
+            r = hy_curve_plot(png, svg, &j->curve, run->epochs, title, ylab);
+    }
     if (!r) {
         rm_rf(fin);
         if (rename(tmp, fin) != 0) r = hy_err(HY_EIO, "%s: cannot rename into place", fin);
     }
-out:
+    if (!r) hy_note("sweep: %s  (dist %.4f, %.0f s into this training)", run->name, s.dist_mean, hy_now() - j->t0);
+    return r;
+}
+
+// After each epoch: keep the losses; at a run's epoch count write that run (when still to do).
+static int on_epoch(void *ctx, const decoder *dec, const dec_epoch *e) {
+    group_job *j = ctx;
+    int r = hy_curve_add(&j->curve, e->epoch, e->train_loss, e->test_loss);
+    while (!r && j->next < j->n_runs && j->runs[j->next].epochs == e->epoch) {
+        if (j->todo[j->next]) r = write_run(j, &j->runs[j->next], dec);
+        j->next++;
+    }
+    return r;
+}
+
+// Trains the group's model once, up to its largest epoch count still to do (a closed-form
+// model: its one fit), writing each run that is still to do on the way.
+static int do_group(group_job *j) {
+    const sweep_run *first = &j->runs[0];
+    dec_opts opts;
+    hy_sweep_model_opts(j->o, first->model, &opts);
+    int last = -1;
+    for (int i = 0; i < j->n_runs; i++)
+        if (j->todo[i]) last = i;
+    if (last < 0) return HY_OK;
+    if (first->epochs) {
+        opts.epochs = j->runs[last].epochs;
+        opts.batch_size = first->batch;
+        opts.seed = first->seed;
+        opts.X_test = j->ds->test.fmri;
+        opts.Y_test = j->ds->test.lat;
+        opts.n_test = j->ds->test.n;
+        opts.on_epoch = on_epoch;
+        opts.on_epoch_ctx = j;
+    }
+    const ds_split *tr = &j->ds->train;
+    decoder dec;
+    j->t0 = hy_now();
+    int r = hy_dec_train(&dec, &opts, tr->fmri, tr->lat, tr->n, tr->v, tr->d);
+    if (r) return r;
+    if (!first->epochs) r = write_run(j, first, &dec);
     hy_dec_free(&dec);
     return r;
 }
@@ -171,10 +154,10 @@ static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
     snprintf(line, len,
              "data_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s n_null=%d n_null_latent=%d null_seed=%llu "
-             "zscore=%d seed=%llu lr=%g mlp_hidden=%d\n",
+             "zscore=%d recipe=%s seed=%llu lr=%g mlp_hidden=%d\n",
              d, hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop,
-             c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, (unsigned long long)o->seed, o->lr,
-             o->mlp_hidden);
+             c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, hy_dec_recipe_name(o->recipe),
+             (unsigned long long)o->seed, o->lr, o->mlp_hidden);
 }
 
 // OUT/setup.txt records the setup of the runs in OUT. A sweep resumed (or a shard added) with
@@ -222,10 +205,76 @@ static int check_setup(const sweep_opts *o, const study_ctx *c, const hy_dataset
     return hy_out_commit(&out);
 }
 
+// The runs of the grid's trainings in this shard (trainings k with k % n == i - 1) that are
+// not finished: todo[k] = 1. Returns the number of trainings with work; counts runs.
+static int plan(const sweep_opts *o, const sweep_run *runs, int total, int *todo, int *n_todo, int *n_done) {
+    int groups = 0, last_group = -1;
+    *n_todo = *n_done = 0;
+    for (int k = 0; k < total; k++) {
+        todo[k] = 0;
+        if (runs[k].group % o->shard_n != o->shard_i - 1) continue;
+        if (run_done(o->out_dir, runs[k].name)) {
+            (*n_done)++;
+            continue;
+        }
+        todo[k] = 1;
+        (*n_todo)++;
+        groups += runs[k].group != last_group;
+        last_group = runs[k].group;
+    }
+    return groups;
+}
+
+// Trains every group of the run list that has work, in order.
+static int run_groups(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const sweep_run *runs, int total,
+                      const int *todo, int n_groups) {
+    float *Tf = hy_study_to_f32(ds->test.lat, (size_t)ds->test.n * ds->test.d);
+    face_set gt = {0};
+    char p[4200];
+    int r = Tf ? HY_OK : HY_ENOMEM, g = 0;
+    if (!r) {
+        snprintf(p, sizeof p, "%s/gt", o->out_dir);
+        hy_note("sweep: ground-truth faces (%d) -> %s", ds->test.n, p);
+        r = hy_study_gt_faces(c, Tf, ds->test.n, p, &gt);
+    }
+    double t0 = hy_now();
+    for (int k = 0; k < total && !r;) {
+        int n = 1, any = todo[k];
+        while (k + n < total && runs[k + n].group == runs[k].group) any |= todo[k + n], n++;
+        if (any) {
+            double el = hy_now() - t0;
+            if (runs[k].epochs)
+                hy_note("sweep: training %d/%d: %s, batch %d, seed %llu, to epoch %d%s", g + 1, n_groups,
+                        runs[k].model->spec, runs[k].batch, (unsigned long long)runs[k].seed, runs[k + n - 1].epochs,
+                        g ? "" : " (runs are written as their epoch counts pass)");
+            else hy_note("sweep: training %d/%d: %s", g + 1, n_groups, runs[k].model->spec);
+            if (g) hy_note("sweep: %.0f s elapsed, ETA %.0f s", el, el / g * (n_groups - g));
+            group_job j = {o, c, ds, &gt, Tf, runs + k, todo + k, n, 0, {0}, 0};
+            hy_curve_init(&j.curve);
+            if ((r = do_group(&j))) {
+                char keep[1024];
+                snprintf(keep, sizeof keep, "training %s (batch %d, seed %llu): %s", runs[k].model->spec,
+                         runs[k].batch, (unsigned long long)runs[k].seed, hy_errmsg());
+                hy_err(r, "%s", keep);
+            }
+            hy_curve_free(&j.curve);
+            g++;
+        }
+        k += n;
+    }
+    hy_face_set_free(&gt);
+    free(Tf);
+    return r;
+}
+
 int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     static sweep_run runs[SWEEP_MAX_RUNS];
+    static int todo[SWEEP_MAX_RUNS];
     int total = hy_sweep_runs(o, runs, SWEEP_MAX_RUNS), r;
-    if (total == 0) return hy_err(HY_EARG, "the sweep has no runs (empty --models/--closed)");
+    if (total == 0) return hy_err(HY_EARG, "the sweep has no runs (no models)");
+    for (int k = 1; k < total; k++)
+        if (runs[k].epochs && runs[k].group == runs[k - 1].group && runs[k].epochs <= runs[k - 1].epochs)
+            return hy_err(HY_EARG, "the grid's epoch counts must be ascending and distinct (hy_sweep_sort_epochs)");
     hy_dataset ds = {0};
     if ((r = hy_ds_load(&ds, o->data_dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0))) return r;
     if (ds.test.d != c->gen->latent) {
@@ -240,38 +289,10 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
         hy_ds_free(&ds);
         return r;
     }
-    // this shard's runs, minus the finished ones
-    int mine[SWEEP_MAX_RUNS], n_mine = 0, n_done = 0;
-    for (int k = 0; k < total; k++) {
-        if (k % o->shard_n != o->shard_i - 1) continue;
-        if (run_done(o->out_dir, runs[k].name)) n_done++;
-        else mine[n_mine++] = k;
-    }
-    hy_note("sweep: %d runs in the grid; shard %d/%d has %d, %d already finished, %d to do", total,
-            o->shard_i, o->shard_n, n_mine + n_done, n_done, n_mine);
-    float *Tf = hy_study_to_f32(ds.test.lat, (size_t)ds.test.n * ds.test.d);
-    face_set gt = {0};
-    if (!Tf) r = HY_ENOMEM;
-    if (!r && n_mine) {
-        snprintf(p, sizeof p, "%s/gt", o->out_dir);
-        hy_note("sweep: ground-truth faces (%d) -> %s", ds.test.n, p);
-        r = hy_study_gt_faces(c, Tf, ds.test.n, p, &gt);
-    }
-    double t0 = hy_now();
-    for (int i = 0; i < n_mine && !r; i++) {
-        const sweep_run *run = &runs[mine[i]];
-        double el = hy_now() - t0;
-        if (i) hy_note("sweep: [%d/%d] %s  (%.0f s elapsed, ETA %.0f s)", i + 1, n_mine, run->name, el,
-                       el / i * (n_mine - i));
-        else hy_note("sweep: [%d/%d] %s", i + 1, n_mine, run->name);
-        if ((r = do_run(o, c, &ds, run, &gt, Tf))) {
-            char keep[1024];
-            snprintf(keep, sizeof keep, "run %s: %s", run->name, hy_errmsg());
-            hy_err(r, "%s", keep);
-        }
-    }
-    hy_face_set_free(&gt);
-    free(Tf);
+    int n_todo, n_done, n_groups = plan(o, runs, total, todo, &n_todo, &n_done);
+    hy_note("sweep: %d runs in the grid; shard %d/%d has %d, %d already finished, %d to do in %d training(s)", total,
+            o->shard_i, o->shard_n, n_todo + n_done, n_done, n_todo, n_groups);
+    if (n_todo) r = run_groups(o, c, &ds, runs, total, todo, n_groups);
     hy_ds_free(&ds);
     if (r) return r;
     int all = 1;
