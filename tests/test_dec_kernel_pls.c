@@ -244,6 +244,41 @@ START_TEST(test_refusals) {
 }
 END_TEST
 
+// The same through `hyper train`: range errors are usage errors (exit 2), a K above the rank is
+// found by the solver (exit 1); one line each, and no decoder file left behind.
+START_TEST(test_cli_refusals) {
+    char *d = test_tmpdir(), *out, data[300], dec[400];
+    snprintf(data, sizeof data, "%s/data", d);
+    snprintf(dec, sizeof dec, "%s/m.bin", d);
+    int rc = run_hyper(&out, "simulate -o %s --train 40 --test 5 --voxels 12 --latent-dim 4 --strong 1", data);
+    ck_assert_msg(rc == 0, "%s", out);
+    free(out);
+    const struct {
+        const char *args, *needle;
+        int rc;
+    } bad[] = {
+        {"--model kernel-ridge --gamma -1", "--gamma", 2},
+        {"--model kernel-ridge --alpha -0.5", "--alpha", 2},
+        {"--model kernel-ridge --kernel poly --degree 0", "--degree", 2},
+        {"--model kernel-ridge --kernel sigmoid", "--kernel", 2},
+        {"--model kernel-ridge --gammas 4 --gamma-min 1 --gamma-max 0.1", "--gamma-min 1 must be below --gamma-max", 2},
+        {"--model pls --components 0", "--components", 2},
+        {"--model pls --components 20", "20 components exceed the rank of the centred data (at most min(rows - 1, voxels) = 12)", 1},
+        {"--model ridge --loss cosine", "--loss is for the Adam models", 2},
+        {"--model linear --skip ridge", "--skip is for mlp", 2},
+        {"--model mlp --skip ridge --loss cosine", "drop --loss cosine", 2},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        rc = run_hyper(&out, "train -d %s -o %s %s", data, dec, bad[k].args);
+        ck_assert_msg(rc == bad[k].rc && strstr(out, bad[k].needle) && strchr(out, '\n') == out + strlen(out) - 1,
+                      "%s: exit %d: %s", bad[k].args, rc, out);
+        ck_assert_msg(!file_exists(dec), "%s left %s", bad[k].args, dec);
+        printf("  ok (%d): %s", rc, out);
+        free(out);
+    }
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("dec_kernel_pls");
     TCase *tc = tcase_create("core");
@@ -254,6 +289,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_pls_wide);
     tcase_add_test(tc, test_decoder_files);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_cli_refusals);
     suite_add_tcase(s, tc);
     return s;
 }
