@@ -38,7 +38,7 @@ static const dec_kind_info KINDS[DEC_N_KINDS] = {
                  hy_dec_train_ols, hy_dec_net_predict, NULL, NULL},
     [DEC_RIDGE] = {"ridge", "closed form over a log alpha grid, LOO or K-fold CV, one SVD", 0, 1, defaults_ridge,
                    hy_dec_train_ridge, hy_dec_net_predict, hy_dec_save_penalty, hy_dec_load_penalty},
-    [DEC_LASSO] = {"lasso", "coordinate descent along a penalty path, K-fold CV per target", 0, 1, NULL,
+    [DEC_LASSO] = {"lasso", "coordinate descent along a penalty path (strong rules), K-fold CV per target", 0, 1, NULL,
                    hy_dec_train_enet, hy_dec_net_predict, hy_dec_save_penalty, hy_dec_load_penalty},
     [DEC_ELASTICNET] = {"elasticnet", "the same with an L2 share (l1 ratio 0.5)", 0, 1, defaults_enet,
                         hy_dec_train_enet, hy_dec_net_predict, hy_dec_save_penalty, hy_dec_load_penalty},
