@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs; idempotent (skips what is installed).
 # Build/test: libopenblas-dev libpng-dev zlib1g-dev check pkg-config gcc make
-# Converters, golden regeneration, benchmarks: python3-numpy python3-torch python3-sklearn
+# Converters, golden regeneration, benchmarks: python3-numpy python3-torch python3-sklearn python3-scipy
+# python3-statsmodels (the last two: convert/golden/golden_stats.py)
 set -euo pipefail
 PKGS="gcc make pkg-config libopenblas-dev libpng-dev zlib1g-dev check"
 # fuzzing (make fuzz): clang with libFuzzer; valgrind for the golden tests in CI
 [ "${HY_WITH_FUZZ:-1}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev valgrind"
-[ "${HY_WITH_PYTHON:-1}" = 1 ] && PKGS="$PKGS python3-numpy python3-torch python3-sklearn"
+[ "${HY_WITH_PYTHON:-1}" = 1 ] && PKGS="$PKGS python3-numpy python3-torch python3-sklearn python3-scipy python3-statsmodels"
 [ -n "${HY_EXTRA_PKGS:-}" ] && PKGS="$PKGS $HY_EXTRA_PKGS"
 missing=""
 for p in $PKGS; do

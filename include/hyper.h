@@ -15,6 +15,7 @@
 #include "base/image_io.h"
 #include "base/nifti.h"
 #include "base/npy.h"
+#include "base/npz.h"
 #include "base/resize.h"
 #include "base/rng.h"
 #include "base/wfile.h"
@@ -24,8 +25,10 @@
 #include "models/mtcnn.h"
 #include "models/pggan.h"
 #include "nn/ops.h"
+#include "study/curve.h"
 #include "study/dataset.h"
 #include "study/metrics.h"
 #include "study/simulate.h"
+#include "study/stats.h"
 
 #endif

@@ -53,27 +53,40 @@ START_TEST(sweep_end_to_end) {
     ck_assert_msg(rc == 0, "sweep: %s", msg);
     ck_assert_ptr_nonnull(strstr(msg, "4 runs in the grid"));
     free(msg);
-    // ranked table: 4 rows, ascending mean distance
-    char p[512], line[1024];
-    snprintf(p, sizeof p, "%s/results.csv", res);
+    // every run's row (runs.csv), and the ranked table (results.csv): one configuration per run
+    // here; ranked ones (rank 1, 2, ...) first, then the flagged ones, each by mean distance
+    char p[512], line[1024], head[1024];
+    snprintf(p, sizeof p, "%s/runs.csv", res);
     FILE *f = fopen(p, "r");
     ck_assert_ptr_nonnull(f);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_ptr_nonnull(fgets(head, sizeof head, f));
     run_summary rows[8];
     int n = 0;
-    while (n < 8 && fgets(line, sizeof line, f)) ck_assert_int_eq(hy_report_parse_csv(line, &rows[n++]), 0);
+    while (n < 8 && fgets(line, sizeof line, f)) ck_assert_int_eq(hy_report_parse_csv(p, head, line, &rows[n++]), 0);
     fclose(f);
     ck_assert_int_eq(n, 4);
-    for (int i = 1; i < n; i++) ck_assert_double_le(rows[i - 1].dist_mean, rows[i].dist_mean);
-    int seen = 0;
-    for (int i = 0; i < n; i++) {
-        const char *names[4] = {"linear_2_30", "linear_4_30", "ols", "ridge"};
-        for (int k = 0; k < 4; k++)
-            if (!strcmp(rows[i].name, names[k])) seen |= 1 << k;
-        ck_assert(isfinite(rows[i].dist_mean) && rows[i].dist_mean > 0 && rows[i].dist_mean < 2);
-        ck_assert(rows[i].null_p > 0 && rows[i].null_p <= 1);  // (1 + k) / (1 + 10)
+    snprintf(p, sizeof p, "%s/results.csv", res);
+    f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_int_eq(strncmp(line, "rank,config,model,epochs,batch,n_seeds,dist_mean,", 49), 0);
+    int n_res = 0, flagged_seen = 0;
+    double prev = -1;
+    while (fgets(line, sizeof line, f)) {
+        char cfg[128];
+        double dm;
+        int flagged = line[0] == ',';  // empty rank
+        ck_assert_int_eq(sscanf(line + (flagged ? 1 : (int)strcspn(line, ",") + 1), "%127[^,],%*[^,],%*d,%*d,%*d,%lf", cfg, &dm), 2);
+        if (flagged && !flagged_seen) prev = -1, flagged_seen = 1;  // a new group starts
+        ck_assert_msg(!(flagged_seen && !flagged), "a ranked row after a flagged one: %s", line);
+        ck_assert_double_le(prev, dm);
+        prev = dm;
+        n_res++;
     }
-    ck_assert_int_eq(seen, 15);
+    fclose(f);
+    ck_assert_int_eq(n_res, 4);
+    snprintf(p, sizeof p, "%s/pairs.csv", res);
+    ck_assert_int_eq(dir_count(res) > 0 && file_exists(p), 1);
     // report files and pictures
     const char *files[] = {"results.md", "chart.svg", "gt/key.txt", "gt/embeddings.npy", "gt/faces/000007.png"};
     for (int i = 0; i < 5; i++) {
@@ -156,7 +169,7 @@ START_TEST(killed_sweep_resumes) {
     long t1 = mtime_ns(done1);
     // `hyper report` on the unfinished grid ranks only the finished run
     ck_assert_int_eq(run_hyper(&msg, "report %s", res), 0);
-    ck_assert_ptr_nonnull(strstr(msg, "1 runs ranked"));
+    ck_assert_ptr_nonnull(strstr(msg, "1 runs reported"));
     free(msg);
     // resume with a short second run: the finished run is skipped, the partial one redone
     int rc = run_hyper(&msg,
@@ -196,7 +209,7 @@ START_TEST(killed_sweep_resumes) {
         free(msg);
     }
     ck_assert_int_eq(run_hyper(&msg, "report %s", res2), 0);
-    ck_assert_ptr_nonnull(strstr(msg, "3 runs ranked"));
+    ck_assert_ptr_nonnull(strstr(msg, "3 runs reported"));
     free(msg);
 }
 END_TEST
@@ -332,6 +345,63 @@ START_TEST(no_face_policies) {
 }
 END_TEST
 
+// With MTCNN, evaluate records per item the probability of the reconstruction's cropped face
+// (equal to `hyper detect` on the saved face; 0 when none is found) and summarises the share at
+// p >= 0.9 and the mean; without MTCNN both are NaN.
+START_TEST(mtcnn_face_share) {
+    char *d = make_data("data", ""), *msg, ev[400], p[600], line[1024];
+    ck_assert_int_eq(run_hyper(&msg, "train -d %s/data --model ols -o %s/ols.bin --quiet", d, d), 0);
+    free(msg);
+    ck_assert_int_eq(run_hyper(&msg, "predict --decoder %s/ols.bin -d %s/data --split test -o %s/pred.npy", d, d, d), 0);
+    free(msg);
+    snprintf(ev, sizeof ev, "%s/ev", d);
+    int rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/pred.npy -g " GEN " -e " NET " -m " DET
+                             " -o %s --null 0 --save-faces --threads 1", d, d, ev);
+    ck_assert_msg(rc == 0, "%s", msg);
+    free(msg);
+    snprintf(p, sizeof p, "%s/metrics.csv", ev);
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_ptr_nonnull(strstr(line, ",mtcnn_prob\n"));
+    int n = 0, hits = 0, found = 0;
+    double sum = 0;
+    while (fgets(line, sizeof line, f)) {
+        double prob = atof(strrchr(line, ',') + 1);
+        // the same face through `hyper detect` (largest face first; its probability printed with
+        // 8 decimals, metrics.csv has 6)
+        char img[500];
+        snprintf(img, sizeof img, "%s/pred_faces/%06d.png", ev, n);
+        rc = run_hyper(&msg, "detect -m " DET " --tsv %s", img);
+        ck_assert_int_eq(rc, 0);
+        char *row = strstr(msg, img);  // the face's row starts with the image path (no row: no face)
+        while (row && row > msg && row[-1] != '\n') row = strstr(row + 1, img);
+        double want = 0;
+        if (row && strchr(row, '\t')) {
+            char *c = row;
+            for (int k = 0; k < 6; k++) c = strchr(c, '\t') + 1;  // image, face, x1, y1, x2, y2
+            want = atof(c);
+            found++;
+        }
+        free(msg);
+        ck_assert_double_eq_tol(prob, want, 1e-6);
+        hits += prob >= 0.9, sum += prob, n++;
+    }
+    fclose(f);
+    ck_assert_int_eq(n, 8);
+    ck_assert_int_gt(found, 0);  // the tiny detector finds something in at least one face
+    snprintf(p, sizeof p, "%s/summary.csv", ev);
+    ck_assert_double_eq_tol(csv_value(p, "mtcnn_face_share"), hits / 8.0, 1e-6);
+    ck_assert_double_eq_tol(csv_value(p, "mtcnn_prob_mean"), sum / 8, 2e-6);  // 6-decimal items
+    // --crop full: not measured
+    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/pred.npy -g " GEN " -e " NET " --crop full -o %s/ev2 "
+                         "--null 0 --threads 1", d, d, d);
+    ck_assert_msg(rc == 0, "%s", msg);
+    free(msg);
+    snprintf(p, sizeof p, "%s/ev2/summary.csv", d);
+    ck_assert(isnan(csv_value(p, "mtcnn_face_share")));
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("study");
     TCase *tc = tcase_create("pipeline");
@@ -341,6 +411,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, reconstruct_outputs);
     tcase_add_test(tc, no_face_policies);
+    tcase_add_test(tc, mtcnn_face_share);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -187,6 +187,23 @@ START_TEST(seeds_repeat_configurations) {
     ck_assert_msg(same_file(p, q), "seed 4 of --seeds differs from --seed 4");
     snprintf(q, sizeof q, "%s/runs/linear_2_30_s3/pred.npy", a);
     ck_assert_msg(file_exists(q) && !same_file(p, q), "seeds 3 and 4 gave the same predictions");
+    // run.csv records the seed and the configuration; the report groups the two seeds
+    snprintf(p, sizeof p, "%s/runs/linear_2_30_s3/run.csv", a);
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    char header[1024], line[1024];
+    ck_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f));
+    fclose(f);
+    run_summary r;
+    ck_assert_msg(hy_report_parse_csv(p, header, line, &r) == 0, "%s", hy_errmsg());
+    ck_assert(r.seed == 3 && !strcmp(r.config, "linear_2_30") && !strcmp(r.name, "linear_2_30_s3"));
+    snprintf(p, sizeof p, "%s/results.csv", a);
+    f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    int found = 0;
+    while (fgets(line, sizeof line, f)) found |= strstr(line, ",linear_2_30,linear,2,30,2,") != NULL;  // n_seeds 2
+    fclose(f);
+    ck_assert_msg(found, "results.csv lacks the configuration over 2 seeds");
 }
 END_TEST
 

@@ -40,5 +40,10 @@ void hy_face_crop_describe(const face_crop_opts *o, char *buf, int len);
 // policy skip: no box). Policy error: returns HY_EVALUE "name: no face found".
 int hy_face_crop_choose(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h, crop_box *box,
                      char *how);
+// The same, and *prob (may be NULL): the O-Net face probability of the cropped face (the
+// largest, as facenet-pytorch's MTCNN(return_prob=True)), 0 when MTCNN finds no face (none
+// passes its thresholds 0.6/0.7/0.7), NaN when the mode is not mtcnn.
+int hy_face_crop_choose_prob(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h,
+                             crop_box *box, char *how, float *prob);
 
 #endif

@@ -38,6 +38,8 @@ typedef struct {
     uint8_t *rgb;  // (n, R, R, 3)
     float *emb;    // (n, 512); rows of NaN for items skipped by --on-no-face skip
     char *how;     // (n) 'm' MTCNN, 'f' full image, 'b' box, 's' skipped
+    float *prob;   // (n) MTCNN probability of the cropped face (0: none found; NaN: no MTCNN, or
+                   // faces loaded from the ground-truth cache); may be NULL
 } face_set;
 
 void hy_study_defaults(study_ctx *c);
@@ -51,13 +53,17 @@ int hy_study_gt_faces(study_ctx *c, const float *T, int n, const char *cache_dir
 
 // Evaluates predictions P against truth T (both (n, L)) and writes into outdir:
 //   metrics.csv        one row per item: item, facenet_distance, baseline, ident, pixel_r,
-//                      latent_cosine, crop_gt, crop_recon
+//                      latent_cosine, crop_gt, crop_recon, mtcnn_prob (of the reconstruction)
 //   summary.csv        metric,mean,se,n for every image- and latent-level metric
 //   summary.txt        the same, readable, plus the crop mode and the null
 //   latent_summary.csv, latent_items.csv   (metrics.h)
 //   comparison.png     ground truth above, reconstruction below, labelled with the distance
 //   pred_faces/        reconstructed faces as PNG when save_faces
-// and fills *sum (name/model/epochs/batch are left to the caller).
+// and fills *sum (name/model/epochs/batch/seed/config are left to the caller). With --crop mtcnn
+// the share of reconstructions where MTCNN finds a face at p >= STUDY_FACE_P and the mean
+// probability (0 where none) go into summary.csv/txt and *sum ("abnormal faces": a generator
+// driven by a bad latent often draws something MTCNN does not take for a face).
+#define STUDY_FACE_P 0.9
 int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const face_set *gt, const char *outdir,
                    const double *bdirs, char (*bnames)[128], int n_bound, int save_faces, run_summary *sum);
 

@@ -9,7 +9,8 @@
 //   runs/<name>.tmp/         a run in progress; never counted; removed and redone on resume
 //   setup.txt                what every run's numbers depend on besides its name (resuming with
 //                            another setup is refused)
-//   results.csv, results.md, chart.svg, chart.png   the ranked table (hyper report)
+//   results.csv, results.md, pairs.csv, runs.csv, chart.svg/png, curves.svg/png
+//                            the ranked report (hyper report; see study/report.h, study/results.h)
 //
 // Models are given as specs: a kind name, optionally followed by ":key=value" settings
 // (mlp:hidden=1024:act=tanh:dropout=0.2). Adam models:
@@ -124,7 +125,8 @@ int hy_sweep_check_ensembles(const sweep_opts *o, const sweep_run *runs, int tot
 // Makes each ensemble not finished yet (its members must be finished: HY_EARG naming the first
 // that is not). Resumable: finished ensembles are skipped.
 int hy_sweep_run_ensembles(const sweep_opts *o, study_ctx *c, const hy_dataset *ds);
-// Collects RESULTS/runs/*/run.csv and writes the ranked report; *n_runs gets the count.
+// Collects the finished runs under RESULTS/runs/ (study/results.h) and writes the ranked report
+// (study/report.h); *n_runs gets the number of runs.
 int hy_sweep_report(const char *out_dir, int *n_runs);
 
 #endif

@@ -145,7 +145,11 @@ int cmd_sweep(int argc, char **argv) {
 
 static const char ABOUT_REPORT[] =
     "Collects every finished run under RESULTS/runs/ (from one sweep or several --shard sweeps\n"
-    "copied into the same RESULTS) and writes results.csv, results.md, chart.svg and chart.png.";
+    "copied into the same RESULTS), groups the seeds of each configuration and writes the report:\n"
+    "results.csv and results.md (configurations ranked by mean FaceNet distance; collapsed ones and\n"
+    "ones not better than the shuffled baseline flagged, not ranked), pairs.csv (Wilcoxon and\n"
+    "sign-flip p for every two configurations, Holm-adjusted), runs.csv, chart.svg/png and, when\n"
+    "runs have loss curves, curves.svg/png.";
 
 int cmd_report(int argc, char **argv) {
     const opt table[] = {OPT_END};
@@ -153,6 +157,7 @@ int cmd_report(int argc, char **argv) {
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     int n;
     if (hy_sweep_report(args.pos[0], &n)) return cli_fail("report");
-    printf("%d runs ranked: %s/results.md, results.csv, chart.svg, chart.png\n", n, args.pos[0]);
+    printf("%d runs reported: %s/results.md, results.csv, pairs.csv, runs.csv, chart.svg, chart.png\n", n,
+           args.pos[0]);
     return 0;
 }

@@ -35,7 +35,8 @@ static int parse_hidden(void *dest, const char *s) {
     return cli_parse_int_list("--hidden", s, 1, 1000000, o->hidden, DEC_MAX_LAYERS - 1, &o->n_hidden);
 }
 
-// Prints the training-set fit and, for ridge, a note when CV chose an end of the alpha grid.
+// Prints the training-set fit and, for ridge and kernel ridge, a note when CV chose an end of the
+// alpha grid.
 static void report_fit(const decoder *dec, const dec_opts *o, const hy_dataset *ds, double seconds) {
     float *pred = hy_malloc(sizeof(float) * (size_t)ds->train.n * ds->train.d);
     if (pred && !hy_dec_predict(dec, ds->train.fmri, ds->train.n, pred)) {
@@ -49,7 +50,7 @@ static void report_fit(const decoder *dec, const dec_opts *o, const hy_dataset *
             fprintf(stderr, "train: training MSE %.5g (latent mean square %.5g), %.2f s\n", se / m, tot / m, seconds);
     }
     free(pred);
-    if (o->kind != DEC_RIDGE || !dec->alpha || o->fixed_alpha > 0 || o->n_alphas <= 1 || hy_quiet()) return;
+    if ((o->kind != DEC_RIDGE && o->kind != DEC_KERNEL_RIDGE) || !dec->alpha || o->fixed_alpha > 0 || o->n_alphas <= 1 || hy_quiet()) return;
     int lo = 0, hi = 0;
     for (int k = 0; k < dec->n_alpha; k++) {
         lo += dec->alpha[k] <= o->alpha_min * (1 + 1e-12);

@@ -22,7 +22,10 @@
 // Fisher-Yates permutation (unless shuffle is off), then dropout masks (inverted dropout on
 // hidden activations), in that order; nothing depends on the total number of epochs, so the
 // weights after epoch e are the same whether training stops at e or goes on.
-// All sgemm calls are outside OpenMP regions; the element-wise Adam update is an omp loop.
+// Training runs on one thread: at batch 30 the per-step matrix products are small, and OpenBLAS's
+// threads cost more than they save; on a loaded machine they spin (20 linear epochs, 1024 x 512,
+// load 15: 15-16 s wall with one thread, 115-130 s with two). The per-epoch hook (which may
+// embed faces) runs with the caller's thread count.
 #include <cblas.h>  // cblas_sgemm
 #include <math.h>
 #include <stdio.h>
@@ -33,6 +36,9 @@
 #include "base/rng.h"
 #include "decoders/decoders.h"
 #include "decoders/trainers.h"
+
+// One BLAS thread while training (on = 1), the caller's count otherwise (see the top).
+static void one_blas_thread(int on) { openblas_set_num_threads(on ? 1 : hy_get_threads()); }
 
 // --- training state ------------------------------------------------------------------------
 // Per layer l: Adam moments m/v and the gradient g of W[l] (sizes[l+1], sizes[l]) and b[l];
@@ -232,15 +238,10 @@ typedef struct {
     float rescale, wd, b1, b2, step_size, bc2s, eps;
 } step_consts;
 
-// Updates n parameters, split over the OpenMP threads in blocks of 16384 when there are many.
+// Updates n parameters by the recipe's rule.
 static void update(float *p, float *m, float *v, const float *g, size_t n, const step_consts *k) {
-    const size_t blk = 16384, nblk = (n + blk - 1) / blk;
-#pragma omp parallel for schedule(static) if (nblk > 4)
-    for (size_t b = 0; b < nblk; b++) {
-        size_t i0 = b * blk, len = n - i0 < blk ? n - i0 : blk;
-        if (k->hyper) update_mxnet(p + i0, m + i0, v + i0, g + i0, len, k->rescale, k->wd, k->b1, k->b2, k->step_size, k->eps);
-        else update_torch(p + i0, m + i0, v + i0, g + i0, len, k->wd, k->b1, k->b2, k->step_size, k->bc2s, k->eps);
-    }
+    if (k->hyper) update_mxnet(p, m, v, g, n, k->rescale, k->wd, k->b1, k->b2, k->step_size, k->eps);
+    else update_torch(p, m, v, g, n, k->wd, k->b1, k->b2, k->step_size, k->bc2s, k->eps);
 }
 
 // Updates every layer's weight and bias. The step's scalars are computed in double and
@@ -332,6 +333,7 @@ int hy_dec_train_adam(decoder *dec, const dec_opts *o, const double *X, const do
     hy_mt_seed(&s.rng, o->seed);
     init_weights(dec, o, &s.rng);
     double t0 = hy_now();
+    one_blas_thread(1);
     for (int ep = 1; ep <= o->epochs && !rc; ep++) {
         dec_epoch e = {ep, 0, NAN};
         train_epoch(dec, &s, o, Xf, Yf, n, &e.train_loss);
@@ -343,13 +345,18 @@ int hy_dec_train_adam(decoder *dec, const dec_opts *o, const double *X, const do
         dec->epochs = ep;
         dec->final_loss = e.train_loss;
         if ((rc = test_loss(dec, o, P, &e.test_loss))) break;
-        if (o->on_epoch) rc = o->on_epoch(o->on_epoch_ctx, dec, &e);
+        if (o->on_epoch) {
+            one_blas_thread(0);
+            rc = o->on_epoch(o->on_epoch_ctx, dec, &e);
+            one_blas_thread(1);
+        }
         if (!o->quiet) {
             char label[128];
             snprintf(label, sizeof label, "train %s: loss %.5g  epoch", hy_dec_kind(dec->kind)->name, e.train_loss);
             hy_progress(label, ep, o->epochs, t0);
         }
     }
+    one_blas_thread(0);
 done:
     free(Xf);
     free(Yf);

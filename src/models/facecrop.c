@@ -2,6 +2,7 @@
 #include "models/facecrop.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,14 @@ void hy_face_crop_describe(const face_crop_opts *o, char *buf, int len) {
 
 int hy_face_crop_choose(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h, crop_box *box,
                      char *how) {
+    return hy_face_crop_choose_prob(o, name, rgb, w, h, box, how, NULL);
+}
+
+int hy_face_crop_choose_prob(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h,
+                             crop_box *box, char *how, float *prob) {
+    float unused;
+    if (!prob) prob = &unused;
+    *prob = o->mode == FACE_CROP_MTCNN ? 0.0f : NAN;
     if (o->mode == FACE_CROP_FULL) {
         *box = hy_crop_full(w, h);
         *how = 'f';
@@ -89,6 +98,7 @@ int hy_face_crop_choose(const face_crop_opts *o, const char *name, const uint8_t
     if (r) return r;
     int xy[4];
     if (n > 0 && hy_mtcnn_facenet_box(faces[0].box, w, h, o->margin, 160, xy) == HY_OK) {
+        *prob = faces[0].prob;
         free(faces);
         box->x1 = xy[0], box->y1 = xy[1], box->x2 = xy[2], box->y2 = xy[3];
         *how = 'm';

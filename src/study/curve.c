@@ -1,5 +1,5 @@
-// curve.c - loss curves of iterative decoders: CSV in and out, and a two-line chart (PNG via
-// the draw canvas, SVG as text). See include/study/curve.h.
+// curve.c - loss curves of iterative decoders: CSV in and out, and a two-line chart (PNG and
+// SVG through base/lineplot.h). See include/study/curve.h.
 #include "study/curve.h"
 
 #include <math.h>
@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "base/common.h"
-#include "base/draw.h"
-#include "base/image_io.h"
+#include "base/lineplot.h"
 
 void hy_curve_init(loss_curve *c) { memset(c, 0, sizeof *c); }
 
@@ -72,115 +71,21 @@ int hy_curve_read_csv(const char *path, loss_curve *c) {
     return r;
 }
 
-// --- chart -----------------------------------------------------------------------------------
+// --- chart ---------------------------------------------------------------------------------------
 
-typedef struct {
-    int W, H, left, right, top, bottom, n;
-    double ymin, ymax;
-} geom;
-
-static geom make_geom(const loss_curve *c, int n) {
-    geom g = {560, 360, 70, 20, 40, 50, n, INFINITY, -INFINITY};
-    for (int i = 0; i < n; i++) {
-        double v[2] = {c->train[i], c->test[i]};
-        for (int k = 0; k < 2; k++)
-            if (isfinite(v[k])) g.ymin = fmin(g.ymin, v[k]), g.ymax = fmax(g.ymax, v[k]);
-    }
-    if (!(g.ymax >= g.ymin)) g.ymin = 0, g.ymax = 1;
-    double pad = (g.ymax - g.ymin) * 0.05 + 1e-9;
-    g.ymin -= pad, g.ymax += pad;
-    return g;
-}
-static double gx(const geom *g, double epoch) {
-    double span = g->W - g->left - g->right;
-    return g->left + span * (g->n > 1 ? (epoch - 1) / (g->n - 1) : 0.5);
-}
-static double gy(const geom *g, double v) {
-    return g->top + (g->ymax - v) / (g->ymax - g->ymin) * (g->H - g->top - g->bottom);
-}
-
-static int write_svg(const char *path, const loss_curve *c, const geom *g, const char *title, const char *ylabel) {
-    hy_outfile o;
-    int r = hy_out_open(&o, path);
-    if (r) return r;
-    FILE *f = o.fp;
-    int y0 = g->H - g->bottom;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", g->W,
-            g->H);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"14\">%s</text>\n", g->left, title);
-    for (int t = 0; t <= 4; t++) {
-        double v = g->ymin + (g->ymax - g->ymin) * t / 4, y = gy(g, v);
-        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", g->left, y, g->W - g->right, y);
-        fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.4g</text>\n", g->left - 5, y + 4, v);
-    }
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", g->left, g->top, g->left, y0);
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", g->left, y0, g->W - g->right, y0);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">epoch (1 .. %d)</text>\n",
-            (g->left + g->W - g->right) / 2, y0 + 30, g->n);
-    fprintf(f, "<text x=\"14\" y=\"%d\" font-size=\"12\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>\n",
-            (g->top + y0) / 2, (g->top + y0) / 2, ylabel);
-    const char *colors[2] = {"#1f4e9c", "#c0392b"}, *names[2] = {"train", "test"};
-    int step = g->n > 400 ? (g->n + 399) / 400 : 1;  // at most ~400 points per line
-    for (int k = 0; k < 2; k++) {
-        const double *v = k ? c->test : c->train;
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", colors[k]);
-        for (int i = 0; i < g->n; i += step)
-            if (isfinite(v[i])) fprintf(f, "%.1f,%.1f ", gx(g, c->epoch[i]), gy(g, v[i]));
-        if ((g->n - 1) % step && isfinite(v[g->n - 1])) fprintf(f, "%.1f,%.1f", gx(g, c->epoch[g->n - 1]), gy(g, v[g->n - 1]));
-        fprintf(f, "\"/>\n<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\" text-anchor=\"end\">%s %.5g</text>\n",
-                g->W - g->right, g->top + 14 + 16 * k, colors[k], names[k], v[g->n - 1]);
-    }
-    fprintf(f, "</svg>\n");
-    return hy_out_commit(&o);
-}
-
-static int write_png(const char *path, const loss_curve *c, const geom *g, const char *title, const char *ylabel) {
-    canvas cv;
-    rgb_color white = {255, 255, 255}, black = {0, 0, 0}, grid = {221, 221, 221};
-    rgb_color colors[2] = {{31, 78, 156}, {192, 57, 43}};
-    int r = hy_canvas_new(&cv, g->W, g->H, white);
-    if (r) return r;
-    int y0 = g->H - g->bottom;
-    hy_draw_text(&cv, g->left, 10, title, 1, black);
-    for (int t = 0; t <= 4; t++) {
-        double v = g->ymin + (g->ymax - g->ymin) * t / 4;
-        int y = (int)gy(g, v);
-        hy_draw_line(&cv, g->left, y, g->W - g->right, y, 1, grid);
-        char lab[32];
-        snprintf(lab, sizeof lab, "%.4g", v);
-        hy_draw_text(&cv, g->left - 5 - hy_text_width(lab, 1), y - 5, lab, 1, black);
-    }
-    hy_draw_line(&cv, g->left, g->top, g->left, y0, 1, black);
-    hy_draw_line(&cv, g->left, y0, g->W - g->right, y0, 1, black);
-    char lab[64];
-    snprintf(lab, sizeof lab, "epoch (1 .. %d)", g->n);
-    hy_draw_text(&cv, (g->left + g->W - g->right - hy_text_width(lab, 1)) / 2, y0 + 20, lab, 1, black);
-    hy_draw_text_up(&cv, 8, (g->top + y0 + hy_text_width(ylabel, 1)) / 2, ylabel, 1, black);
-    for (int k = 0; k < 2; k++) {
-        const double *v = k ? c->test : c->train;
-        int px = -1, py = -1;
-        for (int i = 0; i < g->n; i++) {
-            if (!isfinite(v[i])) continue;
-            int x = (int)gx(g, c->epoch[i]), y = (int)gy(g, v[i]);
-            if (px >= 0 && (x != px || y != py)) hy_draw_line(&cv, px, py, x, y, 2, colors[k]);
-            px = x, py = y;
-        }
-        snprintf(lab, sizeof lab, "%s %.5g", k ? "test" : "train", v[g->n - 1]);
-        hy_draw_text(&cv, g->W - g->right - hy_text_width(lab, 1), g->top + 4 + 14 * k, lab, 1, colors[k]);
-    }
-    r = hy_png_write_rgb8(path, cv.w, cv.h, cv.px);
-    hy_canvas_free(&cv);
-    return r;
-}
-
+// Both losses against the epoch, drawn with the report's line-chart layout (base/lineplot.h).
 int hy_curve_plot(const char *png_path, const char *svg_path, const loss_curve *c, int upto, const char *title,
                   const char *ylabel) {
     int n = rows_of(c, upto);
     if (n < 1) return hy_err(HY_EARG, "loss curve '%s' has no epochs to draw", title);
-    geom g = make_geom(c, n);
+    double *x = hy_malloc(sizeof(double) * (size_t)n);
+    if (!x) return HY_ENOMEM;
+    for (int i = 0; i < n; i++) x[i] = c->epoch[i];
+    plot_series s[2] = {{"train", x, c->train, n, hy_plot_color(0)}, {"test", x, c->test, n, hy_plot_color(3)}};
+    plot_opts o = {title, "epoch", ylabel, 0, 0, 0};
     int r = HY_OK;
-    if (svg_path) r = write_svg(svg_path, c, &g, title, ylabel);
-    if (!r && png_path) r = write_png(png_path, c, &g, title, ylabel);
+    if (svg_path) r = hy_plot_svg(svg_path, &o, s, 2);
+    if (!r && png_path) r = hy_plot_png(png_path, &o, s, 2);
+    free(x);
     return r;
 }

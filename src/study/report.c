@@ -1,5 +1,6 @@
-// report.c - ranked results table (CSV, Markdown) and a chart of mean FaceNet distance
-// per run with s.e. error bars and the shuffled-pair baseline (SVG and PNG).
+// report.c - the ranked report of a sweep (file list in include/study/report.h): tables (CSV,
+// Markdown), the chart of mean FaceNet distance per configuration and the overlay of test-loss
+// curves. The numbers come from study/results.h; nothing is computed here but layout.
 #include "study/report.h"
 
 #include <math.h>
@@ -8,85 +9,259 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "base/csv.h"
 #include "base/draw.h"
 #include "base/image_io.h"
+#include "base/lineplot.h"
+#include "study/results.h"
+#include "study/stats.h"
 
-static int cmp_rows(const void *a, const void *b) {
-    const run_summary *x = a, *y = b;
-    if (x->dist_mean < y->dist_mean) return -1;
-    if (x->dist_mean > y->dist_mean) return 1;
-    return strcmp(x->name, y->name);
-}
+// NaN of either sign prints as "nan" (glibc prints a negative NaN as "-nan").
+static double pn(double v) { return isnan(v) ? NAN : v; }
+
+// --- a run's row (run.csv) ---------------------------------------------------------------------
 
 int hy_report_format_csv(char *buf, int len, int rank, const run_summary *r) {
-    return snprintf(buf, (size_t)len, "%d,%s,%s,%d,%d,%.6f,%.6f,%.6f,%.6g,%.6f,%.6f,%.6f,%.6f", rank, r->name,
-                    r->model, r->epochs, r->batch, r->dist_mean, r->dist_se, r->baseline, r->null_p, r->cosine,
-                    r->ident_acc, r->collapse, r->pixel_r);
+    return snprintf(buf, (size_t)len,
+                    "%d,%s,%s,%d,%d,%.6f,%.6f,%.6f,%.6g,%.6f,%.6f,%.6f,%.6f,%lld,%s,%.4f,%.4f,%.6f,%.6f,%.6f", rank,
+                    r->name, r->model, r->epochs, r->batch, pn(r->dist_mean), pn(r->dist_se), pn(r->baseline),
+                    pn(r->null_p), pn(r->cosine), pn(r->ident_acc), pn(r->collapse), pn(r->pixel_r), r->seed,
+                    r->config, pn(r->erank), pn(r->erank_true), pn(r->ident_latent), pn(r->mtcnn_share),
+                    pn(r->mtcnn_prob));
 }
 
-int hy_report_parse_csv(const char *line, run_summary *r) {
+int hy_report_parse_csv(const char *where, const char *header, const char *line, run_summary *r) {
     memset(r, 0, sizeof *r);
-    int rank;
-    char nul;
-    int n = sscanf(line, "%d,%127[^,],%31[^,],%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf%c", &rank, r->name, r->model,
-                   &r->epochs, &r->batch, &r->dist_mean, &r->dist_se, &r->baseline, &r->null_p, &r->cosine,
-                   &r->ident_acc, &r->collapse, &r->pixel_r, &nul);
-    if (n != 13 && !(n == 14 && (nul == '\n' || nul == '\r'))) return hy_err(HY_EFORMAT, "bad results row: %.80s", line);
+    char hb[2048], lb[2048], *h[64], *f[64];
+    snprintf(hb, sizeof hb, "%s", header);
+    snprintf(lb, sizeof lb, "%s", line);
+    int nh = hy_csv_split(hb, h, 64), nf = hy_csv_split(lb, f, 64);
+    if (nh > 64 || nf != nh)
+        return hy_err(HY_EFORMAT, "%s: the row has %d fields, the header %d", where, nf > 64 ? 64 : nf, nh > 64 ? 64 : nh);
+    // text columns; required numeric columns (every run.csv ever written has them); optional ones
+    struct {
+        const char *name;
+        double *dst;
+        int required;
+    } num[] = {{"dist_mean", &r->dist_mean, 1},   {"dist_se", &r->dist_se, 1},       {"baseline", &r->baseline, 1},
+               {"null_p", &r->null_p, 1},         {"cosine", &r->cosine, 1},         {"ident_acc", &r->ident_acc, 1},
+               {"collapse", &r->collapse, 1},     {"pixel_r", &r->pixel_r, 1},       {"erank", &r->erank, 0},
+               {"erank_true", &r->erank_true, 0}, {"ident_latent", &r->ident_latent, 0},
+               {"mtcnn_share", &r->mtcnn_share, 0}, {"mtcnn_prob", &r->mtcnn_prob, 0}};
+    int ci;
+    const char *text[3] = {"name", "model", "config"};
+    char *dst[3] = {r->name, r->model, r->config};
+    for (int k = 0; k < 3; k++) {
+        if ((ci = hy_csv_col(h, nh, text[k])) < 0) {
+            if (k < 2) return hy_err(HY_EFORMAT, "%s: no column '%s'", where, text[k]);
+            continue;
+        }
+        if (strlen(f[ci]) >= 128) return hy_err(HY_EFORMAT, "%s: %s is longer than 127 characters", where, text[k]);
+        snprintf(dst[k], 128, "%s", f[ci]);
+    }
+    if (!r->name[0]) return hy_err(HY_EFORMAT, "%s: empty run name", where);
+    long long v;
+    const char *ints[3] = {"epochs", "batch", "seed"};
+    for (int k = 0; k < 3; k++) {
+        if ((ci = hy_csv_col(h, nh, ints[k])) < 0) {
+            if (k < 2) return hy_err(HY_EFORMAT, "%s: no column '%s'", where, ints[k]);
+            continue;
+        }
+        if (hy_csv_ll(f[ci], &v) || v < 0 || (k < 2 && v > 100000000))
+            return hy_err(HY_EFORMAT, "%s: %s '%.40s' is not a valid count", where, ints[k], f[ci]);
+        if (k == 0) r->epochs = (int)v;
+        else if (k == 1) r->batch = (int)v;
+        else r->seed = v;
+    }
+    for (size_t k = 0; k < sizeof num / sizeof num[0]; k++) {
+        *num[k].dst = NAN;
+        if ((ci = hy_csv_col(h, nh, num[k].name)) < 0) {
+            if (num[k].required) return hy_err(HY_EFORMAT, "%s: no column '%s'", where, num[k].name);
+            continue;
+        }
+        if (hy_csv_double(f[ci], num[k].dst))
+            return hy_err(HY_EFORMAT, "%s: %s '%.40s' is not a number", where, num[k].name, f[ci]);
+    }
+    if (!isfinite(r->dist_mean)) return hy_err(HY_EVALUE, "%s: dist_mean is %g", where, r->dist_mean);
     return HY_OK;
 }
 
-static int write_csv(const char *path, const run_summary *rows, int n) {
+// --- tables ------------------------------------------------------------------------------------
+
+#define RESULTS_CSV_HEADER                                                                                     \
+    "rank,config,model,epochs,batch,n_seeds,dist_mean,dist_se_seeds,dist_se_items,baseline,baseline_p,null_p," \
+    "latent_cosine,latent_ident,latent_ident_p,spread_ratio,erank,erank_true,facenet_ident,pixel_r,"          \
+    "mtcnn_share,mtcnn_prob,collapsed,beats_baseline"
+
+static int write_results_csv(const char *path, const study_results *res) {
+    hy_outfile o;
+    int r = hy_out_open(&o, path);
+    if (r) return r;
+    fprintf(o.fp, "%s\n", RESULTS_CSV_HEADER);
+    for (int i = 0; i < res->n_configs; i++) {
+        const config_summary *c = &res->configs[i];
+        char rank[16] = "";
+        if (c->rank) snprintf(rank, sizeof rank, "%d", c->rank);
+        fprintf(o.fp, "%s,%s,%s,%d,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.6g,%.6f,%.6f,%.6g,%.6f,%.4f,%.4f,%.6f,%.6f,%.6f,%.6f,%d,%d\n",
+                rank, c->config, c->model, c->epochs, c->batch, c->n_seeds, pn(c->dist_mean), pn(c->dist_se_seeds),
+                pn(c->dist_se_items), pn(c->baseline), pn(c->baseline_p), pn(c->null_p), pn(c->cosine),
+                pn(c->ident_latent), pn(c->ident_p), pn(c->spread), pn(c->erank), pn(c->erank_true),
+                pn(c->facenet_ident), pn(c->pixel_r), pn(c->mtcnn_share), pn(c->mtcnn_prob), c->collapsed,
+                c->beats_baseline);
+    }
+    return hy_out_commit(&o);
+}
+
+static int write_runs_csv(const char *path, const study_results *res) {
     hy_outfile o;
     int r = hy_out_open(&o, path);
     if (r) return r;
     fprintf(o.fp, "%s\n", REPORT_CSV_HEADER);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < res->n_runs; i++) {
         char line[1024];
-        hy_report_format_csv(line, sizeof line, i + 1, &rows[i]);
+        hy_report_format_csv(line, sizeof line, 0, &res->runs[i].s);
         fprintf(o.fp, "%s\n", line);
     }
     return hy_out_commit(&o);
 }
 
-static int write_md(const char *path, const run_summary *rows, int n, const char *title) {
+static int write_pairs_csv(const char *path, const study_results *res) {
+    hy_outfile o;
+    int r = hy_out_open(&o, path);
+    if (r) return r;
+    fprintf(o.fp, "a,b,n,mean_diff,wilcoxon_p,perm_p,holm_p\n");
+    for (int i = 0; i < res->n_pairs; i++) {
+        const pair_result *q = &res->pairs[i];
+        fprintf(o.fp, "%s,%s,%d,%.6f,%.6g,%.6g,%.6g\n", res->configs[q->a].config, res->configs[q->b].config, q->n,
+                pn(q->mean_diff), pn(q->wilcoxon_p), pn(q->perm_p), pn(q->holm_p));
+    }
+    return hy_out_commit(&o);
+}
+
+// A number for the Markdown table ("-" for NaN).
+static const char *md(char *buf, size_t len, const char *fmt, double v) {
+    if (isnan(v)) snprintf(buf, len, "-");
+    else snprintf(buf, len, fmt, v);
+    return buf;
+}
+
+static void md_table(FILE *f, const study_results *res, int with_mtcnn) {
+    fprintf(f, "| rank | configuration | seeds | mean distance | s.e. seeds | s.e. items | baseline | baseline p | null p "
+               "| latent cosine | latent ident. | ident. p | spread ratio | eff. rank pred/true | FaceNet ident. "
+               "| pixel r |%s flags |\n",
+            with_mtcnn ? " MTCNN p >= 0.9 | MTCNN mean p |" : "");
+    fprintf(f, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|%s---|\n",
+            with_mtcnn ? "---:|---:|" : "");
+    for (int i = 0; i < res->n_configs; i++) {
+        const config_summary *c = &res->configs[i];
+        char b[16][32], rank[16] = "-", flags[64] = "";
+        if (c->rank) snprintf(rank, sizeof rank, "%d", c->rank);
+        if (c->collapsed) snprintf(flags, sizeof flags, "collapsed");
+        if (!c->beats_baseline)
+            snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%snot better than baseline",
+                     c->collapsed ? "; " : "");
+        fprintf(f, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |", rank,
+                c->config, c->n_seeds, md(b[0], 32, "%.4f", c->dist_mean), md(b[1], 32, "%.4f", c->dist_se_seeds),
+                md(b[2], 32, "%.4f", c->dist_se_items), md(b[3], 32, "%.4f", c->baseline),
+                md(b[4], 32, "%.3g", c->baseline_p), md(b[5], 32, "%.3g", c->null_p), md(b[6], 32, "%.4f", c->cosine),
+                md(b[7], 32, "%.3f", c->ident_latent), md(b[8], 32, "%.3g", c->ident_p),
+                md(b[9], 32, "%.3f", c->spread), md(b[10], 32, "%.1f", c->erank), md(b[11], 32, "%.1f", c->erank_true),
+                md(b[12], 32, "%.3f", c->facenet_ident), md(b[13], 32, "%.3f", c->pixel_r));
+        if (with_mtcnn)
+            fprintf(f, " %s | %s |", md(b[14], 32, "%.3f", c->mtcnn_share), md(b[15], 32, "%.3f", c->mtcnn_prob));
+        fprintf(f, " %s |\n", flags);
+    }
+}
+
+static void md_pairs(FILE *f, const study_results *res) {
+    int sig = 0, exact = 0, n_items = res->n_configs ? res->configs[0].n_items : 0;
+    for (int i = 0; i < res->n_pairs; i++) sig += res->pairs[i].holm_p < HY_RESULTS_ALPHA, exact += res->pairs[i].exact;
+    fprintf(f, "\n## Paired comparisons\n\n");
+    fprintf(f, "For every two configurations a (higher in the table) and b: the per-item FaceNet distances of a minus b\n"
+               "on the same test items (%d; means over seeds where there are several; items without a face in either\n"
+               "are left out, n says how many remain). Wilcoxon: two-sided signed-rank p, exact for n <= %d without\n"
+               "ties or zeros (%d of %d pairs), else the normal approximation with tie correction (scipy.stats.wilcoxon's\n"
+               "default). Permutation: two-sided paired sign-flip p of the mean difference over all 2^n sign vectors\n"
+               "for n <= %d, else %d random ones (mt19937 seed %d; p = (1 + count) / (1 + draws) per tail, doubled).\n"
+               "Holm: the Wilcoxon p adjusted over all %d pairs. **%d of %d pairs differ at Holm p < %.2g.**\n\n",
+            n_items, HY_STAT_WILCOXON_EXACT_MAX, exact, res->n_pairs, HY_STAT_EXACT_FLIPS_MAX, HY_STAT_DEFAULT_FLIPS,
+            HY_RESULTS_FLIP_SEED, res->n_pairs, sig, res->n_pairs, HY_RESULTS_ALPHA);
+    if (!res->n_pairs) return;
+    fprintf(f, "| a | b | n | mean diff (a - b) | Wilcoxon p | permutation p | Holm p |\n");
+    fprintf(f, "|---|---|---:|---:|---:|---:|---:|\n");
+    for (int i = 0; i < res->n_pairs; i++) {
+        const pair_result *q = &res->pairs[i];
+        char b[4][32];
+        fprintf(f, "| %s | %s | %d | %s | %s | %s | %s%s |\n", res->configs[q->a].config, res->configs[q->b].config,
+                q->n, md(b[0], 32, "%+.4f", q->mean_diff), md(b[1], 32, "%.3g", q->wilcoxon_p),
+                md(b[2], 32, "%.3g", q->perm_p), md(b[3], 32, "%.3g", q->holm_p),
+                q->holm_p < HY_RESULTS_ALPHA ? " *" : "");
+    }
+}
+
+static int write_md(const char *path, const study_results *res, const char *title, int n_curves) {
     hy_outfile o;
     int r = hy_out_open(&o, path);
     if (r) return r;
     FILE *f = o.fp;
-    fprintf(f, "# %s\n\n", title);
-    fprintf(f, "Ranked by mean FaceNet distance between the ground-truth face and its reconstruction (lower is better).\n");
-    fprintf(f, "Baseline: mean distance of non-matching (shuffled) pairs. Collapse: spread of the predicted latents\n");
-    fprintf(f, "relative to the true ones (1 = same spread, near 0 = every prediction is the same face).\n\n");
-    fprintf(f, "| rank | model | mean distance | s.e. | baseline | null p | latent cosine | identification | collapse | pixel r |\n");
-    fprintf(f, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (int i = 0; i < n; i++) {
-        const run_summary *x = &rows[i];
-        char p[32] = "-";
-        if (!isnan(x->null_p)) snprintf(p, sizeof p, "%.3g", x->null_p);
-        fprintf(f, "| %d | %s | %.4f | %.4f | %.4f | %s | %.4f | %.3f | %.3f | %.3f |\n", i + 1, x->name, x->dist_mean,
-                x->dist_se, x->baseline, p, x->cosine, x->ident_acc, x->collapse, x->pixel_r);
+    int with_mtcnn = 0, ranked = 0, seeds = 0;
+    for (int i = 0; i < res->n_configs; i++) {
+        with_mtcnn |= !isnan(res->configs[i].mtcnn_share);
+        ranked += res->configs[i].rank > 0;
+        seeds |= res->configs[i].n_seeds > 1;
     }
-    fprintf(f, "\nChart: `chart.svg` / `chart.png`. Per-run details: `runs/<model>/`.\n");
+    fprintf(f, "# %s\n\n", title);
+    fprintf(f, "%d runs in %d configurations (a configuration: one decoder setting; its runs differ only by seed).\n"
+               "Ranked by mean FaceNet distance between the ground-truth face and its reconstruction (lower is better).\n"
+               "%d of them are ranked; those listed below the ranked ones are flagged instead: **collapsed** (spread ratio < 0.5,\n"
+               "i.e. the predicted latents are less than half as varied as the true ones, or latent 2-way identification\n"
+               "not above 0.5 at p < %.2g) or **not better than baseline** (the distance is not below the shuffled-pair\n"
+               "baseline at p < %.2g). Both p are one-sided paired sign-flip tests over the test items.\n\n",
+            res->n_runs, res->n_configs, ranked, HY_RESULTS_ALPHA, HY_RESULTS_ALPHA);
+    md_table(f, res, with_mtcnn);
+    fprintf(f, "\nColumns: mean distance: %s;\n"
+               "s.e. items: standard error over test items of the per-item distance%s;\n"
+               "baseline: mean distance of non-matching (shuffled) pairs; null p: random-latent null (largest over seeds);\n"
+               "latent cosine, latent ident. (2-way identification by Pearson r, chance 0.5) and ident. p: latent-level;\n"
+               "spread ratio: mean pairwise cosine distance of the predicted latents over that of the true ones (1 = as\n"
+               "varied as the truth, near 0 = every prediction is the same face); eff. rank: effective rank of the\n"
+               "predicted and of the true latents; FaceNet ident.: identification among the test faces.\n",
+            seeds ? "mean over seeds of the runs' means; s.e. seeds: standard error of those means" : "over test items",
+            seeds ? " averaged over seeds" : "");
+    if (with_mtcnn)
+        fprintf(f, "MTCNN p >= 0.9: share of reconstructions in which MTCNN finds a face with probability >= 0.9; MTCNN\n"
+                   "mean p: the mean probability of the cropped face (0 where none is found) - low values flag abnormal faces.\n");
+    else
+        fprintf(f, "No MTCNN weights were used (--crop full or box), so the share of reconstructions with a detected face\n"
+                   "was not measured.\n");
+    md_pairs(f, res);
+    fprintf(f, "\nFiles: `results.csv` (this table), `pairs.csv`, `runs.csv` (every run), `chart.svg` / `chart.png`%s.\n"
+               "Per-run details: `runs/<name>/`.\n",
+            n_curves ? ", `curves.svg` / `curves.png` (test loss per epoch of every iterative run)" : "");
     return hy_out_commit(&o);
 }
 
-// Chart geometry shared by the SVG and PNG renderers.
+// --- chart: mean distance per configuration -----------------------------------------------------
+
 typedef struct {
     int W, H, left, right, top, bottom;
     double ymin, ymax;
 } chart_geom;
 
-static chart_geom geom(const run_summary *rows, int n) {
+static chart_geom geom(const study_results *res) {
     chart_geom g = {0};
+    int n = res->n_configs;
     g.left = 70, g.right = 20, g.top = 40, g.bottom = 150;
     g.W = g.left + g.right + (n > 0 ? n : 1) * 36 + 20;
     if (g.W < 480) g.W = 480;
     g.H = 420;
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < n; i++) {
-        lo = fmin(lo, rows[i].dist_mean - rows[i].dist_se);
-        hi = fmax(hi, rows[i].dist_mean + rows[i].dist_se);
-        if (isfinite(rows[i].baseline)) lo = fmin(lo, rows[i].baseline), hi = fmax(hi, rows[i].baseline);
+        const config_summary *c = &res->configs[i];
+        double se = isfinite(c->dist_se_items) ? c->dist_se_items : 0;
+        lo = fmin(lo, c->dist_mean - se);
+        hi = fmax(hi, c->dist_mean + se);
+        if (isfinite(c->baseline)) lo = fmin(lo, c->baseline), hi = fmax(hi, c->baseline);
     }
     if (!isfinite(lo) || !isfinite(hi)) lo = 0, hi = 1;
     double pad = (hi - lo) * 0.1 + 1e-3;
@@ -101,45 +276,53 @@ static double xpix(const chart_geom *g, int i, int n) {
     double span = g->W - g->left - g->right;
     return g->left + span * (i + 0.5) / (n > 0 ? n : 1);
 }
-static double mean_baseline(const run_summary *rows, int n) {
+static double mean_baseline(const study_results *res) {
     double s = 0;
     int k = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(rows[i].baseline)) s += rows[i].baseline, k++;
+    for (int i = 0; i < res->n_configs; i++)
+        if (isfinite(res->configs[i].baseline)) s += res->configs[i].baseline, k++;
     return k ? s / k : NAN;
 }
+static const rgb_color C_RANKED = {31, 78, 156}, C_FLAGGED = {150, 150, 150}, C_BASE = {192, 57, 43};
+static double se_or_0(double v) { return isfinite(v) ? v : 0; }
 
-static int write_svg(const char *path, const run_summary *rows, int n, const char *title) {
-    chart_geom g = geom(rows, n);
+static int write_svg(const char *path, const study_results *res, const char *title) {
+    chart_geom g = geom(res);
+    int n = res->n_configs;
     hy_outfile o;
     int r = hy_out_open(&o, path);
     if (r) return r;
     FILE *f = o.fp;
+    char esc[512];
+    hy_xml_escape(esc, sizeof esc, title);
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", g.W, g.H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"15\">%s</text>\n", g.left, title);
+    fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"15\">%s</text>\n", g.left, esc);
     int y0 = g.H - g.bottom;
     fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", g.left, g.top, g.left, y0);
     fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", g.left, y0, g.W - g.right, y0);
     for (int t = 0; t <= 5; t++) {
-        double v = g.ymin + (g.ymax - g.ymin) * t / 5;
-        double y = ypix(&g, v);
+        double v = g.ymin + (g.ymax - g.ymin) * t / 5, y = ypix(&g, v);
         fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", g.left, y, g.W - g.right, y);
         fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.3f</text>\n", g.left - 5, y + 4, v);
     }
-    fprintf(f, "<text x=\"16\" y=\"%d\" font-size=\"12\" transform=\"rotate(-90 16 %d)\" text-anchor=\"middle\">mean FaceNet distance</text>\n",
-            (g.top + y0) / 2, (g.top + y0) / 2);
+    fprintf(f, "<text x=\"16\" y=\"%d\" font-size=\"12\" transform=\"rotate(-90 16 %d)\" text-anchor=\"middle\">mean FaceNet "
+               "distance (grey: flagged, not ranked)</text>\n", (g.top + y0) / 2, (g.top + y0) / 2);
     for (int i = 0; i < n; i++) {
-        double x = xpix(&g, i, n), y = ypix(&g, rows[i].dist_mean);
-        double ylo = ypix(&g, rows[i].dist_mean - rows[i].dist_se), yhi = ypix(&g, rows[i].dist_mean + rows[i].dist_se);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f4e9c\" stroke-width=\"1.5\"/>\n", x, ylo, x, yhi);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f4e9c\"/>\n", x - 5, ylo, x + 5, ylo);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f4e9c\"/>\n", x - 5, yhi, x + 5, yhi);
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#1f4e9c\"/>\n", x, y);
+        const config_summary *c = &res->configs[i];
+        rgb_color col = c->rank ? C_RANKED : C_FLAGGED;
+        double se = se_or_0(c->dist_se_items), x = xpix(&g, i, n), y = ypix(&g, c->dist_mean);
+        double ylo = ypix(&g, c->dist_mean - se), yhi = ypix(&g, c->dist_mean + se);
+        fprintf(f, "<g stroke=\"rgb(%d,%d,%d)\" fill=\"rgb(%d,%d,%d)\">", col.r, col.g, col.b, col.r, col.g, col.b);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"1.5\"/>", x, ylo, x, yhi);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x - 5, ylo, x + 5, ylo);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x - 5, yhi, x + 5, yhi);
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/></g>\n", x, y);
+        hy_xml_escape(esc, sizeof esc, c->config);
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-60 %.1f %d)\">%s</text>\n",
-                x, y0 + 14, x, y0 + 14, rows[i].name);
+                x, y0 + 14, x, y0 + 14, esc);
     }
-    double b = mean_baseline(rows, n);
+    double b = mean_baseline(res);
     if (isfinite(b)) {
         double y = ypix(&g, b);
         fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#c0392b\" stroke-dasharray=\"6,4\" stroke-width=\"1.5\"/>\n",
@@ -151,15 +334,16 @@ static int write_svg(const char *path, const run_summary *rows, int n, const cha
     return hy_out_commit(&o);
 }
 
-static int write_png_chart(const char *path, const run_summary *rows, int n, const char *title) {
-    chart_geom g = geom(rows, n);
+static int write_png_chart(const char *path, const study_results *res, const char *title) {
+    chart_geom g = geom(res);
+    int n = res->n_configs;
     canvas c;
-    rgb_color white = {255, 255, 255}, black = {0, 0, 0}, grid = {221, 221, 221}, blue = {31, 78, 156},
-              red = {192, 57, 43};
+    rgb_color white = {255, 255, 255}, black = {0, 0, 0}, grid = {221, 221, 221};
     int r = hy_canvas_new(&c, g.W, g.H, white);
     if (r) return r;
     int y0 = g.H - g.bottom;
     hy_draw_text(&c, g.left, 10, title, 1, black);
+    hy_draw_text(&c, g.left, 24, "grey: flagged, not ranked (see results.md)", 1, C_FLAGGED);
     for (int t = 0; t <= 5; t++) {
         double v = g.ymin + (g.ymax - g.ymin) * t / 5;
         int y = (int)ypix(&g, v);
@@ -170,40 +354,115 @@ static int write_png_chart(const char *path, const run_summary *rows, int n, con
     }
     hy_draw_line(&c, g.left, g.top, g.left, y0, 1, black);
     hy_draw_line(&c, g.left, y0, g.W - g.right, y0, 1, black);
-    double b = mean_baseline(rows, n);
+    double b = mean_baseline(res);
     if (isfinite(b)) {
         int y = (int)ypix(&g, b);
-        for (int x = g.left; x < g.W - g.right; x += 10) hy_draw_line(&c, x, y, x + 5, y, 2, red);
+        for (int x = g.left; x < g.W - g.right; x += 10) hy_draw_line(&c, x, y, x + 5, y, 2, C_BASE);
         char lab[64];
         snprintf(lab, sizeof lab, "baseline %.3f", b);
-        hy_draw_text(&c, g.W - g.right - hy_text_width(lab, 1), y - 13, lab, 1, red);
+        hy_draw_text(&c, g.W - g.right - hy_text_width(lab, 1), y - 13, lab, 1, C_BASE);
     }
     for (int i = 0; i < n; i++) {
-        int x = (int)xpix(&g, i, n), y = (int)ypix(&g, rows[i].dist_mean);
-        int ylo = (int)ypix(&g, rows[i].dist_mean - rows[i].dist_se), yhi = (int)ypix(&g, rows[i].dist_mean + rows[i].dist_se);
-        hy_draw_line(&c, x, ylo, x, yhi, 2, blue);
-        hy_draw_line(&c, x - 5, ylo, x + 5, ylo, 1, blue);
-        hy_draw_line(&c, x - 5, yhi, x + 5, yhi, 1, blue);
-        hy_draw_rect(&c, x - 3, y - 3, 7, 7, blue);
+        const config_summary *q = &res->configs[i];
+        rgb_color col = q->rank ? C_RANKED : C_FLAGGED;
+        double se = se_or_0(q->dist_se_items);
+        int x = (int)xpix(&g, i, n), y = (int)ypix(&g, q->dist_mean);
+        int ylo = (int)ypix(&g, q->dist_mean - se), yhi = (int)ypix(&g, q->dist_mean + se);
+        hy_draw_line(&c, x, ylo, x, yhi, 2, col);
+        hy_draw_line(&c, x - 5, ylo, x + 5, ylo, 1, col);
+        hy_draw_line(&c, x - 5, yhi, x + 5, yhi, 1, col);
+        hy_draw_rect(&c, x - 3, y - 3, 7, 7, col);
         // label below the axis, reading upwards, ending at the axis
-        hy_draw_text_up(&c, x - 5, y0 + 8 + hy_text_width(rows[i].name, 1), rows[i].name, 1, black);
+        hy_draw_text_up(&c, x - 5, y0 + 8 + hy_text_width(q->config, 1), q->config, 1, black);
     }
     r = hy_png_write_rgb8(path, c.w, c.h, c.px);
     hy_canvas_free(&c);
     return r;
 }
 
-int hy_report_write(const char *outdir, run_summary *rows, int n, const char *title) {
-    qsort(rows, (size_t)n, sizeof *rows, cmp_rows);
+// --- curves: every iterative run's test loss ------------------------------------------------------
+
+// 1 when run a's curve is the first part of run b's (the same training seen at fewer epochs:
+// epoch snapshots of one run), so only b needs drawing.
+static int curve_prefix(const run_data *a, const run_data *b) {
+    if (a == b || a->n_curve > b->n_curve || (a->n_curve == b->n_curve && a > b)) return 0;
+    if (strcmp(a->s.model, b->s.model) || a->s.batch != b->s.batch || a->s.seed != b->s.seed) return 0;
+    for (int k = 0; k < a->n_curve; k++)
+        if (a->epoch[k] != b->epoch[k] || !(a->test_loss[k] == b->test_loss[k] ||
+                                            (isnan(a->test_loss[k]) && isnan(b->test_loss[k]))))
+            return 0;
+    return 1;
+}
+
+// Writes curves.svg/png when any run has a curve; *n_drawn gets the number of curves drawn.
+static int write_curves(const char *outdir, const study_results *res, int *n_drawn) {
+    *n_drawn = 0;
+    plot_series *s = hy_calloc((size_t)(res->n_runs ? res->n_runs : 1), sizeof *s);
+    char (*labels)[160] = hy_calloc((size_t)(res->n_runs ? res->n_runs : 1), sizeof *labels);
+    int *colour_of = hy_calloc((size_t)(res->n_runs ? res->n_runs : 1), sizeof *colour_of);
+    if (!s || !labels || !colour_of) {
+        free(s), free(labels), free(colour_of);
+        return HY_ENOMEM;
+    }
+    int n = 0, n_colours = 0, batches = 0, first_batch = -1, pos = 1;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < res->n_runs; i++)
+        if (res->runs[i].n_curve) {
+            if (first_batch < 0) first_batch = res->runs[i].s.batch;
+            batches |= res->runs[i].s.batch != first_batch;
+        }
+    for (int i = 0; i < res->n_runs; i++) {
+        const run_data *d = &res->runs[i];
+        int hidden = !d->n_curve;
+        for (int j = 0; j < res->n_runs && !hidden; j++) hidden = res->runs[j].n_curve && curve_prefix(d, &res->runs[j]);
+        if (hidden) continue;
+        // the seeds of a model share a colour and a legend entry
+        if (batches) snprintf(labels[n], sizeof labels[n], "%s b%d", d->s.model, d->s.batch);
+        else snprintf(labels[n], sizeof labels[n], "%s", d->s.model);
+        int colour = n_colours;  // the index of the label's first appearance among distinct labels
+        for (int j = 0; j < n; j++)
+            if (!strcmp(labels[j], labels[n])) colour = colour_of[j];
+        if (colour == n_colours) n_colours++;
+        colour_of[n] = colour;
+        s[n] = (plot_series){labels[n], d->epoch, d->test_loss, d->n_curve, hy_plot_color(colour)};
+        for (int k = 0; k < d->n_curve; k++)
+            if (isfinite(d->test_loss[k])) {
+                lo = fmin(lo, d->test_loss[k]), hi = fmax(hi, d->test_loss[k]);
+                pos &= d->test_loss[k] > 0;
+            }
+        n++;
+    }
+    int r = HY_OK;
+    if (n) {
+        plot_opts o = {"Test loss per epoch (every iterative run; the seeds of a model share its colour)", "epoch",
+                       "test loss", 0, 0, pos && lo > 0 && hi / lo > 10};
+        char p[4200];
+        snprintf(p, sizeof p, "%s/curves.svg", outdir);
+        if (!(r = hy_plot_svg(p, &o, s, n))) {
+            snprintf(p, sizeof p, "%s/curves.png", outdir);
+            r = hy_plot_png(p, &o, s, n);
+        }
+    }
+    *n_drawn = n;
+    free(s), free(labels), free(colour_of);
+    return r;
+}
+
+int hy_report_write(const char *outdir, const study_results *res, const char *title) {
     char p[4200];
-    int r;
+    int r, n_curves = 0;
     if ((r = hy_mkdir_p(outdir))) return r;
     snprintf(p, sizeof p, "%s/results.csv", outdir);
-    if ((r = write_csv(p, rows, n))) return r;
+    if ((r = write_results_csv(p, res))) return r;
+    snprintf(p, sizeof p, "%s/runs.csv", outdir);
+    if ((r = write_runs_csv(p, res))) return r;
+    snprintf(p, sizeof p, "%s/pairs.csv", outdir);
+    if ((r = write_pairs_csv(p, res))) return r;
+    if ((r = write_curves(outdir, res, &n_curves))) return r;
     snprintf(p, sizeof p, "%s/results.md", outdir);
-    if ((r = write_md(p, rows, n, title))) return r;
+    if ((r = write_md(p, res, title, n_curves))) return r;
     snprintf(p, sizeof p, "%s/chart.svg", outdir);
-    if ((r = write_svg(p, rows, n, title))) return r;
+    if ((r = write_svg(p, res, title))) return r;
     snprintf(p, sizeof p, "%s/chart.png", outdir);
-    return write_png_chart(p, rows, n, title);
+    return write_png_chart(p, res, title);
 }

@@ -28,6 +28,7 @@ void hy_face_set_free(face_set *s) {
     free(s->rgb);
     free(s->emb);
     free(s->how);
+    free(s->prob);
     memset(s, 0, sizeof *s);
 }
 
@@ -38,10 +39,12 @@ static int face_set_alloc(face_set *s, int n, int R, int emb_dim) {
     s->rgb = hy_malloc((size_t)n * R * R * 3);
     s->emb = hy_malloc((size_t)n * emb_dim * sizeof(float));
     s->how = hy_calloc((size_t)n + 1, 1);
-    if (!s->rgb || !s->emb || !s->how) {
+    s->prob = hy_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    if (!s->rgb || !s->emb || !s->how || !s->prob) {
         hy_face_set_free(s);
         return HY_ENOMEM;
     }
+    for (int i = 0; i < n; i++) s->prob[i] = NAN;
     return HY_OK;
 }
 
@@ -62,7 +65,7 @@ static int embed_set(study_ctx *c, face_set *s, const char *label) {
             snprintf(name, sizeof name, "%s %d", label, i);
             const uint8_t *rgb = s->rgb + (size_t)i * R * R * 3;
             crop_box box;
-            if ((r = hy_face_crop_choose(&c->crop, name, rgb, R, R, &box, &s->how[i]))) break;
+            if ((r = hy_face_crop_choose_prob(&c->crop, name, rgb, R, R, &box, &s->how[i], &s->prob[i]))) break;
             if (s->how[i] == 's') {
                 for (int k = 0; k < D; k++) s->emb[(size_t)i * D + k] = NAN;
                 continue;
@@ -357,18 +360,31 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
     // latent-level metrics
     for (size_t k = 0; k < (size_t)n * L; k++) Pd[k] = P[k], Td[k] = T[k];
     if ((r = hy_met_report_compute(&lat, Pd, Td, n, L, c->n_null_latent, c->seed, bdirs, bnames, n_bound))) goto out;
-    double cm, cse;
+    double cm, cse, lim, lise;
     hy_met_mean_se(lat.cosine, n, &cm, &cse);
+    hy_met_mean_se(lat.ident, n, &lim, &lise);
+    // abnormal faces: how often MTCNN takes a reconstruction for a face
+    double face_share = NAN, face_prob = NAN;
+    if (c->crop.mode == FACE_CROP_MTCNN) {
+        int hits = 0;
+        double sp = 0;
+        for (int i = 0; i < n; i++) {
+            hits += rec.prob[i] >= STUDY_FACE_P;
+            sp += rec.prob[i];
+        }
+        face_share = (double)hits / n;
+        face_prob = sp / n;
+    }
 
     // --- outputs
     char p[4200];
     hy_outfile o;
     snprintf(p, sizeof p, "%s/metrics.csv", outdir);
     if ((r = hy_out_open(&o, p))) goto out;
-    fprintf(o.fp, "item,facenet_distance,baseline,ident,pixel_r,latent_cosine,crop_gt,crop_recon\n");
+    fprintf(o.fp, "item,facenet_distance,baseline,ident,pixel_r,latent_cosine,crop_gt,crop_recon,mtcnn_prob\n");
     for (int i = 0; i < n; i++)
-        fprintf(o.fp, "%d,%.6f,%.6f,%.4f,%.6f,%.6f,%c,%c\n", i, dist[i], base[i], ident[i], pix[i], lat.cosine[i],
-                gt->how[i], rec.how[i]);
+        fprintf(o.fp, "%d,%.6f,%.6f,%.4f,%.6f,%.6f,%c,%c,%.6f\n", i, dist[i], base[i], ident[i], pix[i], lat.cosine[i],
+                gt->how[i], rec.how[i], isnan(rec.prob[i]) ? NAN : (double)rec.prob[i]);
     if ((r = hy_out_commit(&o))) goto out;
     snprintf(p, sizeof p, "%s/summary.csv", outdir);
     if ((r = hy_out_open(&o, p))) goto out;
@@ -379,9 +395,12 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
     fprintf(o.fp, "pixel_luminance_r,%.6f,%.6f,%d\n", pm, pse, n);
     fprintf(o.fp, "null_p,%.6g,,%d\n", null_p, c->n_null);
     fprintf(o.fp, "latent_cosine,%.6f,%.6f,%d\n", cm, cse, n);
+    fprintf(o.fp, "latent_identification,%.6f,%.6f,%d\n", lim, lise, n);
     fprintf(o.fp, "collapse_spread_ratio,%.6f,,%d\n", lat.spread_pred / lat.spread_true, n);
     fprintf(o.fp, "effective_rank_pred,%.4f,,%d\n", lat.erank_pred, n);
     fprintf(o.fp, "effective_rank_true,%.4f,,%d\n", lat.erank_true, n);
+    fprintf(o.fp, "mtcnn_face_share,%.6f,,%d\n", isnan(face_share) ? NAN : face_share, n);
+    fprintf(o.fp, "mtcnn_prob_mean,%.6f,,%d\n", isnan(face_prob) ? NAN : face_prob, n);
     if ((r = hy_out_commit(&o))) goto out;
     snprintf(p, sizeof p, "%s/latent_summary.csv", outdir);
     char p2[4200];
@@ -400,11 +419,15 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
                        "pixel luminance r:          %.3f +/- %.3f\n"
                        "random-latent null:         %d latents, mean %.4f sd %.4f, p = %.4g\n"
                        "latent cosine:              %.4f +/- %.4f\n"
+                       "latent 2-way identification: %.3f +/- %.3f (chance 0.5)\n"
                        "collapse (spread ratio):    %.3f (1 = as varied as the truth; near 0 = one face)\n"
                        "effective rank pred/true:   %.2f / %.2f\n",
                        n, valid, fallback, crop, dm, dse, bm, bse, im, ise, pm, pse, c->n_null, null_mean, null_sd,
-                       null_p, cm, cse, lat.spread_pred / lat.spread_true, lat.erank_pred, lat.erank_true);
-    (void)len;
+                       null_p, cm, cse, lim, lise, lat.spread_pred / lat.spread_true, lat.erank_pred, lat.erank_true);
+    if (!isnan(face_share) && len > 0 && len < 16384)
+        snprintf(summary + len, (size_t)(16384 - len),
+                 "MTCNN faces (p >= %.1f):     %.3f of the reconstructions (mean probability %.3f; 0 where none)\n",
+                 STUDY_FACE_P, face_share, face_prob);
     (void)skipped;
     snprintf(p, sizeof p, "%s/summary.txt", outdir);
     if ((r = write_text(p, summary))) goto out;
@@ -427,6 +450,11 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
         sum->ident_acc = im;
         sum->collapse = lat.spread_pred / lat.spread_true;
         sum->pixel_r = pm;
+        sum->erank = lat.erank_pred;
+        sum->erank_true = lat.erank_true;
+        sum->ident_latent = lim;
+        sum->mtcnn_share = face_share;
+        sum->mtcnn_prob = face_prob;
     }
 out:
     hy_face_set_free(&rec);

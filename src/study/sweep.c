@@ -16,6 +16,7 @@
 #include "decoders/decoders.h"
 #include "study/curve.h"
 #include "study/dataset.h"
+#include "study/results.h"
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f) {
     (void)sb, (void)flag, (void)f;
@@ -58,7 +59,9 @@ static int write_run(group_job *j, const sweep_run *run, const decoder *dec) {
     run_summary s;
     memset(&s, 0, sizeof s);
     snprintf(s.name, sizeof s.name, "%s", run->name);
-    snprintf(s.model, sizeof s.model, "%.*s", (int)sizeof s.model - 1, run->model->name);
+    snprintf(s.model, sizeof s.model, "%s", run->model->name);
+    snprintf(s.config, sizeof s.config, "%s", run->config);
+    s.seed = run->epochs ? (long long)run->seed : 0;  // 0: closed-form fits have no seed
     s.epochs = run->epochs;
     s.batch = run->batch;
     snprintf(p, sizeof p, "%s/pred.npy", tmp);
@@ -316,41 +319,11 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
 }
 
 int hy_sweep_report(const char *out_dir, int *n_runs) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/runs", out_dir);
-    DIR *d = opendir(p);
-    if (!d) return hy_err(HY_EIO, "%s: no runs directory (is this a sweep's output?)", out_dir);
-    run_summary *rows = NULL;
-    int n = 0, cap = 0, r = HY_OK;
-    struct dirent *e;
-    while ((e = readdir(d)) && !r) {
-        size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || (len > 4 && !strcmp(e->d_name + len - 4, ".tmp"))) continue;
-        snprintf(p, sizeof p, "%s/runs/%s/run.csv", out_dir, e->d_name);
-        FILE *f = fopen(p, "r");
-        if (!f) continue;  // unfinished
-        char line[1024];
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            run_summary *q = realloc(rows, sizeof *rows * (size_t)cap);
-            if (!q) {
-                fclose(f);
-                r = hy_err(HY_ENOMEM, "out of memory");
-                break;
-            }
-            rows = q;
-        }
-        if (!fgets(line, sizeof line, f) || !fgets(line, sizeof line, f) || hy_report_parse_csv(line, &rows[n])) {
-            r = hy_err(HY_EFORMAT, "%s: damaged run summary", p);
-        } else {
-            n++;
-        }
-        fclose(f);
-    }
-    closedir(d);
-    if (!r && n == 0) r = hy_err(HY_EFORMAT, "%s: no finished runs", out_dir);
-    if (!r) r = hy_report_write(out_dir, rows, n, "Decoders ranked by FaceNet distance");
-    free(rows);
-    if (n_runs) *n_runs = n;
+    study_results res;
+    int r = hy_results_load(&res, out_dir);
+    if (r) return r;
+    r = hy_report_write(out_dir, &res, "Decoders ranked by FaceNet distance");
+    if (n_runs) *n_runs = res.n_runs;
+    hy_results_free(&res);
     return r;
 }
