@@ -271,9 +271,10 @@ int hy_dec_ridge(const double *X, const double *Y, int n, int p, int d, const do
 // The coordinate descent inside runs on the working set's Gram block. Gram rows come from
 //   ENET_GRAM      the whole Gram matrix per fold, shared by all targets; the folds' matrices
 //                  are the full one minus their held-out rows (one pass over the data)
-//   ENET_RESIDUAL  rows computed from the centred data when a feature first enters a target's
-//                  working set (pays off when there are few targets and many features)
-//   ENET_AUTO      GRAM when features <= targets x path length (and the matrix fits in 2 GiB)
+//   ENET_RESIDUAL  rows computed from the centred data when a feature first enters a working
+//                  set (kept for the thread's later targets of the fold): for feature counts whose
+//                  Gram matrix does not fit in memory
+//   ENET_AUTO      GRAM when the matrix fits in 2 GiB (p <= 16384), else RESIDUAL
 //   ENET_PLAIN     the naive twin: cyclic coordinate descent over every feature with the whole
 //                  Gram matrix (the solver before strong rules; the tests compare against it)
 typedef enum { ENET_AUTO = 0, ENET_GRAM, ENET_RESIDUAL, ENET_PLAIN } enet_mode;

@@ -323,15 +323,13 @@ static int run_paths(const path_job *j, const enet_fold *f, const int *upto, dou
     return fail ? hy_err(HY_ENOMEM, "elastic net: out of memory") : HY_OK;
 }
 
-static enet_mode pick_mode(const enet_cfg *c, int p, int d) {
+static enet_mode pick_mode(const enet_cfg *c, int p) {
     if (c->mode != ENET_AUTO) return c->mode;
-    int np_ = c->fixed_alpha > 0 ? 1 : c->path_len;
-    // the whole Gram matrix costs n p^2 once per fold; computing rows on demand costs n p per
-    // row and target, and each target needs rows for its working sets (about its number of
-    // penalties' worth of features and more), so the shared matrix pays off once the targets
-    // times the path length reach the number of features
-    double bytes = 8.0 * p * p;
-    return (double)p <= (double)d * np_ && bytes <= 2.0 * 1024 * 1024 * 1024 ? ENET_GRAM : ENET_RESIDUAL;
+    // The whole Gram matrix costs n p^2 per fold in one BLAS-3 product (dsyrk, fast); rows on
+    // demand cost n p per row in plain loops, and a working set reaches a few hundred to a few
+    // thousand features along a path (at HYPER size 1000-2000 of 4096, so 4 targets already took
+    // 28 CPU-s that way against 6 with the matrix). So the matrix, whenever it fits in 2 GiB.
+    return 8.0 * p * p <= 2.0 * 1024 * 1024 * 1024 ? ENET_GRAM : ENET_RESIDUAL;
 }
 
 // Elastic net with CV over a path for every target (see decoders.h): the data centred once,
@@ -341,7 +339,7 @@ int hy_dec_enet_fit(const enet_cfg *c, const double *X, const double *Y, int n, 
                     double *chosen) {
     int rc = check_cfg(c, n);
     if (rc) return rc;
-    enet_mode mode = pick_mode(c, p, d);
+    enet_mode mode = pick_mode(c, p);
     if (mode == ENET_PLAIN) return hy_dec_enet_plain(c, X, Y, n, p, d, W, b, chosen);
     const int np_ = c->fixed_alpha > 0 ? 1 : c->path_len, K = c->cv_folds;
     double t0 = hy_now();

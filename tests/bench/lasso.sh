@@ -40,14 +40,15 @@ p=$(HY_THREADS=$T "$W/lasso_cv" "$W/d" "$NP" "$PATHN" "$EPS" "$L1" "$W/p" plain)
 s=$(OPENBLAS_NUM_THREADS=1 $PY "$ROOT/convert/bench/bench_lasso_sklearn.py" "$W/d" "$W/c" --targets "$NS" \
     --path "$PATHN" --eps "$EPS" --l1-ratio "$L1" --jobs "$T")
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-c_s=$(val seconds "$c"); c_cpu=$(val cpu_seconds "$c"); p_s=$(val seconds "$p"); sk=$(val sk_seconds_per_target "$s")
-awk -v nt="$NT" -v np="$NP" -v ns="$NS" -v c="$c_s" -v cc="$c_cpu" -v p="$p_s" -v sk="$sk" 'BEGIN {
-  printf "%-34s %8s %10s %14s %12s\n", "solver", "targets", "seconds", "s per target", "512 targets"
-  printf "%-34s %8d %10.2f %14.4f %12.1f\n", "C (strong rules, working sets)", nt, c, c / nt, c / nt * 512
-  printf "%-34s %8d %10.2f %14.4f %12.1f\n", "C plain (every feature)", np, p, p / np, p / np * 512
-  printf "%-34s %8d %10.2f %14.4f %12.1f\n", "scikit-learn LassoCV", ns, sk * ns, sk, sk * 512
-  printf "C CPU seconds: %.1f (%.3f per target)\n", cc, cc / nt
-  printf "speedup per target: %.1fx over scikit-learn, %.1fx over the plain C solver\n", sk / (c / nt), (p / np) / (c / nt)
+val() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }  # the value of key=value in a line of them
+awk -v nt="$NT" -v np="$NP" -v ns="$NS" -v c="$(val seconds "$c")" -v cc="$(val cpu_seconds "$c")" \
+    -v p="$(val seconds "$p")" -v pc="$(val cpu_seconds "$p")" -v sk="$(val sk_seconds_per_target "$s")" \
+    -v skc="$(val sk_cpu_per_target "$s")" 'BEGIN {
+  printf "%-32s %7s %9s %9s %11s %11s %12s\n", "solver", "targets", "wall s", "CPU s", "wall/target", "CPU/target", "512 (wall)"
+  printf "%-32s %7d %9.1f %9.1f %11.4f %11.4f %12.1f\n", "C (strong rules, working sets)", nt, c, cc, c / nt, cc / nt, c / nt * 512
+  printf "%-32s %7d %9.1f %9.1f %11.4f %11.4f %12.1f\n", "C plain (every feature)", np, p, pc, p / np, pc / np, p / np * 512
+  printf "%-32s %7d %9.1f %9.1f %11.4f %11.4f %12.1f\n", "scikit-learn LassoCV", ns, sk * ns, skc * ns, sk, skc, sk * 512
+  printf "per target, C vs scikit-learn: %.1fx (wall), %.1fx (CPU); C vs the plain C solver: %.1fx (wall)\n",
+         sk / (c / nt), skc / (cc / nt), (p / np) / (c / nt)
 }'
-echo "agreement with scikit-learn on its $NS target(s): $(sed 's/sk_seconds_per_target=[^ ]* //' <<<"$s")"
+echo "agreement with scikit-learn on its $NS target(s): $(tr ' ' '\n' <<<"$s" | grep -E '^(alpha_same|max_coef_diff|coef_scale)=' | tr '\n' ' ')"
