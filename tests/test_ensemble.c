@@ -125,6 +125,14 @@ START_TEST(ensemble_end_to_end) {
                   rc, msg);
     printf("  ok: %s", msg);
     free(msg);
+    // a run that was started but not finished (another sweep's interrupted run): refused too
+    snprintf(p, sizeof p, "mkdir -p %s/runs/linear_9_30.tmp", res);
+    ck_assert_int_eq(system(p), 0);
+    rc = run_hyper(&msg, base, data, res, "--ensemble ridge,linear_9_30");
+    ck_assert_msg(rc == 1 && strstr(msg, "run 'linear_9_30' is not finished") && strchr(msg, '\n') == msg + strlen(msg) - 1,
+                  "%d: %s", rc, msg);
+    printf("  ok: %s", msg);
+    free(msg);
     rc = run_hyper(&msg, base, data, res, "--ensemble ridge");
     ck_assert_msg(rc == 2 && strstr(msg, "--ensemble ridge: an ensemble needs at least 2 runs"), "%d: %s",
                   rc, msg);

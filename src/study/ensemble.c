@@ -56,6 +56,15 @@ static int finished(const char *out_dir, const char *name) {
     return hy_path_exists(p);
 }
 
+// A run folder (or its .tmp) without run.csv: an interrupted or unfinished run.
+static int started(const char *out_dir, const char *name) {
+    char p[4400];
+    snprintf(p, sizeof p, "%.4000s/runs/%.127s", out_dir, name);
+    if (hy_path_exists(p)) return 1;
+    snprintf(p, sizeof p, "%.4000s/runs/%.127s.tmp", out_dir, name);
+    return hy_path_exists(p);
+}
+
 int hy_sweep_check_ensembles(const sweep_opts *o, const sweep_run *runs, int total) {
     for (int e = 0; e < o->n_ensembles; e++) {
         char m[64][128], name[256];
@@ -69,6 +78,9 @@ int hy_sweep_check_ensembles(const sweep_opts *o, const sweep_run *runs, int tot
                 char other[256];
                 known = !hy_ensemble_name(o->ensembles[f], other, sizeof other) && !strcmp(other, m[i]);
             }
+            if (!known && started(o->out_dir, m[i]))
+                return hy_err(HY_EARG, "--ensemble %s: run '%s' is not finished (%s/runs has it without run.csv); "
+                              "finish it with the sweep that made it, or leave it out", o->ensembles[e], m[i], o->out_dir);
             if (!known)
                 return hy_err(HY_EARG, "--ensemble %s: unknown run '%s' (not in this sweep's grid nor finished in %s/runs)",
                               o->ensembles[e], m[i], o->out_dir);
