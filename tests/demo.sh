@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the study on an embedded default, end to end (tens of minutes on 2 cores).
-#   1. simulate fMRI for the HYPER design (1050 training faces seen once, 36 test faces
-#      averaged over 14 repetitions; 1024 voxels here instead of 4096 to keep it quicker)
+#   1. simulate fMRI for the HYPER design with the calibrated defaults (1050 training faces seen
+#      once, 36 test faces averaged over 14 repetitions, 4096 voxels; DEMO_VOXELS=1024 for a
+#      quicker, different problem)
 #   2. sweep the study's default grid (hyper sweep --help): linear, linear-nobias and three MLPs
 #      trained with HYPER's recipe, each once to 1500 epochs with the runs of 700, 900, 1200 and
 #      1500 epochs written on the way, plus OLS, ridge and lasso; reconstruct the test faces,
@@ -45,7 +46,7 @@ echo "=================================================================="
 # Each demo starts afresh: results of an earlier demo may come from other models (after
 # `make demo-models`, or once real weights are converted), and a sweep refuses to mix setups.
 rm -rf "$OUT/results"
-"$HYPER" simulate -o "$OUT/data" --seed 1 --voxels 1024
+"$HYPER" simulate -o "$OUT/data" --seed 1 --voxels "${DEMO_VOXELS:-4096}"
 "$HYPER" sweep -d "$OUT/data" -g "$G" -e "$F" -o "$OUT/results" "${crop[@]}" --null 100 --seed 1
 
 echo
