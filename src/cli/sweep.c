@@ -23,13 +23,26 @@ static const char ABOUT[] =
     "chart.png when every run of the grid is finished.";
 
 static const char EPILOG[] =
-    "Model specs: a model name, then optional :key=value settings of the Adam models:\n"
+    "Model specs: a model name, then optional :key=value settings. Adam models:\n"
     "  hidden=H[xH...] (mlp widths)  act=relu|leaky|tanh|sigmoid|elu|softplus|none  dropout=P\n"
-    "  slope=S (leaky)  wd=W (weight decay)  lr=X\n"
-    "e.g. --models linear,mlp:hidden=2048x512:act=tanh:dropout=0.2; the run name is made from the spec\n"
-    "(mlp-h2048x512-tanh-do0.2_1500_30).";
+    "  slope=S (leaky)  wd=W (weight decay)  lr=X  loss=cosine  skip=ridge (mlp on ridge's residual)\n"
+    "Closed-form models: kernel=linear|rbf|poly gamma=G gammas=N degree=D coef0=C (kernel-ridge),\n"
+    "  components=K (pls), cv=F (ridge, kernel-ridge, pls, lasso, elasticnet), alpha=A (fixed penalty)\n"
+    "e.g. --models linear,mlp:hidden=2048x512:act=tanh:dropout=0.2 --closed ridge,kernel-ridge:kernel=rbf;\n"
+    "the run name is made from the spec (mlp-h2048x512-tanh-do0.2_1500_30, kernel-ridge-rbf).\n"
+    "Ensembles: --ensemble ridge,mlp-skip_200_30 ranks ensemble-ridge+mlp-skip_200_30, the members'\n"
+    "unit-length predictions averaged and rescaled to their mean length.";
 
 static int parse_models(void *o, const char *v) { return hy_sweep_parse_models(o, v, 0); }
+static int parse_ensemble(void *dst, const char *v) {
+    sweep_opts *o = dst;
+    char name[256];
+    int r = hy_ensemble_name(v, name, sizeof name);
+    if (r) return r;
+    if (o->n_ensembles == SWEEP_MAX_ENSEMBLES) return hy_err(HY_EARG, "--ensemble: at most %d", SWEEP_MAX_ENSEMBLES);
+    snprintf(o->ensembles[o->n_ensembles++], sizeof o->ensembles[0], "%s", v);
+    return HY_OK;
+}
 static int parse_closed(void *o, const char *v) { return hy_sweep_parse_models(o, v, 1); }
 // A value listed twice would name the same run twice (one folder, two trainings): refused.
 static int no_repeats(const char *what, const int *v, int n) {
@@ -98,6 +111,9 @@ int cmd_sweep(int argc, char **argv) {
                "repeat every iterative configuration for each seed (initialisation and\n"
                "shuffling); runs are named ..._s<seed> (default: once, with --seed)"),
         OPT_FN("closed", 0, parse_closed, &o, "LIST", "closed-form models run once (default ols,ridge,lasso; '' for none)"),
+        OPT_FN("ensemble", 0, parse_ensemble, &o, "A,B,...",
+               "also the run ensemble-A+B+...: the mean direction of runs A, B, ...\n"
+               "(runs of the grid or finished in RESULTS); repeatable"),
         OPT_CHOICE("recipe", 0, &recipe, "R", "hyper|torch",
                    "how the iterative models train (default hyper: HYPER's MXNet notebook;\n"
                    "torch: PyTorch's rules; see hyper train --help)"),

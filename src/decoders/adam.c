@@ -173,20 +173,12 @@ static void forward(const decoder *dec, adam_state *s, const dec_opts *o, int bs
     }
 }
 
-// The batch's loss and dz = dloss/dpred: hyper: mean over rows of L2Loss (1/2 mean squared
-// error), dz = (pred - y) / d per row (backward sums the rows' losses; 1/B comes in the step);
-// torch: MSE over rows and dims, dz = 2 (pred - y) / (bs d).
-static double loss_grad(adam_state *s, dec_recipe recipe, int bs, int d) {
-    const float *pred = s->act[s->L];
-    const int hyper = recipe == DEC_RECIPE_HYPER;
-    double loss = 0;
-    float sc = hyper ? 1.0f / (float)d : 2.0f / ((float)bs * (float)d);
-    for (size_t i = 0; i < (size_t)bs * d; i++) {
-        float e = pred[i] - s->yb[i];
-        loss += (double)e * e;
-        s->dz[i] = sc * e;
-    }
-    return (hyper ? 0.5 : 1.0) * loss / ((double)bs * d);
+// The batch's loss and dz = dloss/dpred in the recipe's scale (src/decoders/loss.c): hyper:
+// mean over rows of L2Loss (1/2 mean squared error), dz = (pred - y) / d per row (backward sums
+// the rows' losses; 1/B comes in the step); torch: MSE over rows and dims, dz = 2 (pred - y) /
+// (bs d); with o->loss cosine, 1 - cos(pred, y) per row instead.
+static double loss_grad(adam_state *s, const dec_opts *o, int bs, int d) {
+    return hy_dec_loss_grad(o->loss, o->recipe, s->act[s->L], s->yb, bs, d, s->dz);
 }
 
 // Gradients of every layer from dz (the loss gradient w.r.t. the output), last layer first.
@@ -281,7 +273,7 @@ static void train_epoch(decoder *dec, adam_state *s, const dec_opts *o, const fl
         int r0 = bi * B, bs = pad || n - r0 >= B ? B : n - r0;
         load_batch(s, X, Y, n, v, d, r0, bs);
         forward(dec, s, o, bs);
-        double bl = loss_grad(s, o->recipe, bs, d);
+        double bl = loss_grad(s, o, bs, d);
         if (o->loss_trace && s->step < o->max_trace) o->loss_trace[s->step] = (float)bl;
         *loss += pad ? bl / nb : bl * bs / n;
         backward(dec, s, bs);
@@ -295,13 +287,7 @@ static int test_loss(const decoder *dec, const dec_opts *o, float *P, double *ou
     if (!o->X_test || o->n_test < 1) return HY_OK;
     int rc = hy_dec_predict(dec, o->X_test, o->n_test, P);
     if (rc) return rc;
-    size_t m = (size_t)o->n_test * dec->n_out;
-    double se = 0;
-    for (size_t i = 0; i < m; i++) {
-        double e = (double)P[i] - o->Y_test[i];
-        se += e * e;
-    }
-    *out = (o->recipe == DEC_RECIPE_HYPER ? 0.5 : 1.0) * se / (double)m;
+    *out = hy_dec_loss_value(o->loss, o->recipe, P, o->Y_test, o->n_test, dec->n_out);
     return HY_OK;
 }
 
@@ -336,6 +322,7 @@ int hy_dec_train_adam(decoder *dec, const dec_opts *o, const double *X, const do
     dec->weight_decay = o->weight_decay;
     dec->dropout = o->dropout;
     dec->seed = o->seed;
+    dec->loss = o->loss;
     float *Xf = NULL, *Yf = NULL, *P = NULL;
     adam_state s;
     if ((rc = state_alloc(&s, dec, B, n)) || (rc = to_f32(X, Y, n, v, d, &Xf, &Yf))) goto done;

@@ -324,6 +324,8 @@ static int write_truth(const simb_params *p, const sim_data *s, const char *root
     snprintf(path, sizeof path, "%s/truth/test_responses.npy", root);
     if (!rc) rc = hy_npy_write_f64(path, 2, dr, a);
     free(a);
+    snprintf(path, sizeof path, "%s/truth", root);
+    if (!rc) rc = hy_sim_encoding_save(s, path);  // the mlp/gabor encodings' weights (nothing for linear)
     if (rc) return rc;
     snprintf(path, sizeof path, "%s/truth/params.txt", root);
     if ((rc = hy_out_open(&o, path))) return rc;

@@ -304,6 +304,7 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     for (int k = 1; k < total; k++)
         if (runs[k].epochs && runs[k].group == runs[k - 1].group && runs[k].epochs <= runs[k - 1].epochs)
             return hy_err(HY_EARG, "the grid's epoch counts must be ascending and distinct (hy_sweep_sort_epochs)");
+    if ((r = hy_sweep_check_ensembles(o, runs, total))) return r;
     hy_dataset ds = {0};
     if ((r = hy_ds_load(&ds, o->data_dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0))) return r;
     if (ds.test.d != c->gen->latent) {
@@ -347,10 +348,15 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     if (!r && n_todo) r = run_groups(o, c, &ds, &gt, Tf, runs, total, todo, n_groups, &n_busy);
     hy_face_set_free(&gt);
     free(Tf);
+    if (!r) r = hy_sweep_run_ensembles(o, c, &ds);  // after the runs: ensembles read their predictions
     hy_ds_free(&ds);
     if (r) return r;
     int all = 1;
     for (int k = 0; k < total; k++) all &= run_done(o->out_dir, runs[k].name);
+    for (int e = 0; e < o->n_ensembles; e++) {
+        char name[256];
+        all &= !hy_ensemble_name(o->ensembles[e], name, sizeof name) && run_done(o->out_dir, name);
+    }
     if (all) {
         int n;
         if ((r = hy_sweep_report(o->out_dir, &n))) return r;
