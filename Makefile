@@ -9,7 +9,8 @@
 #   make test-slurm scripts/sweep.sbatch on a one-node Slurm cluster started for the test (root)
 #
 # Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang, V=1 (show commands),
-#          ARCH= (generic code instead of -march=native).
+#          ARCH=native (-march=native: a binary for this CPU only; the default runs on any CPU of its
+#          architecture and picks its AVX-512 / AVX2 / generic kernels at run time, see include/nn/cpu.h).
 
 CC      ?= cc
 ifeq ($(V),1)
@@ -38,21 +39,29 @@ ifneq ($(NO_OMP),1)
 else
   OPT += -Wno-unknown-pragmas
 endif
-# Code generation for the building machine (AVX2/AVX-512 kernels are selected with #ifdef and
-# have portable fallbacks); ARCH= builds a generic binary.
-ARCH ?= -march=native
+# Portable by default: the kernels that need AVX2 or AVX-512 carry target attributes and are
+# chosen at run time (src/nn/cpu.c). ARCH=native compiles everything for the building CPU.
+ARCH ?=
+ifeq ($(ARCH),native)
+  ARCHFLAGS = -march=native
+  BUILD := $(BUILD)-native
+else ifneq ($(ARCH),)
+  $(error ARCH=$(ARCH): only ARCH=native (or nothing) is known)
+endif
 CFLAGS ?=
-CFLAGS += $(CFLAGS_BASE) $(OPT) $(ARCH)
+CFLAGS += $(CFLAGS_BASE) $(OPT) $(ARCHFLAGS)
 
-# OpenBLAS include dir on Debian
-BLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu))
+# OpenBLAS include dir on Debian, for the compiler's target (x86_64-linux-gnu, or aarch64-linux-gnu
+# when cross-compiling with CC=aarch64-linux-gnu-gcc; see tests/cross_aarch64.sh)
+TRIPLET  := $(shell $(CC) -dumpmachine 2>/dev/null)
+BLAS_INC := $(firstword $(wildcard /usr/include/$(TRIPLET)/openblas-pthread /usr/include/openblas /usr/include/$(TRIPLET)))
 CFLAGS += -I$(BLAS_INC)
 
 # The library is every role folder but cli/ (see README "Architecture"); the CLI links it.
-LIB_DIRS := base nn models decoders study
+LIB_DIRS := base nn glm models decoders study
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 CMD_SRC  := $(wildcard src/cli/*.c)
-HEADERS  := $(wildcard include/*.h include/*/*.h)
+HEADERS  := $(wildcard include/*.h include/*/*.h src/*/*.h)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/obj/%.o)
 EX_SRC   := $(wildcard examples/*.c)
@@ -60,7 +69,7 @@ EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind install examples test-slurm
+.PHONY: all test deps deps-build golden bench clean probe demo demo-bold demo-models valgrind install examples test-slurm
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -103,8 +112,11 @@ $(BUILD)/tests:
 test: deps-build
 	@$(MAKE) --no-print-directory run-tests
 
+# The golden tests run once per kernel instruction set the CPU supports (HY_ISA=avx512, avx2,
+# generic; see include/nn/cpu.h and tests/run_tests.sh).
+ISA_TESTS := test_pggan test_pggan_fast test_facenet test_mtcnn test_demo
 run-tests: $(BUILD)/hyper $(TEST_BIN) $(EX_BIN)
-	@HYPER_BIN=$(BUILD)/hyper tests/run_tests.sh $(TEST_BIN)
+	@HYPER_BIN=$(BUILD)/hyper HY_ISA_TESTS="$(ISA_TESTS)" tests/run_tests.sh $(TEST_BIN)
 
 examples: $(EX_BIN)
 
@@ -146,6 +158,11 @@ deps:
 deps-build:
 	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 HY_WITH_SLURM=0 HY_WITH_BROWSER=0 bash .ci/deps.sh >/dev/null
 
+# The same study starting from simulated BOLD runs: simulate --bold, glm, extract --glm, sweep.
+demo-bold: deps-build
+	@$(MAKE) --no-print-directory $(BUILD)/hyper
+	@DEMO_BOLD=1 HYPER=$(BUILD)/hyper bash tests/demo.sh
+
 # Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
 # weights/README.md), then checks them against PyTorch and regenerates their golden fixture.
 demo-models: $(BUILD)/hyper
@@ -155,7 +172,7 @@ demo-models: $(BUILD)/hyper
 	/usr/bin/python3 convert/demo/demo_quality.py
 	/usr/bin/python3 convert/checks/check_demo_models.py
 
-# Golden tests under valgrind memcheck (generic build in build-vg/; see tests/valgrind.sh).
+# Golden tests under valgrind memcheck (HY_ISA=avx2 and generic; see tests/valgrind.sh).
 valgrind:
 	@bash tests/valgrind.sh
 
@@ -174,7 +191,7 @@ probe:
 	@echo "CC=$(CC) BLAS_INC=$(BLAS_INC)"; pkg-config --modversion check libpng zlib || true
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-native build-aarch64
 
 # Fuzzing (clang + libFuzzer): each tests/fuzz/fuzz_*.c for FUZZ_SECONDS seconds.
 FUZZ_SECONDS ?= 60

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # `make demo`: the study on an embedded default, end to end (tens of minutes on 2 cores).
-#   1. simulate fMRI for the HYPER design (1050 training faces seen once, 36 test faces
-#      averaged over 14 repetitions; 1024 voxels here instead of 4096 to keep it quicker)
+#   1. simulate fMRI for the HYPER design with the calibrated defaults (1050 training faces seen
+#      once, 36 test faces averaged over 14 repetitions, 4096 voxels; DEMO_VOXELS=1024 for a
+#      quicker, different problem)
 #   2. sweep the study's default grid (hyper sweep --help): linear, linear-nobias and three MLPs
 #      trained with HYPER's recipe, each once to 1500 epochs with the runs of 700, 900, 1200 and
 #      1500 epochs written on the way, plus OLS, ridge and lasso; reconstruct the test faces,
 #      score them with FaceNet, rank the decoders
 #   3. print the ranked table, the paths of the report files and the wall time
+# DEMO_BOLD=1 (`make demo-bold`) starts one step earlier, from the scanner's files: simulate BOLD
+# runs in BIDS layout (`hyper simulate --bold`), fit the first-level GLM (`hyper glm --bids`), and
+# build the dataset from its z-maps (`hyper extract --glm`); the same sweep follows.
 # Models: converted real weights in weights/ when present (weights/pggan*.bin,
 # weights/facenet*.bin, weights/mtcnn.bin), else the bundled demo models trained on CelebA
 # (weights/demo_generator.bin, weights/demo_facenet.bin), else the untrained test fixtures.
@@ -45,7 +49,15 @@ echo "=================================================================="
 # Each demo starts afresh: results of an earlier demo may come from other models (after
 # `make demo-models`, or once real weights are converted), and a sweep refuses to mix setups.
 rm -rf "$OUT/results"
-"$HYPER" simulate -o "$OUT/data" --seed 1 --voxels 1024
+if [ "${DEMO_BOLD:-0}" = 1 ]; then
+  rm -rf "$OUT/bids" "$OUT/glm" "$OUT/data"
+  "$HYPER" simulate --bold -o "$OUT/bids" --seed 1 --voxels "${DEMO_VOXELS:-1024}"
+  "$HYPER" glm --bids "$OUT/bids" --sub 01 --task faces --derivatives "$OUT/bids/derivatives/sim" -o "$OUT/glm"
+  "$HYPER" extract --glm "$OUT/glm" --split "$OUT/bids/split.tsv" --select-top "${DEMO_VOXELS:-1024}" \
+    --train-latents "$OUT/bids/truth/train_latents.npy" --test-latents "$OUT/bids/truth/test_latents.npy" -o "$OUT/data"
+else
+  "$HYPER" simulate -o "$OUT/data" --seed 1 --voxels "${DEMO_VOXELS:-4096}"
+fi
 "$HYPER" sweep -d "$OUT/data" -g "$G" -e "$F" -o "$OUT/results" "${crop[@]}" --null 100 --seed 1
 
 echo

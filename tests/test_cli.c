@@ -116,9 +116,12 @@ START_TEST(opt_equals_value_quiet_and_deprecated_spellings) {
         free(out);
         ck_assert_msg(!file_exists("m.bin"), "output written");
     }
-    // a value that underflows to a subnormal is a number, not "not finite" (1e-320 > 0)
+    // a value that underflows to a subnormal is a number, not "not finite" (1e-320 > 0); the
+    // simulation it asks for then overflows float32 (noise ~1e159), which is refused, not
+    // written as Inf (issue 19 #7)
     ck_assert_int_eq(run_hyper(&out, "simulate -o %s/sim2 --snr 1e-320 --train 4 --test 2 --reps 1 --voxels 5 "
-                                     "--latent-dim 2 --strong 1 --quiet", d), 0);
+                                     "--latent-dim 2 --strong 1 --quiet", d), 1);
+    ck_assert_msg(!strstr(out, "not a finite number") && strstr(out, "beyond float32's range"), "%s", out);
     free(out);
     // deprecated spellings still work, with a one-line note
     ck_assert_int_eq(run_hyper(&out, "generate -w tests/fixtures/pggan_tiny.bin --seed 1 -n 1 -o %s/g", d), 0);

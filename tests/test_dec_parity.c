@@ -54,6 +54,25 @@ static void check_coef(const char *what, const double *W, const double *b, const
     ck_assert_msg(e < tol, "%s: coefficients differ from sklearn by %g (tol %g)", what, e, tol);
 }
 
+// hy_dec_enet_fit with the given settings.
+static int enet(const double *X, const double *Y, int n, int p, int d, double l1_ratio, int path_len, double eps,
+                int folds, double fixed_alpha, int max_iter, double tol, enet_mode mode, double *W, double *b,
+                double *al) {
+    enet_cfg c;
+    hy_dec_enet_cfg_default(&c);
+    c.l1_ratio = l1_ratio;
+    c.path_len = path_len;
+    c.path_eps = eps;
+    c.cv_folds = folds;
+    c.fixed_alpha = fixed_alpha;
+    c.max_iter = max_iter;
+    c.tol = tol;
+    c.mode = mode;
+    return hy_dec_enet_fit(&c, X, Y, n, p, d, W, b, al);
+}
+
+static const char *MODE_NAMES[] = {"auto", "gram", "residual", "plain"};
+
 // Runs every closed-form / CD decoder on problem `pre` (n x p, 3 targets).
 static void run_problem(const char *pre, int n, int p) {
     load();
@@ -89,29 +108,46 @@ static void run_problem(const char *pre, int n, int p) {
     ck_assert_msg(al[0] == t64(&g_sk, pre, "ridgek5.alpha", 1)[0], "5-fold alpha %g vs sklearn %g", al[0],
                   t64(&g_sk, pre, "ridgek5.alpha", 1)[0]);
     check_coef("ridge 5-fold", W, b, t64(&g_sk, pre, "ridgek5.W", p * d), t64(&g_sk, pre, "ridgek5.b", d), p, d, 1e-9);
+    // the folds run as tasks on the threads, each summing into its own array: the same bits for
+    // one thread and two (CV errors and the refit)
+    double W2[3 * 64], b2[3], al2[3], e1[7 * 3], e2[7 * 3];
+    hy_set_threads(1);
+    ck_assert_int_eq(hy_dec_ridge(X, Y, n, p, d, grid, 7, 5, 1, W, b, al, e1), 0);
+    hy_set_threads(2);
+    ck_assert_int_eq(hy_dec_ridge(X, Y, n, p, d, grid, 7, 5, 1, W2, b2, al2, e2), 0);
+    hy_set_threads(1);
+    ck_assert(!memcmp(e1, e2, sizeof e1) && !memcmp(W, W2, sizeof(double) * p * d) && !memcmp(b, b2, sizeof b));
 
     // Lasso / elastic net: both run cyclic CD to a duality gap < 1e-12 ||y||^2, so each
     // solution is within ~sqrt(2 gap / n / lambda_min(G)) of the optimum: 1e-6 covers it.
-    ck_assert_int_eq(hy_dec_enet(X, Y, n, p, d, 1.0, 1, 0.5, 5, 0.05, 100000, 1e-12, W, b, al), 0);
-    check_coef("lasso alpha=0.05", W, b, t64(&g_sk, pre, "lasso.W", p * d), t64(&g_sk, pre, "lasso.b", d), p, d, 1e-6);
-    ck_assert_int_eq(hy_dec_enet(X, Y, n, p, d, 0.5, 1, 0.5, 5, 0.05, 100000, 1e-12, W, b, al), 0);
-    check_coef("enet alpha=0.05", W, b, t64(&g_sk, pre, "enet.W", p * d), t64(&g_sk, pre, "enet.b", d), p, d, 1e-6);
-    // CV along the path: the same grid (alpha_max * logspace) and folds -> same choice
-    // (relative 1e-12: the grid is computed by pow(10, .) on both sides), then the refit as above.
-    const char *names[2] = {"lassocv", "enetcv"};
-    double l1r[2] = {1.0, 0.5};
-    for (int k = 0; k < 2; k++) {
-        char nm[64];
-        ck_assert_int_eq(hy_dec_enet(X, Y, n, p, d, l1r[k], 10, 1e-2, 5, 0, 100000, 1e-12, W, b, al), 0);
-        snprintf(nm, sizeof nm, "%s.alpha", names[k]);
-        const double *ra = t64(&g_sk, pre, nm, d);
-        for (int t = 0; t < d; t++)
-            ck_assert_msg(fabs(al[t] - ra[t]) <= 1e-12 * ra[t], "%s alpha[%d] %.17g vs sklearn %.17g", names[k], t,
-                          al[t], ra[t]);
-        char wn[64], bn[64];
-        snprintf(wn, sizeof wn, "%s.W", names[k]);
-        snprintf(bn, sizeof bn, "%s.b", names[k]);
-        check_coef(names[k], W, b, t64(&g_sk, pre, wn, p * d), t64(&g_sk, pre, bn, d), p, d, 1e-6);
+    // every way of solving the path (working sets on the shared Gram matrix or on rows computed
+    // on demand, and the naive twin) must reach sklearn's answer
+    for (int mode = ENET_GRAM; mode <= ENET_PLAIN; mode++) {
+        char what[64];
+        printf("  elastic net, mode %s:\n", MODE_NAMES[mode]);
+        ck_assert_int_eq(enet(X, Y, n, p, d, 1.0, 1, 0.5, 5, 0.05, 100000, 1e-12, mode, W, b, al), 0);
+        check_coef("lasso alpha=0.05", W, b, t64(&g_sk, pre, "lasso.W", p * d), t64(&g_sk, pre, "lasso.b", d), p, d,
+                   1e-6);
+        ck_assert_int_eq(enet(X, Y, n, p, d, 0.5, 1, 0.5, 5, 0.05, 100000, 1e-12, mode, W, b, al), 0);
+        check_coef("enet alpha=0.05", W, b, t64(&g_sk, pre, "enet.W", p * d), t64(&g_sk, pre, "enet.b", d), p, d, 1e-6);
+        // CV along the path: the same grid (alpha_max * logspace) and folds -> same choice
+        // (relative 1e-12: the grid is computed by pow(10, .) on both sides), then the refit as above.
+        const char *names[2] = {"lassocv", "enetcv"};
+        double l1r[2] = {1.0, 0.5};
+        for (int k = 0; k < 2; k++) {
+            char nm[64];
+            ck_assert_int_eq(enet(X, Y, n, p, d, l1r[k], 10, 1e-2, 5, 0, 100000, 1e-12, mode, W, b, al), 0);
+            snprintf(nm, sizeof nm, "%s.alpha", names[k]);
+            const double *ra = t64(&g_sk, pre, nm, d);
+            for (int t = 0; t < d; t++)
+                ck_assert_msg(fabs(al[t] - ra[t]) <= 1e-12 * ra[t], "%s (%s) alpha[%d] %.17g vs sklearn %.17g",
+                              names[k], MODE_NAMES[mode], t, al[t], ra[t]);
+            char wn[64], bn[64];
+            snprintf(wn, sizeof wn, "%s.W", names[k]);
+            snprintf(bn, sizeof bn, "%s.b", names[k]);
+            snprintf(what, sizeof what, "%s", names[k]);
+            check_coef(what, W, b, t64(&g_sk, pre, wn, p * d), t64(&g_sk, pre, bn, d), p, d, 1e-6);
+        }
     }
 }
 

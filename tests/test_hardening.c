@@ -304,7 +304,7 @@ static size_t put_chunk(uint8_t *o, const char *type, const uint8_t *d, uint32_t
 }
 
 START_TEST(png_huge_header_rejected_before_allocation) {
-    // a 16000 x 16000 RGB header (768 MB of pixels, under HY_PNG_MAX_PIXELS) in a 66-byte file
+    // a 16000 x 16000 RGB header (768 MB of pixels, under HY_IMAGE_MAX_PIXELS) in a 66-byte file
     uint8_t png[256], ihdr[13] = {0, 0, 0x3e, 0x80, 0, 0, 0x3e, 0x80, 8, 2, 0, 0, 0};
     uint8_t idat[16];
     uLongf zl = sizeof idat;

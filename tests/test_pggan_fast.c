@@ -6,6 +6,7 @@
 
 #include "base/common.h"
 #include "nn/conv3x3.h"
+#include "nn/cpu.h"
 #include "nn/ops.h"
 #include "models/pggan.h"
 #include "base/rng.h"
@@ -34,7 +35,8 @@ START_TEST(fused_forward_matches_torch_and_hook_path) {
         ck_assert_ptr_null(g.wf.buf);
         ck_assert_uint_lt(g.act_floats, g.act_full);
     } else {
-        printf("SKIP part of %s: no AVX-512F, the generic path is tested instead\n", __func__);
+        printf("SKIP part of %s: no direct-conv kernels (ISA %s), the generic path is tested instead\n", __func__,
+               hy_isa_name(hy_isa()));
     }
     float out[3 * 32 * 32], out_hook[3 * 32 * 32];
     for (int i = 0; i < 2; i++) {

@@ -59,11 +59,18 @@ START_TEST(bad_specs) {
     bad_spec("mlp:hidden=0", 0, "hidden=0 is not widths");
     bad_spec("mlp:dropout=1.5", 0, "dropout=1.5 is not a number in [0, 0.99]");
     bad_spec("mlp:lr=fast", 0, "lr=fast is not a number");
-    bad_spec("mlp:foo=1", 0, "unknown setting 'foo' (hidden, act, dropout, slope, wd, lr)");
+    bad_spec("mlp:foo=1", 0, "unknown setting 'foo' (hidden, act, dropout, slope, wd, lr, loss, skip, kernel,");
     bad_spec("mlp:hidden", 0, "'hidden' is not key=value");
     bad_spec("ridge", 0, "ridge is closed-form, listed with the iterative models");
     bad_spec("linear", 1, "linear is iterative, listed with the closed-form models");
-    bad_spec("ridge:alpha=2", 1, "closed-form models take no settings");
+    bad_spec("ridge:gamma=2", 1, "gamma= does not apply to ridge");
+    bad_spec("linear:skip=ridge", 0, "skip= is for mlp (linear has no hidden layers)");
+    bad_spec("mlp:loss=huber", 0, "unknown loss 'huber' (l2, cosine)");
+    bad_spec("kernel-ridge:kernel=sigmoid", 1, "unknown kernel 'sigmoid' (linear, rbf, poly)");
+    bad_spec("kernel-ridge:gamma=-1", 1, "gamma=-1 is not a number in");
+    bad_spec("kernel-ridge:degree=0", 1, "degree=0 is not a number in [1, 1000]");
+    bad_spec("pls:components=0", 1, "components=0 is not a number in [1, 1e+06]");
+    bad_spec("pls:components=2.5", 1, "components=2.5 is not an integer");
     sweep_opts o;
     hy_sweep_defaults(&o);
     ck_assert_int_eq(hy_sweep_parse_models(&o, "mlp:hidden=8,mlp:hidden=8", 0), HY_EARG);
@@ -180,6 +187,23 @@ START_TEST(seeds_repeat_configurations) {
     ck_assert_msg(same_file(p, q), "seed 4 of --seeds differs from --seed 4");
     snprintf(q, sizeof q, "%s/runs/linear_2_30_s3/pred.npy", a);
     ck_assert_msg(file_exists(q) && !same_file(p, q), "seeds 3 and 4 gave the same predictions");
+    // run.csv records the seed and the configuration; the report groups the two seeds
+    snprintf(p, sizeof p, "%s/runs/linear_2_30_s3/run.csv", a);
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    char header[1024], line[1024];
+    ck_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f));
+    fclose(f);
+    run_summary r;
+    ck_assert_msg(hy_report_parse_csv(p, header, line, &r) == 0, "%s", hy_errmsg());
+    ck_assert(r.seed == 3 && !strcmp(r.config, "linear_2_30") && !strcmp(r.name, "linear_2_30_s3"));
+    snprintf(p, sizeof p, "%s/results.csv", a);
+    f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    int found = 0;
+    while (fgets(line, sizeof line, f)) found |= strstr(line, ",linear_2_30,linear,2,30,2,") != NULL;  // n_seeds 2
+    fclose(f);
+    ck_assert_msg(found, "results.csv lacks the configuration over 2 seeds");
 }
 END_TEST
 

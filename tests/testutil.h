@@ -13,9 +13,21 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>  // test_bilevel_png
 
+#include "base/common.h"  // hy_errmsg
+#include "nn/cpu.h"       // hy_isa_init
+
+// HY_ISA (see include/nn/cpu.h) picks the kernels a test binary runs; an ISA this CPU cannot
+// run ends the binary with exit status 77 and a SKIP line (tests/run_tests.sh runs the golden
+// tests once per ISA and counts such a run as skipped), an unknown name with status 2.
 #define TEST_MAIN(suite_fn)                                         \
     int main(void) {                                                \
+        if (hy_isa_init() != HY_OK) {                               \
+            const int known_ = hy_isa_parse(getenv("HY_ISA")) >= 0; \
+            printf("%s%s\n", known_ ? "SKIP " : "", hy_errmsg());   \
+            return known_ ? 77 : 2;                                 \
+        }                                                           \
         SRunner *sr = srunner_create(suite_fn());                   \
         srunner_run_all(sr, CK_NORMAL);                             \
         int nf = srunner_ntests_failed(sr);                         \
@@ -104,6 +116,40 @@ static inline int dir_count(const char *path) {
     if (fscanf(p, "%d", &n) != 1) n = -1;
     pclose(p);
     return n;
+}
+
+// A 1-bit gray PNG of w x h zero pixels, compressed at level 9, in memory.
+static inline uint8_t *test_bilevel_png(uint32_t w, uint32_t h, size_t *len) {
+    const size_t row = 1 + (w + 7) / 8, raw_n = row * h;
+    uint8_t *raw = calloc(raw_n, 1);
+    uLongf zn = compressBound(raw_n);
+    uint8_t *z = malloc(zn);
+    if (compress2(z, &zn, raw, raw_n, 9) != Z_OK) abort();
+    free(raw);
+    uint8_t *png = malloc(zn + 128);
+    size_t k = 0;
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    k = 8;
+    const uint8_t ihdr[13] = {w >> 24, w >> 16, w >> 8, w, h >> 24, h >> 16, h >> 8, h, 1, 0, 0, 0, 0};
+    struct {
+        const char *type;
+        const uint8_t *d;
+        size_t n;
+    } ch[3] = {{"IHDR", ihdr, 13}, {"IDAT", z, zn}, {"IEND", NULL, 0}};
+    for (int c = 0; c < 3; c++) {
+        const size_t n = ch[c].n;
+        uint8_t *p = png + k;
+        p[0] = (uint8_t)(n >> 24), p[1] = (uint8_t)(n >> 16), p[2] = (uint8_t)(n >> 8), p[3] = (uint8_t)n;
+        memcpy(p + 4, ch[c].type, 4);
+        if (n) memcpy(p + 8, ch[c].d, n);
+        uLong crc = crc32(0, p + 4, (uInt)(4 + n));
+        p[8 + n] = (uint8_t)(crc >> 24), p[9 + n] = (uint8_t)(crc >> 16), p[10 + n] = (uint8_t)(crc >> 8),
+        p[11 + n] = (uint8_t)crc;
+        k += 12 + n;
+    }
+    free(z);
+    *len = k;
+    return png;
 }
 
 #endif

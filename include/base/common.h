@@ -34,6 +34,11 @@ void *hy_malloc(size_t n);
 void *hy_calloc(size_t count, size_t size);
 // 64-byte aligned allocation (free with hy_free_aligned / free()).
 void *hy_malloc_aligned(size_t n);
+// Large arrays that are accessed all over (voxel-major data written volume by volume, maps
+// written condition by condition): 2 MiB aligned and, where Linux offers it, backed by
+// transparent huge pages (madvise), so that scattered accesses do not miss the TLB on every
+// 4 KiB page. zero = 1 clears the memory. Free with free().
+void *hy_malloc_huge(size_t n, int zero);
 
 // Overflow-safe size arithmetic: return 0 on success, -1 if the result overflows
 // (or exceeds `limit` when limit != 0).
@@ -41,7 +46,14 @@ int hy_mul_size(size_t a, size_t b, size_t *out);
 // Product of dims[0..n) with overflow check; returns -1 on overflow or negative dim.
 int hy_prod_dims(const int64_t *dims, int n, size_t *out);
 
-// Reads a whole file into memory (max `limit` bytes; 0 = HY_MAX_FILE_BYTES).
+// --- reading ------------------------------------------------------------------------
+// Every reader opens its input through hy_open_read: it never blocks (a FIFO is opened with
+// O_NONBLOCK) and refuses anything but a regular file (directory, FIFO, device, socket) with
+// a message saying what the path is. Returns a blocking descriptor and the file size.
+int hy_open_read(const char *path, int *fd, uint64_t *size);
+// The same as a stdio stream ("rb"); NULL with the message set on error.
+FILE *hy_fopen_read(const char *path);
+// Reads a whole regular file into memory (max `limit` bytes; 0 = HY_MAX_FILE_BYTES).
 #define HY_MAX_FILE_BYTES ((size_t)16 << 30)
 int hy_read_file(const char *path, uint8_t **data, size_t *size, size_t limit);
 
@@ -51,18 +63,41 @@ uint32_t hy_crc32(uint32_t crc, const void *p, size_t n);
 // --- atomic output --------------------------------------------------------------
 // Every output file is written to "<path>.tmp.<pid>" and renamed onto <path> only when
 // complete, so an interrupted or failing run never leaves a file that looks finished.
+// The temp file is created with O_CREAT|O_EXCL|O_NOFOLLOW (mode 0666 & ~umask) next to the
+// target, so a symlink or file planted at that name is never written through; an existing
+// target that is not a regular file (directory, device, FIFO, socket) is refused before
+// anything is written, and a symlink target is replaced by the new file.
 typedef struct {
     FILE *fp;
     char path[4096];
     char tmp[4160];
 } hy_outfile;
-int hy_out_open(hy_outfile *o, const char *path);  // opens tmp for writing ("wb")
+int hy_out_open(hy_outfile *o, const char *path);  // creates tmp for writing ("wb")
 int hy_out_commit(hy_outfile *o);                  // fflush+fclose+rename; on error removes tmp
 void hy_out_abort(hy_outfile *o);                  // fclose+remove tmp (safe to call twice)
 
 // Creates directory `path` (and parents) if missing; error if it is not writable.
 int hy_mkdir_p(const char *path);
+
+// --- the output journal -----------------------------------------------------------
+// So that a command that fails leaves nothing of what it wrote: between start and stop, every
+// committed output file and every directory hy_mkdir_p creates is recorded; rollback removes
+// the recorded files and then the recorded directories that are empty, newest first, and
+// returns how many it removed. hyper's main() starts the journal for every command and rolls
+// it back when the command fails; commands whose partial work is meant to survive a failure
+// (sweep: finished runs are resumed) stop it. Off by default for other users of the library.
+void hy_out_journal_start(void);
+void hy_out_journal_stop(void);
+size_t hy_out_journal_rollback(void);
 int hy_path_exists(const char *path);
+
+// Advisory lock (flock) on `path`, a lock file created if missing (never through a symlink).
+// wait = 0: returns 1 at once when another process holds it; wait = 1: blocks until it is free.
+// HY_OK: taken, *fd is the descriptor to pass to hy_lock_release (the lock also ends with the
+// process, so a killed holder never blocks anyone). Works across processes on local file
+// systems; on NFS only where the kernel maps flock to NFS locks (Linux does).
+int hy_lock_take(const char *path, int wait, int *fd);
+void hy_lock_release(int fd);
 
 // --- misc -----------------------------------------------------------------------
 double hy_now(void);  // monotonic seconds
@@ -94,10 +129,7 @@ void hy_set_note_sink(void (*sink)(const char *line, void *user), void *user);
 void hy_set_quiet(int quiet);
 int hy_quiet(void);
 
-// Number of threads to use for BLAS/OpenMP (set once by the CLI from --threads / HY_THREADS;
-// n <= 0 picks the default). HY_MAX_THREADS bounds what a user may ask for.
-#define HY_MAX_THREADS 256
-void hy_set_threads(int n);
-int hy_get_threads(void);
+// Thread counts (hy_set_threads, hy_get_threads, HY_MAX_THREADS) and their policy: threads.h.
+#include "base/threads.h"
 
 #endif

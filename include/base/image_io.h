@@ -4,14 +4,20 @@
 // hy_image_read_rgb8 is the reader every command uses: it tells PNG from JPEG by the file's
 // first bytes (not its name) and returns interleaved RGB8, row-major (h, w, 3), exactly as
 // Pillow's Image.open(f).convert('RGB') gives it:
-// - PNG: every colour type and bit depth (gray, gray+alpha, RGB, RGBA, palette; 1..16 bits);
-//   alpha is dropped, 16-bit is scaled to 8 (hy_png_decode_rgb8, image_io.c);
+// - PNG: every colour type and bit depth (gray, gray+alpha, RGB, RGBA, palette; 1..16 bits;
+//   interlaced or not) equal to Pillow 9.4: alpha and tRNS are dropped, 16-bit samples keep
+//   their high byte except 16-bit gray, which is clipped to 255 (Pillow's mode "I"
+//   conversion), and palette indices past the end of PLTE give Pillow's gray (i, i, i)
+//   (hy_png_decode_rgb8, image_io.c);
 // - JPEG: baseline and progressive, grey, YCbCr/RGB and CMYK/YCCK (Adobe-inverted, as Pillow
 //   reads it), 8-bit, Huffman-coded (hy_jpeg_decode_rgb8, jpeg.c).
 // Errors name the file: an unknown format (GIF, BMP, WebP, TIFF are named as such), truncated
 // or corrupt data, zero size, more than HY_IMAGE_MAX_PIXELS, or more pixels than the file
 // could hold (PNG: zlib's maximum ratio of ~1032:1; JPEG: 512 pixels a byte), checked before
-// allocating. hy_png_write_rgb8 writes atomically (tmp + rename).
+// allocating. PNG memory: the image (3 bytes per pixel) may be at most HY_PNG_MAX_EXPANSION x
+// the file size + HY_PNG_FREE_BYTES, else it is refused before any pixel memory is allocated
+// (a 32 KB 1-bit 16384x16384 PNG would otherwise take 805 MB).
+// hy_png_write_rgb8 writes atomically (tmp + rename).
 #ifndef HY_IMAGE_IO_H
 #define HY_IMAGE_IO_H
 
@@ -19,6 +25,8 @@
 #include <stdint.h>
 
 #define HY_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+#define HY_PNG_MAX_EXPANSION 1032
+#define HY_PNG_FREE_BYTES (16 << 20)
 
 // Reads a PNG or JPEG file; *rgb is malloc'd (free()), NULL on error.
 int hy_image_read_rgb8(const char *path, int *w, int *h, uint8_t **rgb);

@@ -87,6 +87,7 @@ typedef struct {
     wf_tensor *tensors;
     uint8_t *buf;  // whole file (64-byte aligned)
     size_t size;
+    uint8_t *fetched;  // (n_tensors) 1 once hy_wf_get_f32 returned the tensor (hy_wf_check_all_used)
 } wfile;
 
 size_t hy_wf_dtype_size(int dtype);      // 0 for unknown
@@ -103,9 +104,14 @@ int hy_wf_expect_kind(const wfile *wf, const char *kind);
 
 // Finds a tensor by name (NULL if absent; no error set).
 const wf_tensor *hy_wf_find(const wfile *wf, const char *name);
-// Gets an f32 tensor whose shape must equal dims[0..ndim); error names file, tensor,
-// expected and found shape. ndim < 0 skips the shape check.
+// Gets an f32 tensor whose shape must equal dims[0..ndim) and whose values are all finite;
+// error names file, tensor, expected and found shape (or the NaN/Inf element). ndim < 0 skips
+// the shape check. Marks the tensor as used.
 int hy_wf_get_f32(const wfile *wf, const char *name, int ndim, const int64_t *dims, const float **out);
+// Errors, naming the first, if the file holds a tensor hy_wf_get_f32 never returned: every model
+// loader calls it last, so a file with extra tensors (another model, a decoder whose config
+// says bias=0 but holds biases) is refused. `what` completes "not part of ..." ("the generator").
+int hy_wf_check_all_used(const wfile *wf, const char *what);
 
 // Config getters: error if missing or of another type.
 const wf_kv *hy_wf_cfg(const wfile *wf, const char *key);
@@ -120,7 +126,8 @@ void hy_wf_print(const wfile *wf, FILE *out);
 
 // --- writer ---------------------------------------------------------------------
 // Collects config and tensors (data pointers are borrowed until wf_writer_save returns),
-// then writes the file atomically (tmp + rename).
+// then writes the file atomically (tmp + rename). Float tensors must be finite (as the readers
+// require); wf_writer_save refuses NaN/Inf naming the tensor and element.
 typedef struct wf_writer wf_writer;
 wf_writer *hy_wf_writer_new(const char *kind);
 int hy_wf_writer_int(wf_writer *w, const char *key, int64_t v);

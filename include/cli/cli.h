@@ -24,6 +24,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_glm(int argc, char **argv);
 
 // -- the study
 int cmd_reconstruct(int argc, char **argv);

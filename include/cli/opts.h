@@ -146,6 +146,9 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...) __attribute__(
 // The value of option --name (or -s) in argv without parsing the rest, or NULL: for options whose
 // value decides other defaults (train's --model). Accepts --name=value.
 const char *cli_peek(int argc, char **argv, const char *name, char short_name);
+// 1 if option --name (also --name=value) appears in argv before any "--": for notes about
+// options a command was given but will not use.
+int cli_given(int argc, char **argv, const char *name);
 
 // Strict number parsers shared with option values that hold lists ("700,900") or boxes.
 // Each returns HY_OK or hy_err(HY_EARG, "<what>: ...").

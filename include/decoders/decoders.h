@@ -42,7 +42,9 @@ typedef enum {
     DEC_RIDGE,          // closed form with an alpha chosen by CV
     DEC_LASSO,          // coordinate descent along a penalty path, CV per target
     DEC_ELASTICNET,     // the same with an L2 share
-    DEC_MLP,            // hidden layers + activation (+ dropout), Adam
+    DEC_MLP,            // hidden layers + activation (+ dropout), Adam; optionally on a ridge's residual
+    DEC_KERNEL_RIDGE,   // kernel ridge in the dual (linear, rbf, polynomial kernels), CV over alpha/gamma
+    DEC_PLS,            // partial least squares regression (NIPALS to convergence), CV over components
     DEC_N_KINDS
 } dec_kind;
 
@@ -61,6 +63,20 @@ typedef struct {
     double train_loss;  // the recipe's loss, averaged over the epoch's batches (each before its step)
     double test_loss;   // the recipe's loss on dec_opts' test rows after the epoch (NaN without them)
 } dec_epoch;
+
+// Losses of the Adam-trained kinds (names: hy_dec_loss_name; src/decoders/loss.c):
+//   DEC_LOSS_L2      the recipe's squared error (hyper: L2Loss, torch: MSELoss)
+//   DEC_LOSS_COSINE  1 - cos(pred, target) per item, the mean over the batch's items: only the
+//                    direction of a latent reaches the PGGAN image (the generator pixel-normalises
+//                    z first), so this fits what the image shows and ignores the norm
+typedef enum { DEC_LOSS_L2 = 0, DEC_LOSS_COSINE, DEC_N_LOSSES } dec_loss;
+
+// The closed-form part of an MLP trained on its residual (dec_opts.skip, `--skip ridge`).
+typedef enum { DEC_SKIP_NONE = 0, DEC_SKIP_RIDGE, DEC_N_SKIPS } dec_skip;
+
+// Kernels of kernel ridge (names: hy_kr_kernel_name), as scikit-learn's pairwise kernels:
+//   linear  x . y        rbf  exp(-gamma ||x - y||^2)        poly  (gamma x . y + coef0)^degree
+enum { KR_LINEAR = 0, KR_RBF, KR_POLY, KR_N_KERNELS };
 
 // Activations between the layers of an MLP (names: hy_dec_act_name).
 enum { DEC_ACT_NONE = 0, DEC_ACT_RELU, DEC_ACT_TANH, DEC_ACT_LEAKY, DEC_ACT_SIGMOID, DEC_ACT_ELU, DEC_ACT_SOFTPLUS, DEC_N_ACTS };
@@ -85,6 +101,15 @@ typedef struct {
     int epochs, batch_size;
     double lr, weight_decay, dropout, final_loss;
     uint64_t seed;
+    dec_loss loss;          // Adam kinds: the loss trained on (file config "loss" when not L2)
+    // MLP on a ridge's residual: prediction = skip_W x + skip_b + net(x) (file: config "skip",
+    // tensors skip.weight (n_out, n_in), skip.bias (n_out)); NULL without
+    float *skip_W, *skip_b;
+    double skip_alpha;
+    // kernel ridge: the kernel (layer 0 holds the training rows, layer 1 the dual coefficients)
+    int kernel, degree;
+    double gamma, coef0;
+    int components;         // pls: latent components
 } decoder;
 
 // Options for every trainer (hy_dec_opts_default fills the documented defaults).
@@ -119,6 +144,17 @@ typedef struct {
     int act;
     double leaky_slope;    // 0.01
     double dropout;        // on hidden activations (default 0)
+    dec_loss loss;         // Adam kinds: DEC_LOSS_L2 (default) or DEC_LOSS_COSINE
+    dec_skip skip;         // mlp: DEC_SKIP_RIDGE trains the net on ridge's residual (ridge's CV options)
+    // kernel-ridge (alphas, alpha grid and --cv as ridge)
+    int kernel;            // KR_LINEAR | KR_RBF (default) | KR_POLY
+    double gamma;          // > 0; 0 = 1 / voxels (scikit-learn's default)
+    int n_gammas;          // > 1: CV over a log grid gamma_min .. gamma_max (rbf, poly)
+    double gamma_min, gamma_max;
+    int degree;            // poly (3)
+    double coef0;          // poly (1)
+    // pls
+    int components;        // components (default 16); with cv_folds >= 2 the CV picks 1..components
     int quiet;             // no progress line
     // optional initial weights for Adam models (tests): layer l weight/bias, float32
     const float *init_W[DEC_MAX_LAYERS];
@@ -161,6 +197,10 @@ const dec_kind_info *hy_dec_kind(dec_kind k);
 int hy_dec_kind_parse(const char *name, dec_kind *out);
 // "linear, linear-nobias, ols, ..." for messages and help.
 const char *hy_dec_kind_names(void);
+const char *hy_dec_loss_name(dec_loss loss);               // "l2", "cosine"
+int hy_dec_loss_parse(const char *name, dec_loss *out);     // HY_EARG naming the losses
+const char *hy_dec_skip_name(dec_skip skip);               // "none", "ridge"
+int hy_dec_skip_parse(const char *name, dec_skip *out);
 const char *hy_dec_act_name(int act);
 const char *hy_dec_act_names(void);  // "none|relu|tanh|..." in enum order
 int hy_dec_act_parse(const char *name, int *act);  // HY_EARG naming the known activations
@@ -239,9 +279,38 @@ int hy_dec_ridge(const double *X, const double *Y, int n, int p, int d, const do
 // Path of path_len alphas from alpha_max (all-zero solution) down to path_eps * alpha_max
 // (log spaced, warm starts), K-fold CV (contiguous folds, MSE) choosing one alpha per target,
 // then a refit on all rows. fixed_alpha > 0 skips the path and CV.
-int hy_dec_enet(const double *X, const double *Y, int n, int p, int d, double l1_ratio, int path_len,
-             double path_eps, int cv_folds, double fixed_alpha, int max_iter, double tol, double *W,
-             double *b, double *chosen);
+//
+// How (src/decoders/lasso.c, enet_path.c): each penalty is solved on a working set of features
+// chosen by the sequential strong rule (Tibshirani et al. 2012: |x_j^T r| >= l1 (2 alpha_k -
+// alpha_{k-1})), then every feature left out is checked against the KKT condition |x_j^T r| <=
+// l1 and the violators are added until none is left, so the solution is the full problem's.
+// The coordinate descent inside runs on the working set's Gram block. Gram rows come from
+//   ENET_GRAM      the whole Gram matrix per fold, shared by all targets; the folds' matrices
+//                  are the full one minus their held-out rows (one pass over the data)
+//   ENET_RESIDUAL  rows computed from the centred data when a feature first enters a working
+//                  set (kept for the thread's later targets of the fold): for feature counts whose
+//                  Gram matrix does not fit in memory
+//   ENET_AUTO      GRAM when the matrix fits in 2 GiB (p <= 16384), else RESIDUAL
+//   ENET_PLAIN     the naive twin: cyclic coordinate descent over every feature with the whole
+//                  Gram matrix (the solver before strong rules; the tests compare against it)
+typedef enum { ENET_AUTO = 0, ENET_GRAM, ENET_RESIDUAL, ENET_PLAIN } enet_mode;
+
+typedef struct {
+    double l1_ratio;     // in (0, 1]; 1 = lasso
+    int path_len;        // penalties on the path (>= 1)
+    double path_eps;     // alpha_min / alpha_max, in (0, 1)
+    int cv_folds;        // >= 2 when path_len > 1
+    double fixed_alpha;  // > 0: no path, no CV
+    int max_iter;        // sweeps per penalty
+    double tol;          // duality gap tolerance relative to ||y_c||^2
+    enet_mode mode;
+} enet_cfg;
+
+// Defaults: lasso, path 20, eps 0.1, 5 folds, max_iter 1000, tol 1e-4, ENET_AUTO.
+void hy_dec_enet_cfg_default(enet_cfg *c);
+// Fits X (n, p) -> Y (n, d); W (d, p), b (d), chosen (d) the penalty of each target.
+int hy_dec_enet_fit(const enet_cfg *c, const double *X, const double *Y, int n, int p, int d, double *W, double *b,
+                    double *chosen);
 
 // One elastic-net coordinate-descent solve on centered data through the Gram matrix
 // G = Xc^T Xc (p, p) and q0 = Xc^T yc (p); w (p) holds the warm start and the result.
@@ -249,6 +318,52 @@ int hy_dec_enet(const double *X, const double *Y, int n, int p, int d, double l1
 int hy_dec_enet_cd_gram(const double *G, const double *q0, double yy, int n, int p, double alpha,
                      double l1_ratio, int max_iter, double tol, double *w, double *work,
                      double *gap_out);
+
+// --- kernel ridge (src/decoders/kernel_ridge.c) ---------------------------------------------
+typedef struct {
+    int kernel;     // KR_*
+    double gamma;   // rbf, poly (> 0)
+    int degree;     // poly (>= 1)
+    double coef0;   // poly
+} kr_kernel;
+const char *hy_kr_kernel_name(int kernel);
+int hy_kr_kernel_parse(const char *name, int *kernel);  // HY_EARG naming the kernels
+// K (na, nb) = k(A_i, B_j) for rows A (na, v), B (nb, v), as sklearn.metrics.pairwise.
+int hy_kr_gram(double *K, const double *A, int na, const double *B, int nb, int v, const kr_kernel *k);
+// scikit-learn's KernelRidge (no intercept): dual (n, d) = (K + alpha I)^-1 Y. With several
+// alphas and/or gammas (gammas: rbf and poly; NULL or n_gammas 0 keeps k->gamma), one pair for
+// all targets is chosen by exact leave-one-out (cv_folds 0: e_i / (1 - H_ii) with
+// H = K (K + alpha I)^-1 from one eigendecomposition per gamma) or contiguous K-fold, the
+// mean over folds of the fold's MSE over items and targets (GridSearchCV's
+// neg_mean_squared_error; ties keep the first pair, alpha-major); *alpha and k->gamma get the
+// choice, cv_err (n_alphas, n_gammas) the CV errors when not NULL. The refit solves by Cholesky.
+int hy_dec_kernel_ridge(const double *X, const double *Y, int n, int v, int d, kr_kernel *k, const double *alphas,
+                        int n_alphas, const double *gammas, int n_gammas, int cv_folds, double *dual, double *alpha,
+                        double *cv_err);
+
+// --- partial least squares (src/decoders/pls.c) -----------------------------------------------
+// scikit-learn's PLSRegression(n_components=K, scale=False) computed to convergence: X and Y
+// centred; per component k the first left singular vector w of Xk^T Yk exactly (what NIPALS's
+// power iteration converges to; the dominant eigenvector of (Xk^T Yk)^T (Xk^T Yk) or of
+// (Xk^T Yk)(Xk^T Yk)^T, whichever is smaller), its sign as sklearn's _svd_flip_1d, scores
+// t = Xk w, loadings p = Xk^T t / t.t and q = Yk^T t / t.t, deflation Xk -= t p^T, Yk -= t q^T;
+// rotations R = W pinv(P^T W). P^T W is upper triangular with a unit diagonal (Xj w_i = 0 for
+// j > i), so the model of the first k components uses R's first k columns.
+typedef struct {
+    int v, d, K;
+    double *xm, *ym;  // (v), (d) training means
+    double *R, *Q;    // (v, K) rotations, (d, K) y loadings
+} pls_fit;
+// Fits K components; K above the rank of centred X (a component with t = 0) is refused.
+int hy_pls_fit(pls_fit *f, const double *X, const double *Y, int n, int v, int d, int K);
+void hy_pls_free(pls_fit *f);
+// The model of the first k <= K components: W (d, v) = Q_k R_k^T, b = ym - W xm.
+void hy_pls_coef(const pls_fit *f, int k, double *W, double *b);
+// K components (cv_folds 0), or the k in 1..K with the least contiguous K-fold CV error (mean
+// over folds of the fold's MSE over items and targets; ties keep the smaller k): W (d, v),
+// b (d), *k_out the components used, cv_err (K) when not NULL.
+int hy_dec_pls(const double *X, const double *Y, int n, int v, int d, int K, int cv_folds, double *W, double *b,
+               int *k_out, double *cv_err);
 
 // Log-spaced grid from hi to lo (n points, descending when hi > lo).
 void hy_dec_logspace(double *out, int n, double lo, double hi);

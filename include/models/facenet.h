@@ -26,9 +26,10 @@
 // conv of a batch is one sgemm (im2col across images), branch outputs land directly at their
 // channel offset of the concat, and the residual add is the sgemm's beta=1 accumulation.
 // Activations and scratch are sized once per batch size (facenet_reserve) and reused, so one
-// facenet object serves one thread at a time. Threads (hy_set_threads): OpenBLAS's for the sgemms;
-// with 2+ a process-wide helper thread (sleeping between jobs) takes half of each large im2col
-// and bias/ReLU pass. No OpenMP region runs in the forward pass.
+// facenet object serves one thread at a time. Threads (hy_set_threads): with 2+ threads and 2+
+// images the batch runs as two lanes (halves in two threads, single-threaded products each);
+// one image runs on one thread. The products use the own GEMM kernels (bias and ReLU fused into
+// their stores) or cblas_sgemm. No OpenMP region runs in the forward pass.
 #ifndef HY_FACENET_H
 #define HY_FACENET_H
 

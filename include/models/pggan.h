@@ -22,6 +22,7 @@ typedef struct {
 
 typedef struct {
     wfile wf;  // owns the weights
+    uint32_t file_crc;  // CRC-32 of the whole weight file, kept after wf is released (caches, sweep setups)
     int resolution, latent, nstages;
     int ch[PGGAN_MAX_STAGES];  // C(r) per stage
     pggan_stage st[PGGAN_MAX_STAGES];
@@ -30,7 +31,9 @@ typedef struct {
     float *buf_a, *buf_b, *buf_c, *scratch;
     size_t act_floats, scratch_floats;
     // Direct-conv path (src/nn/conv3x3.c), chosen at load per layer: weights repacked once
-    // (conv0 folded with the 2x upsample); NULL where the layer uses upsample + conv2d.
+    // (conv0 folded with the 2x upsample); NULL where the layer uses upsample + conv2d. The
+    // layout serves the AVX-512 and AVX2 kernels alike; a forward pass under an ISA without
+    // them (hy_isa_set(HY_ISA_GENERIC) after loading) is refused: reload the model.
     float *pk0[PGGAN_MAX_STAGES], *pk1[PGGAN_MAX_STAGES];  // point into pk_arena
     float *pk_arena;
     // When every conv is on that path, the tensors still needed (dense, biases, toRGB) are

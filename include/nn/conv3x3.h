@@ -11,17 +11,19 @@
 //           conv on the small input whose weights are sums of the 3x3 taps that read the
 //           same source pixel ("folded" weights, 4 x 4 taps instead of 9; exact up to the
 //           rounding of the summed weights).
-// Weights are repacked once (c3_pack) into the kernel's layout. The kernel needs AVX-512F
-// (checked at run time; the Makefile's flags are not needed, the functions carry a target
-// attribute). Where hy_c3_supported() says no, callers use hy_conv2d (im2col + sgemm).
+// Weights are repacked once (c3_pack) into the kernels' layout, the same for every ISA. The
+// kernels need AVX-512F (src/nn/conv3x3_avx512.c) or AVX2+FMA (conv3x3_avx2.c) and are picked
+// at run time by hy_isa() (include/nn/cpu.h; the functions carry target attributes, the build
+// needs no -march flag); the two give bit-identical results. Where hy_c3_supported() says no
+// (generic ISA, HY_CONV3X3=0, unsupported shape), callers use hy_conv2d (im2col + sgemm).
 // Threads: OpenMP over output rows; no BLAS call is made.
 #ifndef HY_CONV3X3_H
 #define HY_CONV3X3_H
 
 #include <stddef.h>
 
-// 1 when the CPU has AVX-512F and HY_CONV3X3 is not "0" in the environment (a switch to
-// compare against the generic path).
+// 1 when the current ISA has direct-conv kernels (AVX-512 or AVX2) and HY_CONV3X3 is not "0" in
+// the environment (a switch to compare against the generic path).
 int hy_c3_available(void);
 // Whether c3_conv handles this layer: hy_c3_available(), 1 <= w <= 4096 (source width for
 // up = 1), cout a multiple of 8, cin >= 1.
@@ -42,7 +44,8 @@ typedef struct {
 } c3_epilogue;
 
 // out = conv + bias (b may be NULL), then the epilogue (ep may be NULL: bias only).
-// out must not overlap in. Precondition: hy_c3_supported(cin, cout, h, w, up).
+// out must not overlap in. Precondition: hy_c3_supported(cin, cout, h, w, up) (with the ISA
+// current now: these functions have no generic fallback).
 void hy_c3_conv(float *out, const float *in, const float *packed, const float *b, int cin, int cout, int h, int w,
              int up, const c3_epilogue *ep);
 // The same with explicit channel strides (floats from one channel plane to the next; rows

@@ -29,6 +29,7 @@ typedef struct {
     int batch[SWEEP_MAX_RUNS];
     int epochs[SWEEP_MAX_RUNS];         // epochs each training runs to (0: closed form)
     double macs[SWEEP_MAX_RUNS];        // multiply-adds of one epoch
+    int n_eval[SWEEP_MAX_RUNS];         // runs each training writes
     sweep_cost_seen seen[SWEEP_ETA_MAX_SEEN];
     int n_seen;
     double s_per_mac, macs_seen;        // iterative trainings measured: seconds per multiply-add-epoch
@@ -49,6 +50,7 @@ void hy_sweep_eta_start(sweep_eta *t, double now);          // the first trainin
 void hy_sweep_eta_epoch(sweep_eta *t, int epoch);           // the running training finished an epoch
 void hy_sweep_eta_eval(sweep_eta *t, double seconds);       // a run was evaluated and written
 void hy_sweep_eta_done(sweep_eta *t, double now);           // the running training finished
+void hy_sweep_eta_skip(sweep_eta *t, double now);           // the next training is left to another process
 // Seconds left (< 0: not known yet) and the fraction done.
 double hy_sweep_eta_left(const sweep_eta *t, double now);
 double hy_sweep_eta_fraction(const sweep_eta *t, double now);

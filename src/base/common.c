@@ -1,23 +1,20 @@
-// common.c - error messages, checked allocation, whole-file reads, atomic output files,
-// progress lines and the thread-count setting. See include/base/common.h.
+// common.c - error messages, checked allocation, whole-file reads, atomic output files and
+// the output journal, progress lines. Thread counts are in threads.c. See include/base/common.h.
 #include "base/common.h"
 
 #include <errno.h>
 #include <math.h>
+#include <fcntl.h>    // open flags: O_NONBLOCK for inputs, O_EXCL|O_NOFOLLOW for temp files
+#include <pthread.h>  // the journal's lock
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>  // flock
+#include <sys/mman.h>  // madvise
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-// provided by OpenBLAS
-extern void openblas_set_num_threads(int);
 
 static _Thread_local char g_err[1024];
 
@@ -53,6 +50,21 @@ void *hy_malloc_aligned(size_t n) {
     return p;
 }
 
+void *hy_malloc_huge(size_t n, int zero) {
+    const size_t huge = (size_t)2 << 20;
+    size_t r = (n + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (r < n || posix_memalign(&p, huge, r ? r : huge) != 0) {
+        hy_err(HY_ENOMEM, "out of memory allocating %zu bytes", n);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, r ? r : huge, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+#endif
+    if (zero) memset(p, 0, n);
+    return p;
+}
+
 int hy_mul_size(size_t a, size_t b, size_t *out) {
     if (a && b > SIZE_MAX / a) return -1;
     *out = a * b;
@@ -69,32 +81,82 @@ int hy_prod_dims(const int64_t *dims, int n, size_t *out) {
     return 0;
 }
 
+// "a directory", "a FIFO", ... for messages about paths that are not regular files.
+static const char *file_kind(mode_t m) {
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+int hy_open_read(const char *path, int *fd_out, uint64_t *size) {
+    *fd_out = -1;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return hy_err(HY_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return hy_err(HY_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return hy_err(HY_EIO, "%s: is %s; hyper reads only regular files", path, file_kind(sb.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return hy_err(HY_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    *size = sb.st_size < 0 ? 0 : (uint64_t)sb.st_size;
+    return HY_OK;
+}
+
+FILE *hy_fopen_read(const char *path) {
+    int fd;
+    uint64_t size;
+    if (hy_open_read(path, &fd, &size)) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        hy_err(HY_EIO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    return f;
+}
+
 int hy_read_file(const char *path, uint8_t **data, size_t *size, size_t limit) {
     *data = NULL;
     *size = 0;
     if (!limit) limit = HY_MAX_FILE_BYTES;
-    FILE *f = fopen(path, "rb");
-    if (!f) return hy_err(HY_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return hy_err(HY_EIO, "%s: not a regular file", path);
+    int fd;
+    uint64_t fsize;
+    int r = hy_open_read(path, &fd, &fsize);
+    if (r) return r;
+    if (fsize > limit) {
+        close(fd);
+        return hy_err(HY_ENOMEM, "%s: file is %llu bytes, over the limit of %zu", path, (unsigned long long)fsize,
+                      limit);
     }
-    if ((uint64_t)sb.st_size > limit) {
-        fclose(f);
-        return hy_err(HY_ENOMEM, "%s: file is %lld bytes, over the limit of %zu", path,
-                      (long long)sb.st_size, limit);
-    }
-    size_t n = (size_t)sb.st_size;
+    size_t n = (size_t)fsize;
     uint8_t *buf = hy_malloc_aligned(n + 1);
     if (!buf) {
-        fclose(f);
+        close(fd);
         return hy_err(HY_ENOMEM, "%s: out of memory reading %zu bytes", path, n);
     }
-    size_t got = fread(buf, 1, n, f);
-    int rerr = ferror(f);
-    fclose(f);
-    if (got != n || rerr) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got > (1u << 30) ? (1u << 30) : n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    if (got != n) {
         free(buf);
         return hy_err(HY_EIO, "%s: read error (got %zu of %zu bytes)", path, got, n);
     }
@@ -106,32 +168,125 @@ int hy_read_file(const char *path, uint8_t **data, size_t *size, size_t limit) {
 
 // --- atomic output ---------------------------------------------------------------
 
+// --- the output journal ---------------------------------------------------------------
+// Paths of files committed and directories created since hy_out_journal_start(), newest last.
+static struct {
+    int on;
+    char **path;
+    unsigned char *is_dir;
+    size_t n, cap;
+    pthread_mutex_t lock;
+} g_journal = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void journal_add(const char *path, int is_dir) {
+    pthread_mutex_lock(&g_journal.lock);
+    if (g_journal.on) {
+        if (g_journal.n == g_journal.cap) {
+            size_t cap = g_journal.cap ? 2 * g_journal.cap : 64;
+            char **p = realloc(g_journal.path, cap * sizeof *p);
+            if (p) g_journal.path = p;
+            unsigned char *d = p ? realloc(g_journal.is_dir, cap) : NULL;
+            if (d) g_journal.is_dir = d;
+            if (p && d) g_journal.cap = cap;
+        }
+        char *copy = g_journal.n < g_journal.cap ? strdup(path) : NULL;
+        if (copy) {
+            g_journal.path[g_journal.n] = copy;
+            g_journal.is_dir[g_journal.n++] = (unsigned char)is_dir;
+        }
+        // out of memory: the output stays unrecorded (it is complete; only a later failure would leave it)
+    }
+    pthread_mutex_unlock(&g_journal.lock);
+}
+
+static void journal_clear(void) {
+    for (size_t i = 0; i < g_journal.n; i++) free(g_journal.path[i]);
+    free(g_journal.path);
+    free(g_journal.is_dir);
+    g_journal.path = NULL;
+    g_journal.is_dir = NULL;
+    g_journal.n = g_journal.cap = 0;
+}
+
+void hy_out_journal_start(void) {
+    pthread_mutex_lock(&g_journal.lock);
+    journal_clear();
+    g_journal.on = 1;
+    pthread_mutex_unlock(&g_journal.lock);
+}
+
+void hy_out_journal_stop(void) {
+    pthread_mutex_lock(&g_journal.lock);
+    journal_clear();
+    g_journal.on = 0;
+    pthread_mutex_unlock(&g_journal.lock);
+}
+
+size_t hy_out_journal_rollback(void) {
+    pthread_mutex_lock(&g_journal.lock);
+    size_t removed = 0;
+    // newest first: files inside a created directory go before the directory itself
+    for (size_t i = g_journal.n; i-- > 0;)
+        removed += (g_journal.is_dir[i] ? rmdir(g_journal.path[i]) : unlink(g_journal.path[i])) == 0;
+    journal_clear();
+    g_journal.on = 0;
+    pthread_mutex_unlock(&g_journal.lock);
+    return removed;
+}
+
+// --- atomic output ---------------------------------------------------------------
+
 int hy_out_open(hy_outfile *o, const char *path) {
     memset(o, 0, sizeof *o);
     if (strlen(path) >= sizeof o->path) return hy_err(HY_EARG, "%s: path too long", path);
+    // The rename at the end would replace a device node or FIFO by a regular file (and fail on a
+    // directory after all the work): refuse them now. A symlink to a regular file is replaced
+    // by the new file; the file it pointed to is left alone.
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return hy_err(HY_EIO, "%s: exists and is %s; outputs are written only as regular files", path,
+                      file_kind(sb.st_mode));
     snprintf(o->path, sizeof o->path, "%s", path);
     snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
-    o->fp = fopen(o->tmp, "wb");
-    if (!o->fp) return hy_err(HY_EIO, "%s: cannot write: %s", path, strerror(errno));
+    // O_EXCL|O_NOFOLLOW: never write through a symlink (or any file) planted at the temp name
+    int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);  // 0666 & ~umask
+    if (fd < 0) {
+        int e = errno;
+        o->tmp[0] = 0;  // not ours: never remove it
+        if (e == EEXIST)
+            return hy_err(HY_EIO, "%s: temporary file %s.tmp.%ld already exists (left by a killed run? remove it)",
+                          path, path, (long)getpid());
+        return hy_err(HY_EIO, "%s: cannot write: %s", path, strerror(e));
+    }
+    if (!(o->fp = fdopen(fd, "wb"))) {
+        int e = errno;
+        close(fd);
+        remove(o->tmp);
+        o->tmp[0] = 0;
+        return hy_err(HY_EIO, "%s: cannot write: %s", path, strerror(e));
+    }
     return HY_OK;
 }
 
 int hy_out_commit(hy_outfile *o) {
     if (!o->fp) return hy_err(HY_EIO, "%s: not open", o->path);
-    int bad = ferror(o->fp);
-    if (fflush(o->fp) != 0) bad = 1;
-    if (fclose(o->fp) != 0) bad = 1;
+    int bad = ferror(o->fp), e = 0;
+    if (fflush(o->fp) != 0 && !bad) bad = 1, e = errno;
+    if (fclose(o->fp) != 0 && !bad) bad = 1, e = errno;
     o->fp = NULL;
     if (bad) {
-        int e = errno;
         remove(o->tmp);
-        return hy_err(HY_EIO, "%s: write failed: %s", o->path, strerror(e));
+        o->tmp[0] = 0;
+        return hy_err(HY_EIO, "%s: write failed: %s", o->path, e ? strerror(e) : "I/O error");
     }
     if (rename(o->tmp, o->path) != 0) {
-        int e = errno;
+        e = errno;
         remove(o->tmp);
+        o->tmp[0] = 0;
         return hy_err(HY_EIO, "%s: cannot rename into place: %s", o->path, strerror(e));
     }
+    o->tmp[0] = 0;
+    journal_add(o->path, 0);
     return HY_OK;
 }
 
@@ -140,6 +295,27 @@ void hy_out_abort(hy_outfile *o) {
     o->fp = NULL;
     if (o->tmp[0]) remove(o->tmp);
     o->tmp[0] = 0;
+}
+
+// --- advisory locks ------------------------------------------------------------------
+
+int hy_lock_take(const char *path, int wait, int *fd_out) {
+    *fd_out = -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) return hy_err(HY_EIO, "%s: cannot create lock file: %s", path, strerror(errno));
+    while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK) return 1;
+        return hy_err(HY_EIO, "%s: cannot lock: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    return HY_OK;
+}
+
+void hy_lock_release(int fd) {
+    if (fd >= 0) close(fd);  // closing the descriptor drops the flock
 }
 
 int hy_path_exists(const char *path) {
@@ -154,11 +330,13 @@ int hy_mkdir_p(const char *path) {
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
         *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        if (mkdir(buf, 0777) == 0) journal_add(buf, 1);
+        else if (errno != EEXIST)
             return hy_err(HY_EIO, "%s: cannot create directory %s: %s", path, buf, strerror(errno));
         *p = '/';
     }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+    if (mkdir(buf, 0777) == 0) journal_add(buf, 1);
+    else if (errno != EEXIST)
         return hy_err(HY_EIO, "%s: cannot create directory: %s", path, strerror(errno));
     struct stat sb;
     if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -303,22 +481,6 @@ void hy_progress_eta(const char *label, double frac, double eta, int last, doubl
     progress_task(t_start);
     progress_line(label, "", frac, hy_now() - t_start, eta, last);
 }
-
-static int g_threads = 1;
-
-void hy_set_threads(int n) {
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
-    g_threads = n;
-    openblas_set_num_threads(n);
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-}
-
-int hy_get_threads(void) { return g_threads; }
 
 uint32_t hy_crc32(uint32_t crc, const void *p, size_t n) {
     const uint8_t *b = p;

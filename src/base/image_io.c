@@ -1,8 +1,10 @@
-// image_io.c - the image reader (PNG or JPEG by content), PNG decode/encode through libpng,
-// and float -> uint8 conversion. See include/base/image_io.h; JPEG decoding is in jpeg.c.
-// Decoding uses libpng's classic API with explicit transforms
-// (expand palette/low-bit gray, strip 16 -> 8 bits by the high byte, drop alpha, gray ->
-// RGB) so that the result matches Pillow's Image.convert("RGB") for these formats.
+// image_io.c - the image reader (PNG or JPEG by content; JPEG decoding is in jpeg.c), PNG
+// decode/encode through libpng, and float -> uint8 conversion.
+// See include/base/image_io.h. Decoding gives exactly Pillow 9.4's Image.convert("RGB") for
+// every colour type, bit depth and interlace (tests/test_png_pillow.c, fixtures from
+// convert/golden/golden_png.py): libpng's transforms (expand low-bit gray, strip 16 -> 8 bits
+// by the high byte, drop alpha, gray -> RGB) for most kinds, own row conversions for palettes
+// and 16-bit gray, where Pillow differs from what libpng would give.
 #include "base/image_io.h"
 
 #include <math.h>
@@ -40,6 +42,33 @@ static void read_mem(png_structp png, png_bytep out, png_size_t n) {
     m->pos += n;
 }
 
+// Pillow's Image.convert("RGB") for the two kinds libpng's transforms do not give:
+// 16-bit grayscale (Pillow 9.4 opens it as mode "I" and converting clips each value to 255)
+// and palette indices past the end of PLTE (Pillow's palette starts as the gray ramp
+// (i, i, i) and PLTE overwrites only its own entries; libpng would give black).
+enum { KIND_LIBPNG, KIND_PALETTE, KIND_GRAY16 };
+
+// Rewrites row y, read as 1-byte palette indices or 2-byte big-endian gray samples at the
+// start of its 3*w-byte slot, as RGB8 in place (right to left: output never overtakes input).
+static void row_to_rgb8(uint8_t *row, png_uint_32 w, int kind, const uint8_t pal[256][3]) {
+    for (png_uint_32 x = w; x-- > 0;) {
+        uint8_t r, g, b;
+        if (kind == KIND_PALETTE) {
+            const uint8_t *c = pal[row[x]];
+            r = c[0], g = c[1], b = c[2];
+        } else {
+            const unsigned v = (unsigned)row[2 * x] << 8 | row[2 * x + 1];
+            r = g = b = (uint8_t)(v > 255 ? 255 : v);
+        }
+        row[3 * x] = r, row[3 * x + 1] = g, row[3 * x + 2] = b;
+    }
+}
+
+// Decodes through libpng's classic API. The steps, in order: header checks and the size
+// bounds (before any pixel memory is allocated), the transforms that make RGB8 rows (or
+// palette indices / 16-bit gray for row_to_rgb8), then the rows (interlaced or not). One
+// function (~85 lines) because libpng reports every error by longjmp to the one setjmp here,
+// which must own the buffers it frees.
 int hy_png_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w, int *h, uint8_t **rgb) {
     *rgb = NULL;
     *w = *h = 0;
@@ -71,26 +100,55 @@ int hy_png_decode_rgb8(const char *name, const uint8_t *buf, size_t len, int *w,
         png_longjmp(png, 1);
     }
     // Bound the pixel allocation by the input size: the image's raw bits arrive through zlib,
-    // which expands at most ~1032x, so a small file cannot make us allocate a huge image.
+    // which expands at most ~1032x, so a small file cannot make us allocate a huge image...
     uint64_t raw_min = (uint64_t)pw * ph * png_get_channels(png, info) * (uint64_t)depth / 8;
     if (raw_min / 1032 > len) {
         snprintf(ctx.msg, sizeof ctx.msg, "truncated: a %ux%u image cannot fit in %zu bytes", pw, ph, len);
         png_longjmp(png, 1);
     }
-    png_set_expand(png);  // palette -> RGB, gray < 8 bit -> 8 bit, tRNS -> alpha
-    if (depth == 16) png_set_strip_16(png);
-    png_set_strip_alpha(png);
-    if (ctype == PNG_COLOR_TYPE_GRAY || ctype == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    // ... and, since a 1-bit pixel becomes 3 bytes, the decoded RGB8 image by the file size too.
+    const uint64_t out_bytes = (uint64_t)pw * ph * 3;
+    if (out_bytes > (uint64_t)HY_PNG_MAX_EXPANSION * len + HY_PNG_FREE_BYTES) {
+        snprintf(ctx.msg, sizeof ctx.msg,
+                 "a %ux%u image (%llu MB as RGB) from a %zu-byte file is over the limit of %d x the file size "
+                 "+ %d MB (a decompression bomb?)", pw, ph, (unsigned long long)(out_bytes >> 20), len,
+                 HY_PNG_MAX_EXPANSION, HY_PNG_FREE_BYTES >> 20);
+        png_longjmp(png, 1);
+    }
+    const int kind = ctype == PNG_COLOR_TYPE_PALETTE              ? KIND_PALETTE
+                     : ctype == PNG_COLOR_TYPE_GRAY && depth == 16 ? KIND_GRAY16
+                                                                   : KIND_LIBPNG;
+    uint8_t pal[256][3];
+    if (kind == KIND_PALETTE) {
+        png_colorp plte = NULL;
+        int n_plte = 0;
+        if (!png_get_PLTE(png, info, &plte, &n_plte)) png_error(png, "palette image without PLTE");
+        for (int i = 0; i < 256; i++) {
+            const int in = i < n_plte;
+            pal[i][0] = in ? plte[i].red : (uint8_t)i;
+            pal[i][1] = in ? plte[i].green : (uint8_t)i;
+            pal[i][2] = in ? plte[i].blue : (uint8_t)i;
+        }
+        png_set_packing(png);  // 1/2/4-bit indices -> one byte each; no expansion, tRNS ignored
+    } else if (kind == KIND_LIBPNG) {
+        png_set_expand(png);  // gray < 8 bit -> 8 bit (x255, x85, x17 as Pillow), tRNS -> alpha
+        if (depth == 16) png_set_strip_16(png);  // the high byte, as Pillow's ";16B" raw modes
+        png_set_strip_alpha(png);
+        if (ctype == PNG_COLOR_TYPE_GRAY || ctype == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    }  // KIND_GRAY16: the 16-bit big-endian samples as stored (a tRNS key is ignored)
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)pw * 3) png_error(png, "unexpected row layout after conversion");
-    pixels = malloc((size_t)pw * ph * 3);
+    const size_t want_rowbytes = (size_t)pw * (kind == KIND_PALETTE ? 1 : kind == KIND_GRAY16 ? 2 : 3);
+    if (png_get_rowbytes(png, info) != want_rowbytes) png_error(png, "unexpected row layout after conversion");
+    pixels = malloc((size_t)out_bytes);
     rows = malloc(sizeof(png_bytep) * ph);
     if (!pixels || !rows) png_error(png, "out of memory");
     for (png_uint_32 y = 0; y < ph; y++) rows[y] = pixels + (size_t)y * pw * 3;
     png_read_image(png, rows);
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
+    if (kind != KIND_LIBPNG)
+        for (png_uint_32 y = 0; y < ph; y++) row_to_rgb8(rows[y], pw, kind, pal);
     free(rows);
     *rgb = pixels;
     *w = (int)pw;

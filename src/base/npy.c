@@ -1,11 +1,11 @@
 // npy.c - .npy reader/writer (NumPy format 1.0/2.0/3.0). See include/base/npy.h.
 //
-// The header is a Python dict literal; we parse exactly the three keys numpy writes
-// ('descr', 'fortran_order', 'shape') with a small tolerant scanner and reject anything
-// else we do not understand.
+// The header is a Python dict literal; parse_dict below takes exactly what numpy's reader
+// takes (the three keys, each once) and rejects anything else.
 #include "base/npy.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +15,142 @@
 
 #define NPY_MAX_HEADER (1 << 20)
 
-// Finds "'key'" in the header dict and returns a pointer just after the following ':'.
-static const char *find_key(const char *h, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "'%s'", key);
-    const char *p = strstr(h, pat);
-    if (!p) {
-        snprintf(pat, sizeof pat, "\"%s\"", key);
-        p = strstr(h, pat);
+// --- the header dict -------------------------------------------------------------------
+// numpy reads the header with ast.literal_eval and requires a dict with exactly the keys
+// 'descr', 'fortran_order' and 'shape', a bool order and a tuple of ints. This parser takes
+// the same literal grammar, restricted to what those values can be: quoted strings without
+// escapes, True/False, tuples of decimal integers; whitespace between tokens, a trailing comma
+// in the dict and the tuple. It refuses everything numpy refuses (other or missing keys,
+// `(3)` which is not a tuple, 1/0 for the order) and also a key given twice (numpy would keep
+// the last one silently) and values numpy would accept but cannot be array headers here.
+typedef struct {
+    const char *p;
+    char err[128];
+} hparse;
+
+static void skip_ws(hparse *h) {
+    while (*h->p == ' ' || *h->p == '\t' || *h->p == '\n' || *h->p == '\r') h->p++;
+}
+
+static int expect(hparse *h, char c) {
+    skip_ws(h);
+    if (*h->p != c) {
+        snprintf(h->err, sizeof h->err, "expected '%c' at '%.12s'", c, h->p);
+        return -1;
     }
-    if (!p) return NULL;
-    p += strlen(pat);
-    while (isspace((unsigned char)*p)) p++;
-    if (*p != ':') return NULL;
-    p++;
-    while (isspace((unsigned char)*p)) p++;
-    return p;
+    h->p++;
+    return 0;
+}
+
+// A '...' or "..." string without escapes into out[cap].
+static int parse_str(hparse *h, char *out, size_t cap) {
+    skip_ws(h);
+    const char q = *h->p;
+    if (q != '\'' && q != '"') {
+        snprintf(h->err, sizeof h->err, "expected a quoted string at '%.12s'", h->p);
+        return -1;
+    }
+    const char *e = strchr(h->p + 1, q);
+    if (!e || (size_t)(e - h->p - 1) >= cap || memchr(h->p + 1, '\\', (size_t)(e - h->p - 1))) {
+        snprintf(h->err, sizeof h->err, "bad string at '%.12s'", h->p);
+        return -1;
+    }
+    memcpy(out, h->p + 1, (size_t)(e - h->p - 1));
+    out[e - h->p - 1] = 0;
+    h->p = e + 1;
+    return 0;
+}
+
+// A tuple of non-negative decimal integers: "()", "(3,)", "(2, 3)", "(2, 3,)".
+static int parse_shape(hparse *h, int64_t *dims, int *ndim) {
+    if (expect(h, '(')) return -1;
+    int n = 0, need_comma = 0;
+    for (;;) {
+        skip_ws(h);
+        if (*h->p == ')') break;
+        if (need_comma || !isdigit((unsigned char)*h->p)) {
+            snprintf(h->err, sizeof h->err, "shape is not a tuple of integers at '%.12s'", h->p);
+            return -1;
+        }
+        if (n >= NPY_MAX_NDIM) {
+            snprintf(h->err, sizeof h->err, "more than %d dimensions", NPY_MAX_NDIM);
+            return -1;
+        }
+        char *end;
+        errno = 0;
+        long long v = strtoll(h->p, &end, 10);
+        if (errno || v > ((long long)1 << 40)) {
+            snprintf(h->err, sizeof h->err, "dimension %.20s is too large", h->p);
+            return -1;
+        }
+        dims[n++] = v;
+        h->p = end;
+        skip_ws(h);
+        if (*h->p == ',') h->p++;
+        else need_comma = 1;
+    }
+    h->p++;
+    if (n == 1 && need_comma) {  // "(3)" is the integer 3, not a tuple
+        snprintf(h->err, sizeof h->err, "shape (%lld) is not a tuple (numpy writes (%lld,))", (long long)dims[0],
+                 (long long)dims[0]);
+        return -1;
+    }
+    *ndim = n;
+    return 0;
+}
+
+// Parses the whole header text; on error h->err says what is wrong.
+static int parse_dict(hparse *h, char *descr, size_t dcap, int *fortran, int64_t *dims, int *ndim) {
+    int seen[3] = {0, 0, 0};
+    if (expect(h, '{')) return -1;
+    for (;;) {
+        skip_ws(h);
+        if (*h->p == '}') break;
+        char key[32];
+        if (parse_str(h, key, sizeof key) || expect(h, ':')) return -1;
+        int k = !strcmp(key, "descr") ? 0 : !strcmp(key, "fortran_order") ? 1 : !strcmp(key, "shape") ? 2 : -1;
+        if (k < 0 || seen[k]) {
+            snprintf(h->err, sizeof h->err, "%s key '%s' (numpy's keys are descr, fortran_order, shape)",
+                     k < 0 ? "unexpected" : "duplicate", key);
+            return -1;
+        }
+        seen[k] = 1;
+        skip_ws(h);
+        if (k == 0) {
+            if (*h->p == '[') {
+                snprintf(h->err, sizeof h->err, "structured arrays are not supported");
+                return -1;
+            }
+            if (parse_str(h, descr, dcap)) return -1;
+        } else if (k == 1) {
+            if (!strncmp(h->p, "True", 4) || !strncmp(h->p, "False", 5)) {
+                *fortran = h->p[0] == 'T';
+                h->p += *fortran ? 4 : 5;
+            } else {
+                snprintf(h->err, sizeof h->err, "fortran_order is not True or False");
+                return -1;
+            }
+        } else if (parse_shape(h, dims, ndim)) {
+            return -1;
+        }
+        skip_ws(h);
+        if (*h->p == ',') h->p++;
+        else if (*h->p != '}') {
+            snprintf(h->err, sizeof h->err, "expected ',' or '}' at '%.12s'", h->p);
+            return -1;
+        }
+    }
+    h->p++;
+    skip_ws(h);
+    if (*h->p) {
+        snprintf(h->err, sizeof h->err, "text after the dict: '%.12s'", h->p);
+        return -1;
+    }
+    if (!seen[0] || !seen[1] || !seen[2]) {
+        snprintf(h->err, sizeof h->err, "key '%s' is missing", !seen[0] ? "descr" : !seen[1] ? "fortran_order" : "shape");
+        return -1;
+    }
+    return 0;
 }
 
 // The parsed header of a .npy image: dtype string, shape, where the data starts.
@@ -62,7 +182,12 @@ static int parse_header(const char *name, const uint8_t *buf, size_t len, npy_he
     } else {
         return hy_err(HY_EFORMAT, "%s: unsupported .npy format version %d", name, major);
     }
-    if (hlen > NPY_MAX_HEADER || hlen > len - hstart) return hy_err(HY_EFORMAT, "%s: truncated .npy header", name);
+    if (hlen > NPY_MAX_HEADER)
+        return hy_err(HY_EFORMAT, "%s: .npy header of %zu bytes is over the limit of %d (1 MiB)", name, hlen,
+                      NPY_MAX_HEADER);
+    if (hlen > len - hstart)
+        return hy_err(HY_EFORMAT, "%s: truncated .npy header (%zu bytes promised, %zu in the file)", name, hlen,
+                      len - hstart);
     char *h = hy_malloc(hlen + 1);
     if (!h) return HY_ENOMEM;
     memcpy(h, buf + hstart, hlen);
@@ -72,53 +197,10 @@ static int parse_header(const char *name, const uint8_t *buf, size_t len, npy_he
         return hy_err(HY_EFORMAT, "%s: .npy header contains NUL bytes", name);
     }
     int r = HY_OK;
-    const char *d = find_key(h, "descr"), *fo = find_key(h, "fortran_order"), *sh = find_key(h, "shape");
-    if (!d || !fo || !sh) {
-        r = hy_err(HY_EFORMAT, "%s: .npy header lacks descr/fortran_order/shape", name);
+    hparse hp = {.p = h + strspn(h, " \t")};  // ast.literal_eval strips leading spaces and tabs too
+    if (parse_dict(&hp, hd->descr, sizeof hd->descr, &hd->fortran, hd->dims, &hd->ndim)) {
+        r = hy_err(HY_EFORMAT, "%s: bad .npy header: %s", name, hp.err);
         goto out;
-    }
-    if (!strncmp(fo, "True", 4)) hd->fortran = 1;
-    else if (strncmp(fo, "False", 5) != 0) {
-        r = hy_err(HY_EFORMAT, "%s: bad fortran_order in .npy header", name);
-        goto out;
-    }
-    if (*d != '\'' && *d != '"') {
-        r = hy_err(HY_EFORMAT, "%s: unsupported dtype description (structured arrays are not supported)", name);
-        goto out;
-    }
-    {
-        const char *e = strchr(d + 1, *d);
-        if (!e || e - d - 1 >= (long)sizeof hd->descr) {
-            r = hy_err(HY_EFORMAT, "%s: bad dtype description", name);
-            goto out;
-        }
-        memcpy(hd->descr, d + 1, (size_t)(e - d - 1));
-    }
-    // shape tuple
-    if (*sh != '(') {
-        r = hy_err(HY_EFORMAT, "%s: bad shape in .npy header", name);
-        goto out;
-    }
-    {
-        const char *p = sh + 1;
-        int n = 0;
-        for (;;) {
-            while (isspace((unsigned char)*p) || *p == ',') p++;
-            if (*p == ')') break;
-            if (!isdigit((unsigned char)*p) || n >= NPY_MAX_NDIM) {
-                r = hy_err(HY_EFORMAT, "%s: bad or too many (> %d) dimensions in .npy shape", name, NPY_MAX_NDIM);
-                goto out;
-            }
-            char *end;
-            long long v = strtoll(p, &end, 10);
-            if (v < 0 || end == p || v > ((long long)1 << 40)) {
-                r = hy_err(HY_EFORMAT, "%s: bad dimension in .npy shape", name);
-                goto out;
-            }
-            hd->dims[n++] = v;
-            p = end;
-        }
-        hd->ndim = n;
     }
     hd->data_at = hstart + hlen;
 out:

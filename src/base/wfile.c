@@ -2,6 +2,7 @@
 // The byte layout is documented in include/base/wfile.h.
 #include "base/wfile.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ static void free_config(wf_kv *kv, uint32_t n) {
 void hy_wf_close(wfile *wf) {
     free_config(wf->config, wf->n_config);
     free(wf->tensors);
+    free(wf->fetched);
     free(wf->buf);
     memset(wf, 0, sizeof *wf);
 }
@@ -244,7 +246,8 @@ static int parse(wfile *wf) {
     if (rc) return rc;
     wf->config = hy_calloc(wf->n_config, sizeof(wf_kv));
     wf->tensors = hy_calloc(wf->n_tensors, sizeof(wf_tensor));
-    if (!wf->config || !wf->tensors) return HY_ENOMEM;
+    wf->fetched = hy_calloc(wf->n_tensors, 1);
+    if (!wf->config || !wf->tensors || !wf->fetched) return HY_ENOMEM;
     if ((rc = parse_config(wf, &c)) || (rc = parse_tensor_table(wf, &c, header_bytes)) ||
         (rc = check_data_layout(wf, header_bytes)))
         return rc;
@@ -321,7 +324,22 @@ int hy_wf_get_f32(const wfile *wf, const char *name, int ndim, const int64_t *di
             return hy_err(HY_ESHAPE, "%s: tensor '%s' has shape %s, expected %s", wf->path, name, b, a);
         }
     }
+    // a valid CRC only says the bytes are the ones written: NaN/Inf weights are refused here
+    const float *v = t->data;
+    for (size_t i = 0; i < (size_t)(t->nbytes / 4); i++)
+        if (!isfinite(v[i]))
+            return hy_err(HY_EVALUE, "%s: tensor '%s' element %zu is %s (the weights are unusable)", wf->path, name, i,
+                          isnan(v[i]) ? "NaN" : "Inf");
+    wf->fetched[t - wf->tensors] = 1;
     *out = t->data;
+    return HY_OK;
+}
+
+int hy_wf_check_all_used(const wfile *wf, const char *what) {
+    for (uint32_t i = 0; i < wf->n_tensors; i++)
+        if (!wf->fetched[i])
+            return hy_err(HY_EFORMAT, "%s: unexpected tensor '%s' (not part of %s)", wf->path, wf->tensors[i].name,
+                          what);
     return HY_OK;
 }
 
@@ -545,6 +563,17 @@ static void le_store(uint8_t *p, uint64_t v, int n) {
 
 int hy_wf_writer_save(wf_writer *w, const char *path) {
     if (w->err) return w->err;
+    // the readers refuse NaN/Inf weights (hy_wf_get_f32), so such a file is never written
+    for (uint32_t i = 0; i < w->n_t; i++) {
+        const wtensor *t = &w->t[i];
+        const size_t n = t->dtype == WF_F32 ? t->nbytes / 4 : t->dtype == WF_F64 ? t->nbytes / 8 : 0;
+        for (size_t k = 0; k < n; k++) {
+            const double v = t->dtype == WF_F32 ? ((const float *)t->data)[k] : ((const double *)t->data)[k];
+            if (!isfinite(v))
+                return hy_err(HY_EVALUE, "%s: tensor '%s' element %zu is %s; not written", path, t->name, k,
+                              isnan(v) ? "NaN" : "Inf");
+        }
+    }
     size_t table = 0;
     for (uint32_t i = 0; i < w->n_t; i++) table += 2 + strlen(w->t[i].name) + 2 + 8 * (size_t)w->t[i].ndim + 20;
     size_t header_bytes = 64 + w->cfg_len + table + 4;

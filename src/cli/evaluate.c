@@ -91,7 +91,7 @@ int cmd_evaluate(int argc, char **argv) {
     if (hy_study_evaluate(&m.ctx, Tf, Pf, rows, &gt, out, bd, bn, nb, save_faces, &sum)) goto done;
     char p[4200];
     snprintf(p, sizeof p, "%s/summary.txt", out);
-    FILE *s = fopen(p, "r");
+    FILE *s = hy_fopen_read(p);
     if (s) {
         char line[512];
         while (fgets(line, sizeof line, s)) fputs(line, stdout);

@@ -1,6 +1,7 @@
 // extract.c - `hyper extract`: NIfTI response maps + mask -> dataset layout, selecting
 // the voxels with the highest mean response over the TRAINING stimuli (as HYPER did), so
 // that the test set is read at exactly the same voxels.
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "study/dataset.h"
 #include "base/nifti.h"
 #include "base/npy.h"
+#include "study/glm_dataset.h"
 
 static const char ABOUT[] =
     "Reads 4-D stacks of per-stimulus response maps (x, y, z, stimulus) and a 3-D mask (same\n"
@@ -20,7 +22,11 @@ static const char ABOUT[] =
     "(DIR/{train,test}_{fmri,latents}.npy, voxels in ascending index order) plus\n"
     "DIR/voxel_indices.npy (int64 flat NIfTI indices x + nx*(y + ny*z)). --voxels reuses a\n"
     "saved voxel_indices.npy instead of selecting.\n"
-    "NIfTI-1 .nii/.nii.gz, uint8/int16/int32/float32/float64, either byte order, scl_slope applied.";
+    "NIfTI-1 .nii/.nii.gz, uint8/int16/int32/float32/float64, either byte order, scl_slope applied.\n\n"
+    "With --glm OUT --split SPLIT.tsv the maps come from a `hyper glm` folder instead: one volume per\n"
+    "condition of OUT/--map (z by default, as HYPER; or t, effect), the voxels of OUT/mask.nii.gz,\n"
+    "and each condition placed at the row its split line names (columns trial_type, split = train |\n"
+    "test, row = its row in the latents files); conditions not in the split file are left out.";
 
 typedef struct {
     int64_t idx;
@@ -57,10 +63,10 @@ static int gather(const nifti_img *m, const char *path, const int64_t *sel, int 
     for (int64_t i = 0; i < n; i++)
         for (int j = 0; j < k; j++) {
             double v = m->data[i * nv + sel[j]];
-            if (!isfinite(v)) {
+            if (!(fabs(v) <= FLT_MAX)) {  // after scl_slope/scl_inter; the dataset is float32
                 free(x);
-                return hy_err(HY_EVALUE, "%s: non-finite value at voxel %lld of map %lld", path, (long long)sel[j],
-                              (long long)i);
+                return hy_err(HY_EVALUE, "%s: value %g at voxel %lld of map %lld is %s", path, v, (long long)sel[j],
+                              (long long)i, isfinite(v) ? "beyond float32's range (check scl_slope)" : "NaN or Inf");
             }
             x[(size_t)i * k + j] = v;
         }
@@ -69,13 +75,117 @@ static int gather(const nifti_img *m, const char *path, const int64_t *sel, int 
     return HY_OK;
 }
 
+// Selects k columns of the in-mask matrices: the saved indices (each must be in the mask) or the
+// k with the highest mean over the training rows (ties: lower index), returned ascending.
+static int select_glm(const hy_glm_split *g, long topk, const char *vox, int64_t **sel_out, int **col_out, int *k_out) {
+    int64_t *sel = NULL;
+    int *col = NULL, k, rc = HY_OK;
+    if (vox) {
+        int nd;
+        int64_t dims[8];
+        if ((rc = hy_npy_read_i64(vox, &nd, dims, &sel))) return rc;
+        if (nd != 1 || dims[0] < 1) {
+            free(sel);
+            return hy_err(HY_ESHAPE, "%s: expected a 1-D array of voxel indices", vox);
+        }
+        k = (int)dims[0];
+    } else {
+        if (topk > g->n_vox) return hy_err(HY_EARG, "--select-top %ld but the GLM mask has only %lld voxels", topk, (long long)g->n_vox);
+        k = (int)topk;
+        vscore *sc = hy_malloc(sizeof(vscore) * (size_t)g->n_vox);
+        if (!sc || !(sel = hy_malloc(sizeof(int64_t) * (size_t)k))) {
+            free(sc);
+            return HY_ENOMEM;
+        }
+        for (int64_t i = 0; i < g->n_vox; i++) {
+            double s = 0;
+            for (int r = 0; r < g->n_train; r++) s += g->train[(size_t)r * g->n_vox + i];
+            sc[i] = (vscore){g->vox[i], s / g->n_train};
+        }
+        qsort(sc, (size_t)g->n_vox, sizeof *sc, cmp_score);
+        for (int j = 0; j < k; j++) sel[j] = sc[j].idx;
+        free(sc);
+        qsort(sel, (size_t)k, sizeof *sel, cmp_i64);
+    }
+    if (!(col = hy_malloc(sizeof(int) * (size_t)k))) rc = HY_ENOMEM;
+    for (int j = 0; j < k && !rc; j++) {
+        const int64_t *hit = bsearch(&sel[j], g->vox, (size_t)g->n_vox, sizeof(int64_t), cmp_i64);
+        if (!hit) rc = hy_err(HY_EVALUE, "%s: index %lld is not a voxel of the GLM's mask", vox ? vox : "selection",
+                              (long long)sel[j]);
+        else col[j] = (int)(hit - g->vox);
+    }
+    if (rc) {
+        free(sel);
+        free(col);
+        return rc;
+    }
+    *sel_out = sel;
+    *col_out = col;
+    *k_out = k;
+    return HY_OK;
+}
+
+// The --glm path: GLM maps + split file -> the dataset layout and voxel_indices.npy.
+static int extract_glm(const char *glm, const char *split, const char *map, const char *trl, const char *tel, long topk,
+                       const char *vox, const char *out) {
+    hy_glm_split g;
+    int rc = hy_glm_split_read(glm, split, map, &g), k = 0, r1, c1, r2, c2;
+    if (rc) return rc;
+    int64_t *sel = NULL;
+    int *col = NULL;
+    double *xtr = NULL, *xte = NULL, *ytr = NULL, *yte = NULL;
+    if ((rc = select_glm(&g, topk, vox, &sel, &col, &k))) goto done;
+    xtr = hy_malloc(sizeof(double) * (size_t)g.n_train * k);
+    xte = hy_malloc(sizeof(double) * (size_t)g.n_test * k);
+    if (!xtr || !xte) {
+        rc = HY_ENOMEM;
+        goto done;
+    }
+    for (int r = 0; r < g.n_train; r++)
+        for (int j = 0; j < k; j++) xtr[(size_t)r * k + j] = g.train[(size_t)r * g.n_vox + col[j]];
+    for (int r = 0; r < g.n_test; r++)
+        for (int j = 0; j < k; j++) xte[(size_t)r * k + j] = g.test[(size_t)r * g.n_vox + col[j]];
+    if ((rc = hy_ds_read_matrix(trl, &ytr, &r1, &c1)) || (rc = hy_ds_read_matrix(tel, &yte, &r2, &c2))) goto done;
+    if (r1 != g.n_train || r2 != g.n_test) {
+        rc = hy_err(HY_ESHAPE, "%s: %d rows but %s has %d training rows", r1 != g.n_train ? trl : tel,
+                    r1 != g.n_train ? r1 : r2, split, r1 != g.n_train ? g.n_train : g.n_test);
+        goto done;
+    }
+    if (c1 != c2) {
+        rc = hy_err(HY_ESHAPE, "%s: latent width %d but %s has %d", tel, c2, trl, c1);
+        goto done;
+    }
+    if ((rc = hy_ds_save(out, xtr, ytr, g.n_train, xte, yte, g.n_test, k, c1))) goto done;
+    char ip[1200];
+    int64_t kd[1] = {k};
+    if ((rc = hy_ds_path(ip, sizeof ip, out, "voxel_indices.npy")) || (rc = hy_npy_write_i64(ip, 1, kd, sel))) goto done;
+    if (!hy_quiet())
+        fprintf(stderr, "extract: wrote %s: %d voxels of %lld in the GLM mask (%s maps); train %d x %d, test %d x %d, "
+                        "latent width %d\n", out, k, (long long)g.n_vox, map, g.n_train, k, g.n_test, k, c1);
+done:
+    hy_glm_split_free(&g);
+    free(sel);
+    free(col);
+    free(xtr);
+    free(xte);
+    free(ytr);
+    free(yte);
+    return rc;
+}
+
 int cmd_extract(int argc, char **argv) {
     const char *trm = NULL, *tem = NULL, *maskp = NULL, *trl = NULL, *tel = NULL, *vox = NULL, *out = NULL;
+    const char *glm = NULL, *split = NULL;
+    int map = 2;
     long topk = 0;
     const opt table[] = {
-        OPT_STR("train-maps", 0, &trm, "TRAIN.nii[.gz]", "4-D training maps (x, y, z, stimulus)", OPT_REQUIRED),
-        OPT_STR("test-maps", 0, &tem, "TEST.nii[.gz]", "4-D test maps", OPT_REQUIRED),
-        OPT_STR("mask", 0, &maskp, "MASK.nii[.gz]", "3-D mask (non-zero = in)", OPT_REQUIRED),
+        OPT_STR("train-maps", 0, &trm, "TRAIN.nii[.gz]", "4-D training maps (x, y, z, stimulus)", 0),
+        OPT_STR("test-maps", 0, &tem, "TEST.nii[.gz]", "4-D test maps", 0),
+        OPT_STR("mask", 0, &maskp, "MASK.nii[.gz]", "3-D mask (non-zero = in)", 0),
+        OPT_STR("glm", 0, &glm, "OUT", "instead of the three above: a `hyper glm` output folder", 0),
+        OPT_STR("split", 0, &split, "SPLIT.tsv", "with --glm: trial_type, split (train|test), row", 0),
+        {.name = "map", .type = OPT_T_CHOICE, .dest = &map, .metavar = "M", .choices = "effect|t|z",
+         .help = "with --glm: which maps (effect | t | z)", .flags = OPT_DEF},
         OPT_STR("train-latents", 0, &trl, "TL.npy", "training latents (N_train, 512)", OPT_REQUIRED),
         OPT_STR("test-latents", 0, &tel, "SL.npy", "test latents (N_test, 512)", OPT_REQUIRED),
         OPT_LONG("select-top", 0, &topk, "K", "keep the K in-mask voxels with the highest mean training response", 1,
@@ -88,10 +198,20 @@ int cmd_extract(int argc, char **argv) {
     const cli_command cmd = {"extract",
                              "--train-maps TRAIN.nii[.gz] --test-maps TEST.nii[.gz] --mask MASK.nii[.gz]\n"
                              "                     --train-latents TL.npy --test-latents SL.npy\n"
-                             "                     (--select-top K | --voxels IDX.npy) -o DIR",
+                             "                     (--select-top K | --voxels IDX.npy) -o DIR\n"
+                             "       hyper extract --glm OUT --split SPLIT.tsv [--map z|t|effect] --train-latents TL.npy\n"
+                             "                     --test-latents SL.npy (--select-top K | --voxels IDX.npy) -o DIR",
                              ABOUT, table, NULL, 0, 0, NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     if (!topk == !vox) return cli_usage_error(&cmd, "give exactly one of --select-top K and --voxels IDX.npy");
+    if (glm) {
+        if (trm || tem || maskp) return cli_usage_error(&cmd, "--glm replaces --train-maps, --test-maps and --mask");
+        if (!split) return cli_usage_error(&cmd, "--glm needs --split SPLIT.tsv");
+        static const char *maps[3] = {"effect", "t", "z"};
+        return extract_glm(glm, split, maps[map], trl, tel, topk, vox, out) ? cli_fail("extract") : 0;
+    }
+    if (split) return cli_usage_error(&cmd, "--split needs --glm");
+    if (!trm || !tem || !maskp) return cli_usage_error(&cmd, "need --train-maps, --test-maps and --mask (or --glm OUT)");
     nifti_img mask, mtr, mte;
     memset(&mtr, 0, sizeof mtr);
     memset(&mte, 0, sizeof mte);

@@ -8,6 +8,7 @@
 
 #include "base/common.h"
 #include "cli/opts.h"
+#include "nn/cpu.h"  // hy_isa, hy_isa_name: the kernels in use (--version)
 
 // Options every command has; their destinations live here.
 static int g_threads, g_quiet, g_help, g_version;
@@ -277,14 +278,22 @@ const char *cli_peek(int argc, char **argv, const char *name, char short_name) {
     return NULL;
 }
 
+int cli_given(int argc, char **argv, const char *name) {
+    const size_t len = strlen(name);
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, len) && (!argv[i][2 + len] || argv[i][2 + len] == '='))
+            return 1;
+    return 0;
+}
+
+// "hyper 0.9.0 (kernels: avx2, forced by HY_ISA; this CPU: avx512)": the kernels picked at
+// run time (include/nn/cpu.h), not the build's flags.
 const char *cli_version(void) {
-#if defined(__AVX512F__)
-    return "hyper " HY_VERSION " (built with AVX-512 kernels)";
-#elif defined(__AVX2__)
-    return "hyper " HY_VERSION " (built with AVX2 kernels)";
-#else
-    return "hyper " HY_VERSION " (generic kernels)";
-#endif
+    static char line[160];
+    const char *e = getenv("HY_ISA");
+    snprintf(line, sizeof line, "hyper " HY_VERSION " (kernels: %s%s; this CPU: %s)", hy_isa_name(hy_isa()),
+             e && *e ? ", forced by HY_ISA" : "", hy_isa_name(hy_isa_detect()));
+    return line;
 }
 
 // --threads, else $HY_THREADS (read as strictly as the option), else 0 = the default count.

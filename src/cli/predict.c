@@ -1,4 +1,5 @@
 // predict.c - `hyper predict`: apply a trained decoder to a dataset split.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,10 @@ int cmd_predict(int argc, char **argv) {
         goto fail;
     }
     rc = hy_dec_predict(&dec, X, n, P);
+    for (size_t i = 0; !rc && i < (size_t)n * dec.n_out; i++)  // finite inputs can still overflow
+        if (!isfinite(P[i]))
+            rc = hy_err(HY_EVALUE, "%s: the prediction for row %zu is not finite (inputs too large for %s?); "
+                        "nothing written", path, i / (size_t)dec.n_out, dpath);
     if (!rc) {
         int64_t dims[2] = {n, dec.n_out};
         rc = hy_npy_write_f32(out, 2, dims, P);

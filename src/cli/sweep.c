@@ -24,17 +24,40 @@ static const char ABOUT[] =
     "chart.png when every run of the grid is finished.";
 
 static const char EPILOG[] =
-    "Model specs: a model name, then optional :key=value settings of the Adam models:\n"
+    "Model specs: a model name, then optional :key=value settings. Adam models:\n"
     "  hidden=H[xH...] (mlp widths)  act=relu|leaky|tanh|sigmoid|elu|softplus|none  dropout=P\n"
-    "  slope=S (leaky)  wd=W (weight decay)  lr=X\n"
-    "e.g. --models linear,mlp:hidden=2048x512:act=tanh:dropout=0.2; the run name is made from the spec\n"
-    "(mlp-h2048x512-tanh-do0.2_1500_30).";
+    "  slope=S (leaky)  wd=W (weight decay)  lr=X  loss=cosine  skip=ridge (mlp on ridge's residual)\n"
+    "Closed-form models: kernel=linear|rbf|poly gamma=G gammas=N degree=D coef0=C (kernel-ridge),\n"
+    "  components=K (pls), cv=F (ridge, kernel-ridge, pls, lasso, elasticnet), alpha=A (fixed penalty)\n"
+    "e.g. --models linear,mlp:hidden=2048x512:act=tanh:dropout=0.2 --closed ridge,kernel-ridge:kernel=rbf;\n"
+    "the run name is made from the spec (mlp-h2048x512-tanh-do0.2_1500_30, kernel-ridge-rbf).\n"
+    "Ensembles: --ensemble ridge,mlp-skip_200_30 ranks ensemble-ridge+mlp-skip_200_30, the members'\n"
+    "unit-length predictions averaged and rescaled to their mean length.";
 
 static int parse_models(void *o, const char *v) { return hy_sweep_parse_models(o, v, 0); }
+static int parse_ensemble(void *dst, const char *v) {
+    sweep_opts *o = dst;
+    char name[256];
+    int r = hy_ensemble_name(v, name, sizeof name);
+    if (r) return r;
+    if (o->n_ensembles == SWEEP_MAX_ENSEMBLES) return hy_err(HY_EARG, "--ensemble: at most %d", SWEEP_MAX_ENSEMBLES);
+    snprintf(o->ensembles[o->n_ensembles++], sizeof o->ensembles[0], "%s", v);
+    return HY_OK;
+}
 static int parse_closed(void *o, const char *v) { return hy_sweep_parse_models(o, v, 1); }
+// A value listed twice would name the same run twice (one folder, two trainings): refused.
+static int no_repeats(const char *what, const int *v, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (v[i] == v[j]) return hy_err(HY_EARG, "%s: %d is listed twice", what, v[i]);
+    return HY_OK;
+}
 static int parse_epochs(void *dst, const char *v) {
     sweep_opts *o = dst;
-    return cli_parse_int_list("--epochs", v, 1, 1000000, o->epochs, 32, &o->n_epochs);
+    return cli_parse_int_list("--epochs", v, 1, 1000000, o->epochs, 32, &o->n_epochs) ||
+                   no_repeats("--epochs", o->epochs, o->n_epochs)
+               ? HY_EARG
+               : HY_OK;
 }
 static int parse_seeds(void *dst, const char *v) {
     sweep_opts *o = dst;
@@ -48,7 +71,10 @@ static int parse_seeds(void *dst, const char *v) {
 }
 static int parse_batches(void *dst, const char *v) {
     sweep_opts *o = dst;
-    return cli_parse_int_list("--batch", v, 1, 1000000, o->batches, 16, &o->n_batches);
+    return cli_parse_int_list("--batch", v, 1, 1000000, o->batches, 16, &o->n_batches) ||
+                   no_repeats("--batch", o->batches, o->n_batches)
+               ? HY_EARG
+               : HY_OK;
 }
 static int parse_shard(void *dst, const char *v) {
     sweep_opts *o = dst;
@@ -120,6 +146,9 @@ int cmd_sweep(int argc, char **argv) {
                "repeat every iterative configuration for each seed (initialisation and\n"
                "shuffling); runs are named ..._s<seed> (default: once, with --seed)"),
         OPT_FN("closed", 0, parse_closed, &o, "LIST", "closed-form models run once (default ols,ridge,lasso; '' for none)"),
+        OPT_FN("ensemble", 0, parse_ensemble, &o, "A,B,...",
+               "also the run ensemble-A+B+...: the mean direction of runs A, B, ...\n"
+               "(runs of the grid or finished in RESULTS); repeatable"),
         OPT_CHOICE("recipe", 0, &recipe, "R", "hyper|torch",
                    "how the iterative models train (default hyper: HYPER's MXNet notebook;\n"
                    "torch: PyTorch's rules; see hyper train --help)"),
@@ -149,6 +178,15 @@ int cmd_sweep(int argc, char **argv) {
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     hy_sweep_sort_epochs(&o);
     o.recipe = (dec_recipe)recipe;
+    if (hy_sweep_runs(&o, NULL, SWEEP_MAX_RUNS) < 0) return cli_usage_error(&cmd, "%s", hy_errmsg());
+    // options no run of this grid reads: not an error, but worth a word
+    int has_mlp = 0;
+    for (int k = 0; k < o.n_models; k++) has_mlp |= o.models[k].kind == DEC_MLP;
+    if (hid && !has_mlp) hy_note("sweep: note: --hidden is ignored: no mlp in --models");
+    static const char *iterative_only[] = {"lr", "epochs", "batch"};
+    for (int k = 0; k < 3 && !o.n_models; k++)
+        if (cli_given(argc, argv, iterative_only[k]))
+            hy_note("sweep: note: --%s is ignored: --models is empty (closed-form models only)", iterative_only[k]);
     o.seed = (uint64_t)seed;
     o.lr = lr;
     o.mlp_hidden = hid;
@@ -158,6 +196,9 @@ int cmd_sweep(int argc, char **argv) {
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = bf;
+    // A sweep keeps what it finished when it fails later (resuming skips finished runs), so its
+    // outputs are not rolled back like other commands' (src/cli/main.c).
+    hy_out_journal_stop();
     int r = hy_mkdir_p(o.out_dir);
     if (!r) r = write_command(o.out_dir, argc, argv);
     if (!r) r = hy_sweep_execute(&o, &m.ctx);

@@ -22,7 +22,10 @@
 // Fisher-Yates permutation (unless shuffle is off), then dropout masks (inverted dropout on
 // hidden activations), in that order; nothing depends on the total number of epochs, so the
 // weights after epoch e are the same whether training stops at e or goes on.
-// All sgemm calls are outside OpenMP regions; the element-wise Adam update is an omp loop.
+// Training runs on one thread: at batch 30 the per-step matrix products are small, and OpenBLAS's
+// threads cost more than they save; on a loaded machine they spin (20 linear epochs, 1024 x 512,
+// load 15: 15-16 s wall with one thread, 115-130 s with two). The per-epoch hook (which may
+// embed faces) runs with the caller's thread count.
 #include <cblas.h>  // cblas_sgemm
 #include <math.h>
 #include <stdio.h>
@@ -33,6 +36,9 @@
 #include "base/rng.h"
 #include "decoders/decoders.h"
 #include "decoders/trainers.h"
+
+// One BLAS thread while training (on = 1), the caller's count otherwise (see the top).
+static void one_blas_thread(int on) { openblas_set_num_threads(on ? 1 : hy_get_threads()); }
 
 // --- training state ------------------------------------------------------------------------
 // Per layer l: Adam moments m/v and the gradient g of W[l] (sizes[l+1], sizes[l]) and b[l];
@@ -167,20 +173,12 @@ static void forward(const decoder *dec, adam_state *s, const dec_opts *o, int bs
     }
 }
 
-// The batch's loss and dz = dloss/dpred: hyper: mean over rows of L2Loss (1/2 mean squared
-// error), dz = (pred - y) / d per row (backward sums the rows' losses; 1/B comes in the step);
-// torch: MSE over rows and dims, dz = 2 (pred - y) / (bs d).
-static double loss_grad(adam_state *s, dec_recipe recipe, int bs, int d) {
-    const float *pred = s->act[s->L];
-    const int hyper = recipe == DEC_RECIPE_HYPER;
-    double loss = 0;
-    float sc = hyper ? 1.0f / (float)d : 2.0f / ((float)bs * (float)d);
-    for (size_t i = 0; i < (size_t)bs * d; i++) {
-        float e = pred[i] - s->yb[i];
-        loss += (double)e * e;
-        s->dz[i] = sc * e;
-    }
-    return (hyper ? 0.5 : 1.0) * loss / ((double)bs * d);
+// The batch's loss and dz = dloss/dpred in the recipe's scale (src/decoders/loss.c): hyper:
+// mean over rows of L2Loss (1/2 mean squared error), dz = (pred - y) / d per row (backward sums
+// the rows' losses; 1/B comes in the step); torch: MSE over rows and dims, dz = 2 (pred - y) /
+// (bs d); with o->loss cosine, 1 - cos(pred, y) per row instead.
+static double loss_grad(adam_state *s, const dec_opts *o, int bs, int d) {
+    return hy_dec_loss_grad(o->loss, o->recipe, s->act[s->L], s->yb, bs, d, s->dz);
 }
 
 // Gradients of every layer from dz (the loss gradient w.r.t. the output), last layer first.
@@ -240,15 +238,10 @@ typedef struct {
     float rescale, wd, b1, b2, step_size, bc2s, eps;
 } step_consts;
 
-// Updates n parameters, split over the OpenMP threads in blocks of 16384 when there are many.
+// Updates n parameters by the recipe's rule.
 static void update(float *p, float *m, float *v, const float *g, size_t n, const step_consts *k) {
-    const size_t blk = 16384, nblk = (n + blk - 1) / blk;
-#pragma omp parallel for schedule(static) if (nblk > 4)
-    for (size_t b = 0; b < nblk; b++) {
-        size_t i0 = b * blk, len = n - i0 < blk ? n - i0 : blk;
-        if (k->hyper) update_mxnet(p + i0, m + i0, v + i0, g + i0, len, k->rescale, k->wd, k->b1, k->b2, k->step_size, k->eps);
-        else update_torch(p + i0, m + i0, v + i0, g + i0, len, k->wd, k->b1, k->b2, k->step_size, k->bc2s, k->eps);
-    }
+    if (k->hyper) update_mxnet(p, m, v, g, n, k->rescale, k->wd, k->b1, k->b2, k->step_size, k->eps);
+    else update_torch(p, m, v, g, n, k->wd, k->b1, k->b2, k->step_size, k->bc2s, k->eps);
 }
 
 // Updates every layer's weight and bias. The step's scalars are computed in double and
@@ -280,7 +273,7 @@ static void train_epoch(decoder *dec, adam_state *s, const dec_opts *o, const fl
         int r0 = bi * B, bs = pad || n - r0 >= B ? B : n - r0;
         load_batch(s, X, Y, n, v, d, r0, bs);
         forward(dec, s, o, bs);
-        double bl = loss_grad(s, o->recipe, bs, d);
+        double bl = loss_grad(s, o, bs, d);
         if (o->loss_trace && s->step < o->max_trace) o->loss_trace[s->step] = (float)bl;
         *loss += pad ? bl / nb : bl * bs / n;
         backward(dec, s, bs);
@@ -294,13 +287,7 @@ static int test_loss(const decoder *dec, const dec_opts *o, float *P, double *ou
     if (!o->X_test || o->n_test < 1) return HY_OK;
     int rc = hy_dec_predict(dec, o->X_test, o->n_test, P);
     if (rc) return rc;
-    size_t m = (size_t)o->n_test * dec->n_out;
-    double se = 0;
-    for (size_t i = 0; i < m; i++) {
-        double e = (double)P[i] - o->Y_test[i];
-        se += e * e;
-    }
-    *out = (o->recipe == DEC_RECIPE_HYPER ? 0.5 : 1.0) * se / (double)m;
+    *out = hy_dec_loss_value(o->loss, o->recipe, P, o->Y_test, o->n_test, dec->n_out);
     return HY_OK;
 }
 
@@ -335,6 +322,7 @@ int hy_dec_train_adam(decoder *dec, const dec_opts *o, const double *X, const do
     dec->weight_decay = o->weight_decay;
     dec->dropout = o->dropout;
     dec->seed = o->seed;
+    dec->loss = o->loss;
     float *Xf = NULL, *Yf = NULL, *P = NULL;
     adam_state s;
     if ((rc = state_alloc(&s, dec, B, n)) || (rc = to_f32(X, Y, n, v, d, &Xf, &Yf))) goto done;
@@ -345,6 +333,7 @@ int hy_dec_train_adam(decoder *dec, const dec_opts *o, const double *X, const do
     hy_mt_seed(&s.rng, o->seed);
     init_weights(dec, o, &s.rng);
     double t0 = hy_now();
+    one_blas_thread(1);
     for (int ep = 1; ep <= o->epochs && !rc; ep++) {
         dec_epoch e = {ep, 0, NAN};
         train_epoch(dec, &s, o, Xf, Yf, n, &e.train_loss);
@@ -356,13 +345,18 @@ int hy_dec_train_adam(decoder *dec, const dec_opts *o, const double *X, const do
         dec->epochs = ep;
         dec->final_loss = e.train_loss;
         if ((rc = test_loss(dec, o, P, &e.test_loss))) break;
-        if (o->on_epoch) rc = o->on_epoch(o->on_epoch_ctx, dec, &e);
+        if (o->on_epoch) {
+            one_blas_thread(0);
+            rc = o->on_epoch(o->on_epoch_ctx, dec, &e);
+            one_blas_thread(1);
+        }
         if (!o->quiet) {
             char label[128];
             snprintf(label, sizeof label, "train %s: loss %.5g  epoch", hy_dec_kind(dec->kind)->name, e.train_loss);
             hy_progress(label, ep, o->epochs, t0);
         }
     }
+    one_blas_thread(0);
 done:
     free(Xf);
     free(Yf);

@@ -6,13 +6,19 @@
 // unpenalised intercept (X and y are centred), LOO errors are the exact closed-form
 // leave-one-out residuals e_i / (1 - h_ii) (as RidgeCV(cv=None) computes them), K-fold uses
 // contiguous folds (KFold without shuffling) and the mean over folds of each fold's MSE.
+#ifndef _OPENMP  // NO_OMP=1 builds: the loops run serially
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#endif
+
 #include <cblas.h>  // cblas_dgemm
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
+#include "base/threads.h"  // hy_blas_threads_begin
 #include "decoders/decoders.h"
 #include "decoders/trainers.h"
 #include "nn/lapack.h"  // dgesdd_
@@ -161,6 +167,107 @@ int hy_dec_ols(const double *X, const double *Y, int n, int p, int d, int fit_in
     return HY_OK;
 }
 
+// One fold of K-fold ridge: fit on the rows outside [start, start + sz), add each alpha's
+// validation MSE / K to err (n_alphas, d). HY_OK or an error code (message in this thread).
+static int ridge_fold(const double *X, const double *Y, int n, int p, int d, const double *alphas, int n_alphas,
+                      int cv_folds, int start, int sz, double *err) {
+    int *tr = hy_malloc(sizeof(int) * n), *va = hy_malloc(sizeof(int) * n), nt = 0, nv = 0;
+    if (!tr || !va) {
+        free(tr);
+        free(va);
+        return HY_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        if (i >= start && i < start + sz) va[nv++] = i;
+        else tr[nt++] = i;
+    }
+    csvd c;
+    int rc = csvd_fit(&c, X, Y, tr, nt, p, d, 1);
+    if (rc) {
+        free(tr);
+        free(va);
+        return rc;
+    }
+    const int kk = c.k;
+    double *Xv = hy_malloc(sizeof(double) * (size_t)nv * p), *XvV = hy_malloc(sizeof(double) * (size_t)nv * kk);
+    double *Mf = hy_malloc(sizeof(double) * (size_t)kk * d), *Pf = hy_malloc(sizeof(double) * (size_t)nv * d);
+    if (!Xv || !XvV || !Mf || !Pf) rc = HY_ENOMEM;
+    if (!rc) {
+        gather_center(Xv, X, va, nv, p, c.xm);
+        // XvV (nv, k) = Xv (nv, p) @ Vt^T (p, k)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nv, kk, p, 1.0, Xv, p, c.Vt, p, 0.0, XvV, kk);
+        for (int a = 0; a < n_alphas; a++) {
+            for (int r = 0; r < kk; r++) {
+                double f = c.s[r] / (c.s[r] * c.s[r] + alphas[a]);
+                for (int t = 0; t < d; t++) Mf[(size_t)r * d + t] = f * c.UtY[(size_t)r * d + t];
+            }
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nv, d, kk, 1.0, XvV, kk, Mf, d, 0.0, Pf, d);
+            for (int i = 0; i < nv; i++)
+                for (int t = 0; t < d; t++) {
+                    double e = Y[(size_t)va[i] * d + t] - c.ym[t] - Pf[(size_t)i * d + t];
+                    err[(size_t)a * d + t] += e * e / nv / cv_folds;
+                }
+        }
+    }
+    free(Xv);
+    free(XvV);
+    free(Mf);
+    free(Pf);
+    free(tr);
+    free(va);
+    csvd_free(&c);
+    return rc;
+}
+
+// K-fold ridge (contiguous folds; the first n % K folds get one extra row, as sklearn's KFold)
+// and the full fit, as K + 1 independent tasks on the OpenMP threads, each with single-threaded
+// BLAS: an SVD of a 840 x 4096 matrix gains little from OpenBLAS's threads (LAPACK's
+// bidiagonalisation is matrix-vector work), while the folds split evenly. Each fold sums into its
+// own error array; the arrays are added in fold order, so the result does not depend on the
+// thread count. err (n_alphas, d) receives the mean validation MSE over folds.
+static int ridge_kfold(csvd *full, const double *X, const double *Y, int n, int p, int d, const double *alphas,
+                       int n_alphas, int cv_folds, double *err) {
+    double *ferr = hy_calloc((size_t)cv_folds * n_alphas * d, sizeof(double));
+    int *ix = hy_malloc(sizeof(int) * n), *start = hy_malloc(sizeof(int) * (cv_folds + 1));
+    if (!ferr || !ix || !start) {
+        free(ferr), free(ix), free(start);
+        return HY_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) ix[i] = i;
+    start[0] = 0;
+    for (int f = 0; f < cv_folds; f++) start[f + 1] = start[f] + n / cv_folds + (f < n % cv_folds ? 1 : 0);
+    memset(full, 0, sizeof *full);
+    int rc = HY_OK, failed = 0;
+    char msg[1024] = "";
+    const int blas_threads = hy_blas_threads_begin(0);  // no work: one thread per task
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int task = 0; task <= cv_folds; task++) {  // task 0: the full fit (the largest), then the folds
+        int stop;
+#pragma omp atomic read
+        stop = failed;
+        if (stop) continue;
+        const int r = task == 0 ? csvd_fit(full, X, Y, ix, n, p, d, 1)
+                                : ridge_fold(X, Y, n, p, d, alphas, n_alphas, cv_folds, start[task - 1],
+                                             start[task] - start[task - 1], ferr + (size_t)(task - 1) * n_alphas * d);
+        if (r) {
+#pragma omp critical(ridge_kfold_error)
+            if (!rc) {
+                rc = r;
+                snprintf(msg, sizeof msg, "%s", hy_errmsg());  // the message lives in this thread
+            }
+#pragma omp atomic write
+            failed = 1;
+        }
+    }
+    hy_blas_threads_end(blas_threads);
+    if (!rc)
+        for (int f = 0; f < cv_folds; f++)
+            for (size_t i = 0; i < (size_t)n_alphas * d; i++) err[i] += ferr[(size_t)f * n_alphas * d + i];
+    else csvd_free(full);
+    free(ferr), free(ix), free(start);
+    return rc ? hy_err(rc, "%s", msg) : HY_OK;
+}
+
 int hy_dec_ridge(const double *X, const double *Y, int n, int p, int d, const double *alphas,
               int n_alphas, int cv_folds, int per_target, double *W, double *b, double *chosen,
               double *cv_err) {
@@ -175,7 +282,12 @@ int hy_dec_ridge(const double *X, const double *Y, int n, int p, int d, const do
     int rc = HY_ENOMEM;
     double *M = NULL, *P = NULL, *h = NULL;
     if (!err || !ix) goto done;
-    if ((rc = csvd_fit(&full, X, Y, ix, n, p, d, 1))) goto done;
+    const int kfold = n_alphas > 1 && cv_folds > 0;
+    if (kfold) {  // the full fit runs with the folds
+        if ((rc = ridge_kfold(&full, X, Y, n, p, d, alphas, n_alphas, cv_folds, err))) goto done;
+    } else if ((rc = csvd_fit(&full, X, Y, ix, n, p, d, 1))) {
+        goto done;
+    }
     int k = full.k;
 
     if (n_alphas > 1 && cv_folds == 0) {
@@ -215,55 +327,6 @@ int hy_dec_ridge(const double *X, const double *Y, int n, int p, int d, const do
             }
         }
         free(Yc);
-    } else if (n_alphas > 1) {
-        // K-fold, contiguous folds; the first n % K folds get one extra row (sklearn KFold)
-        int *tr = hy_malloc(sizeof(int) * n), *va = hy_malloc(sizeof(int) * n);
-        if (!tr || !va) {
-            free(tr);
-            free(va);
-            rc = HY_ENOMEM;
-            goto done;
-        }
-        int start = 0;
-        for (int f = 0; f < cv_folds && !rc; f++) {
-            int sz = n / cv_folds + (f < n % cv_folds ? 1 : 0), nt = 0, nv = 0;
-            for (int i = 0; i < n; i++) {
-                if (i >= start && i < start + sz) va[nv++] = i;
-                else tr[nt++] = i;
-            }
-            start += sz;
-            csvd c;
-            if ((rc = csvd_fit(&c, X, Y, tr, nt, p, d, 1))) break;
-            int kk = c.k;
-            double *Xv = hy_malloc(sizeof(double) * (size_t)nv * p), *XvV = hy_malloc(sizeof(double) * (size_t)nv * kk);
-            double *Mf = hy_malloc(sizeof(double) * (size_t)kk * d), *Pf = hy_malloc(sizeof(double) * (size_t)nv * d);
-            if (!Xv || !XvV || !Mf || !Pf) rc = HY_ENOMEM;
-            if (!rc) {
-                gather_center(Xv, X, va, nv, p, c.xm);
-                // XvV (nv, k) = Xv (nv, p) @ Vt^T (p, k)
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nv, kk, p, 1.0, Xv, p, c.Vt, p, 0.0, XvV, kk);
-                for (int a = 0; a < n_alphas; a++) {
-                    for (int r = 0; r < kk; r++) {
-                        double f = c.s[r] / (c.s[r] * c.s[r] + alphas[a]);
-                        for (int t = 0; t < d; t++) Mf[(size_t)r * d + t] = f * c.UtY[(size_t)r * d + t];
-                    }
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nv, d, kk, 1.0, XvV, kk, Mf, d, 0.0, Pf, d);
-                    for (int i = 0; i < nv; i++)
-                        for (int t = 0; t < d; t++) {
-                            double e = Y[(size_t)va[i] * d + t] - c.ym[t] - Pf[(size_t)i * d + t];
-                            err[(size_t)a * d + t] += e * e / nv / cv_folds;
-                        }
-                }
-            }
-            free(Xv);
-            free(XvV);
-            free(Mf);
-            free(Pf);
-            csvd_free(&c);
-        }
-        free(tr);
-        free(va);
-        if (rc) goto done;
     }
 
     // choose alphas

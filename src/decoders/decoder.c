@@ -23,6 +23,11 @@ static void defaults_mlp(dec_opts *o) {
     o->hidden[0] = 1024;
     o->act = DEC_ACT_RELU;
 }
+static void defaults_kernel_ridge(dec_opts *o) {
+    o->cv_folds = 0;
+    o->kernel = KR_RBF;
+}
+static void defaults_pls(dec_opts *o) { o->cv_folds = 0; }
 
 static const dec_kind_info KINDS[DEC_N_KINDS] = {
     [DEC_LINEAR] = {"linear", "HYPER: dense layer with bias, Adam", 1, 1, NULL, hy_dec_train_adam,
@@ -33,12 +38,17 @@ static const dec_kind_info KINDS[DEC_N_KINDS] = {
                  hy_dec_train_ols, hy_dec_net_predict, NULL, NULL},
     [DEC_RIDGE] = {"ridge", "closed form over a log alpha grid, LOO or K-fold CV, one SVD", 0, 1, defaults_ridge,
                    hy_dec_train_ridge, hy_dec_net_predict, hy_dec_save_penalty, hy_dec_load_penalty},
-    [DEC_LASSO] = {"lasso", "coordinate descent along a penalty path, K-fold CV per target", 0, 1, NULL,
+    [DEC_LASSO] = {"lasso", "coordinate descent along a penalty path (strong rules), K-fold CV per target", 0, 1, NULL,
                    hy_dec_train_enet, hy_dec_net_predict, hy_dec_save_penalty, hy_dec_load_penalty},
     [DEC_ELASTICNET] = {"elasticnet", "the same with an L2 share (l1 ratio 0.5)", 0, 1, defaults_enet,
                         hy_dec_train_enet, hy_dec_net_predict, hy_dec_save_penalty, hy_dec_load_penalty},
-    [DEC_MLP] = {"mlp", "hidden layers + activation + dropout, Adam", 1, 1, defaults_mlp, hy_dec_train_adam,
-                 hy_dec_net_predict, hy_dec_save_adam, hy_dec_load_adam},
+    [DEC_MLP] = {"mlp", "hidden layers + activation + dropout, Adam (--skip ridge: on ridge's residual)", 1, 1,
+                 defaults_mlp, hy_dec_train_mlp, hy_dec_net_predict, hy_dec_save_adam, hy_dec_load_adam},
+    [DEC_KERNEL_RIDGE] = {"kernel-ridge", "kernel ridge in the dual (rbf, poly, linear), LOO or K-fold CV over alpha/gamma",
+                          0, 0, defaults_kernel_ridge, hy_dec_train_kernel_ridge, hy_dec_predict_kernel_ridge,
+                          hy_dec_save_kernel_ridge, hy_dec_load_kernel_ridge},
+    [DEC_PLS] = {"pls", "partial least squares (NIPALS to convergence), optional K-fold CV over components", 0, 1,
+                 defaults_pls, hy_dec_train_pls, hy_dec_net_predict, hy_dec_save_pls, hy_dec_load_pls},
 };
 
 const dec_kind_info *hy_dec_kind(dec_kind k) { return k >= 0 && k < DEC_N_KINDS ? &KINDS[k] : NULL; }
@@ -81,6 +91,11 @@ void hy_dec_opts_default(dec_opts *o, dec_kind kind) {
     o->beta2 = 0.999;
     o->adam_eps = 1e-8;
     o->leaky_slope = 0.01;
+    o->gamma_min = 1e-5;
+    o->gamma_max = 1e-1;
+    o->degree = 3;
+    o->coef0 = 1;
+    o->components = 16;
     const dec_kind_info *k = hy_dec_kind(kind);
     if (k && k->defaults) k->defaults(o);
     hy_dec_opts_recipe(o, DEC_RECIPE_HYPER);
@@ -221,13 +236,24 @@ int hy_dec_net_predict(const decoder *dec, const double *X, int n, float *out) {
         free(h);
         return HY_ENOMEM;
     }
-    int v = dec->n_in;
+    int v = dec->n_in, d = dec->n_out;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < v; j++) {
             float x = (float)X[(size_t)i * v + j];
             if (dec->x_mean) x = (x - dec->x_mean[j]) / dec->x_scale[j];
             a[(size_t)i * v + j] = x;
         }
+    float *skip = NULL;
+    if (dec->skip_W) {
+        // the closed-form part of a residual net: skip (n, d) = a (n, v) @ skip_W^T (v, d) + skip_b
+        if (!(skip = hy_malloc(sizeof(float) * (size_t)n * d))) {
+            free(a), free(h);
+            return HY_ENOMEM;
+        }
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < d; k++) skip[(size_t)i * d + k] = dec->skip_b[k];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, v, 1.0f, a, v, dec->skip_W, v, 1.0f, skip, d);
+    }
     const float slope = (float)dec->leaky_slope;
     for (int l = 0; l < dec->n_layers; l++) {
         int in = dec->sizes[l], o = dec->sizes[l + 1];
@@ -235,13 +261,18 @@ int hy_dec_net_predict(const decoder *dec, const double *X, int n, float *out) {
         // dst (n, o) = a (n, in) @ W^T (in, o) + b
         for (int i = 0; i < n; i++)
             for (int k = 0; k < o; k++) dst[(size_t)i * o + k] = dec->b[l] ? dec->b[l][k] : 0.0f;
+        const int bt = hy_blas_threads_begin((double)n * o * in);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, o, in, 1.0f, a, in, dec->W[l], in, 1.0f,
                     dst, o);
+        hy_blas_threads_end(bt);
         if (l < dec->n_layers - 1) {
             size_t m = (size_t)n * o;
             for (size_t i = 0; i < m; i++) a[i] = hy_dec_act_apply(dec->act, slope, dst[i]);
         }
     }
+    if (skip)
+        for (size_t i = 0; i < (size_t)n * d; i++) out[i] += skip[i];
+    free(skip);
     free(a);
     free(h);
     return HY_OK;
@@ -280,11 +311,11 @@ int hy_dec_save_adam(const decoder *dec, wf_writer *w) {
     rc |= hy_wf_writer_float(w, "dropout", dec->dropout);
     rc |= hy_wf_writer_int(w, "seed", (int64_t)dec->seed);
     rc |= hy_wf_writer_float(w, "final_loss", dec->final_loss);
+    if (dec->loss != DEC_LOSS_L2) rc |= hy_wf_writer_str(w, "loss", hy_dec_loss_name(dec->loss));  // L2 files as before
     return rc;
 }
 
 int hy_dec_load_adam(decoder *dec, const wfile *wf, const char *path) {
-    (void)path;
     int64_t i;
     const char *r;
     dec->recipe = DEC_RECIPE_TORCH;  // files from before the recipes were trained the torch way
@@ -297,6 +328,8 @@ int hy_dec_load_adam(decoder *dec, const wfile *wf, const char *path) {
     if (hy_wf_cfg(wf, "weight_decay")) hy_wf_cfg_float(wf, "weight_decay", &dec->weight_decay);
     if (hy_wf_cfg(wf, "dropout")) hy_wf_cfg_float(wf, "dropout", &dec->dropout);
     if (hy_wf_cfg(wf, "final_loss")) hy_wf_cfg_float(wf, "final_loss", &dec->final_loss);
+    if (hy_wf_cfg(wf, "loss") && !hy_wf_cfg_str(wf, "loss", &r) && hy_dec_loss_parse(r, &dec->loss))
+        return hy_err(HY_EFORMAT, "%s: unknown loss '%s'", path, r);
     return HY_OK;
 }
 
@@ -327,6 +360,13 @@ int hy_dec_save(const decoder *dec, const char *path) {
         snprintf(names[l][1], 64, "layers.%d.bias", l);
         rc |= hy_wf_writer_tensor(w, names[l][0], WF_F32, 2, wd, dec->W[l]);
         if (dec->b[l]) rc |= hy_wf_writer_tensor(w, names[l][1], WF_F32, 1, bd, dec->b[l]);
+    }
+    if (dec->skip_W) {
+        int64_t sd[2] = {dec->n_out, dec->n_in}, bd[1] = {dec->n_out};
+        rc |= hy_wf_writer_str(w, "skip", "ridge");
+        rc |= hy_wf_writer_float(w, "skip_alpha", dec->skip_alpha);
+        rc |= hy_wf_writer_tensor(w, "skip.weight", WF_F32, 2, sd, dec->skip_W);
+        rc |= hy_wf_writer_tensor(w, "skip.bias", WF_F32, 1, bd, dec->skip_b);
     }
     if (dec->x_mean) {
         int64_t vd[1] = {dec->n_in};
@@ -398,6 +438,18 @@ static int load_tensors(decoder *dec, wfile *wf, const char *path, int zs) {
             if (!(dec->b[l] = dup_f32(p, (size_t)bd[0]))) return HY_ENOMEM;
         }
     }
+    const char *skip;
+    if (hy_wf_cfg(wf, "skip")) {
+        if ((rc = hy_wf_cfg_str(wf, "skip", &skip))) return rc;
+        if (strcmp(skip, "ridge")) return hy_err(HY_EFORMAT, "%s: unknown skip '%s'", path, skip);
+        const float *p;
+        int64_t sd[2] = {dec->n_out, dec->n_in}, bd[1] = {dec->n_out};
+        if ((rc = hy_wf_get_f32(wf, "skip.weight", 2, sd, &p))) return rc;
+        if (!(dec->skip_W = dup_f32(p, (size_t)sd[0] * sd[1]))) return HY_ENOMEM;
+        if ((rc = hy_wf_get_f32(wf, "skip.bias", 1, bd, &p))) return rc;
+        if (!(dec->skip_b = dup_f32(p, (size_t)bd[0]))) return HY_ENOMEM;
+        if (hy_wf_cfg(wf, "skip_alpha")) hy_wf_cfg_float(wf, "skip_alpha", &dec->skip_alpha);
+    }
     if (!zs) return HY_OK;
     const float *m, *s;
     int64_t vd[1] = {dec->n_in};
@@ -418,6 +470,15 @@ int hy_dec_from_wfile(decoder *dec, wfile *wf, const char *path) {
     if (!rc) rc = load_tensors(dec, wf, path, zs != 0);
     const dec_kind_info *k = hy_dec_kind(dec->kind);
     if (!rc && k->load_record) rc = k->load_record(dec, wf, path);
+    // tensors the config does not ask for (biases with bias=0, z-scoring with zscore=0, others)
+    // would be ignored and the decoder would predict differently from the one that was saved
+    if (!rc) {
+        char what[96];
+        snprintf(what, sizeof what, "a %d-layer decoder with bias=%d, zscore=%lld", dec->n_layers, dec->has_bias,
+                 (long long)zs);
+        rc = hy_wf_check_all_used(wf, what);
+    }
+    if (!rc && !isfinite(dec->leaky_slope)) rc = hy_err(HY_EVALUE, "%s: config leaky_slope is not finite", path);
     if (rc) hy_dec_free(dec);
     return rc;
 }
@@ -440,18 +501,28 @@ void hy_dec_free(decoder *dec) {
     free(dec->x_mean);
     free(dec->x_scale);
     free(dec->alpha);
+    free(dec->skip_W);
+    free(dec->skip_b);
     memset(dec, 0, sizeof *dec);
 }
 
 void hy_dec_describe(const decoder *dec, FILE *f) {
     const dec_kind_info *k = hy_dec_kind(dec->kind);
     fprintf(f, "decoder %s: %d -> %d", k ? k->name : "?", dec->n_in, dec->n_out);
-    if (dec->n_layers > 1) {
+    if (dec->kind == DEC_KERNEL_RIDGE) {
+        fprintf(f, " (kernel %s", hy_kr_kernel_name(dec->kernel));
+        if (dec->kernel != KR_LINEAR) fprintf(f, ", gamma %.4g", dec->gamma);
+        if (dec->kernel == KR_POLY) fprintf(f, ", degree %d, coef0 %g", dec->degree, dec->coef0);
+        fprintf(f, ", %d training rows)", dec->sizes[1]);
+    } else if (dec->n_layers > 1) {
         fprintf(f, " (layers");
         for (int l = 0; l <= dec->n_layers; l++) fprintf(f, " %d", dec->sizes[l]);
         fprintf(f, ", %s)", hy_dec_act_name(dec->act));
     }
     if (dec->x_mean) fprintf(f, ", z-scored input");
+    if (dec->kind == DEC_PLS) fprintf(f, ", %d components (cv %s)", dec->components, dec->cv);
+    if (dec->skip_W) fprintf(f, ", on a ridge skip (alpha %.4g)", dec->skip_alpha);
+    if (dec->loss != DEC_LOSS_L2) fprintf(f, ", %s loss", hy_dec_loss_name(dec->loss));
     if (k && k->iterative)
         fprintf(f, ", recipe %s, %d epochs, batch %d, lr %g", hy_dec_recipe_name(dec->recipe), dec->epochs,
                 dec->batch_size, dec->lr);

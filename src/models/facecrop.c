@@ -68,7 +68,12 @@ int hy_face_crop_setup(face_crop_opts *o, const char *crop, const char *on_no_fa
 
 void hy_face_crop_describe(const face_crop_opts *o, char *buf, int len) {
     static const char *pol[] = {"fallback-full", "skip", "error"};
-    if (o->mode == FACE_CROP_MTCNN) snprintf(buf, (size_t)len, "mtcnn(on-no-face=%s)", pol[o->on_no_face]);
+    // the detector file's CRC-32 too: results (and caches, sweep setups) made with another
+    // MTCNN must not pass for these
+    if (o->mode == FACE_CROP_MTCNN && o->det)
+        snprintf(buf, (size_t)len, "mtcnn(on-no-face=%s,detector_crc=%08x)", pol[o->on_no_face],
+                 hy_crc32(0, o->det->wf.buf, o->det->wf.size));
+    else if (o->mode == FACE_CROP_MTCNN) snprintf(buf, (size_t)len, "mtcnn(on-no-face=%s)", pol[o->on_no_face]);
     else if (o->mode == FACE_CROP_FULL) snprintf(buf, (size_t)len, "full");
     else snprintf(buf, (size_t)len, "box:%d,%d,%d,%d", o->box.x1, o->box.y1, o->box.x2, o->box.y2);
 }

@@ -9,20 +9,19 @@
 // over images to bound scratch. 1x1 stride-1 convs need no im2col at all. Branch outputs are
 // written straight into their channel slot of the concat, the pool branch is a 3x3/2 max-pool
 // over C*N planes, and the residual add is the up-conv sgemm with beta = 1 into the block input.
-// For a batch of one this is plain NCHW. With 2+ threads the memory-bound passes (im2col,
-// bias+ReLU) are split with one sleeping helper thread; the sgemms use OpenBLAS's threads.
+// For a batch of one this is plain NCHW. With 2+ threads and 2+ images the batch runs as two
+// lanes (halves in two threads, single-threaded products each); one image runs on one thread.
 #include "models/facenet.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
-#include <unistd.h>  // getpid
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"  // hy_err, hy_malloc_aligned, hy_mul_size
 #include "nn/ops.h"     // global_avg_pool, dense, l2_normalize
-#include "nn/sgemm.h"   // hy_sgemm: AVX-512 kernel or cblas_sgemm
+#include "nn/sgemm.h"   // hy_sgemm: own AVX-512 / AVX2 kernel or cblas_sgemm
 
 // --- topology (spec section 1) ------------------------------------------------------
 
@@ -55,18 +54,10 @@ static const blkspec MIXED7A = {4, {{2, 1, {K1, K3S2}}, {2, 1, {K1, K3S2}}, {3, 
 // --- weight loading -------------------------------------------------------------------
 
 // Loads conv `wname`/`bname`: shape [cout, cin, kh, kw] with cout taken from the file.
-// Tensors the topology has used so far (to refuse files with extra tensors); NULL-safe.
-static void mark_used(facenet *f, uint8_t *used, const char *name) {
-    const wf_tensor *t = hy_wf_find(&f->wf, name);
-    if (used && t) used[t - f->wf.tensors] = 1;
-}
-
 static int load_conv(facenet *f, facenet_conv *c, const char *wname, const char *bname, int cin, ksp k,
-                     int hy_relu, uint8_t *used) {
+                     int hy_relu) {
     const wf_tensor *t = hy_wf_find(&f->wf, wname);
     if (!t) return hy_err(HY_EFORMAT, "%s: missing tensor '%s'", f->wf.path, wname);
-    mark_used(f, used, wname);
-    mark_used(f, used, bname);
     if (t->ndim != 4 || t->dims[0] < 1 || t->dims[0] > 65536)
         return hy_err(HY_ESHAPE, "%s: tensor '%s' must be [out,%d,%d,%d]", f->wf.path, wname, cin, k.kh, k.kw);
     int64_t dims[4] = {t->dims[0], cin, k.kh, k.kw};
@@ -90,7 +81,7 @@ static int out_size(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (
 // Builds block `name` from spec `bs` (or a single stem conv when bs == NULL and k != NULL, or
 // the stem max-pool when both are NULL) on input (cin, h, w).
 static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp *stem, int cin, int h, int w,
-                     int residual, float scale, int hy_relu, uint8_t *used) {
+                     int residual, float scale, int hy_relu) {
     if (f->nblocks >= FACENET_MAX_POINTS) return hy_err(HY_EFORMAT, "%s: too many blocks", f->wf.path);
     facenet_block *b = &f->blk[f->nblocks];
     memset(b, 0, sizeof *b);
@@ -105,7 +96,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
         if (stem) {
             snprintf(wn, sizeof wn, "%s.conv.weight", name);
             snprintf(bn, sizeof bn, "%s.conv.bias", name);
-            if ((rc = load_conv(f, &b->br[0].conv[0], wn, bn, cin, *stem, 1, used))) return rc;
+            if ((rc = load_conv(f, &b->br[0].conv[0], wn, bn, cin, *stem, 1))) return rc;
             b->br[0].nconv = 1;
             ccat = b->br[0].conv[0].cout;
             ho = out_size(h, stem->kh, stem->s, stem->ph);
@@ -135,7 +126,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
                     snprintf(wn, sizeof wn, "%s.branch%d.conv.weight", name, i);
                     snprintf(bn, sizeof bn, "%s.branch%d.conv.bias", name, i);
                 }
-                if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1, used))) return rc;
+                if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1))) return rc;
                 c = br->conv[j].cout;
                 hh = out_size(hh, s->k[j].kh, s->k[j].s, s->k[j].ph);
                 ww = out_size(ww, s->k[j].kw, s->k[j].s, s->k[j].pw);
@@ -156,7 +147,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
         snprintf(wn, sizeof wn, "%s.conv2d.weight", name);
         snprintf(bn, sizeof bn, "%s.conv2d.bias", name);
         ksp k1 = K1;
-        if ((rc = load_conv(f, &b->up, wn, bn, ccat, k1, 0, used))) return rc;
+        if ((rc = load_conv(f, &b->up, wn, bn, ccat, k1, 0))) return rc;
         if (b->up.cout != cin)
             return hy_err(HY_ESHAPE, "%s: tensor '%s' has %d outputs, the block input has %d channels", f->wf.path,
                           wn, b->up.cout, cin);
@@ -173,7 +164,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
     return HY_OK;
 }
 
-static int build(facenet *f, uint8_t *used) {
+static int build(facenet *f) {
     const wfile *wf = &f->wf;
     int64_t size;
     int rc;
@@ -214,7 +205,7 @@ static int build(facenet *f, uint8_t *used) {
         w = lb->wo;                                  \
     } while (0)
     for (size_t i = 0; i < sizeof stem / sizeof stem[0]; i++) {
-        if ((rc = add_block(f, stem[i].name, NULL, stem[i].pool ? NULL : &stem[i].k, c, h, w, 0, 0, 0, used))) return rc;
+        if ((rc = add_block(f, stem[i].name, NULL, stem[i].pool ? NULL : &stem[i].k, c, h, w, 0, 0, 0))) return rc;
         NEXT();
     }
     char name[32];
@@ -224,15 +215,15 @@ static int build(facenet *f, uint8_t *used) {
     for (int s = 0; s < 3; s++) {
         for (int i = 0; i < rep[s]; i++) {
             snprintf(name, sizeof name, "repeat_%d.%d", s + 1, i);
-            if ((rc = add_block(f, name, rs[s], NULL, c, h, w, 1, (float)sc[s], 1, used))) return rc;
+            if ((rc = add_block(f, name, rs[s], NULL, c, h, w, 1, (float)sc[s], 1))) return rc;
             NEXT();
         }
         if (s < 2) {
-            if ((rc = add_block(f, mixed[s], ms[s], NULL, c, h, w, 0, 0, 0, used))) return rc;
+            if ((rc = add_block(f, mixed[s], ms[s], NULL, c, h, w, 0, 0, 0))) return rc;
             NEXT();
         }
     }
-    if ((rc = add_block(f, "block8", &BLOCK8, NULL, c, h, w, 1, (float)sc[3], 0, used))) return rc;
+    if ((rc = add_block(f, "block8", &BLOCK8, NULL, c, h, w, 1, (float)sc[3], 0))) return rc;
     NEXT();
 #undef NEXT
     // Head: global average pool -> last_linear (last_bn folded) -> L2 normalise.
@@ -244,13 +235,8 @@ static int build(facenet *f, uint8_t *used) {
     int64_t ld[2] = {t->dims[0], c};
     if ((rc = hy_wf_get_f32(wf, "last_linear.weight", 2, ld, &f->lin_w))) return rc;
     if ((rc = hy_wf_get_f32(wf, "last_linear.bias", 1, ld, &f->lin_b))) return rc;
-    mark_used(f, used, "last_linear.weight");
-    mark_used(f, used, "last_linear.bias");
     f->emb_dim = (int)ld[0];
-    for (uint32_t i = 0; i < wf->n_tensors; i++)
-        if (!used[i]) return hy_err(HY_EFORMAT, "%s: unexpected tensor '%s' (not part of the network)", wf->path,
-                                    wf->tensors[i].name);
-    return HY_OK;
+    return hy_wf_check_all_used(wf, "the network");
 }
 
 // Calls fn on every conv of the network (branch convs, then the up-conv of residual blocks).
@@ -284,10 +270,7 @@ int hy_facenet_load(facenet *f, const char *path) {
     memset(f, 0, sizeof *f);
     int rc = hy_wf_open(&f->wf, path);
     if (rc) return rc;
-    uint8_t *used = hy_calloc(f->wf.n_tensors + 1, 1);
-    if (!used) rc = HY_ENOMEM;
-    else if (!(rc = hy_wf_expect_kind(&f->wf, "facenet")) && !(rc = build(f, used))) rc = pack_weights(f);
-    free(used);
+    if (!(rc = hy_wf_expect_kind(&f->wf, "facenet")) && !(rc = build(f))) rc = pack_weights(f);
     if (rc) hy_facenet_free(f);
     return rc;
 }
@@ -454,119 +437,25 @@ static void bias_act_rows(float *x, size_t ld, const float *b, float alpha, size
     }
 }
 
-// --- a second worker for the memory-bound passes -----------------------------------------------
-// With 2+ threads, im2col and bias/ReLU are split in two halves: the calling thread does one,
-// a helper thread the other. The helper sleeps on a condition variable between jobs (no
-// spinning), so it does not fight OpenBLAS's threads for the cores; an OpenMP region here
-// halved throughput on a loaded machine. One helper per process, used by one caller at a time
-// (others run serially). Only jobs above FN_PAR_MIN floats are split.
-#define FN_PAR_MIN ((size_t)1 << 18)
-
-typedef struct {
-    int kind;  // 0 im2col, 1 bias_act
-    float *dst;
-    const float *in;
-    const facenet_conv *c;
-    int n, n0, cn, h, w, ho, wo;
-    const float *b;
-    float alpha;
-    size_t ld, len;
-    int hy_relu;
-    int lo, hi;  // row range
-} fn_job;
-
-static void run_job(const fn_job *j) {
-    if (j->kind == 0) im2col_rows(j->dst, j->in, j->c, j->n, j->n0, j->cn, j->h, j->w, j->ho, j->wo, j->lo, j->hi);
-    else bias_act_rows(j->dst, j->ld, j->b, j->alpha, j->len, j->hy_relu, j->lo, j->hi);
-}
-
-static struct {
-    pthread_mutex_t mu, busy;
-    pthread_cond_t go, done;
-    fn_job job;
-    long posted, finished;
-    int state;  // 0 not started, 1 running, -1 failed to start
-    pid_t pid;  // process that started it (a forked child has no helper and starts its own)
-} H = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-       {0}, 0, 0, 0, 0};
-
-static void *helper_main(void *arg) {
-    (void)arg;
-    long seen = 0;
-    pthread_mutex_lock(&H.mu);
-    for (;;) {
-        while (H.posted == seen) pthread_cond_wait(&H.go, &H.mu);
-        seen = H.posted;
-        fn_job j = H.job;
-        pthread_mutex_unlock(&H.mu);
-        run_job(&j);
-        pthread_mutex_lock(&H.mu);
-        H.finished = seen;
-        pthread_cond_signal(&H.done);
-    }
-    return NULL;
-}
-
-// Set in a thread that runs one lane of a two-lane forward pass: the other core is busy.
-static _Thread_local int fn_serial;
-
-// Runs rows [0, rows) of job j, split with the helper when worthwhile.
-static void run_split(fn_job j, int rows, size_t floats) {
-    j.lo = 0;
-    j.hi = rows;
-    if (fn_serial || hy_get_threads() < 2 || rows < 2 || floats < FN_PAR_MIN || pthread_mutex_trylock(&H.busy)) {
-        run_job(&j);
-        return;
-    }
-    pthread_mutex_lock(&H.mu);
-    if (H.state != 0 && H.pid != getpid()) H.state = 0, H.posted = H.finished = 0;
-    if (H.state == 0) {
-        pthread_t t;
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        H.state = pthread_create(&t, &a, helper_main, NULL) == 0 ? 1 : -1;
-        H.pid = getpid();
-        pthread_attr_destroy(&a);
-    }
-    if (H.state != 1) {
-        pthread_mutex_unlock(&H.mu);
-        pthread_mutex_unlock(&H.busy);
-        run_job(&j);
-        return;
-    }
-    const int mid = rows / 2;
-    H.job = j;
-    H.job.lo = mid;
-    H.job.hi = rows;
-    const long ticket = ++H.posted;
-    pthread_cond_signal(&H.go);
-    pthread_mutex_unlock(&H.mu);
-    j.hi = mid;
-    run_job(&j);
-    pthread_mutex_lock(&H.mu);
-    while (H.finished != ticket) pthread_cond_wait(&H.done, &H.mu);
-    pthread_mutex_unlock(&H.mu);
-    pthread_mutex_unlock(&H.busy);
-}
-
 static void im2col_cnhw(float *col, const float *in, const facenet_conv *c, int n, int n0, int cn, int h, int w,
                         int ho, int wo) {
-    fn_job j = {0, col, in, c, n, n0, cn, h, w, ho, wo, NULL, 0, 0, 0, 0, 0, 0};
-    const int K = c->cin * c->kh * c->kw;
-    run_split(j, K, (size_t)K * cn * ho * wo);
+    im2col_rows(col, in, c, n, n0, cn, h, w, ho, wo, 0, c->cin * c->kh * c->kw);
 }
 
 static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, size_t len, int hy_relu) {
-    fn_job j = {1, x, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, b, alpha, ld, len, hy_relu, 0, 0};
-    run_split(j, c, (size_t)c * len);
+    bias_act_rows(x, ld, b, alpha, len, hy_relu, 0, c);
 }
 
 // out (cout, N) = W (cout, K) @ col (K, N), col rows N apart: through the packed weights when
-// the conv was packed at load, else straight from c->w (convs built by hand in the tests).
-static void conv_gemm(const facenet_conv *c, int N, const float *col, float *out, int ldo) {
-    if (c->ga.A) hy_sgemm_a_mul(&c->ga, N, col, N, 0.0f, out, ldo);
-    else hy_sgemm(c->cout, N, c->cin * c->kh * c->kw, 1.0f, c->w, c->cin * c->kh * c->kw, col, N, 0.0f, out, ldo);
+// the conv was packed at load, with the bias and ReLU applied as the product is stored (returns
+// 1), else straight from c->w (convs built by hand in the tests; returns 0: the caller adds them).
+static int conv_gemm(const facenet_conv *c, int N, const float *col, float *out, int ldo) {
+    if (c->ga.A) {
+        hy_sgemm_a_mul_ep(&c->ga, N, col, N, 0.0f, out, ldo, c->b, 1.0f, c->hy_relu);
+        return 1;
+    }
+    hy_sgemm(c->cout, N, c->cin * c->kh * c->kw, 1.0f, c->w, c->cin * c->kh * c->kw, col, N, 0.0f, out, ldo);
+    return 0;
 }
 
 void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet_conv *c, int n, int h, int w,
@@ -574,9 +463,10 @@ void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet
     const int ho = out_size(h, c->kh, c->sh, c->ph), wo = out_size(w, c->kw, c->sw, c->pw);
     const size_t hwo = (size_t)ho * wo, cols = (size_t)n * hwo;
     const int K = c->cin * c->kh * c->kw;
+    int fused = 0;  // bias and ReLU applied by conv_gemm
     if (is_pointwise(c)) {
         // out (cout, n*hw) = W (cout, cin) @ in (cin, n*hw)
-        conv_gemm(c, (int)cols, in, out, (int)ldo);
+        fused = conv_gemm(c, (int)cols, in, out, (int)ldo);
     } else {
         const size_t per = (size_t)K * hwo;
         int tile = (int)(scratch_floats / per);
@@ -585,10 +475,10 @@ void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet
         for (int n0 = 0; n0 < n; n0 += tile) {
             const int cn = n - n0 < tile ? n - n0 : tile;
             im2col_cnhw(scratch, in, c, n, n0, cn, h, w, ho, wo);
-            conv_gemm(c, (int)(cn * hwo), scratch, out + (size_t)n0 * hwo, (int)ldo);
+            fused = conv_gemm(c, (int)(cn * hwo), scratch, out + (size_t)n0 * hwo, (int)ldo);
         }
     }
-    bias_act(out, ldo, c->b, 1.0f, c->cout, cols, c->hy_relu);
+    if (!fused) bias_act(out, ldo, c->b, 1.0f, c->cout, cols, c->hy_relu);
 }
 
 // out (planes, ho, wo) = 3x3 stride-2 floor max-pool of in (planes, h, w)
@@ -662,8 +552,8 @@ static void forward_lane(const facenet *f, facenet_buffers *B, const float *in, 
         if (b->residual) {
             // x = act(x + scale * (Wup @ cat + bup))   (torch: hy_relu(x + scale * hy_conv2d(cat)))
             const facenet_conv *u = &b->up;
-            hy_sgemm_a_mul(&u->ga, (int)ldo, cat, (int)ldo, 1.0f, x, (int)ldo);  // ga holds scale * Wup
-            bias_act(x, ldo, u->b, b->scale, u->cout, ldo, b->hy_relu);
+            // ga holds scale * Wup; the bias (times scale) and ReLU are applied as x is stored
+            hy_sgemm_a_mul_ep(&u->ga, (int)ldo, cat, (int)ldo, 1.0f, x, (int)ldo, u->b, b->scale, b->hy_relu);
         } else {
             float *t = x;
             x = y;
@@ -694,7 +584,6 @@ typedef struct {
 
 static void *lane_main(void *arg) {
     const lane_job *j = arg;
-    fn_serial = 1;
     forward_lane(j->f, (facenet_buffers *)&j->f->lane[1], j->in, j->n, j->emb, NULL, NULL);
     return NULL;
 }
@@ -707,22 +596,27 @@ int hy_facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_h
     for (size_t k = 0; k < (size_t)n * img; k++) bad += !isfinite(in[k]);
     if (bad) return hy_err(HY_EVALUE, "facenet: input has %ld non-finite values", bad);
     if (!use_lanes(n)) {
+        // One image (or one thread): everything on this thread. A second thread for one image's
+        // products (9..6241 columns) or for its memory-bound passes (a helper thread that took
+        // half of each im2col and bias pass, before) did not pay on an idle machine (34.0 vs 35.6
+        // and 36.4 vs 32.7 img/s), and with a competing process every hand-off waited for the
+        // scheduler: 2.3x slower than one thread (tests/bench/threads.sh).
+        const int blas_threads = hy_blas_threads_begin(0);  // no work: one thread
         forward_lane(f, &f->lane[0], in, n, emb, hook, user);
+        hy_blas_threads_end(blas_threads);
         return HY_OK;
     }
     // Two threads, each with single-threaded BLAS on half of the batch: at batch 32 this runs
     // ~1.2x faster than one pass with OpenBLAS's 2 threads, whose sgemms (32-448 output rows)
     // split poorly. The hook (first image only) is called from this thread's lane.
-    const int n0 = (n + 1) / 2, threads = hy_get_threads();
+    const int n0 = (n + 1) / 2;
     lane_job j = {f, in + (size_t)n0 * img, n - n0, emb + (size_t)n0 * f->emb_dim};
-    openblas_set_num_threads(1);
+    const int blas_threads = hy_blas_threads_begin(0);  // no work: one thread
     pthread_t t;
     const int started = pthread_create(&t, NULL, lane_main, &j) == 0;
-    fn_serial = 1;
     forward_lane(f, &f->lane[0], in, n0, emb, hook, user);
     if (started) pthread_join(t, NULL);
     else forward_lane(f, &f->lane[1], j.in, j.n, j.emb, NULL, NULL);
-    fn_serial = 0;
-    openblas_set_num_threads(threads);
+    hy_blas_threads_end(blas_threads);
     return HY_OK;
 }

@@ -114,6 +114,7 @@ int hy_mtcnn_load(mtcnn_model *m, const char *path) {
     T(get_prelu(m, "onet", "prelu3", 64, &m->onet.prelu3));
     T(get_prelu(m, "onet", "prelu4", 128, &m->onet.prelu4));
     T(get_prelu(m, "onet", "prelu5", 256, &m->onet.prelu5));
+    T(hy_wf_check_all_used(&m->wf, "MTCNN's P-, R- or O-Net"));
 #undef T
     return HY_OK;
 fail:

@@ -15,6 +15,7 @@
 
 #include "base/common.h"
 #include "nn/conv3x3.h"
+#include "nn/cpu.h"  // hy_isa, hy_isa_name
 #include "nn/ops.h"
 
 #ifndef _OPENMP  // NO_OMP=1 builds: the loops run serially
@@ -91,7 +92,10 @@ static int release_file(pggan *g) {
     }
     d = keep(d, &g->rgb_w, 3 * (size_t)g->ch[g->nstages - 1]);
     keep(d, &g->rgb_b, 3);
+    char path[sizeof g->wf.path];  // messages still name the file
+    memcpy(path, g->wf.path, sizeof path);
     hy_wf_close(&g->wf);
+    memcpy(g->wf.path, path, sizeof path);
     return HY_OK;
 }
 
@@ -99,6 +103,7 @@ int hy_pggan_load(pggan *g, const char *path) {
     memset(g, 0, sizeof *g);
     int r = hy_wf_open(&g->wf, path);
     if (r) return r;
+    g->file_crc = hy_crc32(0, g->wf.buf, g->wf.size);
     wfile *wf = &g->wf;
     const char *p = wf->path;
     int64_t res, lat;
@@ -166,12 +171,7 @@ int hy_pggan_load(pggan *g, const char *path) {
         (r = hy_wf_get_f32(wf, "torgb.bias", 1, (int64_t[]){3}, &g->rgb_b)))
         goto fail;
     // a file with tensors the model does not use is probably the wrong model: refuse it
-    uint32_t expected = 4 + 4 * (uint32_t)(g->nstages - 1) + 2;
-    if (wf->n_tensors != expected) {
-        r = hy_err(HY_EFORMAT, "%s: has %u tensors, a %lld-pixel PGGAN has %u", p, wf->n_tensors, (long long)res,
-                   expected);
-        goto fail;
-    }
+    if ((r = hy_wf_check_all_used(wf, "a PGGAN generator"))) goto fail;
     // Direct-conv layers: repack (and for conv0 fold the upsample into) the weights once.
     // buf_c only serves the layers left on the upsample + im2col path, so it is sized for them.
     // All packed weights share one huge-page arena (a few faults instead of one per 4 KiB).
@@ -293,6 +293,9 @@ static void latent_dense(float *out, const float *x, const float *W, const float
 }
 
 int hy_pggan_forward(pggan *g, const float *z, float *out, pggan_hook hook, void *user) {
+    if (g->pk_arena && !hy_c3_available())
+        return hy_err(HY_EARG, "generator was loaded for the direct-conv kernels, which the current instruction set "
+                               "(%s) lacks: load it again", hy_isa_name(hy_isa()));
     for (int i = 0; i < g->latent; i++)
         if (!isfinite(z[i])) return hy_err(HY_EVALUE, "latent element %d is NaN or Inf", i);
     if (hook && g->act_floats < g->act_full) {  // the unfused last stage needs full-size buffers

@@ -1,6 +1,7 @@
 // ops.c - fast layer implementations (see include/nn/ops.h for shapes and conventions).
 // Convolution is im2col + one cblas_sgemm per row tile; elementwise loops use OpenMP when
-// built with it. BLAS is never called from inside an OpenMP region.
+// built with it (one thread below HY_PAR_MIN_ELEMS elements), BLAS calls one thread below
+// HY_PAR_MIN_WORK multiply-adds (threads.h). BLAS is never called from inside an OpenMP region.
 #include "nn/ops.h"
 
 #ifndef _OPENMP  // NO_OMP=1 builds: the loops run serially
@@ -11,13 +12,17 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/threads.h"  // HY_PAR_MIN_ELEMS, hy_blas_threads_begin
+
 // --- dense ------------------------------------------------------------------------
 void hy_dense(float *out, const float *in, const float *W, const float *b, int n, int in_dim, int out_dim) {
     // out[n][o] = sum_i in[n][i] * W[o][i]; one row is a matrix-vector product (sgemm would
     // first copy all of W into its packed layout)
+    const int bt = hy_blas_threads_begin((double)n * in_dim * out_dim);
     if (n == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, W, in_dim, in, 1, 0.0f, out, 1);
     else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1.0f, in, in_dim, W, in_dim, 0.0f,
                 out, out_dim);
+    hy_blas_threads_end(bt);
     if (b)
         for (int r = 0; r < n; r++)
             for (int o = 0; o < out_dim; o++) out[(size_t)r * out_dim + o] += b[o];
@@ -49,7 +54,7 @@ size_t hy_conv2d_scratch_floats(const conv_shape *s) {
 // col (K = cin*kh*kw, rows*wo) for output rows [y0, y0+rows) of one image.
 static void im2col(float *col, const float *in, const conv_shape *s, int y0, int rows) {
     const int wo = hy_conv2d_out_w(s), ncol = rows * wo, K = s->cin * s->kh * s->kw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)K * ncol >= HY_PAR_MIN_ELEMS)
     for (int k = 0; k < K; k++) {
         int c = k / (s->kh * s->kw), ky = (k / s->kw) % s->kh, kx = k % s->kw;
         const float *src = in + (size_t)c * s->h * s->w;
@@ -89,15 +94,19 @@ void hy_conv2d(float *out, const float *in, const float *W, const float *b, int 
         const float *x = in + i * in_img;
         float *y = out + i * out_img;
         if (is_pointwise(s)) {
+            const int bt = hy_blas_threads_begin((double)s->cout * ho * wo * K);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, ho * wo, K, 1.0f, W, K, x, ho * wo,
                         0.0f, y, ho * wo);
+            hy_blas_threads_end(bt);
         } else {
             int tr = tile_rows(s);
             for (int y0 = 0; y0 < ho; y0 += tr) {
                 int rows = y0 + tr <= ho ? tr : ho - y0;
                 im2col(scratch, x, s, y0, rows);
+                const int bt = hy_blas_threads_begin((double)s->cout * rows * wo * K);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, rows * wo, K, 1.0f, W, K, scratch,
                             rows * wo, 0.0f, y + (size_t)y0 * wo, ho * wo);
+                hy_blas_threads_end(bt);
             }
         }
         if (b) hy_add_bias(y, b, 1, s->cout, ho * wo);
@@ -106,7 +115,7 @@ void hy_conv2d(float *out, const float *in, const float *W, const float *b, int 
 
 // --- elementwise ------------------------------------------------------------------
 void hy_add_bias(float *x, const float *b, int n, int c, int hw) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)n * c * hw >= HY_PAR_MIN_ELEMS)
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++) {
             float *p = x + ((size_t)i * c + ch) * hw;
@@ -116,12 +125,12 @@ void hy_add_bias(float *x, const float *b, int n, int c, int hw) {
 }
 
 void hy_leaky_relu(float *x, size_t len, float slope) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (len >= HY_PAR_MIN_ELEMS)
     for (size_t i = 0; i < len; i++) x[i] = x[i] > 0 ? x[i] : x[i] * slope;
 }
 
 void hy_relu(float *x, size_t len) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (len >= HY_PAR_MIN_ELEMS)
     for (size_t i = 0; i < len; i++) x[i] = x[i] > 0 ? x[i] : 0.0f;
 }
 
@@ -137,7 +146,7 @@ void hy_prelu(float *x, const float *slope, int n, int c, int hw) {
 void hy_pixel_norm(float *x, int n, int c, int hw, float eps) {
     for (int i = 0; i < n; i++) {
         float *img = x + (size_t)i * c * hw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)c * hw >= HY_PAR_MIN_ELEMS)
         for (int p0 = 0; p0 < hw; p0 += 256) {
             int len = hw - p0 < 256 ? hw - p0 : 256;
             float acc[256];
@@ -192,7 +201,7 @@ void hy_softmax_channels(float *x, int n, int c, int hw) {
 
 // --- resampling / pooling ---------------------------------------------------------
 void hy_upsample2x_nearest(float *out, const float *in, int n, int c, int h, int w) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * c * h * w >= HY_PAR_MIN_ELEMS)
     for (long p = 0; p < (long)n * c; p++) {
         const float *src = in + (size_t)p * h * w;
         float *dst = out + (size_t)p * 4 * h * w;
@@ -214,7 +223,7 @@ int hy_pool_out_size(int in, int k, int s, int ceil_mode) {
 
 void hy_max_pool2d(float *out, const float *in, int n, int c, int h, int w, int k, int s, int ceil_mode) {
     int ho = hy_pool_out_size(h, k, s, ceil_mode), wo = hy_pool_out_size(w, k, s, ceil_mode);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * c * h * w >= HY_PAR_MIN_ELEMS)
     for (long p = 0; p < (long)n * c; p++) {
         const float *src = in + (size_t)p * h * w;
         float *dst = out + (size_t)p * ho * wo;
@@ -254,7 +263,7 @@ void hy_concat_channels(float *out, const float *const *parts, const int *cs, in
 }
 
 void hy_residual_add(float *x, const float *r, float scale, size_t len) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (len >= HY_PAR_MIN_ELEMS)
     for (size_t i = 0; i < len; i++) x[i] += scale * r[i];
 }
 

@@ -1,6 +1,7 @@
 // dataset.c - load/validate/save the four-file dataset layout (see include/study/dataset.h).
 #include "study/dataset.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +31,15 @@ static int check_matrix(const char *path, npy_f64 *a, double **out, int *rows, i
         hy_npy_free_f64(a);
         return hy_err(HY_ESHAPE, "%s: unusable shape (%lld, %lld)", path, r, c);
     }
+    // The values are used (and written back) as float32: a float64 such as 1e300 is finite but
+    // would become Inf, so the check is on the float32 range.
     for (int64_t i = 0; i < a->size; i++)
-        if (!isfinite(a->data[i])) {
+        if (!(fabs(a->data[i]) <= FLT_MAX)) {
             long long r = i / a->dims[1], c = i % a->dims[1];
+            double v = a->data[i];
             hy_npy_free_f64(a);
-            return hy_err(HY_EVALUE, "%s: non-finite value (NaN or Inf) at row %lld, column %lld", path, r, c);
+            return hy_err(HY_EVALUE, "%s: non-finite value at row %lld, column %lld: %g is %s", path, r, c, v,
+                          isfinite(v) ? "beyond float32's range (|x| > 3.4e38)" : "NaN or Inf");
         }
     *rows = (int)a->dims[0];
     *cols = (int)a->dims[1];
@@ -163,6 +168,13 @@ void hy_ds_free(hy_dataset *ds) {
 
 int hy_ds_write_f32(const char *path, const double *m, int rows, int cols) {
     size_t n = (size_t)rows * (size_t)cols;
+    // nothing non-finite is written silently (a simulation with a huge gain, maps scaled past
+    // float32): the caller gets an error naming the file and the element instead
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs(m[i]) <= FLT_MAX))
+            return hy_err(HY_EVALUE, "%s: value %g at row %zu, column %zu is %s; nothing written", path, m[i],
+                          i / (size_t)cols, i % (size_t)cols,
+                          isfinite(m[i]) ? "beyond float32's range (|x| > 3.4e38)" : "NaN or Inf");
     float *f = hy_malloc(n * sizeof *f);
     if (!f) return HY_ENOMEM;
     for (size_t i = 0; i < n; i++) f[i] = (float)m[i];

@@ -23,8 +23,8 @@ static int read_columns(const char *path, const char *const *names, int k, doubl
                         int optional) {
     for (int j = 0; j < k; j++) cols[j] = NULL;
     *n_rows = -1;
-    FILE *f = fopen(path, "r");
-    if (!f) return optional && !hy_path_exists(path) ? HY_OK : hy_err(HY_EIO, "%s: cannot open", path);
+    FILE *f = hy_fopen_read(path);  // regular files only: a FIFO would block
+    if (!f) return optional && !hy_path_exists(path) ? HY_OK : HY_EIO;
     char *line = NULL, *head = NULL, *hf[MAX_COLS], *fl[MAX_COLS];
     size_t cap = 0;
     int r = HY_OK, nh = 0, idx[8], n = 0, cap_rows = 0;
@@ -102,7 +102,8 @@ static void config_from_name(run_summary *s) {
     snprintf(s->config, sizeof s->config, "%s", s->name);
     char *u = strrchr(s->config, '_');
     if (!u || u[1] != 's' || !u[2] || strspn(u + 2, "0123456789") != strlen(u + 2) || u == s->config) return;
-    if (!s->seed) s->seed = atoll(u + 2);
+    long long seed;
+    if (!s->seed && !hy_csv_ll(u + 2, &seed)) s->seed = seed;  // checked: no overflow
     *u = 0;
 }
 
@@ -111,8 +112,8 @@ static int read_run(run_data *d, const char *dir) {
     char p[4400];  // dir is under 4200
     // run.csv: header and one row
     snprintf(p, sizeof p, "%s/run.csv", dir);
-    FILE *f = fopen(p, "r");
-    if (!f) return hy_err(HY_EIO, "%s: cannot open", p);
+    FILE *f = hy_fopen_read(p);
+    if (!f) return HY_EIO;
     char *head = NULL, *row = NULL;
     size_t c1 = 0, c2 = 0;
     int r = getline(&head, &c1, f) < 0 || getline(&row, &c2, f) < 0

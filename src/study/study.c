@@ -118,7 +118,7 @@ static void cache_key(study_ctx *c, const float *T, int n, char *key, int len) {
     char crop[128];
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
     uint32_t lat = hy_crc32(0, T, sizeof(float) * (size_t)n * c->gen->latent);
-    uint32_t g = hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), f = hy_crc32(0, c->net->wf.buf, c->net->wf.size);
+    uint32_t g = c->gen->file_crc, f = hy_crc32(0, c->net->wf.buf, c->net->wf.size);
     snprintf(key, (size_t)len, "n=%d latents_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s\n", n, lat, g, f,
              crop);
 }
@@ -151,7 +151,7 @@ static int load_cached(study_ctx *c, int n, const char *dir, face_set *out) {
     memcpy(out->emb, e.data, sizeof(float) * (size_t)n * D);
     hy_npy_free_f32(&e);
     snprintf(p, sizeof p, "%s/crops.txt", dir);
-    FILE *f = fopen(p, "r");
+    FILE *f = hy_fopen_read(p);
     if (!f || !fgets(out->how, n + 1, f) || (int)strlen(out->how) != n) {
         if (f) fclose(f);
         r = hy_err(HY_EFORMAT, "%s: missing or damaged", p);
@@ -168,7 +168,7 @@ int hy_study_gt_faces(study_ctx *c, const float *T, int n, const char *cache_dir
     char key[512], p[4200], old[512] = {0};
     cache_key(c, T, n, key, sizeof key);
     snprintf(p, sizeof p, "%s/key.txt", cache_dir);
-    FILE *f = fopen(p, "r");
+    FILE *f = hy_fopen_read(p);
     if (f) {
         size_t k = fread(old, 1, sizeof old - 1, f);
         old[k] = 0;

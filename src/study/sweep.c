@@ -62,11 +62,11 @@ static int write_run(group_job *j, const sweep_run *run, const decoder *dec) {
     run_summary s;
     memset(&s, 0, sizeof s);
     snprintf(s.name, sizeof s.name, "%s", run->name);
-    snprintf(s.model, sizeof s.model, "%.*s", (int)sizeof s.model - 1, run->model->name);
+    snprintf(s.model, sizeof s.model, "%s", run->model->name);
+    snprintf(s.config, sizeof s.config, "%s", run->config);
+    s.seed = run->epochs ? (long long)run->seed : 0;  // 0: closed-form fits have no seed
     s.epochs = run->epochs;
     s.batch = run->batch;
-    s.seed = (long long)run->seed;
-    snprintf(s.config, sizeof s.config, "%s", run->config);
     snprintf(p, sizeof p, "%s/pred.npy", tmp);
     if (!(r = hy_dec_predict(dec, j->ds->test.fmri, n, P)) && !(r = hy_npy_write_f32(p, 2, (int64_t[]){n, L}, P)))
         r = hy_study_evaluate(j->c, j->Tf, P, n, j->gt, tmp, NULL, NULL, 0, 0, &s);
@@ -150,8 +150,18 @@ static int run_done(const char *out_dir, const char *name) {
 }
 
 // One line naming everything a finished run's numbers depend on besides its own decoder settings
-// (those are in its name): the data, the generator and FaceNet files, the crop, the null and the
-// decoder options shared by the grid.
+// (those are in its name): the data, the generator, FaceNet and MTCNN files (CRC-32s), the crop,
+// the null and the decoder options shared by the grid, each exactly (exact_double: --lr
+// 0.0010000004 is not --lr 0.001).
+// The shortest decimal form of v that reads back as exactly v (0.001 stays "0.001", and
+// 0.0010000004 is not mistaken for it).
+static void exact_double(char *buf, size_t len, double v) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
 static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset *ds, char *line, size_t len) {
     uint32_t d = 0;
     const ds_split *sp[2] = {&ds->train, &ds->test};
@@ -159,14 +169,15 @@ static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset
         d = hy_crc32(d, sp[i]->fmri, sizeof(double) * (size_t)sp[i]->n * sp[i]->v);
         d = hy_crc32(d, sp[i]->lat, sizeof(double) * (size_t)sp[i]->n * sp[i]->d);
     }
-    char crop[128];
+    char crop[128], lr[32];
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
+    exact_double(lr, sizeof lr, o->lr);
     snprintf(line, len,
              "data_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s n_null=%d n_null_latent=%d null_seed=%llu "
-             "zscore=%d recipe=%s seed=%llu lr=%g mlp_hidden=%d\n",
-             d, hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop,
-             c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, hy_dec_recipe_name(o->recipe),
-             (unsigned long long)o->seed, o->lr, o->mlp_hidden);
+             "zscore=%d recipe=%s seed=%llu lr=%s mlp_hidden=%d\n",
+             d, c->gen->file_crc, hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop, c->n_null, c->n_null_latent,
+             (unsigned long long)c->seed, o->zscore, hy_dec_recipe_name(o->recipe), (unsigned long long)o->seed, lr,
+             o->mlp_hidden);
 }
 
 // OUT/setup.txt records the setup of the runs in OUT. A sweep resumed (or a shard added) with
@@ -176,7 +187,7 @@ static int check_setup(const sweep_opts *o, const study_ctx *c, const hy_dataset
     char p[4200], want[1024], have[1024];
     setup_line(o, c, ds, want, sizeof want);
     snprintf(p, sizeof p, "%s/setup.txt", o->out_dir);
-    FILE *f = fopen(p, "r");
+    FILE *f = hy_fopen_read(p);
     if (f) {
         const int ok = fgets(have, sizeof have, f) != NULL;
         fclose(f);
@@ -234,18 +245,23 @@ static int plan(const sweep_opts *o, const sweep_run *runs, int total, int *todo
     return groups;
 }
 
-// Trains every group of the run list that has work: the closed-form fits first (usually quick,
-// they give early results and the first measured costs for the ETA), then the iterative ones in
-// grid order. Results do not depend on the order.
-static int run_groups(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const sweep_run *runs, int total,
-                      const int *todo, int n_groups) {
-    float *Tf = hy_study_to_f32(ds->test.lat, (size_t)ds->test.n * ds->test.d);
-    sweep_eta *eta = hy_calloc(1, sizeof *eta);
-    face_set gt = {0};
+// Takes runs/.<name>.lock for a training (named after its last run): held while it is
+// computed, so two processes in one RESULTS never share a run folder. Returns 1 when another
+// process holds it (the training is left to that process).
+static int lock_group(const sweep_opts *o, const sweep_run *last, int *fd) {
     char p[4200];
-    int r = Tf && eta ? HY_OK : HY_ENOMEM, g = 0;
-    for (int pass = 0; pass < 2; pass++)  // the trainings with work, in the order they run, for the ETA
-        for (int k = 0; k < total && !r;) {
+    snprintf(p, sizeof p, "%s/runs/.%s.lock", o->out_dir, last->name);
+    int r = hy_lock_take(p, 0, fd);
+    if (r == 1) hy_note("sweep: %s is being computed by another process (%s is locked); leaving it to that process",
+                        last->name, p);
+    return r;
+}
+
+// Adds the trainings with work to the ETA model, in the order run_groups runs them.
+static void plan_eta(sweep_eta *eta, const sweep_opts *o, const hy_dataset *ds, const sweep_run *runs, int total,
+                     const int *todo) {
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < total;) {
             int n = 1, last = todo[k] ? k : -1;
             while (k + n < total && runs[k + n].group == runs[k].group) last = todo[k + n] ? k + n : last, n++;
             if (last >= 0 && (runs[k].epochs > 0) == pass) {
@@ -256,40 +272,68 @@ static int run_groups(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, c
             }
             k += n;
         }
-    if (!r) {
-        snprintf(p, sizeof p, "%s/gt", o->out_dir);
-        hy_note("sweep: ground-truth faces (%d) -> %s", ds->test.n, p);
-        r = hy_study_gt_faces(c, Tf, ds->test.n, p, &gt);
+}
+
+// Trains the runs[k..k+n) of one training (its lock held) and logs it as training g + 1.
+static int train_group(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const face_set *gt, const float *Tf,
+                       const sweep_run *runs, int *todo, int n, int g, int n_groups, sweep_eta *eta) {
+    if (runs[0].epochs)
+        hy_note("sweep: training %d/%d: %s, batch %d, seed %llu, to epoch %d%s", g + 1, n_groups, runs[0].model->spec,
+                runs[0].batch, (unsigned long long)runs[0].seed, runs[n - 1].epochs,
+                " (runs are written as their epoch counts pass)");
+    else hy_note("sweep: training %d/%d: %s", g + 1, n_groups, runs[0].model->spec);
+    hy_sweep_eta_report(eta, hy_now(), 0);
+    group_job j = {o, c, ds, gt, Tf, runs, todo, n, 0, {0}, 0, eta};
+    hy_curve_init(&j.curve);
+    int r = do_group(&j);
+    if (r) {
+        char keep[1024];
+        snprintf(keep, sizeof keep, "training %s (batch %d, seed %llu): %s", runs[0].model->spec, runs[0].batch,
+                 (unsigned long long)runs[0].seed, hy_errmsg());
+        hy_err(r, "%s", keep);
     }
-    if (!r) hy_sweep_eta_start(eta, hy_now());
+    hy_curve_free(&j.curve);
+    return r;
+}
+
+// Trains every group of the run list that has work, each under its lock: the closed-form fits
+// first (usually quick, they give early results and the first measured costs for the ETA),
+// then the iterative ones in grid order. Results do not depend on the order. *n_busy counts
+// the runs left to other processes.
+static int run_groups(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const face_set *gt, const float *Tf,
+                      const sweep_run *runs, int total, int *todo, int n_groups, int *n_busy) {
+    sweep_eta *eta = hy_calloc(1, sizeof *eta);
+    if (!eta) return HY_ENOMEM;
+    plan_eta(eta, o, ds, runs, total, todo);
+    hy_sweep_eta_start(eta, hy_now());
+    int r = HY_OK, g = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < total && !r;) {
-            int n = 1, any = todo[k];
+            int n = 1, any = todo[k], fd = -1;
             while (k + n < total && runs[k + n].group == runs[k].group) any |= todo[k + n], n++;
-            if (any && (runs[k].epochs > 0) == pass) {
-                if (runs[k].epochs)
-                    hy_note("sweep: training %d/%d: %s, batch %d, seed %llu, to epoch %d%s", g + 1, n_groups,
-                            runs[k].model->spec, runs[k].batch, (unsigned long long)runs[k].seed,
-                            runs[k + n - 1].epochs, " (runs are written as their epoch counts pass)");
-                else hy_note("sweep: training %d/%d: %s", g + 1, n_groups, runs[k].model->spec);
-                hy_sweep_eta_report(eta, hy_now(), 0);
-                group_job j = {o, c, ds, &gt, Tf, runs + k, todo + k, n, 0, {0}, 0, eta};
-                hy_curve_init(&j.curve);
-                if ((r = do_group(&j))) {
-                    char keep[1024];
-                    snprintf(keep, sizeof keep, "training %s (batch %d, seed %llu): %s", runs[k].model->spec,
-                             runs[k].batch, (unsigned long long)runs[k].seed, hy_errmsg());
-                    hy_err(r, "%s", keep);
-                }
-                hy_curve_free(&j.curve);
-                if (!r) hy_sweep_eta_done(eta, hy_now());
-                g++;
+            if (!any || (runs[k].epochs > 0) != pass) {
+                k += n;
+                continue;
             }
+            if ((r = lock_group(o, &runs[k + n - 1], &fd)) == 1) {
+                r = HY_OK;
+                for (int i = 0; i < n; i++) *n_busy += todo[k + i];
+                any = 0;
+            }
+            if (any && !r) {  // runs finished by another process while this one waited are not redone
+                any = 0;
+                for (int i = 0; i < n; i++) any |= todo[k + i] = todo[k + i] && !run_done(o->out_dir, runs[k + i].name);
+            }
+            if (any && !r) {
+                r = train_group(o, c, ds, gt, Tf, runs + k, todo + k, n, g++, n_groups, eta);
+                if (!r) hy_sweep_eta_done(eta, hy_now());
+            } else if (!r) {
+                hy_sweep_eta_skip(eta, hy_now());
+            }
+            if (fd >= 0) hy_lock_release(fd);
             k += n;
         }
     if (!r) hy_sweep_eta_report(eta, hy_now(), 1);
-    hy_face_set_free(&gt);
-    free(Tf);
     free(eta);
     return r;
 }
@@ -298,10 +342,12 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     static sweep_run runs[SWEEP_MAX_RUNS];
     static int todo[SWEEP_MAX_RUNS];
     int total = hy_sweep_runs(o, runs, SWEEP_MAX_RUNS), r;
+    if (total < 0) return total;
     if (total == 0) return hy_err(HY_EARG, "the sweep has no runs (no models)");
     for (int k = 1; k < total; k++)
         if (runs[k].epochs && runs[k].group == runs[k - 1].group && runs[k].epochs <= runs[k - 1].epochs)
             return hy_err(HY_EARG, "the grid's epoch counts must be ascending and distinct (hy_sweep_sort_epochs)");
+    if ((r = hy_sweep_check_ensembles(o, runs, total))) return r;
     hy_dataset ds = {0};
     if ((r = hy_ds_load(&ds, o->data_dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0))) return r;
     if (ds.test.d != c->gen->latent) {
@@ -312,23 +358,56 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     }
     char p[4200];
     snprintf(p, sizeof p, "%s/runs", o->out_dir);
-    if ((r = hy_mkdir_p(p)) || (r = check_setup(o, c, &ds))) {
+    if ((r = hy_mkdir_p(p))) {
         hy_ds_free(&ds);
         return r;
     }
-    int n_todo, n_done, n_groups = plan(o, runs, total, todo, &n_todo, &n_done);
+    // Several processes may work in one RESULTS (shards, or the same sweep started twice): the
+    // setup record and the ground-truth cache are made under RESULTS/.lock, one process at a
+    // time, and each run under its own lock (below), so no two processes share a run's folder.
+    int setup_fd;
+    snprintf(p, sizeof p, "%s/.lock", o->out_dir);
+    if ((r = hy_lock_take(p, 0, &setup_fd)) == 1) {
+        hy_note("sweep: waiting for another process to finish setting up %s (%s)", o->out_dir, p);
+        r = hy_lock_take(p, 1, &setup_fd);
+    }
+    if (r || (r = check_setup(o, c, &ds))) {
+        hy_lock_release(setup_fd);
+        hy_ds_free(&ds);
+        return r;
+    }
+    int n_todo, n_done, n_groups = plan(o, runs, total, todo, &n_todo, &n_done), n_busy = 0;
     hy_note("sweep: %d runs in the grid; shard %d/%d has %d, %d already finished, %d to do in %d training(s)", total,
             o->shard_i, o->shard_n, n_todo + n_done, n_done, n_todo, n_groups);
-    if (n_todo) r = run_groups(o, c, &ds, runs, total, todo, n_groups);
+    float *Tf = hy_study_to_f32(ds.test.lat, (size_t)ds.test.n * ds.test.d);
+    face_set gt = {0};
+    if (!Tf) r = HY_ENOMEM;
+    if (!r && n_todo) {  // the ground-truth cache is made under the setup lock too
+        snprintf(p, sizeof p, "%s/gt", o->out_dir);
+        hy_note("sweep: ground-truth faces (%d) -> %s", ds.test.n, p);
+        r = hy_study_gt_faces(c, Tf, ds.test.n, p, &gt);
+    }
+    hy_lock_release(setup_fd);
+    if (!r && n_todo) r = run_groups(o, c, &ds, &gt, Tf, runs, total, todo, n_groups, &n_busy);
+    hy_face_set_free(&gt);
+    free(Tf);
+    if (!r) r = hy_sweep_run_ensembles(o, c, &ds);  // after the runs: ensembles read their predictions
     hy_ds_free(&ds);
     if (r) return r;
     int all = 1;
     for (int k = 0; k < total; k++) all &= run_done(o->out_dir, runs[k].name);
+    for (int e = 0; e < o->n_ensembles; e++) {
+        char name[256];
+        all &= !hy_ensemble_name(o->ensembles[e], name, sizeof name) && run_done(o->out_dir, name);
+    }
     if (all) {
         int n;
         if ((r = hy_sweep_report(o->out_dir, &n))) return r;
         hy_note("sweep: all %d runs finished; report: %s/report.html (and results.md, results.csv, pairs.csv, charts)", n,
                 o->out_dir);
+    } else if (n_busy) {
+        hy_note("sweep: %d run%s left to other processes working in %s; the last to finish writes the report "
+                "(or run `hyper report %s`)", n_busy, n_busy == 1 ? "" : "s", o->out_dir, o->out_dir);
     } else {
         hy_note("sweep: shard %d/%d finished; when every shard is done run `hyper report %s`", o->shard_i,
                 o->shard_n, o->out_dir);

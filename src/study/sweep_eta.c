@@ -13,7 +13,17 @@ void hy_sweep_eta_add(sweep_eta *t, const sweep_model *m, int batch, int epochs,
     t->batch[i] = batch;
     t->epochs[i] = epochs;
     t->macs[i] = macs_per_epoch;
+    t->n_eval[i] = n_eval;
     t->evals_left += n_eval;
+}
+
+void hy_sweep_eta_skip(sweep_eta *t, double now) {
+    if (t->g >= t->n_groups) return;
+    t->evals_left -= t->n_eval[t->g];
+    t->g++;
+    t->g_epoch = 0;
+    t->g_eval_seconds = 0;
+    t->g_t0 = now;
 }
 
 double hy_sweep_eta_macs(const sweep_opts *o, const sweep_model *m, int n_train, int v, int d) {

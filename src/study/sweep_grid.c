@@ -50,15 +50,59 @@ static int parse_number(const char *spec, const char *key, const char *v, double
     return HY_OK;
 }
 
+// Which kinds a setting applies to (a bit per dec_kind).
+#define KB(k) (1u << (k))
+static unsigned setting_kinds(const char *k) {
+    static const struct {
+        const char *key;
+        unsigned kinds;
+    } T[] = {
+        {"hidden", KB(DEC_MLP)},
+        {"act", KB(DEC_MLP)},
+        {"dropout", KB(DEC_MLP)},
+        {"slope", KB(DEC_MLP)},
+        {"skip", KB(DEC_MLP)},
+        {"wd", KB(DEC_LINEAR) | KB(DEC_LINEAR_NOBIAS) | KB(DEC_MLP)},
+        {"lr", KB(DEC_LINEAR) | KB(DEC_LINEAR_NOBIAS) | KB(DEC_MLP)},
+        {"loss", KB(DEC_LINEAR) | KB(DEC_LINEAR_NOBIAS) | KB(DEC_MLP)},
+        {"kernel", KB(DEC_KERNEL_RIDGE)},
+        {"gamma", KB(DEC_KERNEL_RIDGE)},
+        {"gammas", KB(DEC_KERNEL_RIDGE)},
+        {"degree", KB(DEC_KERNEL_RIDGE)},
+        {"coef0", KB(DEC_KERNEL_RIDGE)},
+        {"components", KB(DEC_PLS)},
+        {"cv", KB(DEC_RIDGE) | KB(DEC_KERNEL_RIDGE) | KB(DEC_PLS) | KB(DEC_LASSO) | KB(DEC_ELASTICNET)},
+        {"alpha", KB(DEC_RIDGE) | KB(DEC_KERNEL_RIDGE) | KB(DEC_LASSO) | KB(DEC_ELASTICNET)},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
+        if (!strcmp(T[i].key, k)) return T[i].kinds;
+    return 0;
+}
+
+static int parse_int(const char *spec, const char *key, const char *v, long lo, long hi, int *out) {
+    double x;
+    int r = parse_number(spec, key, v, (double)lo, (double)hi, &x);
+    if (!r && x != floor(x)) r = hy_err(HY_EARG, "model '%s': %s=%s is not an integer", spec, key, v);
+    if (!r) *out = (int)x;
+    return r;
+}
+
 // One "key=value" setting of spec; appends its part of the run name.
 static int parse_setting(const char *spec, char *kv, sweep_model *m, char *name, size_t cap) {
     char *eq = strchr(kv, '=');
     if (!eq || eq == kv || !eq[1]) return hy_err(HY_EARG, "model '%s': '%s' is not key=value", spec, kv);
     *eq = 0;
     const char *k = kv, *v = eq + 1;
-    int mlp_only = !strcmp(k, "hidden") || !strcmp(k, "act") || !strcmp(k, "dropout") || !strcmp(k, "slope");
-    if (mlp_only && m->kind != DEC_MLP)
-        return hy_err(HY_EARG, "model '%s': %s= is for mlp (%s has no hidden layers)", spec, k, hy_dec_kind(m->kind)->name);
+    unsigned kinds = setting_kinds(k);
+    if (!kinds)
+        return hy_err(HY_EARG, "model '%s': unknown setting '%s' (hidden, act, dropout, slope, wd, lr, loss, skip, "
+                      "kernel, gamma, gammas, degree, coef0, components, cv, alpha)", spec, k);
+    if (!(kinds & KB(m->kind))) {
+        if (kinds == KB(DEC_MLP))
+            return hy_err(HY_EARG, "model '%s': %s= is for mlp (%s has no hidden layers)", spec, k,
+                          hy_dec_kind(m->kind)->name);
+        return hy_err(HY_EARG, "model '%s': %s= does not apply to %s", spec, k, hy_dec_kind(m->kind)->name);
+    }
     int r = HY_OK;
     size_t at = strlen(name);
     if (!strcmp(k, "hidden")) {
@@ -75,16 +119,39 @@ static int parse_setting(const char *spec, char *kv, sweep_model *m, char *name,
         if (!(r = parse_number(spec, k, v, 0, 1e6, &m->wd))) snprintf(name + at, cap - at, "-wd%g", m->wd);
     } else if (!strcmp(k, "lr")) {
         if (!(r = parse_number(spec, k, v, 1e-30, 1e6, &m->lr))) snprintf(name + at, cap - at, "-lr%g", m->lr);
-    } else {
-        r = hy_err(HY_EARG, "model '%s': unknown setting '%s' (hidden, act, dropout, slope, wd, lr)", spec, k);
+    } else if (!strcmp(k, "loss")) {
+        dec_loss l;
+        if (hy_dec_loss_parse(v, &l)) r = hy_err(HY_EARG, "model '%s': unknown loss '%s' (l2, cosine)", spec, v);
+        else m->loss = l, snprintf(name + at, cap - at, "%s", l == DEC_LOSS_COSINE ? "-cos" : "-l2");
+    } else if (!strcmp(k, "skip")) {
+        dec_skip sk;
+        if (hy_dec_skip_parse(v, &sk)) r = hy_err(HY_EARG, "model '%s': unknown skip '%s' (none, ridge)", spec, v);
+        else m->skip = sk, snprintf(name + at, cap - at, "%s", sk == DEC_SKIP_RIDGE ? "-skip" : "-noskip");
+    } else if (!strcmp(k, "kernel")) {
+        if (hy_kr_kernel_parse(v, &m->kernel)) r = hy_err(HY_EARG, "model '%s': unknown kernel '%s' (linear, rbf, poly)", spec, v);
+        else snprintf(name + at, cap - at, "-%s", v);
+    } else if (!strcmp(k, "gamma")) {
+        if (!(r = parse_number(spec, k, v, 1e-300, 1e300, &m->gamma))) snprintf(name + at, cap - at, "-g%g", m->gamma);
+    } else if (!strcmp(k, "gammas")) {
+        if (!(r = parse_int(spec, k, v, 1, 1000, &m->n_gammas))) snprintf(name + at, cap - at, "-gs%d", m->n_gammas);
+    } else if (!strcmp(k, "degree")) {
+        if (!(r = parse_int(spec, k, v, 1, 1000, &m->degree))) snprintf(name + at, cap - at, "-deg%d", m->degree);
+    } else if (!strcmp(k, "coef0")) {
+        if (!(r = parse_number(spec, k, v, -1e300, 1e300, &m->coef0))) snprintf(name + at, cap - at, "-c0%g", m->coef0);
+    } else if (!strcmp(k, "components")) {
+        if (!(r = parse_int(spec, k, v, 1, 1000000, &m->components))) snprintf(name + at, cap - at, "-k%d", m->components);
+    } else if (!strcmp(k, "cv")) {
+        if (!(r = parse_int(spec, k, v, 0, 1000000, &m->cv))) snprintf(name + at, cap - at, "-cv%d", m->cv);
+    } else {  // alpha
+        if (!(r = parse_number(spec, k, v, 1e-300, 1e300, &m->alpha))) snprintf(name + at, cap - at, "-a%g", m->alpha);
     }
     return r;
 }
 
 int hy_sweep_parse_spec(const char *spec, int closed, sweep_model *m) {
     memset(m, 0, sizeof *m);
-    m->act = -1;
-    m->dropout = m->slope = m->wd = m->lr = NAN;
+    m->act = m->loss = m->skip = m->kernel = m->cv = -1;
+    m->dropout = m->slope = m->wd = m->lr = m->gamma = m->coef0 = m->alpha = NAN;
     if (strlen(spec) >= sizeof m->spec) return hy_err(HY_EARG, "model '%.40s...': spec too long", spec);
     snprintf(m->spec, sizeof m->spec, "%s", spec);
     char buf[128], *save = NULL;
@@ -98,7 +165,6 @@ int hy_sweep_parse_spec(const char *spec, int closed, sweep_model *m) {
                       k->iterative ? "iterative" : "closed-form", closed ? "closed-form" : "iterative");
     snprintf(m->name, sizeof m->name, "%s", k->name);
     for (tok = strtok_r(NULL, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
-        if (!k->iterative) return hy_err(HY_EARG, "model '%s': closed-form models take no settings", spec);
         int r = parse_setting(spec, tok, m, m->name, sizeof m->name);
         if (r) return r;
     }
@@ -153,10 +219,26 @@ void hy_sweep_model_opts(const sweep_opts *o, const sweep_model *m, dec_opts *op
     if (!isnan(m->slope)) opts->leaky_slope = m->slope;
     if (!isnan(m->wd)) opts->weight_decay = m->wd;
     if (!isnan(m->lr)) opts->lr = m->lr;
+    if (m->loss >= 0) opts->loss = (dec_loss)m->loss;
+    if (m->skip >= 0) opts->skip = (dec_skip)m->skip;
+    if (m->kernel >= 0) opts->kernel = m->kernel;
+    if (m->cv >= 0) opts->cv_folds = m->cv;
+    if (m->n_gammas) opts->n_gammas = m->n_gammas;
+    if (m->degree) opts->degree = m->degree;
+    if (m->components) opts->components = m->components;
+    if (!isnan(m->gamma)) opts->gamma = m->gamma;
+    if (!isnan(m->coef0)) opts->coef0 = m->coef0;
+    if (!isnan(m->alpha)) opts->fixed_alpha = m->alpha;
 }
 
 int hy_sweep_runs(const sweep_opts *o, sweep_run *runs, int max) {
     int k = 0, group = 0, n_seeds = o->n_seeds ? o->n_seeds : 1;
+    const long total = (long)o->n_models * o->n_batches * n_seeds * o->n_epochs + o->n_closed;
+    if (total > max)  // never a silent cut: the closed-form models come last and would be the ones dropped
+        return hy_err(HY_EARG, "the grid has %ld runs (%d models x %d batch sizes x %d seeds x %d epoch counts + %d "
+                      "closed-form), more than the %d one sweep holds; split it over several sweeps", total,
+                      o->n_models, o->n_batches, n_seeds, o->n_epochs, o->n_closed, max);
+    if (!runs) return (int)total;
     for (int m = 0; m < o->n_models; m++)
         for (int b = 0; b < o->n_batches; b++)
             for (int s = 0; s < n_seeds; s++, group++)

@@ -35,7 +35,7 @@ ctime() {  # training seconds reported by `hyper train` ("..., 12.34 s")
 }
 c_ridge=$(ctime -d "$W/d" --model ridge --cv 5 --alphas 20)
 c_lasso=$(ctime -d "$W/l" --model lasso --path 20 --cv 5)
-c_lin=$(ctime -d "$W/d" --model linear --epochs "$EP")
+c_lin=$(ctime -d "$W/d" --model linear --recipe torch --epochs "$EP")  # the same rules as the torch side
 
 read -r p_ridge p_lasso p_lin < <($PY - "$W" "$T" "$EP" <<'PYEOF'
 import sys, time, warnings

@@ -8,10 +8,15 @@
 # overloaded machine wall clock mostly measures the other jobs, CPU time much less so.
 # Each configuration is timed FN_REPS times (C and torch interleaved) and the best run is shown,
 # which filters out most interference from other jobs.
-# Env: FN_N1 (images timed at batch 1, default 8), FN_N32 (at batch 32, default 32), FN_REPS (2).
+# Each kernel ISA in $BENCH_ISAS (default: avx512 and avx2 where the CPU has them) gets its own
+# rows: C with HY_ISA set, PyTorch with oneDNN held to the same class (tests/bench/isa.sh).
+# GF/s counts 2 x 1.418 GMAC per image (every conv is executed as written).
+# Env: FN_N1 (images timed at batch 1, default 8), FN_N32 (at batch 32, default 32), FN_REPS (2),
+#      BENCH_ISAS.
 set -euo pipefail
 HY=${1:-build/hyper}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
+. "$HERE/tests/bench/isa.sh"
 PY=/usr/bin/python3
 N1=${FN_N1:-8}; N32=${FN_N32:-32}; REPS=${FN_REPS:-2}
 T=$(mktemp -d /tmp/hy_bench_facenet.XXXXXX)
@@ -28,14 +33,15 @@ x = (np.random.RandomState(0).randint(0, 256, (n, 3, 160, 160)).astype(np.float3
 np.save(d + "/x32.npy", x); np.save(d + "/x1.npy", x[:n1])
 PYEOF
 echo "FaceNet 160x160, images/s (higher is better, best of $REPS); C = hyper embed --input-npy, torch = $($PY -c 'import torch; print(torch.__version__)')"
-printf '%-5s %-7s | %8s %9s %7s | %8s %9s %7s | %8s %9s\n' batch threads "C img/s" "img/CPU-s" "RSS MB" "torch" "img/CPU-s" "RSS MB" "C/torch" "(CPU)"
+printf '%-7s %-5s %-7s | %8s %6s %9s %7s | %8s %9s %7s | %8s %9s\n' isa batch threads "C img/s" "GF/s" "img/CPU-s" "RSS MB" "torch" "img/CPU-s" "RSS MB" "C/torch" "(CPU)"
+for isa in $(bench_isas "$HY"); do
 for th in 1 2; do
   for b in 1 32; do
     xin=$T/x1.npy; n=$N1; [ "$b" = 32 ] && xin=$T/x32.npy && n=$N32
     # hyper reports "embedded N faces in S s (..., C s CPU)" for the timed forward loop; best of REPS
     c_ips=0; c_cps=0; c_rss=0
     for rep in $(seq "$REPS"); do
-      /usr/bin/time -f "RSS %M" "$HY" embed -e "$T/w.bin" --input-npy "$xin" -o "$T/e.npy" --face-batch "$b" --threads "$th" 2> "$T/c.log"
+      HY_ISA=$isa /usr/bin/time -f "RSS %M" "$HY" embed -e "$T/w.bin" --input-npy "$xin" -o "$T/e.npy" --face-batch "$b" --threads "$th" 2> "$T/c.log"
       read -r ips cps < <(sed -nE 's/.*embedded ([0-9]+) faces in ([0-9.]+) s.* ([0-9.]+) s CPU.*/\1 \2 \3/p' "$T/c.log" |
                           awk '{printf "%.2f %.2f\n", $1/$2, $1/$3}')
       rss=$(sed -nE 's/^RSS ([0-9]+)/\1/p' "$T/c.log" | awk '{printf "%.0f", $1/1024}')
@@ -43,11 +49,13 @@ for th in 1 2; do
       c_cps=$(awk -v a="$c_cps" -v b="$cps" 'BEGIN{print (b > a ? b : a)}')
       c_rss=$(awk -v a="$c_rss" -v b="$rss" 'BEGIN{print (b > a ? b : a)}')
     done
-    read -r _ t_ips _ t_rss _ t_cpu _ t_n < <($PY "$HERE/convert/bench/bench_facenet_torch.py" --threads "$th" --batch "$b" --n "$n" --reps "$REPS")
+    read -r _ t_ips _ t_rss _ t_cpu _ t_n < <(env $(torch_isa "$isa") $PY "$HERE/convert/bench/bench_facenet_torch.py" --threads "$th" --batch "$b" --n "$n" --reps "$REPS")
     t_cps=$(awk -v n="$t_n" -v c="$t_cpu" 'BEGIN{printf "%.2f", n/c}')
     r=$(awk -v a="$c_ips" -v b="$t_ips" 'BEGIN{printf "%.2fx", a/b}')
     rc=$(awk -v a="$c_cps" -v b="$t_cps" 'BEGIN{printf "%.2fx", a/b}')
-    printf '%-5s %-7s | %8s %9s %7s | %8s %9s %7s | %8s %9s\n' "$b" "$th" "$c_ips" "$c_cps" "$c_rss" "$t_ips" "$t_cps" "$t_rss" "$r" "$rc"
+    gf=$(awk -v a="$c_ips" 'BEGIN{printf "%.1f", a * 2 * 1.418}')
+    printf '%-7s %-5s %-7s | %8s %6s %9s %7s | %8s %9s %7s | %8s %9s\n' "$isa" "$b" "$th" "$c_ips" "$gf" "$c_cps" "$c_rss" "$t_ips" "$t_cps" "$t_rss" "$r" "$rc"
   done
 done
-echo "(target: C >= 1.2x torch img/s at both batch sizes; load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)"
+done
+echo "(target: C >= 1.5x torch img/s at both batch sizes and thread counts; load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)"

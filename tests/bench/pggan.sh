@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# tests/bench/pggan.sh HYPER_BIN - PGGAN 1024x1024 generator: C vs PyTorch on this machine.
+# tests/bench/pggan.sh HYPER_BIN - PGGAN 1024x1024 generator: C vs PyTorch on this machine, per
+# kernel instruction set.
 #
-# Prints seconds per image at 1 and 2 threads (median of REPS runs) for
-#   - the C forward pass alone (tests/bench/pggan_fwd.c, built here against libhyper.a), and
-#     once (1 run, 2 threads) its generic path (HY_CONV3X3=0: upsample + im2col + sgemm),
-#   - `hyper generate` (forward + writing the raw output / the PNG),
-#   - the same network in PyTorch (Debian's torch, oneDNN), default malloc and with
-#     GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (transparent huge pages for malloc),
-# with achieved GFLOP/s (85.35 GFLOP per image = 42.67 GMAC x 2), the fraction of the FP32
-# peak measured by an FMA loop (tests/bench/fma_peak.c), ratios to PyTorch's best setting,
-# and peak RSS (GNU time %M). Random weights (timing does not depend on values), written
-# once to $HY_BENCH_DIR (default /tmp) as pggan1024_random.bin.
-# Env: REPS (default 3) for C, TORCH_REPS (default 2; 0 skips PyTorch), HY_BENCH_DIR.
+# For each ISA in $BENCH_ISAS (default: avx512 and avx2 where the CPU has them; tests/bench/isa.sh)
+# it times, with HY_ISA set to it, seconds per image (median of REPS runs) of
+#   - the C forward pass alone (tests/bench/pggan_fwd.c, built here against libhyper.a) at 1 and
+#     2 threads,
+#   - `hyper generate --npy --no-png` at 2 threads for 2 and for 8 images (peak RSS must not grow
+#     with the number of images),
+#   - the same network in PyTorch (Debian's torch, oneDNN held to the same ISA class with
+#     ONEDNN_MAX_CPU_ISA), default malloc and GLIBC_TUNABLES=glibc.malloc.hugetlb=1, 1 and 2 threads,
+# and once the generic path (HY_ISA=generic: upsample + im2col + OpenBLAS) at 2 threads.
+# Work is counted two ways: the network's 42.67 GMAC (85.35 GFLOP, "nominal": a 3x3 conv on the
+# upsampled input) and the 27.49 GMAC the direct path executes (54.98 GFLOP: the folded
+# upsample+conv does 4 taps per output pixel instead of 9). %peak = executed GFLOP/s over
+# threads x the ISA's per-core FP32 peak measured by an FMA loop (tests/bench/fma_peak.c); a
+# figure above 100 % would mean a wrong count or timing. vs torch: PyTorch's best 2-thread time
+# (default or huge-page malloc, same ISA class) over this row's, 2-thread rows only.
+# Random weights (timing does not depend on values), written once to $HY_BENCH_DIR (default /tmp)
+# as pggan1024_random.bin.
+# Env: REPS (default 3), TORCH_REPS (default 2; 0 skips PyTorch), BENCH_ISAS, HY_BENCH_DIR.
 # The machine may be shared: the load average is printed with the table.
 set -u
 HYPER=${1:?usage: tests/bench/pggan.sh build/hyper}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$(dirname "$HYPER")" && pwd)
+. "$ROOT/tests/bench/isa.sh"
 REPS=${REPS:-3}
 TORCH_REPS=${TORCH_REPS:-2}
 DIR=${HY_BENCH_DIR:-/tmp}
@@ -24,7 +33,8 @@ W=$DIR/pggan1024_random.bin
 TMP=$(mktemp -d "$DIR/hy_bench_pggan.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 PY=/usr/bin/python3
-GFLOP=85.35
+GFLOP_NOM=85.35   # 2 x 42.67 GMAC
+GFLOP_EXE=54.98   # 2 x 27.49 GMAC
 
 if [ ! -s "$W" ]; then
     echo "writing random 1024x1024 PGGAN weights to $W ..."
@@ -51,48 +61,35 @@ fi
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
 rss_mb() { awk '/^RSS/ {printf "%.0f", $2/1024}' "$1"; }
 
-# --- machine FP32 peak (one core, FMA loop; x2 for the two threads) --------------------
-PEAK1=0
-if cc -O2 "$ROOT/tests/bench/fma_peak.c" -o "$TMP/fma_peak" 2>/dev/null; then
-    read -r P512 P256 < <("$TMP/fma_peak")
-    PEAK1=$(awk -v a="$P512" -v b="$P256" 'BEGIN {print (a > b ? a : b)}')
-fi
+# --- per-core FP32 peak of each ISA (FMA loop) -------------------------------------------------
+P512=0; P256=0
+if cc -O2 "$ROOT/tests/bench/fma_peak.c" -o "$TMP/fma_peak" 2>/dev/null; then read -r P512 P256 < <("$TMP/fma_peak"); fi
+peak_of() { case $1 in avx512) echo "$P512";; *) echo "$P256";; esac; }  # generic: OpenBLAS's AVX2 kernels
 
 ROWS=()
 NOTES=()
-row() { ROWS+=("$1|$2|$3|$4"); }  # name | threads | s/image | rss MB
+row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }  # isa | name | threads | s/image | rss MB | executed-count? (1/0)
 
-# --- C: forward only ------------------------------------------------------------------
-if cc -O2 -fopenmp -I"$ROOT/include" "$ROOT/tests/bench/pggan_fwd.c" "$BUILD/libhyper.a" -lopenblas -lpng -lz -lm \
+if ! cc -O2 -fopenmp -I"$ROOT/include" "$ROOT/tests/bench/pggan_fwd.c" "$BUILD/libhyper.a" -lopenblas -lpng -lz -lm \
     -o "$TMP/pggan_fwd" 2>"$TMP/cc.err"; then
-    for t in 1 2; do
-        /usr/bin/time -f "RSS %M" -o "$TMP/time" "$TMP/pggan_fwd" "$W" "$t" "$REPS" >"$TMP/fwd" || continue
-        read -r _ wall cpu _ load <"$TMP/fwd"
-        row "C forward (pggan_forward)" "$t" "$wall" "$(rss_mb "$TMP/time")"
-        NOTES+=("C forward, $t thread(s): CPU time $cpu s/image (median); pggan_load $load s (read, CRC, repack)")
-    done
-    # the generic path (upsample + im2col + sgemm for every conv), as before the direct kernels
-    if HY_CONV3X3=0 /usr/bin/time -f "RSS %M" -o "$TMP/time" "$TMP/pggan_fwd" "$W" 2 1 >"$TMP/fwd"; then
-        read -r _ wall cpu _ load <"$TMP/fwd"
-        row "C forward, generic (HY_CONV3X3=0)" 2 "$wall" "$(rss_mb "$TMP/time")"
-    fi
-else
     echo "(forward-only timer not built: $(head -1 "$TMP/cc.err"))"
 fi
-
-# --- C: hyper generate (raw output, and PNG) --------------------------------------------
-gen() {  # threads, extra args...; prints the s/image of one run of 2 images
-    local t=$1; shift
-    /usr/bin/time -f "RSS %M" -o "$TMP/time" "$HYPER" generate -g "$W" --seed 1 -n 2 --threads "$t" "$@" 2>&1 |
-        sed -n 's/.*(\([0-9.]*\) s\/image).*/\1/p'
+fwd() {  # isa threads reps -> row
+    local isa=$1 t=$2
+    [ -x "$TMP/pggan_fwd" ] || return
+    env $(c_env) HY_ISA="$isa" /usr/bin/time -f "RSS %M" -o "$TMP/time" "$TMP/pggan_fwd" "$W" "$t" "$3" >"$TMP/fwd" || return
+    read -r _ wall cpu _ load <"$TMP/fwd"
+    row "$isa" "C forward (pggan_forward)" "$t" "$wall" "$(rss_mb "$TMP/time")" "$([ "$isa" = generic ] && echo 0 || echo 1)"
+    NOTES+=("$isa C forward, $t thread(s): CPU time $cpu s/image (median); pggan_load $load s (read, CRC, repack)")
 }
-for t in 1 2; do
-    s=$(for i in $(seq "$REPS"); do gen "$t" --npy "$TMP/out.npy" --no-png; done | median)
-    row "hyper generate --npy --no-png" "$t" "$s" "$(rss_mb "$TMP/time")"
-done
-s=$(gen 2 -o "$TMP/png")
-row "hyper generate (PNG, 1 run)" 2 "$s" "$(rss_mb "$TMP/time")"
+gen() {  # isa threads n -> row (one run of n images; s/image as hyper reports it)
+    local s
+    s=$(HY_ISA=$1 /usr/bin/time -f "RSS %M" -o "$TMP/time" "$HYPER" generate -g "$W" --seed 1 -n "$3" --threads "$2" \
+        --npy "$TMP/out.npy" --no-png 2>&1 | sed -n 's/.*(\([0-9.]*\) s\/image).*/\1/p')
+    row "$1" "hyper generate --npy --no-png, $3 images" "$2" "$s" "$(rss_mb "$TMP/time")" 1
+}
 
+# --- PyTorch: the same network (random weights), default malloc and huge-page malloc -----
 # --- PyTorch: the same network (random weights), default malloc and huge-page malloc -----
 # convert/bench/bench_pggan_torch.py (the project's PyTorch reference) when present, else this:
 cat >"$TMP/torch_pggan.py" <<'EOF'
@@ -127,48 +124,68 @@ ts.sort()
 print(ts[len(ts) // 2], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 EOF
 TORCH_BENCH=$ROOT/convert/bench/bench_pggan_torch.py  # prints seconds_per_image=S peak_rss_mb=M
-torch_run() {  # threads -> "S KB"
+torch_run() {  # threads -> "S KB"; $TENV: environment assignments for PyTorch
     if [ -f "$TORCH_BENCH" ]; then
-        "$PY" "$TORCH_BENCH" --threads "$1" --reps "$TORCH_REPS" |
+        env $TENV "$PY" "$TORCH_BENCH" --threads "$1" --reps "$TORCH_REPS" |
             sed -n 's/.*seconds_per_image=\([0-9.]*\) peak_rss_mb=\([0-9.]*\).*/\1 \2/p' |
             awk '{printf "%s %d\n", $1, $2 * 1024}'
     else
-        "$PY" "$TMP/torch_pggan.py" "$1" "$TORCH_REPS"
+        env $TENV "$PY" "$TMP/torch_pggan.py" "$1" "$TORCH_REPS"
     fi
 }
-if [ "$TORCH_REPS" -gt 0 ] && "$PY" -c "import torch" 2>/dev/null; then
+torch_rows() {  # isa
+    [ "$TORCH_REPS" -gt 0 ] && "$PY" -c "import torch" 2>/dev/null || return
+    local mode t out s kb
     for mode in default hugetlb; do
         for t in 1 2; do
-            if [ $mode = hugetlb ]; then
-                out=$(GLIBC_TUNABLES=glibc.malloc.hugetlb=1 torch_run "$t")
-            else
-                out=$(torch_run "$t")
-            fi
+            TENV="$(torch_isa "$1")"
+            [ $mode = hugetlb ] && TENV="$TENV GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
+            out=$(torch_run "$t")
             read -r s kb <<<"$out"
-            row "PyTorch $mode malloc" "$t" "${s:-0}" "$((${kb:-0} / 1024))"
+            row "$1" "PyTorch $mode malloc$([ -n "$(torch_isa "$1")" ] && echo " ($(torch_isa "$1"))")" "$t" "${s:-0}" \
+                "$((${kb:-0} / 1024))" 0
         done
     done
-else
-    echo "(PyTorch rows skipped: TORCH_REPS=0 or no torch for $PY)"
-fi
+}
 
-# --- table --------------------------------------------------------------------------------
-BEST2=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' '$1 ~ /^PyTorch/ && $2 == 2 && $3 > 0 {print $3}' | sort -g | head -1)
-echo
-echo "PGGAN 1024x1024 forward, $GFLOP GFLOP/image; $(uptime | sed 's/.*load/load/') (2 cores, shared machine)"
-if [ "$PEAK1" != 0 ]; then
-    echo "FP32 peak per core from an FMA loop: AVX-512 $P512 GFLOP/s, AVX2 $P256 GFLOP/s (x threads below)"
-fi
-printf '%-36s %7s %9s %9s %7s %12s %8s\n' "implementation" threads "s/image" "GFLOP/s" "%peak" "vs torch-best" "RSS MB"
-for r in "${ROWS[@]}"; do
-    IFS='|' read -r name t s rss <<<"$r"
-    awk -v n="$name" -v t="$t" -v s="$s" -v rss="$rss" -v g="$GFLOP" -v p="$PEAK1" -v b="${BEST2:-0}" 'BEGIN {
-        if (s == "" || s + 0 <= 0) { printf "%-36s %7d %9s\n", n, t, "failed"; exit }
-        gf = g / s; pk = p > 0 ? sprintf("%6.1f%%", 100 * gf / (p * t)) : "      -"
-        ratio = (b > 0 && t == 2) ? sprintf("%11.2fx", b / s) : "           -"
-        printf "%-36s %7d %9.3f %9.1f %7s %12s %8s\n", n, t, s, gf, pk, ratio, rss }'
+ISAS=$(bench_isas "$HYPER")
+for isa in $ISAS; do
+    fwd "$isa" 1 "$REPS"
+    fwd "$isa" 2 "$REPS"
+    gen "$isa" 2 2
+    gen "$isa" 2 8
+    torch_rows "$isa"
 done
+fwd generic 2 1  # the path without own kernels, once
+[ "$TORCH_REPS" -gt 0 ] || echo "(PyTorch rows skipped: TORCH_REPS=0)"
+
+# --- tables, one per ISA ---------------------------------------------------------------------
+echo
+echo "PGGAN 1024x1024 forward: nominal $GFLOP_NOM GFLOP/image, executed $GFLOP_EXE GFLOP/image (folded upsample);"
+echo "$(uptime | sed 's/.*load/load/') ($(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+echo "FP32 peak per core from an FMA loop: AVX-512 $P512 GFLOP/s, AVX2 $P256 GFLOP/s"
+for isa in $ISAS generic; do
+    BEST2=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' -v i="$isa" '$1 == i && $2 ~ /^PyTorch/ && $3 == 2 && $4 > 0 {print $4}' |
+            sort -g | head -1)
+    [ "$isa" = generic ] && BEST2=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' '$2 ~ /^PyTorch/ && $3 == 2 && $4 > 0 {print $4}' | sort -g | head -1)
+    echo
+    echo "[$isa]"
+    printf '%-50s %7s %8s %8s %8s %7s %8s %7s\n' "implementation" threads "s/image" "GF/s nom" "GF/s exe" "%peak" "vs torch" "RSS MB"
+    for r in "${ROWS[@]}"; do
+        IFS='|' read -r ri name t s rss exe <<<"$r"
+        [ "$ri" = "$isa" ] || continue
+        awk -v n="$name" -v t="$t" -v s="$s" -v rss="$rss" -v gn="$GFLOP_NOM" -v ge="$GFLOP_EXE" -v exe="$exe" \
+            -v p="$(peak_of "$isa")" -v b="${BEST2:-0}" 'BEGIN {
+            if (s == "" || s + 0 <= 0) { printf "%-50s %7d %8s\n", n, t, "failed"; exit }
+            gx = exe ? ge / s : gn / s   # what this implementation executes
+            pk = p > 0 ? sprintf("%6.1f%%", 100 * gx / (p * t)) : "      -"
+            ratio = (b > 0 && t == 2) ? sprintf("%7.2fx", b / s) : "       -"
+            printf "%-50s %7d %8.3f %8.1f %8s %7s %8s %7s\n", n, t, s, gn / s, exe ? sprintf("%8.1f", ge / s) : "       -", pk, ratio, rss }'
+    done
+done
+echo
 for n in "${NOTES[@]}"; do echo "$n"; done
-echo "(vs torch-best: PyTorch's fastest 2-thread setting divided by this row, 2-thread rows only;"
-echo " s/image: median of $REPS runs (PyTorch: $TORCH_REPS after a warm-up); C forward excludes output"
-echo " writing, generate includes it; %peak: of threads x the per-core AVX-512 FMA peak)"
+echo "(vs torch: PyTorch's fastest 2-thread setting of the same ISA class divided by this row's time (generic: the"
+echo " fastest of all); s/image: median of $REPS runs (PyTorch: $TORCH_REPS after a warm-up); C forward excludes"
+echo " output writing, generate includes the raw .npy output; %peak: executed work (nominal for PyTorch and the"
+echo " generic path, which run the 3x3 conv on the upsampled tensor) over threads x the ISA's per-core peak)"

@@ -16,6 +16,7 @@ static void one(const uint8_t *data, size_t size) {
     if (hy_wf_open_mem(&wf, "fuzz.bin", data, size) != 0) return;
     decoder dec;
     int rc = hy_dec_from_wfile(&dec, &wf, "fuzz.bin");
+    if (rc == 0) fz_wf_assert_loaded(&wf);  // every tensor used, all finite (issue 19)
     hy_wf_close(&wf);
     if (rc) return;
     static FILE *null_out;

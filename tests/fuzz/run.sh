@@ -6,7 +6,8 @@
 # Prints one line per target: executions, corpus size, result.
 # FUZZ_TARGETS="nifti decoder" limits the run to those targets (default: every fuzz_*.c).
 # Seeds: tests/fixtures (wfile, npy, dataset, png, jpeg, models) and tests/fuzz/seeds/<target>/
-# (nifti: tiny .nii/.nii.gz; decoder: tiny files written by hyper train; models: tiny PGGANs).
+# (nifti: tiny .nii/.nii.gz; decoder: tiny files written by hyper train; models: tiny PGGANs;
+# events: the GLM fixtures' events and confounds TSVs).
 # Temp files for path-based readers go to /dev/shm when present (see fuzz_util.h).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,7 +18,7 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g -Iinclude $(pkg-config --cflags libpng) -I
 objs=()
 for s in src/*/*.c; do
   case $s in src/cli/*) continue;; esac
-  o=$B/obj/$(basename "${s%.c}").o
+  o=$B/obj/$(echo "${s#src/}" | tr / _ | sed 's/\.c$//').o  # role_name.o: glm/stats.c and study/stats.c differ
   if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find include -newer "$o" -name '*.h' | head -1)" ]; then
     clang $CFLAGS -c "$s" -o "$o"
   fi

@@ -1,0 +1,74 @@
+// threads.c - thread counts and idle-thread behaviour (see include/base/threads.h).
+#include "base/threads.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+// provided by OpenBLAS
+extern void openblas_set_num_threads(int);
+
+int hy_threads_default(void) {
+    int n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+    if (n < 1) {  // no affinity information (or more CPUs than cpu_set_t holds)
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)(c < HY_MAX_THREADS ? c : HY_MAX_THREADS) : 1;
+    }
+    const char *e = getenv("OMP_NUM_THREADS");
+    if (e && *e) {
+        char *end;
+        errno = 0;
+        long v = strtol(e, &end, 10);  // "4" or "4,2" (nested levels): the first level counts
+        if (!errno && end != e && (*end == 0 || *end == ',') && v >= 1 && v < n) n = (int)v;
+    }
+    return n < HY_MAX_THREADS ? n : HY_MAX_THREADS;
+}
+
+static int g_threads = 1;       // hy_set_threads
+static int g_blas_threads = 1;  // what OpenBLAS was last told
+
+static void blas_threads(int n) {
+    if (n == g_blas_threads) return;
+    g_blas_threads = n;
+    openblas_set_num_threads(n);
+}
+
+void hy_set_threads(int n) {
+    if (n <= 0) n = hy_threads_default();
+    if (n > HY_MAX_THREADS) n = HY_MAX_THREADS;
+    g_threads = n;
+    g_blas_threads = n;
+    openblas_set_num_threads(n);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}
+
+int hy_get_threads(void) { return g_threads; }
+
+int hy_threads_for(double work) { return work < HY_PAR_MIN_WORK ? 1 : g_threads; }
+
+int hy_blas_threads_begin(double work) {
+    const int prev = g_blas_threads;
+    blas_threads(hy_threads_for(work));
+    return prev;
+}
+
+void hy_blas_threads_end(int previous) { blas_threads(previous); }
+
+int hy_threads_quiet_env(void) {
+    int set = 0;
+    if (!getenv("OMP_WAIT_POLICY")) set |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT")) set |= setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) == 0;
+    return set;
+}
