@@ -23,7 +23,7 @@ banner=""
 if [ -z "$G" ]; then G=tests/fixtures/pggan_tiny.bin; banner="untrained"; fi
 if [ -z "$F" ]; then F=tests/fixtures/facenet_tiny.bin; banner="untrained"; fi
 crop=(--crop full)
-[ -e weights/mtcnn.bin ] && crop=(--crop mtcnn --detect weights/mtcnn.bin)
+[ -e weights/mtcnn.bin ] && crop=(--crop mtcnn --mtcnn weights/mtcnn.bin)
 
 echo "=================================================================="
 echo " hyper demo: simulated fMRI -> decoders -> faces -> FaceNet ranking"
@@ -44,8 +44,8 @@ echo "=================================================================="
 # `make demo-models`, or once real weights are converted), and a sweep refuses to mix setups.
 rm -rf "$OUT/results"
 "$HYPER" simulate -o "$OUT/data" --seed 1 --voxels 1024
-"$HYPER" sweep -d "$OUT/data" -g "$G" -f "$F" -o "$OUT/results" "${crop[@]}" \
-  --models linear,mlp --epochs 50,200 --closed ols,ridge --n-null 100 --seed 1
+"$HYPER" sweep -d "$OUT/data" -g "$G" -e "$F" -o "$OUT/results" "${crop[@]}" \
+  --models linear,mlp --epochs 50,200 --closed ols,ridge --null 100 --seed 1
 
 echo
 cat "$OUT/results/results.md"

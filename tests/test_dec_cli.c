@@ -180,7 +180,7 @@ START_TEST(test_cli_bad_input) {
     expect_fail("unknown model 'foo'", NULL, "train -d %s/sim --model foo -o %s%s", d, o, "");
     expect_fail("--dropout", o, "train -d %s/sim --model mlp --dropout 1.5 --epochs 1 -o %s%s", d, o, "");
     snprintf(o, sizeof o, "%s/simbad", d);
-    expect_fail("--snr must be > 0", o, "simulate -o %s --snr 0%s%s", o, "", "");
+    expect_fail("--snr: '0' must be > 0", o, "simulate -o %s --snr 0%s%s", o, "", "");
     snprintf(cmd, sizeof cmd, "ls %s/*/*.tmp.* %s/*.tmp.* 2>/dev/null | wc -l | grep -qx 0", d, d);
     ck_assert_msg(system(cmd) == 0, "temporary files left behind");
 }

@@ -280,7 +280,7 @@ START_TEST(cli_embed_images_and_npy) {
     write_tiny_pngs(d, png);
     snprintf(out, sizeof out, "%s/e.npy", d);
     char *log = NULL;
-    int rc = run_hyper(&log, "embed -w %s --crop full %s %s -o %s --batch 1", TINY, png[0], png[1], out);
+    int rc = run_hyper(&log, "embed -e %s --crop full %s %s -o %s --face-batch 1", TINY, png[0], png[1], out);
     ck_assert_msg(rc == 0, "embed failed: %s", log);
     free(log);
     wfile ref;
@@ -300,7 +300,7 @@ START_TEST(cli_embed_images_and_npy) {
     ck_assert_int_eq(hy_npy_write_f32(xin, 4, dims, x), 0);
     free(x);
     snprintf(cmd_out, sizeof cmd_out, "%s/e2.npy", d);
-    rc = run_hyper(&log, "embed -w %s --input-npy %s -o %s --trace --dump %s/dump", TINY, xin, cmd_out, d);
+    rc = run_hyper(&log, "embed -e %s --input-npy %s -o %s --trace --dump %s/dump", TINY, xin, cmd_out, d);
     ck_assert_msg(rc == 0, "embed --input-npy failed: %s", log);
     int lines = 0;
     for (char *s = log; (s = strstr(s, "  min ")); s++) lines++;
@@ -321,7 +321,7 @@ START_TEST(cli_embed_images_and_npy) {
     ck_assert_double_lt(hy_max_abs_diff(a.data, r7, (size_t)a.size), BLOCK_RTOL * 100);  // values ~O(10)
     hy_npy_free_f32(&a);
     // distance = ||e0 - e1||
-    rc = run_hyper(&log, "distance -w %s --crop full %s %s", TINY, png[0], png[1]);
+    rc = run_hyper(&log, "distance -e %s --crop full %s %s", TINY, png[0], png[1]);
     ck_assert_msg(rc == 0, "distance failed: %s", log);
     double want = 0;
     for (int j = 0; j < 64; j++) want += (e[j] - e[64 + j]) * (e[j] - e[64 + j]);
@@ -345,7 +345,7 @@ START_TEST(cli_crop_box) {
     free(rgb), free(face);
     snprintf(out, sizeof out, "%s/e.npy", d);
     char *log;
-    int rc = run_hyper(&log, "embed -w %s %s --crop box:20,10,180,170 -o %s", TINY, big, out);
+    int rc = run_hyper(&log, "embed -e %s %s --crop box:20,10,180,170 -o %s", TINY, big, out);
     ck_assert_msg(rc == 0, "%s", log);
     free(log);
     wfile ref;
@@ -357,12 +357,12 @@ START_TEST(cli_crop_box) {
     hy_wf_close(&ref);
     // box outside the image: error naming the file, nothing written
     snprintf(out, sizeof out, "%s/e_bad.npy", d);
-    rc = run_hyper(&log, "embed -w %s %s --crop box:20,10,201,170 -o %s", TINY, big, out);
+    rc = run_hyper(&log, "embed -e %s %s --crop box:20,10,201,170 -o %s", TINY, big, out);
     ck_assert_int_ne(rc, 0);
     ck_assert_msg(strstr(log, "big.png") && strstr(log, "outside"), "%s", log);
     ck_assert(!file_exists(out));
     free(log);
-    rc = run_hyper(&log, "embed -w %s %s --crop box:1,2,3 -o %s", TINY, big, out);
+    rc = run_hyper(&log, "embed -e %s %s --crop box:1,2,3 -o %s", TINY, big, out);
     ck_assert_int_ne(rc, 0);
     ck_assert_msg(strstr(log, "--crop"), "%s", log);
     free(log);
@@ -394,7 +394,7 @@ START_TEST(bad_inputs_fail_cleanly) {
     FILE *f = fopen(p, "wb");
     fputs("this is not a png\n", f);
     fclose(f);
-    snprintf(args, sizeof args, "embed -w %s --crop full %s %s -o %s/e.npy", TINY, png[0], p, d);
+    snprintf(args, sizeof args, "embed -e %s --crop full %s %s -o %s/e.npy", TINY, png[0], p, d);
     expect_fail(d, args, "notpng.png");
     // truncated PNG (first half of a valid one)
     uint8_t *buf;
@@ -405,7 +405,7 @@ START_TEST(bad_inputs_fail_cleanly) {
     fwrite(buf, 1, len / 2, f);
     fclose(f);
     free(buf);
-    snprintf(args, sizeof args, "embed -w %s --crop full %s -o %s/e.npy", TINY, p, d);
+    snprintf(args, sizeof args, "embed -e %s --crop full %s -o %s/e.npy", TINY, p, d);
     expect_fail(d, args, "trunc.png");
     // zero-size image: a PNG whose IHDR says 0 x 16
     uint8_t z[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
@@ -417,7 +417,7 @@ START_TEST(bad_inputs_fail_cleanly) {
     f = fopen(p, "wb");
     fwrite(z, 1, sizeof z, f);
     fclose(f);
-    snprintf(args, sizeof args, "distance -w %s --crop full %s %s", TINY, png[0], p);
+    snprintf(args, sizeof args, "distance -e %s --crop full %s %s", TINY, png[0], p);
     expect_fail(d, args, "zero.png");
     // wrong tensor shape for --input-npy
     float *x = calloc((size_t)2 * 3 * 159 * 160, sizeof(float));
@@ -425,13 +425,13 @@ START_TEST(bad_inputs_fail_cleanly) {
     snprintf(p, sizeof p, "%s/x159.npy", d);
     ck_assert_int_eq(hy_npy_write_f32(p, 4, dims, x), 0);
     free(x);
-    snprintf(args, sizeof args, "embed -w %s --input-npy %s -o %s/e.npy", TINY, p, d);
+    snprintf(args, sizeof args, "embed -e %s --input-npy %s -o %s/e.npy", TINY, p, d);
     expect_fail(d, args, "(2,3,159,160)");
     // wrong weight-file kind
-    snprintf(args, sizeof args, "embed -w %s --crop full %s -o %s/e.npy", TINY_REF, png[0], d);
+    snprintf(args, sizeof args, "embed -e %s --crop full %s -o %s/e.npy", TINY_REF, png[0], d);
     expect_fail(d, args, "expected 'facenet'");
     // missing image file
-    snprintf(args, sizeof args, "embed -w %s --crop full %s/nope.png -o %s/e.npy", TINY, d, d);
+    snprintf(args, sizeof args, "embed -e %s --crop full %s/nope.png -o %s/e.npy", TINY, d, d);
     expect_fail(d, args, "nope.png");
 }
 END_TEST
@@ -459,7 +459,7 @@ START_TEST(real_weights_oracle) {
     }
     char *d = test_tmpdir(), out[300], *log;
     snprintf(out, sizeof out, "%s/e.npy", d);
-    int rc = run_hyper(&log, "embed -w %s --crop full%s -o %s", wpath, args, out);  // aligned crops: no detection
+    int rc = run_hyper(&log, "embed -e %s --crop full%s -o %s", wpath, args, out);  // aligned crops: no detection
     ck_assert_msg(rc == 0, "%s", log);
     free(log);
     npy_f32 e;

@@ -67,7 +67,7 @@ START_TEST(generates_pngs_and_raw_output) {
     char *d = setup(w, sizeof w), *msg;
     snprintf(out, sizeof out, "%s/img", d);
     snprintf(raw, sizeof raw, "%s/raw.npy", d);
-    ck_assert_int_eq(run_hyper(&msg, "generate -w %s --seed 3 -n 3 -o %s --npy %s", w, out, raw), 0);
+    ck_assert_int_eq(run_hyper(&msg, "generate -g %s --seed 3 -n 3 -o %s --npy %s", w, out, raw), 0);
     free(msg);
     ck_assert_int_eq(dir_count(out), 3);
     npy_f32 a;
@@ -90,7 +90,7 @@ START_TEST(generates_pngs_and_raw_output) {
     // same seed -> same output, bit for bit
     char raw2[300];
     snprintf(raw2, sizeof raw2, "%s/raw2.npy", d);
-    ck_assert_int_eq(run_hyper(NULL, "generate -w %s --seed 3 -n 3 --npy %s --no-png", w, raw2), 0);
+    ck_assert_int_eq(run_hyper(NULL, "generate -g %s --seed 3 -n 3 --npy %s --no-png", w, raw2), 0);
     npy_f32 b;
     ck_assert_int_eq(hy_npy_read_f32(raw2, &b, 0), 0);
     ck_assert_int_eq(memcmp(a.data, b.data, sizeof(float) * 3 * 768), 0);
@@ -103,7 +103,7 @@ START_TEST(generates_pngs_and_raw_output) {
     snprintf(zp, sizeof zp, "%s/z.npy", d);
     snprintf(raw3, sizeof raw3, "%s/raw3.npy", d);
     ck_assert_int_eq(hy_npy_write_f32(zp, 2, (int64_t[]){3, LAT}, z), 0);
-    ck_assert_int_eq(run_hyper(NULL, "generate -w %s -z %s --npy %s --no-png", w, zp, raw3), 0);
+    ck_assert_int_eq(run_hyper(NULL, "generate -g %s -z %s --npy %s --no-png", w, zp, raw3), 0);
     npy_f32 c;
     ck_assert_int_eq(hy_npy_read_f32(raw3, &c, 0), 0);
     ck_assert_int_eq(memcmp(a.data, c.data, sizeof(float) * 3 * 768), 0);
@@ -115,7 +115,7 @@ START_TEST(trace_and_dump) {
     char w[256], dump[300];
     char *d = setup(w, sizeof w), *msg;
     snprintf(dump, sizeof dump, "%s/dump", d);
-    ck_assert_int_eq(run_hyper(&msg, "generate -w %s --seed 1 -n 1 --trace --dump %s", w, dump), 0);
+    ck_assert_int_eq(run_hyper(&msg, "generate -g %s --seed 1 -n 1 --trace --dump %s", w, dump), 0);
     const char *names[] = {"z.pn", "4x4.dense", "4x4.dense.lrelu", "4x4.dense.pn", "4x4.conv.pn", "8x8.conv0",
                            "8x8.conv0.lrelu", "8x8.conv1.pn", "16x16.conv0.pn", "16x16.conv1.pn", "torgb"};
     for (int i = 0; i < 11; i++) {
@@ -161,25 +161,25 @@ START_TEST(bad_input) {
     float z[2 * 64] = {0};
     for (int i = 0; i < 128; i++) z[i] = 0.1f * i;
     hy_npy_write_f32(p, 2, (int64_t[]){2, 64}, z);
-    snprintf(cmd, sizeof cmd, "generate -w %%s -z %s -o %%s", p);
+    snprintf(cmd, sizeof cmd, "generate -g %%s -z %s -o %%s", p);
     expect_fail(out, "shape (2, 64), the generator needs (N, 32)", cmd, w, out);
     // NaN latent
     snprintf(p, sizeof p, "%s/z_nan.npy", d);
     z[40] = NAN;
     hy_npy_write_f32(p, 2, (int64_t[]){4, LAT}, z);
-    snprintf(cmd, sizeof cmd, "generate -w %%s -z %s -o %%s", p);
+    snprintf(cmd, sizeof cmd, "generate -g %%s -z %s -o %%s", p);
     expect_fail(out, "NaN or Inf", cmd, w, out);
     // not an npy file
-    snprintf(cmd, sizeof cmd, "generate -w %%s -z %s -o %%s", w);
+    snprintf(cmd, sizeof cmd, "generate -g %%s -z %s -o %%s", w);
     expect_fail(out, "not a .npy file", cmd, w, out);
     // 3-D latents
     z[40] = 0;
     snprintf(p, sizeof p, "%s/z3.npy", d);
     hy_npy_write_f32(p, 3, (int64_t[]){1, 2, LAT}, z);
-    snprintf(cmd, sizeof cmd, "generate -w %%s -z %s -o %%s", p);
+    snprintf(cmd, sizeof cmd, "generate -g %%s -z %s -o %%s", p);
     expect_fail(out, "must be 1-D or 2-D", cmd, w, out);
     // weight file of another kind
-    expect_fail(out, "expected 'pggan'", "generate -w %s --seed 1 -n 1 -o %s", "tests/fixtures/wf_python.bin", out);
+    expect_fail(out, "expected 'pggan'", "generate -g %s --seed 1 -n 1 -o %s", "tests/fixtures/wf_python.bin", out);
     // truncated weight file
     uint8_t *buf;
     size_t n;
@@ -189,18 +189,18 @@ START_TEST(bad_input) {
     fwrite(buf, 1, n / 2, f);
     fclose(f);
     free(buf);
-    expect_fail(out, "truncated", "generate -w %s --seed 1 -n 1 -o %s", p, out);
-    expect_fail(out, "cannot open", "generate -w %s --seed 1 -n 1 -o %s", "/nonexistent/g.bin", out);
+    expect_fail(out, "truncated", "generate -g %s --seed 1 -n 1 -o %s", p, out);
+    expect_fail(out, "cannot open", "generate -g %s --seed 1 -n 1 -o %s", "/nonexistent/g.bin", out);
     // unwritable output: a path below a regular file
     snprintf(p, sizeof p, "%s/sub", w);
-    expect_fail(out, "cannot create directory", "generate -w %s --seed 1 -n 1 -o %s", w, p);
+    expect_fail(out, "cannot create directory", "generate -g %s --seed 1 -n 1 -o %s", w, p);
     char raw[300];
     snprintf(raw, sizeof raw, "/nonexistent-dir/raw.npy");
-    expect_fail(out, "raw.npy: cannot write", "generate -w %s --seed 1 -n 1 --npy %s --no-png", w, raw);
+    expect_fail(out, "raw.npy: cannot write", "generate -g %s --seed 1 -n 1 --npy %s --no-png", w, raw);
     // usage errors
-    expect_fail(out, "need -w", "generate -w %s -o %s", w, out);
-    expect_fail(out, "is not an integer", "generate -w %s --seed x -n 1 -o %s", w, out);
-    expect_fail(out, "unknown option", "generate -w %s --bogus -o %s", w, out);
+    expect_fail(out, "give the latents with -z or with --seed S -n N", "generate -g %s -o %s", w, out);
+    expect_fail(out, "is not an integer", "generate -g %s --seed x -n 1 -o %s", w, out);
+    expect_fail(out, "unknown option", "generate -g %s --bogus -o %s", w, out);
 }
 END_TEST
 

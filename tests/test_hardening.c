@@ -118,7 +118,7 @@ START_TEST(kill_generate_npy) {
     char *dir = test_tmpdir();
     char out[1100];
     snprintf(out, sizeof out, "%s/OUT.npy", dir);
-    char *args[] = {"generate", "-w", "tests/fixtures/pggan_tiny.bin", "--seed", "1", "-n", "100000",
+    char *args[] = {"generate", "-g", "tests/fixtures/pggan_tiny.bin", "--seed", "1", "-n", "100000",
                     "--npy", out, "--no-png", "--threads", "1", NULL};
     int saw;
     // the tmp file appears when generation starts (header first, then one image at a time)

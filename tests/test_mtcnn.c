@@ -302,11 +302,11 @@ START_TEST(test_cli_detect) {
     ck_assert_int_eq(hy_png_write_rgb8(p, (int)im->dims[1], (int)im->dims[0], im->data), 0);
     int nf = (int)ref("faces.box")->dims[0];
     // default: the largest face only
-    ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, p), 0);
+    ck_assert_int_eq(run_hyper(&out, "detect -m %s %s", TINY, p), 0);
     ck_assert_msg(strstr(out, "synth.png") && strstr(out, "face 1/"), "%s", out);
     free(out);
     // --all --tsv: a header and one row per face; the first row is the largest box
-    ck_assert_int_eq(run_hyper(&out, "detect -w %s %s --all --tsv", TINY, p), 0);
+    ck_assert_int_eq(run_hyper(&out, "detect -m %s %s --all --tsv", TINY, p), 0);
     int lines = 0;
     for (char *c = out; *c; c++) lines += *c == '\n';
     ck_assert_int_eq(lines, 1 + nf);
@@ -318,7 +318,7 @@ START_TEST(test_cli_detect) {
     free(out);
     // --crops writes one 160x160 PNG per printed face
     snprintf(out_dir, sizeof out_dir, "%s/crops", dir);
-    ck_assert_int_eq(run_hyper(&out, "detect -w %s %s --all --crops %s", TINY, p, out_dir), 0);
+    ck_assert_int_eq(run_hyper(&out, "detect -m %s %s --all --save-crops %s", TINY, p, out_dir), 0);
     free(out);
     ck_assert_int_eq(dir_count(out_dir), nf);
     char c1[600];
@@ -335,7 +335,7 @@ START_TEST(test_cli_detect) {
     FILE *fp = fopen(bad, "wb");
     fwrite("\x89PNG\r\n\x1a\nxxxxgarbage", 1, 19, fp);
     fclose(fp);
-    ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, bad), 1);
+    ck_assert_int_eq(run_hyper(&out, "detect -m %s %s", TINY, bad), 1);
     ck_assert_msg(strstr(out, "bad.png") != NULL, "%s", out);
     free(out);
     // tiny image: a warning, exit 0
@@ -343,7 +343,7 @@ START_TEST(test_cli_detect) {
     char tp[512];
     snprintf(tp, sizeof tp, "%s/tiny.png", dir);
     ck_assert_int_eq(hy_png_write_rgb8(tp, 10, 10, tiny), 0);
-    ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, tp), 0);
+    ck_assert_int_eq(run_hyper(&out, "detect -m %s %s", TINY, tp), 0);
     ck_assert_msg(strstr(out, "no face") != NULL, "%s", out);
     free(out);
     // huge image (4100x4100 > MTCNN_MAX_PIXELS): refused with a message naming the file, exit 1
@@ -352,15 +352,15 @@ START_TEST(test_cli_detect) {
     uint8_t *huge = calloc((size_t)4100 * 4100 * 3, 1);
     ck_assert_int_eq(hy_png_write_rgb8(hp, 4100, 4100, huge), 0);
     free(huge);
-    ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", TINY, hp), 1);
+    ck_assert_int_eq(run_hyper(&out, "detect -m %s %s", TINY, hp), 1);
     ck_assert_msg(strstr(out, "huge.png") && strstr(out, "4100x4100"), "%s", out);
     free(out);
     // usage errors
     ck_assert_int_eq(run_hyper(&out, "detect %s", p), 2);
     free(out);
-    ck_assert_int_eq(run_hyper(&out, "detect -w %s", TINY), 2);
+    ck_assert_int_eq(run_hyper(&out, "detect -m %s", TINY), 2);
     free(out);
-    ck_assert_int_eq(run_hyper(&out, "detect -w %s %s", GOLD, p), 1);  // wrong kind
+    ck_assert_int_eq(run_hyper(&out, "detect -m %s %s", GOLD, p), 1);  // wrong kind
     free(out);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

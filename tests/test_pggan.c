@@ -99,7 +99,7 @@ END_TEST
 START_TEST(cli_seed_matches_reference) {
     char *d = test_tmpdir(), raw[300];
     snprintf(raw, sizeof raw, "%s/raw.npy", d);
-    ck_assert_int_eq(run_hyper(NULL, "generate -w tests/fixtures/pggan_tiny.bin --seed 7 -n 2 --npy %s --no-png", raw), 0);
+    ck_assert_int_eq(run_hyper(NULL, "generate -g tests/fixtures/pggan_tiny.bin --seed 7 -n 2 --npy %s --no-png", raw), 0);
     wfile ref;
     ck_assert_int_eq(hy_wf_open(&ref, "tests/fixtures/pggan_tiny_ref.bin"), 0);
     const float *want;

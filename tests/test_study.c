@@ -47,8 +47,8 @@ START_TEST(sweep_end_to_end) {
     char *d = make_data("data", ""), res[300], *msg;
     snprintf(res, sizeof res, "%s/res", d);
     int rc = run_hyper(&msg,
-                       "sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,4 --closed ols,ridge "
-                       "--n-null 10 --crop full --threads 1",
+                       "sweep -d %s/data -g " GEN " -e " NET " -o %s --models linear --epochs 2,4 --closed ols,ridge "
+                       "--null 10 --crop full --threads 1",
                        d, res);
     ck_assert_msg(rc == 0, "sweep: %s", msg);
     ck_assert_ptr_nonnull(strstr(msg, "4 runs in the grid"));
@@ -106,8 +106,8 @@ START_TEST(sweep_end_to_end) {
     // image metrics agree with `hyper evaluate` and `hyper distance` run separately
     char ev[400];
     snprintf(ev, sizeof ev, "%s/eval", d);
-    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/runs/ols/pred.npy -g " GEN " -f " NET " -o %s --crop full "
-                         "--n-null 10 --save-faces --threads 1",
+    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/runs/ols/pred.npy -g " GEN " -e " NET " -o %s --crop full "
+                         "--null 10 --save-faces --threads 1",
                    d, res, ev);
     ck_assert_msg(rc == 0, "%s", msg);
     ck_assert_ptr_nonnull(strstr(msg, "FaceNet distance:"));
@@ -120,7 +120,7 @@ START_TEST(sweep_end_to_end) {
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));  // item 0
     fclose(f);
     double d0 = atof(strchr(line, ',') + 1);
-    rc = run_hyper(&msg, "distance -w " NET " --crop full %s/gt/faces/000000.png %s/pred_faces/000000.png", ev, ev);
+    rc = run_hyper(&msg, "distance -e " NET " --crop full %s/gt/faces/000000.png %s/pred_faces/000000.png", ev, ev);
     ck_assert_msg(rc == 0, "%s", msg);
     // same images, same network; the distance is printed with 6 decimals
     ck_assert_double_eq_tol(atof(msg), d0, 2e-6);
@@ -134,8 +134,8 @@ START_TEST(killed_sweep_resumes) {
     // The first run (2 epochs) finishes quickly; the second (40000 epochs) is killed mid-way.
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "%s sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,40000 --closed '' "
-             "--n-null 0 --crop full --threads 1 >/dev/null 2>&1 & pid=$!; "
+             "%s sweep -d %s/data -g " GEN " -e " NET " -o %s --models linear --epochs 2,40000 --closed '' "
+             "--null 0 --crop full --threads 1 >/dev/null 2>&1 & pid=$!; "
              "for i in $(seq 600); do [ -e %s/runs/linear_2_30/run.csv ] && break; sleep 0.1; done; "
              "sleep 0.5; kill -9 $pid; wait $pid 2>/dev/null; exit 0",
              hyper_bin(), d, res, res);
@@ -156,8 +156,8 @@ START_TEST(killed_sweep_resumes) {
     free(msg);
     // resume with a short second run: the finished run is skipped, the partial one redone
     int rc = run_hyper(&msg,
-                       "sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,3 --closed '' "
-                       "--n-null 0 --crop full --threads 1",
+                       "sweep -d %s/data -g " GEN " -e " NET " -o %s --models linear --epochs 2,3 --closed '' "
+                       "--null 0 --crop full --threads 1",
                        d, res);
     ck_assert_msg(rc == 0, "%s", msg);
     ck_assert_ptr_nonnull(strstr(msg, "1 already finished, 1 to do"));
@@ -167,8 +167,8 @@ START_TEST(killed_sweep_resumes) {
     // resuming with another setup (here the null size) would rank runs made differently side by
     // side: refused, naming the field, and the finished runs are left alone
     rc = run_hyper(&msg,
-                   "sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,3 --closed '' "
-                   "--n-null 5 --crop full --threads 1",
+                   "sweep -d %s/data -g " GEN " -e " NET " -o %s --models linear --epochs 2,3 --closed '' "
+                   "--null 5 --crop full --threads 1",
                    d, res);
     ck_assert_msg(rc == 1, "%s", msg);
     ck_assert_msg(strstr(msg, "made with another setup (n_null=0, now n_null=5)"), "%s", msg);
@@ -180,8 +180,8 @@ START_TEST(killed_sweep_resumes) {
     snprintf(res2, sizeof res2, "%s/res2", d);
     for (int s = 1; s <= 2; s++) {
         rc = run_hyper(&msg,
-                       "sweep -d %s/data -g " GEN " -f " NET " -o %s --models linear --epochs 2,3 --closed ols "
-                       "--n-null 0 --crop full --threads 1 --shard %d/2",
+                       "sweep -d %s/data -g " GEN " -e " NET " -o %s --models linear --epochs 2,3 --closed ols "
+                       "--null 0 --crop full --threads 1 --shard %d/2",
                        d, res2, s);
         ck_assert_msg(rc == 0, "%s", msg);
         ck_assert_ptr_nonnull(strstr(msg, s == 1 ? "has 2," : "has 1,"));
@@ -208,28 +208,28 @@ START_TEST(bad_input) {
     // latent width of the data != the generator's
     char *d64 = make_data("d64", "--latent-dim 64");
     snprintf(p, sizeof p, "%s/d64", d64);
-    expect_fail("latents are 64-d but the generator", "sweep -d %s -g " GEN " -f " NET " -o %s --crop full", p, res);
+    expect_fail("latents are 64-d but the generator", "sweep -d %s -g " GEN " -e " NET " -o %s --crop full", p, res);
     snprintf(p, sizeof p, "%s/data", d);
-    expect_fail("cannot open", "sweep -d %s -g /nonexistent.bin -f " NET " -o %s", p, res);
-    expect_fail("expected 'facenet'", "sweep -d %s -g " GEN " -f " GEN " -o %s", p, res);
+    expect_fail("cannot open", "sweep -d %s -g /nonexistent.bin -e " NET " -o %s", p, res);
+    expect_fail("expected 'facenet'", "sweep -d %s -g " GEN " -e " GEN " -o %s", p, res);
     // unwritable output (a path below a regular file)
     char under[400];
     snprintf(under, sizeof under, "%s/data/test_fmri.npy/out", d);
-    expect_fail("cannot create directory", "sweep -d %s -g " GEN " -f " NET " -o %s --crop full", p, under);
-    expect_fail("--shard", "sweep -d %s -g " GEN " -f " NET " -o %s --shard 3/2", p, res);
+    expect_fail("cannot create directory", "sweep -d %s -g " GEN " -e " NET " -o %s --crop full", p, under);
+    expect_fail("--shard", "sweep -d %s -g " GEN " -e " NET " -o %s --shard 3/2", p, res);
     // an OUT with finished runs but no setup record (written by an older hyper) is not resumed
     char old[400], cmd[1200];
     snprintf(old, sizeof old, "%s/oldres", d);
     snprintf(cmd, sizeof cmd, "mkdir -p %s/runs/linear_2_30 && echo x > %s/runs/linear_2_30/run.csv", old, old);
     ck_assert_int_eq(system(cmd), 0);
-    expect_fail("has finished runs but no setup.txt", "sweep -d %s -g " GEN " -f " NET " -o %s --crop full", p, old);
-    expect_fail("unknown decoder model", "sweep -d %s -g " GEN " -f " NET " -o %s --models linear,bogus", p, res);
+    expect_fail("has finished runs but no setup.txt", "sweep -d %s -g " GEN " -e " NET " -o %s --crop full", p, old);
+    expect_fail("unknown decoder model", "sweep -d %s -g " GEN " -e " NET " -o %s --models linear,bogus", p, res);
     // evaluate: predictions of the wrong shape; nothing written
     char pred[400], ev[400];
     snprintf(pred, sizeof pred, "%s/data/train_latents.npy", d);  // 80 rows, the test set has 8
     snprintf(ev, sizeof ev, "%s/ev", d);
     char args[2048], *msg;
-    snprintf(args, sizeof args, "evaluate -d %s/data --pred %s -g " GEN " -f " NET " -o %s --crop full", d, pred, ev);
+    snprintf(args, sizeof args, "evaluate -d %s/data --pred %s -g " GEN " -e " NET " -o %s --crop full", d, pred, ev);
     ck_assert_int_eq(run_hyper(&msg, "%s", args), 1);
     ck_assert_ptr_nonnull(strstr(msg, "predictions have shape (80, 512), the test set needs (8, 512)"));
     free(msg);
@@ -290,7 +290,7 @@ START_TEST(no_face_policies) {
     for (int i = 0; i < 16 * 16 * 3; i++) px[i] = (uint8_t)(i * 7);
     ck_assert_int_eq(hy_png_write_rgb8(img, 16, 16, px), 0);
     // default policy: warn and embed the whole image
-    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " %s -o %s", img, out), 0);
+    ck_assert_int_eq(run_hyper(&msg, "embed -e " NET " --mtcnn " DET " %s -o %s", img, out), 0);
     ck_assert_ptr_nonnull(strstr(msg, "small.png: no face found; using the whole image"));
     free(msg);
     npy_f32 a;
@@ -298,7 +298,7 @@ START_TEST(no_face_policies) {
     ck_assert(isfinite(a.data[0]));
     hy_npy_free_f32(&a);
     // skip: a row of NaN keeps the input order
-    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " --on-no-face skip %s %s -o %s", img, img, out), 0);
+    ck_assert_int_eq(run_hyper(&msg, "embed -e " NET " --mtcnn " DET " --on-no-face skip %s %s -o %s", img, img, out), 0);
     ck_assert_ptr_nonnull(strstr(msg, "skipped"));
     free(msg);
     ck_assert_int_eq(hy_npy_read_f32(out, &a, 1), 0);
@@ -306,15 +306,20 @@ START_TEST(no_face_policies) {
     hy_npy_free_f32(&a);
     // error: stop, nothing written
     remove(out);
-    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --detect " DET " --on-no-face error %s -o %s", img, out), 1);
+    ck_assert_int_eq(run_hyper(&msg, "embed -e " NET " --mtcnn " DET " --on-no-face error %s -o %s", img, out), 1);
     ck_assert_ptr_nonnull(strstr(msg, "small.png: no face found"));
     free(msg);
     ck_assert(!file_exists(out));
     // bad policy names
-    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --on-no-face maybe %s -o %s", img, out), 1);
-    ck_assert_ptr_nonnull(strstr(msg, "expected fallback-full, skip or error"));
+    // bad policy names and crop boxes are usage errors (exit 2), found while parsing
+    ck_assert_int_eq(run_hyper(&msg, "embed -e " NET " --on-no-face maybe %s -o %s", img, out), 2);
+    ck_assert_ptr_nonnull(strstr(msg, "--on-no-face: on-no-face policy 'maybe' is not fallback-full, skip or error"));
     free(msg);
-    ck_assert_int_eq(run_hyper(&msg, "embed -w " NET " --crop box:1,2 %s -o %s", img, out), 1);
+    ck_assert_int_eq(run_hyper(&msg, "embed -e " NET " --crop box:1,2 %s -o %s", img, out), 2);
+    free(msg);
+    // 4294967297 would wrap to 1 through a 32-bit scanf; the strict parser refuses it
+    ck_assert_int_eq(run_hyper(&msg, "embed -e " NET " --crop box:0,0,4294967297,1 %s -o %s", img, out), 2);
+    ck_assert_ptr_nonnull(strstr(msg, "is not box:x1,y1,x2,y2"));
     free(msg);
 }
 END_TEST

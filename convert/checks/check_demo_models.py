@@ -116,7 +116,7 @@ def main():
     with tempfile.TemporaryDirectory() as td:
         # 1. C engine vs PyTorch
         npy = os.path.join(td, "x.npy")
-        r = subprocess.run([a.hyper, "generate", "-w", gpath, "--seed", "1", "-n", str(a.n), "-o",
+        r = subprocess.run([a.hyper, "generate", "-g", gpath, "--seed", "1", "-n", str(a.n), "-o",
                             os.path.join(td, "png"), "--npy", npy], capture_output=True, text=True)
         if r.returncode:
             print(f"hyper generate failed: {r.stderr.strip()}")

@@ -5,7 +5,7 @@
      (static_kwargs of karras2018iclr-celebahq-1024x1024.pkl, 23,071,507 Gs parameters used
      in inference, every ToRGB_lod*, lod = 0)  [pggan_fake.write_karras_pkl]
   2. converts it with convert/pggan.py (the CLI, as a user would)
-  3. runs `hyper generate -w full.bin -z z.npy -o DIR --npy raw.npy --dump DUMP` for one latent
+  3. runs `hyper generate -g full.bin -z z.npy -o DIR --npy raw.npy --dump DUMP` for one latent
   4. runs the canonical torch reference (pggan_ref.PgganRef, float32) on the same latent and
      compares every layer (DUMP/<name>.npy) and the raw output, printing max abs diff per layer.
      With --native it also compares the raw output with the Karras-native float64 forward on the
@@ -97,7 +97,7 @@ def main():
         z = torch.randn(1, 512)
         zp, raw, dump, pngs = (os.path.join(work, n) for n in ("z.npy", "raw.npy", "dump", "png"))
         np.save(zp, z.numpy())
-        cmd = [a.hyper, "generate", "-w", binp, "-z", zp, "-o", pngs, "--npy", raw, "--dump", dump,
+        cmd = [a.hyper, "generate", "-g", binp, "-z", zp, "-o", pngs, "--npy", raw, "--dump", dump,
                "--threads", str(a.threads)]
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode:

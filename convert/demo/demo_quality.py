@@ -91,7 +91,7 @@ def detection_rate(hyper, gpath, mtcnn_dir, n=200):
             print(f"MTCNN: conversion failed: {r.stderr.strip()}")
             return None
         sdir = os.path.join(td, "samples")
-        subprocess.run([hyper, "generate", "-w", gpath, "--seed", "2", "-n", str(n), "-o", sdir, "--threads", "1"],
+        subprocess.run([hyper, "generate", "-g", gpath, "--seed", "2", "-n", str(n), "-o", sdir, "--threads", "1"],
                        check=True, capture_output=True)
         rdir = os.path.join(td, "real")
         os.makedirs(rdir)

@@ -485,7 +485,7 @@ def c_generate(fmt, src, native, res):
     work = tempfile.mkdtemp(dir=TMP)
     zp, raw, d = os.path.join(work, "z.npy"), os.path.join(work, "raw.npy"), os.path.join(work, "png")
     np.save(zp, Z)
-    p = subprocess.run([exe, "generate", "-w", out, "-z", zp, "-o", d, "--npy", raw, "--threads", "1"],
+    p = subprocess.run([exe, "generate", "-g", out, "-z", zp, "-o", d, "--npy", raw, "--threads", "1"],
                        capture_output=True, text=True)
     assert p.returncode == 0, f"hyper generate failed: {p.stderr.strip()}"
     got = np.load(raw)

@@ -67,7 +67,19 @@ double hy_now(void);  // monotonic seconds
 // HY_PROGRESS=1. Call with i == n to finish the line.
 void hy_progress(const char *label, long i, long n, double t_start);
 
-// Number of threads to use for BLAS/OpenMP (set once by main from --threads / HY_THREADS).
+// Notes: one-line messages for the user that are not errors (warnings, steps of long work).
+// The library never writes to stdout/stderr itself: notes go to a sink, by default stderr
+// (nothing under --quiet); an application that links the library can set its own.
+void hy_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hy_set_note_sink(void (*sink)(const char *line, void *user), void *user);
+
+// --quiet: no progress lines (hy_progress) and no notes; errors still print.
+void hy_set_quiet(int quiet);
+int hy_quiet(void);
+
+// Number of threads to use for BLAS/OpenMP (set once by the CLI from --threads / HY_THREADS;
+// n <= 0 picks the default). HY_MAX_THREADS bounds what a user may ask for.
+#define HY_MAX_THREADS 256
 void hy_set_threads(int n);
 int hy_get_threads(void);
 

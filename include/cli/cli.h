@@ -1,43 +1,58 @@
-// cli.h - subcommands of the `hyper` binary. Each lives in src/cmd_<name>.c, parses its
-// own arguments, prints --help, and returns a process exit status (0 ok, 1 error,
-// 2 usage). Only main.c exits.
+// cli.h - the subcommands of the `hyper` binary. Each lives in src/cli/<name>.c, declares its
+// options as a table for the one parser (include/cli/opts.h), and returns a process exit status
+// (0 ok, 1 error, 2 usage). Only src/cli/main.c exits; a new command is one file here plus one
+// line in main.c's table.
 #ifndef HY_CLI_H
 #define HY_CLI_H
 
-// -- engine and PGGAN (issue 2)
+#include "cli/opts.h"
+
+// -- weight files and the generator
 int cmd_info(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 
-
-// -- FaceNet (issue 3)
+// -- face models
 int cmd_embed(int argc, char **argv);
 int cmd_distance(int argc, char **argv);
-
-
-// -- MTCNN (issue 4)
 int cmd_detect(int argc, char **argv);
 
-
-// -- data, simulator, decoders (issue 5)
+// -- data, simulator, decoders
 int cmd_simulate(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 
-
-// -- study pipeline (issue 6)
+// -- the study
 int cmd_reconstruct(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
-
-// Shared helpers for argument parsing (src/cli/cli_util.c).
-// Parses an integer option value in [min,max]; sets an error naming the option otherwise.
-int hy_cli_int(const char *opt, const char *val, long min, long max, long *out);
-int hy_cli_double(const char *opt, const char *val, double *out);
 // Prints the library error (hy_errmsg) as "hyper <cmd>: <msg>" and returns 1.
-int hy_cli_fail(const char *cmd);
+int cli_fail(const char *cmd);
+
+// OPT_FN parsers of --crop MODE and --on-no-face P (store the checked string).
+int cli_opt_crop(void *dest, const char *v);
+int cli_opt_noface(void *dest, const char *v);
+
+// --- option rows shared by the commands that crop and embed faces -----------------------
+// (embed, distance, evaluate, sweep): the same spelling, metavariable and help everywhere.
+#define CLI_HELP_CROP                                                                             \
+    "which part of each image is embedded (default mtcnn):\n"                                     \
+    "  mtcnn            the largest face MTCNN detects, cropped as facenet-pytorch's\n"           \
+    "                   extract_face (margin 0, Pillow bilinear to 160x160)\n"                    \
+    "  full             the whole image\n"                                                        \
+    "  box:x1,y1,x2,y2  a fixed pixel box, x1 <= x < x2, y1 <= y < y2"
+#define CLI_OPTS_FACE_CROP(mtcnn, crop, noface)                                                   \
+    OPT_STR("mtcnn", 'm', mtcnn, "M.bin",                                                         \
+            "MTCNN weights for --crop mtcnn (default weights/mtcnn.bin; when neither\n"           \
+            "exists, a warning is printed and the whole image is used)", 0),                     \
+    OPT_FN("crop", 0, cli_opt_crop, crop, "MODE", CLI_HELP_CROP),                                \
+    OPT_FN("on-no-face", 0, cli_opt_noface, noface, "P",                                          \
+           "when MTCNN finds no face: fallback-full (default: warn, use the whole\n"              \
+           "image) | skip (warn; the item gets NaN) | error (stop)"),                            \
+    OPT_ALIAS("detect", 0, "mtcnn")
+#define CLI_OPT_FACE_BATCH(dst) OPT_INT("face-batch", 0, dst, "B", "images per FaceNet forward pass (default 16)", 1, 1024)
 
 #endif

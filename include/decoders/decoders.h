@@ -77,7 +77,7 @@ typedef struct {
     double weight_decay;   // L2 added to the gradient (default 0.01 linear, 0 mlp)
     int batch_size;        // default 30
     int shuffle;           // reshuffle each epoch (default 1)
-    uint64_t seed;         // init + shuffling + dropout (default 0)
+    uint64_t seed;         // init + shuffling + dropout (default 1)
     double beta1, beta2, adam_eps;  // 0.9, 0.999, 1e-8
     int hidden[DEC_MAX_LAYERS];
     int n_hidden;

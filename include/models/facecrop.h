@@ -29,6 +29,8 @@ int hy_face_crop_parse(face_crop_opts *o, const char *crop, const char *on_no_fa
 int hy_face_crop_setup(face_crop_opts *o, const char *crop, const char *on_no_face, const char *detect,
                     mtcnn_model *det, int *has_det);
 #define FACE_CROP_DEFAULT_MTCNN "weights/mtcnn.bin"
+// Largest coordinate a fixed crop box may name (images are bounded far below it).
+#define FACE_CROP_MAX_COORD 1000000
 
 // A short description for output files, e.g. "mtcnn(fallback-full)", "full", "box:0,0,80,80".
 void hy_face_crop_describe(const face_crop_opts *o, char *buf, int len);

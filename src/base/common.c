@@ -174,9 +174,36 @@ double hy_now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static int g_quiet;
+void hy_set_quiet(int quiet) { g_quiet = quiet; }
+int hy_quiet(void) { return g_quiet; }
+
+static void note_to_stderr(const char *line, void *user) {
+    (void)user;
+    fprintf(stderr, "%s\n", line);
+}
+static void (*g_note_sink)(const char *, void *) = note_to_stderr;
+static void *g_note_user;
+
+void hy_set_note_sink(void (*sink)(const char *line, void *user), void *user) {
+    g_note_sink = sink ? sink : note_to_stderr;
+    g_note_user = user;
+}
+
+void hy_note(const char *fmt, ...) {
+    if (g_quiet && g_note_sink == note_to_stderr) return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    g_note_sink(line, g_note_user);
+}
+
 void hy_progress(const char *label, long i, long n, double t_start) {
     static double last = 0;
     static int enabled = -1;
+    if (g_quiet) return;
     if (enabled < 0) {
         const char *e = getenv("HY_PROGRESS");
         enabled = e ? atoi(e) != 0 : isatty(2);

@@ -1,34 +1,27 @@
 // cli_util.c - small helpers shared by the subcommands (see include/cli/cli.h).
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
-#include "cli/cli.h"
 #include "base/common.h"
+#include "cli/cli.h"
+#include "models/facecrop.h"
 
-int hy_cli_int(const char *opt, const char *val, long min, long max, long *out) {
-    if (!val) return hy_err(HY_EARG, "%s needs a value", opt);
-    char *end;
-    errno = 0;
-    long v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < min || v > max)
-        return hy_err(HY_EARG, "%s: '%s' is not an integer in %ld..%ld", opt, val, min, max);
-    *out = v;
-    return HY_OK;
-}
-
-int hy_cli_double(const char *opt, const char *val, double *out) {
-    if (!val) return hy_err(HY_EARG, "%s needs a value", opt);
-    char *end;
-    errno = 0;
-    double v = strtod(val, &end);
-    if (errno || end == val || *end || !isfinite(v)) return hy_err(HY_EARG, "%s: '%s' is not a finite number", opt, val);
-    *out = v;
-    return HY_OK;
-}
-
-int hy_cli_fail(const char *cmd) {
+int cli_fail(const char *cmd) {
     fprintf(stderr, "hyper %s: %s\n", cmd, hy_errmsg());
     return 1;
+}
+
+// --crop and --on-no-face are checked while parsing (a bad value is a usage error, exit 2) and
+// kept as strings for hy_face_crop_setup.
+int cli_opt_crop(void *dest, const char *v) {
+    face_crop_opts tmp;
+    if (hy_face_crop_parse(&tmp, v, NULL)) return HY_EARG;
+    *(const char **)dest = v;
+    return HY_OK;
+}
+
+int cli_opt_noface(void *dest, const char *v) {
+    face_crop_opts tmp;
+    if (hy_face_crop_parse(&tmp, NULL, v)) return HY_EARG;
+    *(const char **)dest = v;
+    return HY_OK;
 }

@@ -1,32 +1,23 @@
-// cmd_detect.c - `hyper detect`: MTCNN face detection on PNG images (include/models/mtcnn.h),
+// detect.c - `hyper detect`: MTCNN face detection on PNG images (include/models/mtcnn.h),
 // printing boxes, probabilities and landmarks, optionally writing 160x160 FaceNet crops.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "base/common.h"
 #include "base/image_io.h"
 #include "models/mtcnn.h"
 
-static void help(FILE *f) {
-    fprintf(f,
-            "usage: hyper detect -w MTCNN.bin IMAGE.png... [--all] [--tsv] [--crops DIR]\n\n"
-            "Finds faces with MTCNN (facenet-pytorch defaults: min face 20 px, factor 0.709,\n"
-            "thresholds 0.6/0.7/0.7) and prints, per face: image, face index/count, box x1 y1 x2 y2\n"
-            "(float pixels, not clipped), probability and 5 landmarks (x,y): left eye, right eye,\n"
-            "nose, left and right mouth corner. Faces are ordered by box area, largest first.\n\n"
-            "  -w, --weights F   MTCNN weight file (kind mtcnn; convert/mtcnn.py DIR -o F)\n"
-            "  --all             every face (default: only the largest, like keep_all=False)\n"
-            "  --tsv             tab-separated output with a header row\n"
-            "  --crops DIR       write each printed face as DIR/<image>_<k>.png: the FaceNet crop\n"
-            "                    (facenet-pytorch extract_face, margin 0) resized to 160x160 with\n"
-            "                    Pillow's BILINEAR filter\n"
-            "  --threads T       threads for BLAS/OpenMP (default: all cores, or $HY_THREADS)\n"
-            "  --time            print each image's detection time (without PNG decoding) to stderr\n\n"
-            "An image without faces (or smaller than 20 px) prints a warning and is not an error.\n"
-            "Images larger than 4096x4096 pixels are refused (downscale them first).\n");
-}
+static const char ABOUT[] =
+    "Finds faces with MTCNN (facenet-pytorch defaults: min face 20 px, factor 0.709,\n"
+    "thresholds 0.6/0.7/0.7) and prints, per face: image, face index/count, box x1 y1 x2 y2\n"
+    "(float pixels, not clipped), probability and 5 landmarks (x,y): left eye, right eye,\n"
+    "nose, left and right mouth corner. Faces are ordered by box area, largest first.";
+static const char EPILOG[] =
+    "An image without faces (or smaller than 20 px) prints a warning and is not an error.\n"
+    "Images larger than 4096x4096 pixels are refused (downscale them first).";
 
 // "dir/name.png" -> "name"
 static void stem(char *out, size_t n, const char *path) {
@@ -39,56 +30,32 @@ static void stem(char *out, size_t n, const char *path) {
 
 int cmd_detect(int argc, char **argv) {
     const char *wpath = NULL, *crops = NULL;
-    int all = 0, tsv = 0, n_img = 0, timing = 0;
-    long threads = 0;
-    const char **imgs = calloc((size_t)argc, sizeof *imgs);
-    if (!imgs) return hy_cli_fail("detect");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int needs = 0, r = 0;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            help(stdout);
-            free(imgs);
-            return 0;
-        } else if (!strcmp(a, "-w") || !strcmp(a, "--weights")) wpath = v, needs = 1;
-        else if (!strcmp(a, "--crops")) crops = v, needs = 1;
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads), needs = 1;
-        else if (!strcmp(a, "--all")) all = 1;
-        else if (!strcmp(a, "--tsv")) tsv = 1;
-        else if (!strcmp(a, "--time")) timing = 1;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "hyper detect: unknown option '%s' (see --help)\n", a);
-            free(imgs);
-            return 2;
-        } else imgs[n_img++] = a;
-        if (r) {
-            free(imgs);
-            return hy_cli_fail("detect");
-        }
-        if (needs && !v) {
-            fprintf(stderr, "hyper detect: %s needs a value\n", a);
-            free(imgs);
-            return 2;
-        }
-        i += needs;
-    }
-    if (!wpath || n_img == 0) {
-        fprintf(stderr, "hyper detect: need -w MTCNN.bin and at least one image\n\n");
-        help(stderr);
-        free(imgs);
-        return 2;
-    }
-    if (threads) hy_set_threads((int)threads);
+    int all = 0, tsv = 0, timing = 0;
+    const opt table[] = {
+        OPT_STR("mtcnn", 'm', &wpath, "M.bin", "MTCNN weight file (kind mtcnn; convert/mtcnn.py DIR -o M.bin)",
+                OPT_REQUIRED),
+        OPT_FLAG("all", 0, &all, "every face (default: only the largest, like keep_all=False)"),
+        OPT_FLAG("tsv", 0, &tsv, "tab-separated output with a header row"),
+        OPT_STR("save-crops", 0, &crops, "DIR",
+                "write each printed face as DIR/<image>_<k>.png: the FaceNet crop\n"
+                "(facenet-pytorch extract_face, margin 0) resized to 160x160 with\n"
+                "Pillow's BILINEAR filter", 0),
+        OPT_FLAG("time", 0, &timing, "print each image's detection time (without PNG decoding) to stderr"),
+        OPT_ALIAS("weights", 'w', "mtcnn"),
+        OPT_ALIAS("crops", 0, "save-crops"),
+        OPT_END,
+    };
+    const cli_command cmd = {"detect", "-m M.bin IMAGE.png... [--all] [--tsv] [--save-crops DIR]", ABOUT, table,
+                             EPILOG, 1, -1, "IMAGE"};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    char **imgs = args.pos;
+    int n_img = args.n_pos;
 
     mtcnn_model m;
-    if (hy_mtcnn_load(&m, wpath)) {
-        free(imgs);
-        return hy_cli_fail("detect");
-    }
+    if (hy_mtcnn_load(&m, wpath)) return cli_fail("detect");
     if (crops && hy_mkdir_p(crops)) {
         hy_mtcnn_free(&m);
-        free(imgs);
-        return hy_cli_fail("detect");
+        return cli_fail("detect");
     }
     int status = 0;
     uint8_t crop[160 * 160 * 3];
@@ -110,7 +77,7 @@ int cmd_detect(int argc, char **argv) {
                 snprintf(msg, sizeof msg, "%s", hy_errmsg());  // hy_err writes the same buffer
                 hy_err(HY_ESHAPE, "%s: %s", path, msg);
             }
-            status = hy_cli_fail("detect");
+            status = cli_fail("detect");
             free(rgb);
             break;
         }
@@ -140,7 +107,7 @@ int cmd_detect(int argc, char **argv) {
                     continue;
                 }
                 if (rc || hy_png_write_rgb8(out, 160, 160, crop)) {
-                    status = hy_cli_fail("detect");
+                    status = cli_fail("detect");
                     break;
                 }
             }
@@ -150,6 +117,5 @@ int cmd_detect(int argc, char **argv) {
         free(rgb);
     }
     hy_mtcnn_free(&m);
-    free(imgs);
     return status;
 }

@@ -1,4 +1,4 @@
-// cmd_facenet.c - `hyper embed` (images or a standardised tensor -> (N,512) FaceNet embeddings)
+// embed.c - `hyper embed` (images or a standardised tensor -> (N,512) FaceNet embeddings)
 // and `hyper distance` (L2 distance of two faces' embeddings).
 //
 // Preprocessing (spec facenet.md section 3): PNG -> RGB8 -> crop (see crop modes below) ->
@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "base/common.h"
 #include "models/facenet.h"
 #include "base/image_io.h"
@@ -22,17 +23,6 @@
 #include "base/resize.h"
 
 // --- crop ------------------------------------------------------------------------------------
-
-static const char *CROP_HELP =
-    "  --crop MODE           which part of each image is embedded (default mtcnn):\n"
-    "                          mtcnn            the largest face MTCNN detects, cropped as facenet-pytorch's\n"
-    "                                           extract_face (margin 0, Pillow bilinear to 160x160)\n"
-    "                          full             the whole image\n"
-    "                          box:x1,y1,x2,y2  a fixed pixel box, x1 <= x < x2, y1 <= y < y2\n"
-    "  --detect M.bin        MTCNN weights for --crop mtcnn (default weights/mtcnn.bin; when neither\n"
-    "                        exists, a warning is printed and the whole image is used)\n"
-    "  --on-no-face P        when MTCNN finds no face: fallback-full (default: warn, use the whole\n"
-    "                        image) | skip (warn; embed writes a row of NaN) | error (stop)\n";
 
 // Reads `path` and writes its S x S RGB8 face crop into `out`; *how is the crop used
 // ('m', 'f', 'b', or 's' when skipped: out is left untouched).
@@ -81,88 +71,51 @@ static void on_block(void *user, const char *name, const float *x, int c, int h,
 
 // --- embed ------------------------------------------------------------------------------------
 
-static void embed_help(FILE *f) {
-    fprintf(f,
-            "usage: hyper embed -w F.bin (IMAGE.png... | --input-npy X.npy) -o E.npy [options]\n\n"
-            "FaceNet (Inception-ResNet-v1) embeddings: each face -> a 512-d unit vector, written as a\n"
-            "(N, 512) float32 .npy in input order. Images (any PNG) are cropped, resized to 160x160 with\n"
-            "Pillow's bilinear filter and standardised as (x - 127.5) / 128.\n\n"
-            "  -w, --weights F.bin   weight file (kind facenet; see convert/facenet.py)\n"
-            "  --input-npy X.npy     an already standardised float32 tensor (N, 3, 160, 160) instead of images\n"
-            "  -o, --out E.npy       output embeddings (N, 512) float32\n"
-            "%s"
-            "  --batch B             images per forward pass (default 16)\n"
-            "  --trace               print one line per block for the first image (name, shape, min, max,\n"
-            "                        mean, std)\n"
-            "  --dump DIR            write every block's activation for the first image as DIR/<block>.npy\n"
-            "  --save-crops DIR      write the 160x160 RGB crops fed to the network as DIR/000000.png, ...\n"
-            "  --threads T           threads for BLAS/OpenMP (default: all cores, or $HY_THREADS)\n",
-            CROP_HELP);
-}
+static const char ABOUT_EMBED[] =
+    "FaceNet (Inception-ResNet-v1) embeddings: each face -> a 512-d unit vector, written as a\n"
+    "(N, 512) float32 .npy in input order. Images (any PNG) are cropped, resized to 160x160 with\n"
+    "Pillow's bilinear filter and standardised as (x - 127.5) / 128.";
 
 int cmd_embed(int argc, char **argv) {
     const char *wpath = NULL, *npy_in = NULL, *out = NULL, *dump = NULL, *crops_dir = NULL, *crop = NULL,
                *noface = NULL, *detect = NULL;
-    long batch = 16, threads = 0;
-    int trace = 0;
-    const char **images = calloc((size_t)argc + 1, sizeof *images);
-    int nimg = 0;
-    if (!images) return hy_cli_fail("embed");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int r = 0, takes = 1;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            embed_help(stdout);
-            free(images);
-            return 0;
-        } else if (!strcmp(a, "-w") || !strcmp(a, "--weights")) wpath = v;
-        else if (!strcmp(a, "--input-npy")) npy_in = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--dump")) dump = v;
-        else if (!strcmp(a, "--save-crops")) crops_dir = v;
-        else if (!strcmp(a, "--crop")) crop = v;
-        else if (!strcmp(a, "--on-no-face")) noface = v;
-        else if (!strcmp(a, "--detect")) detect = v;
-        else if (!strcmp(a, "--batch")) r = hy_cli_int(a, v, 1, 4096, &batch);
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads);
-        else if (!strcmp(a, "--trace")) trace = 1, takes = 0;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "hyper embed: unknown option '%s' (see --help)\n", a);
-            free(images);
-            return 2;
-        } else images[nimg++] = a, takes = 0;
-        if (r) {
-            free(images);
-            return hy_cli_fail("embed");
-        }
-        if (takes && !v) {
-            fprintf(stderr, "hyper embed: %s needs a value\n", a);
-            free(images);
-            return 2;
-        }
-        i += takes;
-    }
-    if (!wpath || (!out && !trace && !dump) || (!npy_in == !nimg) || (npy_in && crops_dir)) {
-        fprintf(stderr, "hyper embed: need -w, -o, and either images or --input-npy (not both)\n\n");
-        embed_help(stderr);
-        free(images);
-        return 2;
-    }
-    if (threads) hy_set_threads((int)threads);
+    int batch = 16, trace = 0;
+    const opt table[] = {
+        OPT_STR("embedder", 'e', &wpath, "F.bin", "FaceNet weight file (kind facenet; see convert/facenet.py)",
+                OPT_REQUIRED),
+        OPT_STR("input-npy", 0, &npy_in, "X.npy",
+                "an already standardised float32 tensor (N, 3, 160, 160) instead of images", 0),
+        OPT_STR("out", 'o', &out, "E.npy", "output embeddings (N, 512) float32", 0),
+        CLI_OPTS_FACE_CROP(&detect, &crop, &noface),
+        CLI_OPT_FACE_BATCH(&batch),
+        OPT_FLAG("trace", 0, &trace, "print one line per block for the first image (name, shape, min, max,\n"
+                 "mean, std)"),
+        OPT_STR("dump", 0, &dump, "DIR", "write every block's activation for the first image as DIR/<block>.npy", 0),
+        OPT_STR("save-crops", 0, &crops_dir, "DIR",
+                "write the 160x160 RGB crops fed to the network as DIR/000000.png, ...", 0),
+        OPT_ALIAS("weights", 'w', "embedder"),
+        OPT_ALIAS("batch", 0, "face-batch"),
+        OPT_END,
+    };
+    const cli_command cmd = {"embed", "-e F.bin (IMAGE.png... | --input-npy X.npy) -o E.npy [options]",
+                             ABOUT_EMBED, table, NULL, 0, -1, "IMAGE"};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    char **images = args.pos;
+    const int nimg = args.n_pos;
+    if (!npy_in == !nimg) return cli_usage_error(&cmd, "give either images or --input-npy X.npy (not both)");
+    if (!out && !trace && !dump) return cli_usage_error(&cmd, "nothing to write: give -o E.npy (or --trace/--dump)");
+    if (npy_in && crops_dir) return cli_usage_error(&cmd, "--save-crops needs images, not --input-npy");
 
     face_crop_opts co;
     mtcnn_model det;
     int has_det = 0;
     // --input-npy tensors are already cropped and standardised: no crop, no detector
-    if (npy_in ? hy_face_crop_parse(&co, "full", NULL) : hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det)) {
-        free(images);
-        return hy_cli_fail("embed");
-    }
+    if (npy_in ? hy_face_crop_parse(&co, "full", NULL) : hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det))
+        return cli_fail("embed");
     facenet net;
     if (hy_facenet_load(&net, wpath)) {
-        free(images);
         if (has_det) hy_mtcnn_free(&det);
-        return hy_cli_fail("embed");
+        return cli_fail("embed");
     }
     const int S = net.input_size, D = net.emb_dim;
     const size_t img_floats = (size_t)3 * S * S;
@@ -237,12 +190,12 @@ int cmd_embed(int argc, char **argv) {
         int64_t dims[2] = {N, D};
         if (hy_npy_write_f32(out, 2, dims, emb)) goto out;
     }
-    fprintf(stderr, "embedded %ld face%s in %.2f s (%.1f faces/s, batch %ld, %.2f s CPU)%s%s\n", N, N == 1 ? "" : "s",
+    if (!hy_quiet())
+        fprintf(stderr, "embedded %ld face%s in %.2f s (%.1f faces/s, batch %d, %.2f s CPU)%s%s\n", N, N == 1 ? "" : "s",
             dt, N / (dt > 0 ? dt : 1e-9), batch, cpu, out ? " -> " : "", out ? out : "");
     status = 0;
 out:
-    if (status) hy_cli_fail("embed");
-    free(images);
+    if (status) cli_fail("embed");
     free(x);
     free(in);
     free(emb);
@@ -255,60 +208,31 @@ out:
 
 // --- distance ---------------------------------------------------------------------------------
 
-static void distance_help(FILE *f) {
-    fprintf(f,
-            "usage: hyper distance -w F.bin A.png B.png [--crop MODE] [--detect M.bin] [--on-no-face P]\n\n"
-            "Prints the Euclidean distance between the FaceNet embeddings of two faces (0 = same\n"
-            "embedding, 2 = opposite; cosine similarity = 1 - d^2/2).\n\n"
-            "  -w, --weights F.bin   weight file (kind facenet)\n"
-            "%s"
-            "  --threads T           threads for BLAS/OpenMP\n",
-            CROP_HELP);
-}
+static const char ABOUT_DISTANCE[] =
+    "Prints the Euclidean distance between the FaceNet embeddings of two faces (0 = same\n"
+    "embedding, 2 = opposite; cosine similarity = 1 - d^2/2).";
 
 int cmd_distance(int argc, char **argv) {
-    const char *wpath = NULL, *img[2] = {NULL, NULL}, *crop = NULL, *noface = NULL, *detect = NULL;
-    long threads = 0;
-    int nimg = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int r = 0;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            distance_help(stdout);
-            return 0;
-        } else if (!strcmp(a, "-w") || !strcmp(a, "--weights")) {
-            if (!v) r = hy_err(HY_EARG, "%s needs a value", a);
-            wpath = v, i++;
-        } else if (!strcmp(a, "--crop") || !strcmp(a, "--on-no-face") || !strcmp(a, "--detect")) {
-            if (!v) r = hy_err(HY_EARG, "%s needs a value", a);
-            *(a[2] == 'c' ? &crop : a[2] == 'o' ? &noface : &detect) = v, i++;
-        }
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads), i++;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "hyper distance: unknown option '%s' (see --help)\n", a);
-            return 2;
-        } else if (nimg < 2) img[nimg++] = a;
-        else {
-            fprintf(stderr, "hyper distance: takes exactly two images\n");
-            return 2;
-        }
-        if (r) return hy_cli_fail("distance");
-    }
-    if (!wpath || nimg != 2) {
-        fprintf(stderr, "hyper distance: need -w and two images\n\n");
-        distance_help(stderr);
-        return 2;
-    }
-    if (threads) hy_set_threads((int)threads);
+    const char *wpath = NULL, *crop = NULL, *noface = NULL, *detect = NULL;
+    const opt table[] = {
+        OPT_STR("embedder", 'e', &wpath, "F.bin", "FaceNet weight file (kind facenet)", OPT_REQUIRED),
+        CLI_OPTS_FACE_CROP(&detect, &crop, &noface),
+        OPT_ALIAS("weights", 'w', "embedder"),
+        OPT_END,
+    };
+    const cli_command cmd = {"distance", "-e F.bin A.png B.png [--crop MODE] [-m M.bin] [--on-no-face P]",
+                             ABOUT_DISTANCE, table, NULL, 2, 2, "image"};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    const char *img[2] = {args.pos[0], args.pos[1]};
     face_crop_opts co;
     mtcnn_model det;
     int has_det = 0;
-    if (hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det)) return hy_cli_fail("distance");
+    if (hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det)) return cli_fail("distance");
     if (co.on_no_face == NOFACE_SKIP) co.on_no_face = NOFACE_ERROR;  // a distance needs both faces
     facenet net;
     if (hy_facenet_load(&net, wpath)) {
         if (has_det) hy_mtcnn_free(&det);
-        return hy_cli_fail("distance");
+        return cli_fail("distance");
     }
     const int S = net.input_size, D = net.emb_dim;
     const size_t img_floats = (size_t)3 * S * S;
@@ -330,7 +254,7 @@ int cmd_distance(int argc, char **argv) {
     printf("%.6f\n", sqrt(d2));
     status = 0;
 out:
-    if (status) hy_cli_fail("distance");
+    if (status) cli_fail("distance");
     free(faces);
     free(in);
     free(emb);

@@ -1,4 +1,4 @@
-// cmd_extract.c - `hyper extract`: NIfTI response maps + mask -> dataset layout, selecting
+// extract.c - `hyper extract`: NIfTI response maps + mask -> dataset layout, selecting
 // the voxels with the highest mean response over the TRAINING stimuli (as HYPER did), so
 // that the test set is read at exactly the same voxels.
 #include <math.h>
@@ -7,24 +7,20 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "base/common.h"
 #include "study/dataset.h"
 #include "base/nifti.h"
 #include "base/npy.h"
 
-static void help(FILE *f) {
-    fprintf(f,
-            "usage: hyper extract --train-maps TRAIN.nii[.gz] --test-maps TEST.nii[.gz] --mask MASK.nii[.gz]\n"
-            "                     --train-latents TL.npy --test-latents SL.npy\n"
-            "                     (--select-top K | --voxels IDX.npy) -o DIR\n\n"
-            "Reads 4-D stacks of per-stimulus response maps (x, y, z, stimulus) and a 3-D mask (same\n"
-            "x, y, z; non-zero = in), keeps the K in-mask voxels with the highest mean response over\n"
-            "the training maps only (ties: lower index first), and writes the dataset layout\n"
-            "(DIR/{train,test}_{fmri,latents}.npy, voxels in ascending index order) plus\n"
-            "DIR/voxel_indices.npy (int64 flat NIfTI indices x + nx*(y + ny*z)). --voxels reuses a\n"
-            "saved voxel_indices.npy instead of selecting. --maps is an alias of --train-maps.\n"
-            "NIfTI-1 .nii/.nii.gz, uint8/int16/int32/float32/float64, either byte order, scl_slope applied.\n");
-}
+static const char ABOUT[] =
+    "Reads 4-D stacks of per-stimulus response maps (x, y, z, stimulus) and a 3-D mask (same\n"
+    "x, y, z; non-zero = in), keeps the K in-mask voxels with the highest mean response over\n"
+    "the training maps only (ties: lower index first), and writes the dataset layout\n"
+    "(DIR/{train,test}_{fmri,latents}.npy, voxels in ascending index order) plus\n"
+    "DIR/voxel_indices.npy (int64 flat NIfTI indices x + nx*(y + ny*z)). --voxels reuses a\n"
+    "saved voxel_indices.npy instead of selecting.\n"
+    "NIfTI-1 .nii/.nii.gz, uint8/int16/int32/float32/float64, either byte order, scl_slope applied.";
 
 typedef struct {
     int64_t idx;
@@ -76,39 +72,26 @@ static int gather(const nifti_img *m, const char *path, const int64_t *sel, int 
 int cmd_extract(int argc, char **argv) {
     const char *trm = NULL, *tem = NULL, *maskp = NULL, *trl = NULL, *tel = NULL, *vox = NULL, *out = NULL;
     long topk = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            help(stdout);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "hyper extract: %s needs a value or is unknown (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--train-maps") || !strcmp(a, "--maps")) trm = v;
-        else if (!strcmp(a, "--test-maps")) tem = v;
-        else if (!strcmp(a, "--mask")) maskp = v;
-        else if (!strcmp(a, "--train-latents")) trl = v;
-        else if (!strcmp(a, "--test-latents")) tel = v;
-        else if (!strcmp(a, "--voxels")) vox = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--select-top")) {
-            if (hy_cli_int(a, v, 1, 100000000, &topk)) {
-                fprintf(stderr, "hyper extract: %s\n", hy_errmsg());
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "hyper extract: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
-    if (!trm || !tem || !maskp || !trl || !tel || !out || (!topk && !vox) || (topk && vox)) {
-        fprintf(stderr, "hyper extract: need --train-maps, --test-maps, --mask, --train-latents, --test-latents, -o and "
-                        "exactly one of --select-top / --voxels (see --help)\n");
-        return 2;
-    }
+    const opt table[] = {
+        OPT_STR("train-maps", 0, &trm, "TRAIN.nii[.gz]", "4-D training maps (x, y, z, stimulus)", OPT_REQUIRED),
+        OPT_STR("test-maps", 0, &tem, "TEST.nii[.gz]", "4-D test maps", OPT_REQUIRED),
+        OPT_STR("mask", 0, &maskp, "MASK.nii[.gz]", "3-D mask (non-zero = in)", OPT_REQUIRED),
+        OPT_STR("train-latents", 0, &trl, "TL.npy", "training latents (N_train, 512)", OPT_REQUIRED),
+        OPT_STR("test-latents", 0, &tel, "SL.npy", "test latents (N_test, 512)", OPT_REQUIRED),
+        OPT_LONG("select-top", 0, &topk, "K", "keep the K in-mask voxels with the highest mean training response", 1,
+                 100000000),
+        OPT_STR("voxels", 0, &vox, "IDX.npy", "reuse a saved voxel_indices.npy instead of selecting", 0),
+        OPT_STR("out", 'o', &out, "DIR", "output dataset directory", OPT_REQUIRED),
+        OPT_ALIAS("maps", 0, "train-maps"),
+        OPT_END,
+    };
+    const cli_command cmd = {"extract",
+                             "--train-maps TRAIN.nii[.gz] --test-maps TEST.nii[.gz] --mask MASK.nii[.gz]\n"
+                             "                     --train-latents TL.npy --test-latents SL.npy\n"
+                             "                     (--select-top K | --voxels IDX.npy) -o DIR",
+                             ABOUT, table, NULL, 0, 0, NULL};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    if (!topk == !vox) return cli_usage_error(&cmd, "give exactly one of --select-top K and --voxels IDX.npy");
     nifti_img mask, mtr, mte;
     memset(&mtr, 0, sizeof mtr);
     memset(&mte, 0, sizeof mte);
@@ -116,7 +99,7 @@ int cmd_extract(int argc, char **argv) {
     int64_t *sel = NULL;
     vscore *sc = NULL;
     int rc, k = 0, ntr = 0, nte = 0, r1, c1, r2, c2;
-    if ((rc = hy_nifti_read(maskp, &mask))) return hy_cli_fail("extract");
+    if ((rc = hy_nifti_read(maskp, &mask))) return cli_fail("extract");
     if ((rc = hy_nifti_read(trm, &mtr)) || (rc = hy_nifti_read(tem, &mte))) goto fail;
     if (mask.ndim > 3 && mask.nvox != mask.dim[0] * mask.dim[1] * mask.dim[2]) {
         rc = hy_err(HY_ESHAPE, "%s: mask must be 3-D (x, y, z), found %d dimensions", maskp, mask.ndim);
@@ -211,5 +194,5 @@ fail:
     free(yte);
     free(sel);
     free(sc);
-    return rc ? hy_cli_fail("extract") : 0;
+    return rc ? cli_fail("extract") : 0;
 }

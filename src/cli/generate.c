@@ -1,4 +1,4 @@
-// cmd_generate.c - `hyper generate`: latents -> PGGAN images (PNG), optional raw float
+// generate.c - `hyper generate`: latents -> PGGAN images (PNG), optional raw float
 // output (.npy), per-layer trace and activation dumps.
 #include <math.h>
 #include <stdio.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "base/common.h"
 #include "base/image_io.h"
 #include "base/npy.h"
@@ -13,21 +14,9 @@
 #include "models/pggan.h"
 #include "base/rng.h"
 
-static void help(FILE *f) {
-    fprintf(f,
-            "usage: hyper generate -w G.bin (-z Z.npy | --seed S -n N) -o DIR [options]\n\n"
-            "Runs the PGGAN generator on each latent and writes DIR/000000.png, DIR/000001.png, ...\n"
-            "(RGB8; u8 = clamp(round_half_even(127.5 x + 127.5), 0, 255)).\n\n"
-            "  -w, --weights G.bin   generator weight file (kind pggan; see convert/pggan.py)\n"
-            "  -z, --latents Z.npy   float32/float64 latents of shape (N, L) or (L,), L = latent size\n"
-            "  --seed S -n N         N latents drawn as torch.manual_seed(S); torch.randn(N, L)\n"
-            "  -o, --out DIR         output directory (created if missing)\n"
-            "  --npy OUT.npy         also write the raw float32 output (N, 3, R, R), before clamping\n"
-            "  --trace               print one line per layer (name, shape, min, max, mean, std)\n"
-            "  --dump DIR            write every layer's activation for the first latent as DIR/<layer>.npy\n"
-            "  --threads T           threads for BLAS/OpenMP (default: all cores, or $HY_THREADS)\n"
-            "  --no-png              skip the PNGs (with --npy)\n");
-}
+static const char ABOUT[] =
+    "Runs the PGGAN generator on each latent and writes DIR/000000.png, DIR/000001.png, ...\n"
+    "(RGB8; u8 = clamp(round_half_even(127.5 x + 127.5), 0, 255)).";
 
 typedef struct {
     int trace, index;
@@ -54,44 +43,33 @@ static void on_layer(void *user, const char *name, const float *x, int c, int h,
 
 int cmd_generate(int argc, char **argv) {
     const char *wpath = NULL, *zpath = NULL, *outdir = NULL, *npy_out = NULL, *dump = NULL;
-    long seed = -1, n = -1, threads = 0;
+    long seed = -1, n = -1;
     int trace = 0, no_png = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int r = 0;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            help(stdout);
-            return 0;
-        } else if (!strcmp(a, "-w") || !strcmp(a, "--weights")) wpath = v, i++;
-        else if (!strcmp(a, "-z") || !strcmp(a, "--latents")) zpath = v, i++;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) outdir = v, i++;
-        else if (!strcmp(a, "--npy")) npy_out = v, i++;
-        else if (!strcmp(a, "--dump")) dump = v, i++;
-        else if (!strcmp(a, "--trace")) trace = 1;
-        else if (!strcmp(a, "--no-png")) no_png = 1;
-        else if (!strcmp(a, "--seed")) r = hy_cli_int(a, v, 0, 0xffffffffL, &seed), i++;
-        else if (!strcmp(a, "-n")) r = hy_cli_int(a, v, 1, 1000000, &n), i++;
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads), i++;
-        else {
-            fprintf(stderr, "hyper generate: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (r) return hy_cli_fail("generate");
-        if (i >= argc) {
-            fprintf(stderr, "hyper generate: %s needs a value\n", a);
-            return 2;
-        }
-    }
-    if (!wpath || (!outdir && !npy_out && !dump && !trace) || (!zpath == (seed < 0)) || (seed >= 0 && n < 0) ||
-        (no_png && !npy_out)) {
-        fprintf(stderr, "hyper generate: need -w, one of -z or --seed with -n, and -o (and --npy with --no-png)\n\n");
-        help(stderr);
-        return 2;
-    }
-    if (threads) hy_set_threads((int)threads);
+    const opt table[] = {
+        OPT_STR("generator", 'g', &wpath, "G.bin", "generator weight file (kind pggan; see convert/pggan.py)",
+                OPT_REQUIRED),
+        OPT_STR("latents", 'z', &zpath, "Z.npy", "float32/float64 latents of shape (N, L) or (L,), L = latent size", 0),
+        OPT_LONG("seed", 0, &seed, "S", "with -n: N latents drawn as torch.manual_seed(S); torch.randn(N, L)", 0,
+                 4294967295.0),
+        OPT_LONG("n", 'n', &n, "N", "number of latents drawn with --seed", 1, 1000000),
+        OPT_STR("out", 'o', &outdir, "DIR", "output directory (created if missing)", 0),
+        OPT_STR("npy", 0, &npy_out, "OUT.npy", "also write the raw float32 output (N, 3, R, R), before clamping", 0),
+        OPT_FLAG("no-png", 0, &no_png, "skip the PNGs (with --npy)"),
+        OPT_FLAG("trace", 0, &trace, "print one line per layer (name, shape, min, max, mean, std)"),
+        OPT_STR("dump", 0, &dump, "DIR", "write every layer's activation for the first latent as DIR/<layer>.npy", 0),
+        OPT_ALIAS("weights", 'w', "generator"),
+        OPT_END,
+    };
+    const cli_command cmd = {"generate", "-g G.bin (-z Z.npy | --seed S -n N) -o DIR [options]", ABOUT, table, NULL,
+                             0, 0, NULL};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    if (!zpath == (seed < 0)) return cli_usage_error(&cmd, "give the latents with -z or with --seed S -n N");
+    if (seed >= 0 && n < 0) return cli_usage_error(&cmd, "--seed needs -n N");
+    if (!outdir && !npy_out && !dump && !trace) return cli_usage_error(&cmd, "nothing to write: give -o DIR or --npy");
+    if (no_png && !npy_out) return cli_usage_error(&cmd, "--no-png needs --npy");
 
     pggan g;
-    if (hy_pggan_load(&g, wpath)) return hy_cli_fail("generate");
+    if (hy_pggan_load(&g, wpath)) return cli_fail("generate");
     int L = g.latent, R = g.resolution, status = 1;
     float *z = NULL, *img = NULL;
     uint8_t *rgb = NULL;
@@ -153,13 +131,14 @@ int cmd_generate(int argc, char **argv) {
     }
     if (raw.fp && hy_out_commit(&raw)) goto out;
     double dt = hy_now() - t0;
-    fprintf(stderr, "generated %ld image%s of %dx%d in %.2f s (%.3f s/image)%s%s\n", count, count == 1 ? "" : "s", R,
+    if (!hy_quiet())
+        fprintf(stderr, "generated %ld image%s of %dx%d in %.2f s (%.3f s/image)%s%s\n", count, count == 1 ? "" : "s", R,
             R, dt, dt / count, outdir && !no_png ? " -> " : "", outdir && !no_png ? outdir : "");
     status = 0;
 out:
     if (status) {
         hy_out_abort(&raw);
-        hy_cli_fail("generate");
+        cli_fail("generate");
     }
     free(z);
     free(img);

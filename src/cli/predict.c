@@ -1,55 +1,37 @@
-// cmd_predict.c - `hyper predict`: apply a trained decoder to a dataset split.
+// predict.c - `hyper predict`: apply a trained decoder to a dataset split.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "base/common.h"
 #include "study/dataset.h"
 #include "decoders/decoders.h"
 #include "base/npy.h"
 
-static void help(FILE *f) {
-    fprintf(f,
-            "usage: hyper predict --decoder D.bin -d DIR [--split test|train] -o PRED.npy\n\n"
-            "Applies a decoder (from `hyper train`) to DIR/<split>_fmri.npy and writes the predicted\n"
-            "latents (N, D) as float32. The split defaults to test. --fmri FILE.npy instead of -d/--split\n"
-            "applies it to any (N, V) matrix.\n");
-}
+static const char ABOUT_PREDICT[] =
+    "Applies a decoder (from `hyper train`) to DIR/<split>_fmri.npy and writes the predicted\n"
+    "latents (N, D) as float32.";
 
 int cmd_predict(int argc, char **argv) {
-    const char *dpath = NULL, *dir = NULL, *split = "test", *out = NULL, *fmri = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            help(stdout);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "hyper predict: %s needs a value or is unknown (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--decoder")) dpath = v;
-        else if (!strcmp(a, "-d") || !strcmp(a, "--data")) dir = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--fmri")) fmri = v;
-        else {
-            fprintf(stderr, "hyper predict: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
-    if (!dpath || !out || (!dir && !fmri)) {
-        fprintf(stderr, "hyper predict: --decoder, -d DIR (or --fmri FILE) and -o are required (see --help)\n");
-        return 2;
-    }
-    if (strcmp(split, "test") && strcmp(split, "train")) {
-        fprintf(stderr, "hyper predict: --split must be test or train\n");
-        return 2;
-    }
+    const char *dpath = NULL, *dir = NULL, *out = NULL, *fmri = NULL;
+    int split_train = 0;
+    const opt table[] = {
+        OPT_STR("decoder", 0, &dpath, "D.bin", "decoder file from `hyper train`", OPT_REQUIRED),
+        OPT_STR("data", 'd', &dir, "DIR", "dataset directory", 0),
+        OPT_CHOICE("split", 0, &split_train, "test|train", "test|train", "which split of DIR (default test)"),
+        OPT_STR("fmri", 0, &fmri, "FILE.npy", "any (N, V) matrix instead of -d/--split", 0),
+        OPT_STR("out", 'o', &out, "PRED.npy", "predicted latents (N, D) float32", OPT_REQUIRED),
+        OPT_END,
+    };
+    const cli_command cmd = {"predict", "--decoder D.bin (-d DIR [--split test|train] | --fmri X.npy) -o PRED.npy",
+                             ABOUT_PREDICT, table, NULL, 0, 0, NULL};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    if (!dir == !fmri) return cli_usage_error(&cmd, "give one of -d DIR and --fmri FILE.npy");
+    const char *split = split_train ? "train" : "test";
     decoder dec;
-    if (hy_dec_load(&dec, dpath)) return hy_cli_fail("predict");
+    if (hy_dec_load(&dec, dpath)) return cli_fail("predict");
     double *X = NULL;
     int n = 0, v = 0, rc;
     char path[1200];
@@ -83,5 +65,5 @@ int cmd_predict(int argc, char **argv) {
 fail:
     free(X);
     hy_dec_free(&dec);
-    return hy_cli_fail("predict");
+    return cli_fail("predict");
 }

@@ -1,10 +1,11 @@
-// cmd_reconstruct.c - `hyper reconstruct`: a trained decoder's predicted latents -> faces,
+// reconstruct.c - `hyper reconstruct`: a trained decoder's predicted latents -> faces,
 // next to the ground-truth faces (rendered once and cached).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "base/common.h"
 #include "study/dataset.h"
 #include "decoders/decoders.h"
@@ -13,15 +14,12 @@
 #include "models/pggan.h"
 #include "study/study.h"
 
-static void help(FILE *f) {
-    fprintf(f,
-            "usage: hyper reconstruct --decoder D.bin -d DIR -g G.bin -o OUT [--split test|train] [--threads T]\n\n"
-            "Predicts the latents of DIR's split with the decoder and renders them with the generator:\n"
-            "  OUT/pred_latents.npy        (N, 512) float32\n"
-            "  OUT/faces/NNNNNN.png        reconstructions\n"
-            "  OUT/gt/NNNNNN.png           ground-truth faces from the true latents\n"
-            "  OUT/comparison.png          ground truth above, reconstruction below (first 36 items)\n");
-}
+static const char ABOUT[] =
+    "Predicts the latents of DIR's split with the decoder and renders them with the generator:\n"
+    "  OUT/pred_latents.npy        (N, 512) float32\n"
+    "  OUT/faces/NNNNNN.png        reconstructions\n"
+    "  OUT/gt/NNNNNN.png           ground-truth faces from the true latents\n"
+    "  OUT/comparison.png          ground truth above, reconstruction below (first 36 items)";
 
 static int render_all(pggan *g, const float *z, int n, const char *dir, uint8_t *rgb_all) {
     int R = g->resolution, r = hy_mkdir_p(dir);
@@ -43,37 +41,20 @@ static int render_all(pggan *g, const float *z, int n, const char *dir, uint8_t 
 }
 
 int cmd_reconstruct(int argc, char **argv) {
-    const char *dpath = NULL, *dir = NULL, *g = NULL, *out = NULL, *split = "test";
-    long threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            help(stdout);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "hyper reconstruct: %s needs a value (or is unknown; see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--decoder")) dpath = v;
-        else if (!strcmp(a, "-d")) dir = v;
-        else if (!strcmp(a, "-g")) g = v;
-        else if (!strcmp(a, "-o")) out = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "--threads")) {
-            if (hy_cli_int(a, v, 1, 1024, &threads)) return hy_cli_fail("reconstruct");
-        } else {
-            fprintf(stderr, "hyper reconstruct: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
-    if (!dpath || !dir || !g || !out || (strcmp(split, "test") && strcmp(split, "train"))) {
-        fprintf(stderr, "hyper reconstruct: need --decoder, -d, -g, -o (and --split test|train)\n\n");
-        help(stderr);
-        return 2;
-    }
-    if (threads) hy_set_threads((int)threads);
+    const char *dpath = NULL, *dir = NULL, *g = NULL, *out = NULL;
+    int split_train = 0;
+    const opt table[] = {
+        OPT_STR("decoder", 0, &dpath, "D.bin", "decoder file from `hyper train`", OPT_REQUIRED),
+        OPT_STR("data", 'd', &dir, "DIR", "dataset directory", OPT_REQUIRED),
+        OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
+        OPT_STR("out", 'o', &out, "OUT", "output directory", OPT_REQUIRED),
+        OPT_CHOICE("split", 0, &split_train, "test|train", "test|train", "which split of DIR (default test)"),
+        OPT_END,
+    };
+    const cli_command cmd = {"reconstruct", "--decoder D.bin -d DIR -g G.bin -o OUT [--split test|train]", ABOUT, table,
+                             NULL, 0, 0, NULL};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    const char *split = split_train ? "train" : "test";
     int status = 1, is_test = !strcmp(split, "test");
     decoder dec;
     pggan gen;
@@ -81,10 +62,10 @@ int cmd_reconstruct(int argc, char **argv) {
     float *P = NULL, *T = NULL;
     uint8_t *grgb = NULL, *prgb = NULL;
     memset(&dec, 0, sizeof dec);
-    if (hy_dec_load(&dec, dpath)) return hy_cli_fail("reconstruct");
+    if (hy_dec_load(&dec, dpath)) return cli_fail("reconstruct");
     if (hy_pggan_load(&gen, g)) {
         hy_dec_free(&dec);
-        return hy_cli_fail("reconstruct");
+        return cli_fail("reconstruct");
     }
     if (dec.n_out != gen.latent) {
         hy_err(HY_ESHAPE, "%s predicts %d-d latents but the generator %s takes %d", dpath, dec.n_out, g, gen.latent);
@@ -111,7 +92,7 @@ int cmd_reconstruct(int argc, char **argv) {
     printf("reconstructed %d faces: %s/faces/, ground truth %s/gt/, %s/comparison.png\n", n, out, out, out);
     status = 0;
 done:
-    if (status) hy_cli_fail("reconstruct");
+    if (status) cli_fail("reconstruct");
     free(P), free(T), free(grgb), free(prgb);
     hy_ds_free(&ds);
     hy_pggan_free(&gen);

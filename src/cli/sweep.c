@@ -1,110 +1,110 @@
-// cmd_sweep.c - `hyper sweep` (the study's grid) and `hyper report` (merge shards, rank).
+// sweep.c - `hyper sweep` (the study's grid) and `hyper report` (merge shards, rank).
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "base/common.h"
 #include "study/sweep.h"
 
-static void help(FILE *f) {
-    fprintf(f,
-            "usage: hyper sweep -d DIR -g G.bin -f F.bin -o RESULTS [options]\n\n"
-            "Trains every decoder of the grid on DIR's training split, predicts the test latents, renders and\n"
-            "embeds the faces and ranks the runs by mean FaceNet distance (the study's table). Default grid:\n"
-            "models linear, linear-nobias, mlp x epochs 700,900,1200,1500 x batch 30 (named <model>_<epochs>_<batch>),\n"
-            "plus ols, ridge and lasso once each. Resumable: finished runs (RESULTS/runs/<name>/run.csv) are skipped;\n"
-            "an interrupted run (RESULTS/runs/<name>.tmp/) is redone. Writes RESULTS/results.csv, results.md,\n"
-            "chart.svg and chart.png when every run of the grid is finished.\n\n"
-            "  --models LIST        iterative models (default linear,linear-nobias,mlp)\n"
-            "  --epochs LIST        epoch counts (default 700,900,1200,1500)\n"
-            "  --batch LIST         batch sizes (default 30)\n"
-            "  --closed LIST        closed-form models run once (default ols,ridge,lasso; '' for none)\n"
-            "  --shard i/n          run only runs k with k %% n == i-1 (e.g. one shard per cluster job);\n"
-            "                       then `hyper report RESULTS` merges\n"
-            "  --zscore             z-score voxels with training statistics\n"
-            "  --lr X               Adam learning rate for every iterative model (default: the model's)\n"
-            "  --mlp-hidden H       hidden units of the MLP (default: the trainer's)\n"
-            "  --seed S             decoder initialisation/shuffling and null latents (default 1)\n"
-            "  --detect M.bin, --crop MODE, --on-no-face P, --n-null K, --batch-faces B   as in hyper evaluate\n"
-            "  --threads T          threads (default: all cores)\n");
+static const char ABOUT[] =
+    "Trains every decoder of the grid on DIR's training split, predicts the test latents, renders and\n"
+    "embeds the faces and ranks the runs by mean FaceNet distance (the study's table). Default grid:\n"
+    "models linear, linear-nobias, mlp x epochs 700,900,1200,1500 x batch 30 (named <model>_<epochs>_<batch>),\n"
+    "plus ols, ridge and lasso once each. Resumable: finished runs (RESULTS/runs/<name>/run.csv) are skipped;\n"
+    "an interrupted run (RESULTS/runs/<name>.tmp/) is redone. Writes RESULTS/results.csv, results.md,\n"
+    "chart.svg and chart.png when every run of the grid is finished.";
+
+static int parse_models(void *o, const char *v) { return hy_sweep_parse_models(o, v, 0); }
+static int parse_closed(void *o, const char *v) { return hy_sweep_parse_models(o, v, 1); }
+static int parse_epochs(void *dst, const char *v) {
+    sweep_opts *o = dst;
+    return cli_parse_int_list("--epochs", v, 1, 1000000, o->epochs, 32, &o->n_epochs);
+}
+static int parse_batches(void *dst, const char *v) {
+    sweep_opts *o = dst;
+    return cli_parse_int_list("--batch", v, 1, 1000000, o->batches, 16, &o->n_batches);
+}
+static int parse_shard(void *dst, const char *v) {
+    sweep_opts *o = dst;
+    const char *slash = strchr(v, '/');
+    char i_str[32];
+    long i, n;
+    if (!slash || (size_t)(slash - v) >= sizeof i_str) return hy_err(HY_EARG, "--shard: '%s' is not i/n", v);
+    memcpy(i_str, v, (size_t)(slash - v));
+    i_str[slash - v] = 0;
+    if (cli_parse_long("--shard", i_str, 1, 1000000, &i) || cli_parse_long("--shard", slash + 1, 1, 1000000, &n))
+        return hy_err(HY_EARG, "--shard: '%s' is not i/n with 1 <= i <= n", v);
+    if (i > n) return hy_err(HY_EARG, "--shard: '%s' has i > n", v);
+    o->shard_i = (int)i;
+    o->shard_n = (int)n;
+    return HY_OK;
 }
 
 int cmd_sweep(int argc, char **argv) {
     sweep_opts o;
     hy_sweep_defaults(&o);
     const char *g = NULL, *f = NULL, *det = NULL, *crop = NULL, *noface = NULL;
-    long n_null = 100, seed = 1, bf = 16, threads = 0, hid = 0;
+    long n_null = 100, seed = 1;
+    int bf = 16, hid = 0;
     double lr = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int r = 0, takes = 1;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            help(stdout);
-            return 0;
-        } else if (!strcmp(a, "--zscore")) o.zscore = 1, takes = 0;
-        else if (!v) {
-            fprintf(stderr, "hyper sweep: %s needs a value (or is unknown; see --help)\n", a);
-            return 2;
-        } else if (!strcmp(a, "-d")) o.data_dir = v;
-        else if (!strcmp(a, "-o")) o.out_dir = v;
-        else if (!strcmp(a, "-g")) g = v;
-        else if (!strcmp(a, "-f")) f = v;
-        else if (!strcmp(a, "--detect")) det = v;
-        else if (!strcmp(a, "--crop")) crop = v;
-        else if (!strcmp(a, "--on-no-face")) noface = v;
-        else if (!strcmp(a, "--models")) r = hy_sweep_parse_models(&o, v, 0);
-        else if (!strcmp(a, "--closed")) r = hy_sweep_parse_models(&o, v, 1);
-        else if (!strcmp(a, "--epochs")) r = hy_sweep_parse_ints(o.epochs, &o.n_epochs, 32, a, v);
-        else if (!strcmp(a, "--batch")) r = hy_sweep_parse_ints(o.batches, &o.n_batches, 16, a, v);
-        else if (!strcmp(a, "--shard")) {
-            char tail;
-            if (sscanf(v, "%d/%d%c", &o.shard_i, &o.shard_n, &tail) != 2 || o.shard_n < 1 || o.shard_i < 1 ||
-                o.shard_i > o.shard_n)
-                r = hy_err(HY_EARG, "--shard %s: expected i/n with 1 <= i <= n", v);
-        } else if (!strcmp(a, "--lr")) r = hy_cli_double(a, v, &lr);
-        else if (!strcmp(a, "--mlp-hidden")) r = hy_cli_int(a, v, 1, 100000, &hid);
-        else if (!strcmp(a, "--n-null")) r = hy_cli_int(a, v, 0, 100000, &n_null);
-        else if (!strcmp(a, "--seed")) r = hy_cli_int(a, v, 0, 0xffffffffL, &seed);
-        else if (!strcmp(a, "--batch-faces")) r = hy_cli_int(a, v, 1, 1024, &bf);
-        else if (!strcmp(a, "--threads")) r = hy_cli_int(a, v, 1, 1024, &threads);
-        else {
-            fprintf(stderr, "hyper sweep: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (r) return hy_cli_fail("sweep");
-        if (takes) i++;
-    }
-    if (!o.data_dir || !o.out_dir || !g || !f) {
-        fprintf(stderr, "hyper sweep: need -d, -g, -f and -o\n\n");
-        help(stderr);
-        return 2;
-    }
-    if (threads) hy_set_threads((int)threads);
+    const opt table[] = {
+        OPT_STR("data", 'd', &o.data_dir, "DIR", "dataset directory", OPT_REQUIRED),
+        OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
+        OPT_STR("embedder", 'e', &f, "F.bin", "FaceNet weights", OPT_REQUIRED),
+        OPT_STR("out", 'o', &o.out_dir, "RESULTS", "results directory (created; resumed when it exists)", OPT_REQUIRED),
+        OPT_SECTION("the grid"),
+        OPT_FN("models", 0, parse_models, &o, "LIST", "iterative models (default linear,linear-nobias,mlp)"),
+        OPT_FN("epochs", 0, parse_epochs, &o, "LIST", "epoch counts (default 700,900,1200,1500)"),
+        OPT_FN("batch", 0, parse_batches, &o, "LIST", "training batch sizes (default 30)"),
+        OPT_FN("closed", 0, parse_closed, &o, "LIST", "closed-form models run once (default ols,ridge,lasso; '' for none)"),
+        OPT_FN("shard", 0, parse_shard, &o, "i/n", "run only runs k with k % n == i-1 (e.g. one shard per cluster job);\n"
+               "then `hyper report RESULTS` merges"),
+        OPT_FLAG("zscore", 0, &o.zscore, "z-score voxels with training statistics"),
+        OPT_DOUBLE("lr", 0, &lr, "X", "Adam learning rate for every iterative model (default: the model's)", 0,
+                   HUGE_VAL, OPT_GT),
+        OPT_INT("hidden", 0, &hid, "H", "hidden units of the MLP (default: the trainer's)", 1, 100000),
+        {.name = "seed", .type = OPT_T_LONG, .dest = &seed, .metavar = "S", .lo = 0, .hi = 4294967295.0,
+         .help = "decoder initialisation/shuffling and null latents", .flags = OPT_DEF},
+        OPT_SECTION("evaluation (as in hyper evaluate)"),
+        CLI_OPTS_FACE_CROP(&det, &crop, &noface),
+        {.name = "null", .type = OPT_T_LONG, .dest = &n_null, .metavar = "N", .lo = 0, .hi = 100000,
+         .help = "random latents of the image-level null (0 = off)", .flags = OPT_DEF},
+        CLI_OPT_FACE_BATCH(&bf),
+        OPT_ALIAS("facenet", 'f', "embedder"),
+        OPT_ALIAS("n-null", 0, "null"),
+        OPT_ALIAS("batch-faces", 0, "face-batch"),
+        OPT_ALIAS("mlp-hidden", 0, "hidden"),
+        OPT_END,
+    };
+    const cli_command cmd = {"sweep", "-d DIR -g G.bin -e F.bin -o RESULTS [options]", ABOUT, table, NULL, 0, 0, NULL};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     o.seed = (uint64_t)seed;
     o.lr = lr;
-    o.mlp_hidden = (int)hid;
+    o.mlp_hidden = hid;
     study_models m;
-    if (hy_study_models_open(&m, g, f, det, crop, noface)) return hy_cli_fail("sweep");
+    if (hy_study_models_open(&m, g, f, det, crop, noface)) return cli_fail("sweep");
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
-    m.ctx.batch = (int)bf;
+    m.ctx.batch = bf;
     int r = hy_mkdir_p(o.out_dir);
     if (!r) r = hy_sweep_execute(&o, &m.ctx);
     hy_study_models_close(&m);
-    return r ? hy_cli_fail("sweep") : 0;
+    return r ? cli_fail("sweep") : 0;
 }
 
+static const char ABOUT_REPORT[] =
+    "Collects every finished run under RESULTS/runs/ (from one sweep or several --shard sweeps\n"
+    "copied into the same RESULTS) and writes results.csv, results.md, chart.svg and chart.png.";
+
 int cmd_report(int argc, char **argv) {
-    if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        FILE *f = argc == 2 ? stdout : stderr;
-        fprintf(f, "usage: hyper report RESULTS\n\n"
-                   "Collects every finished run under RESULTS/runs/ (from one sweep or several --shard sweeps\n"
-                   "copied into the same RESULTS) and writes results.csv, results.md, chart.svg and chart.png.\n");
-        return argc == 2 ? 0 : 2;
-    }
+    const opt table[] = {OPT_END};
+    const cli_command cmd = {"report", "RESULTS", ABOUT_REPORT, table, NULL, 1, 1, "RESULTS folder"};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     int n;
-    if (hy_sweep_report(argv[1], &n)) return hy_cli_fail("report");
-    printf("%d runs ranked: %s/results.md, results.csv, chart.svg, chart.png\n", n, argv[1]);
+    if (hy_sweep_report(args.pos[0], &n)) return cli_fail("report");
+    printf("%d runs ranked: %s/results.md, results.csv, chart.svg, chart.png\n", n, args.pos[0]);
     return 0;
 }

@@ -1,166 +1,122 @@
-// cmd_train.c - `hyper train`: fit a decoder on a dataset's training split.
+// train.c - `hyper train`: fit a decoder on a dataset's training split.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "base/common.h"
-#include "study/dataset.h"
+#include "cli/cli.h"
+#include "cli/opts.h"
 #include "decoders/decoders.h"
+#include "study/dataset.h"
 
-static void help(FILE *f) {
-    fprintf(f,
-            "usage: hyper train -d DIR --model M -o DECODER.bin [options]\n\n"
-            "Fits a decoder from DIR/train_fmri.npy to DIR/train_latents.npy and saves it as a weight\n"
-            "file (kind \"decoder\"; apply it with `hyper predict`).\n\n"
-            "models:\n"
-            "  linear         HYPER: dense layer with bias, MSE, Adam, weight decay as L2 on the gradient\n"
-            "  linear-nobias  the same without bias\n"
-            "  ols            least squares, closed form (minimum norm when voxels > samples)\n"
-            "  ridge          closed form over a log alpha grid, LOO or K-fold CV, one SVD\n"
-            "  lasso          coordinate descent along a penalty path, K-fold CV per target\n"
-            "  elasticnet     the same with --l1-ratio (default 0.5)\n"
-            "  mlp            hidden layers + activation + dropout, Adam\n\n"
-            "common:     --zscore (standardise voxels with training mean/sd, stored in the file)\n"
-            "ridge:      --alphas N (20) --alpha-min A (1e-2) --alpha-max A (1e6) | --alpha A (fixed)\n"
-            "            --cv K (0 = exact leave-one-out [default]; K >= 2 = contiguous K-fold)\n"
-            "            --per-target (one alpha per latent dim; default one alpha for all)\n"
-            "lasso/enet: --path N (20 penalties) --path-eps E (0.1: alpha_min/alpha_max) --cv K (5)\n"
-            "            --alpha A (fixed, no CV) --l1-ratio R --max-iter N (1000) --tol T (1e-4)\n"
-            "Adam:       --epochs N (linear 1500, mlp 200) --lr LR (linear 1e-5, mlp 1e-3)\n"
-            "            --weight-decay WD (linear 0.01, mlp 0) --batch B (30) --seed S (0) --no-shuffle\n"
-            "mlp:        --hidden 1024[,512...] --activation relu|tanh|leaky (relu) --leaky-slope S (0.01)\n"
-            "            --dropout P (0)\n"
-            "output:     --quiet (no progress line; progress shows on a tty or with HY_PROGRESS=1)\n");
+static const char ABOUT[] =
+    "Fits a decoder from DIR/train_fmri.npy to DIR/train_latents.npy and saves it as a weight\n"
+    "file (kind \"decoder\"; apply it with `hyper predict`).\n\n"
+    "models:\n"
+    "  linear         HYPER: dense layer with bias, MSE, Adam, weight decay as L2 on the gradient\n"
+    "  linear-nobias  the same without bias\n"
+    "  ols            least squares, closed form (minimum norm when voxels > samples)\n"
+    "  ridge          closed form over a log alpha grid, LOO or K-fold CV, one SVD\n"
+    "  lasso          coordinate descent along a penalty path, K-fold CV per target\n"
+    "  elasticnet     the same with --l1-ratio (default 0.5)\n"
+    "  mlp            hidden layers + activation + dropout, Adam";
+
+static int parse_hidden(void *dest, const char *s) {
+    dec_opts *o = dest;
+    return cli_parse_int_list("--hidden", s, 1, 1000000, o->hidden, DEC_MAX_LAYERS - 1, &o->n_hidden);
 }
 
-static int parse_hidden(const char *s, dec_opts *o) {
-    o->n_hidden = 0;
-    const char *p = s;
-    while (*p) {
-        char *e;
-        long v = strtol(p, &e, 10);
-        if (e == p || v < 1 || v > 1000000 || o->n_hidden >= DEC_MAX_LAYERS - 1)
-            return hy_err(HY_EARG, "--hidden: '%s' is not a list like 1024,512 (at most %d layers)", s, DEC_MAX_LAYERS - 1);
-        o->hidden[o->n_hidden++] = (int)v;
-        p = e;
-        if (*p == ',') p++;
-        else if (*p) return hy_err(HY_EARG, "--hidden: '%s' is not a list like 1024,512", s);
+// Prints the training-set fit and, for ridge, a note when CV chose an end of the alpha grid.
+static void report_fit(const decoder *dec, const dec_opts *o, const hy_dataset *ds, double seconds) {
+    float *pred = hy_malloc(sizeof(float) * (size_t)ds->train.n * ds->train.d);
+    if (pred && !hy_dec_predict(dec, ds->train.fmri, ds->train.n, pred)) {
+        double se = 0, tot = 0;
+        size_t m = (size_t)ds->train.n * ds->train.d;
+        for (size_t i = 0; i < m; i++) {
+            se += (pred[i] - ds->train.lat[i]) * (pred[i] - ds->train.lat[i]);
+            tot += ds->train.lat[i] * ds->train.lat[i];
+        }
+        if (!hy_quiet())
+            fprintf(stderr, "train: training MSE %.5g (latent mean square %.5g), %.2f s\n", se / m, tot / m, seconds);
     }
-    return o->n_hidden ? HY_OK : hy_err(HY_EARG, "--hidden: empty list");
+    free(pred);
+    if (strcmp(o->model, "ridge") || !dec->alpha || o->fixed_alpha > 0 || o->n_alphas <= 1 || hy_quiet()) return;
+    int lo = 0, hi = 0;
+    for (int k = 0; k < dec->n_alpha; k++) {
+        lo += dec->alpha[k] <= o->alpha_min * (1 + 1e-12);
+        hi += dec->alpha[k] >= o->alpha_max * (1 - 1e-12);
+    }
+    if (lo || hi)
+        fprintf(stderr, "train: note: %d target(s) chose the grid's %s alpha; the optimum may lie beyond --alpha-%s\n",
+                lo ? lo : hi, lo ? "smallest" : "largest", lo ? "min" : "max");
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *dir = NULL, *out = NULL, *model = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            help(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[i + 1];
-    }
-    if (!model) {
-        fprintf(stderr, "hyper train: --model is required (see --help)\n");
-        return 2;
-    }
-    if (!hy_dec_model_known(model)) {
-        fprintf(stderr, "hyper train: unknown model '%s' (linear, linear-nobias, ols, ridge, lasso, elasticnet, mlp)\n", model);
-        return 2;
-    }
+    const char *dir = NULL, *out = NULL, *model = cli_peek(argc, argv, "model", 0);
     dec_opts o;
-    hy_dec_opts_default(&o, model);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long l;
-        int rc = 0;
-        if (!strcmp(a, "--zscore")) { o.zscore = 1; continue; }
-        if (!strcmp(a, "--per-target")) { o.per_target = 1; continue; }
-        if (!strcmp(a, "--no-shuffle")) { o.shuffle = 0; continue; }
-        if (!strcmp(a, "--quiet")) { o.quiet = 1; continue; }
-        if (!v) {
-            fprintf(stderr, "hyper train: %s needs a value or is unknown (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "-d") || !strcmp(a, "--data")) dir = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--model")) ;
-        else if (!strcmp(a, "--alphas")) { rc = hy_cli_int(a, v, 1, 10000, &l); o.n_alphas = (int)l; }
-        else if (!strcmp(a, "--alpha-min")) rc = hy_cli_double(a, v, &o.alpha_min);
-        else if (!strcmp(a, "--alpha-max")) rc = hy_cli_double(a, v, &o.alpha_max);
-        else if (!strcmp(a, "--alpha")) {
-            rc = hy_cli_double(a, v, &o.fixed_alpha);
-            if (!rc && !(o.fixed_alpha > 0)) rc = hy_err(HY_EARG, "--alpha must be > 0");
-        } else if (!strcmp(a, "--cv")) { rc = hy_cli_int(a, v, 0, 1000000, &l); o.cv_folds = (int)l; }
-        else if (!strcmp(a, "--l1-ratio")) rc = hy_cli_double(a, v, &o.l1_ratio);
-        else if (!strcmp(a, "--path")) { rc = hy_cli_int(a, v, 1, 10000, &l); o.path_len = (int)l; }
-        else if (!strcmp(a, "--path-eps")) rc = hy_cli_double(a, v, &o.path_eps);
-        else if (!strcmp(a, "--max-iter")) { rc = hy_cli_int(a, v, 1, 100000000, &l); o.max_iter = (int)l; }
-        else if (!strcmp(a, "--tol")) rc = hy_cli_double(a, v, &o.tol);
-        else if (!strcmp(a, "--epochs")) { rc = hy_cli_int(a, v, 1, 100000000, &l); o.epochs = (int)l; }
-        else if (!strcmp(a, "--lr")) rc = hy_cli_double(a, v, &o.lr);
-        else if (!strcmp(a, "--weight-decay")) rc = hy_cli_double(a, v, &o.weight_decay);
-        else if (!strcmp(a, "--batch")) { rc = hy_cli_int(a, v, 1, 100000000, &l); o.batch_size = (int)l; }
-        else if (!strcmp(a, "--seed")) { rc = hy_cli_int(a, v, 0, 2147483647L, &l); o.seed = (uint64_t)l; }
-        else if (!strcmp(a, "--hidden")) rc = parse_hidden(v, &o);
-        else if (!strcmp(a, "--activation")) {
-            if (!strcmp(v, "relu")) o.act = DEC_ACT_RELU;
-            else if (!strcmp(v, "tanh")) o.act = DEC_ACT_TANH;
-            else if (!strcmp(v, "leaky")) o.act = DEC_ACT_LEAKY;
-            else rc = hy_err(HY_EARG, "--activation: '%s' is not relu|tanh|leaky", v);
-        } else if (!strcmp(a, "--leaky-slope")) rc = hy_cli_double(a, v, &o.leaky_slope);
-        else if (!strcmp(a, "--dropout")) rc = hy_cli_double(a, v, &o.dropout);
-        else {
-            fprintf(stderr, "hyper train: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (rc) {
-            fprintf(stderr, "hyper train: %s\n", hy_errmsg());
-            return 2;
-        }
-        i++;
-    }
-    if (!dir || !out) {
-        fprintf(stderr, "hyper train: -d DIR and -o DECODER.bin are required (see --help)\n");
-        return 2;
-    }
+    hy_dec_opts_default(&o, model && hy_dec_model_known(model) ? model : "linear");
+    // --activation's choices are in the order of DEC_ACT_NONE, DEC_ACT_RELU, ...
+    const opt table[] = {
+        OPT_STR("data", 'd', &dir, "DIR", "dataset directory (train_fmri.npy, train_latents.npy, ...)", OPT_REQUIRED),
+        OPT_STR("model", 0, &model, "M", "linear | linear-nobias | ols | ridge | lasso | elasticnet | mlp",
+                OPT_REQUIRED),
+        OPT_STR("out", 'o', &out, "DECODER.bin", "output decoder file", OPT_REQUIRED),
+        OPT_FLAG("zscore", 0, &o.zscore, "standardise voxels with training mean/sd (stored in the file)"),
+        OPT_SECTION("ridge"),
+        OPT_INT("alphas", 0, &o.n_alphas, "N", "alpha grid size (20)", 1, 10000),
+        OPT_DOUBLE("alpha-min", 0, &o.alpha_min, "A", "smallest alpha of the grid (1e-2)", 0, HUGE_VAL, OPT_GT),
+        OPT_DOUBLE("alpha-max", 0, &o.alpha_max, "A", "largest alpha of the grid (1e6)", 0, HUGE_VAL, OPT_GT),
+        OPT_DOUBLE("alpha", 0, &o.fixed_alpha, "A", "fixed penalty, no CV (ridge, lasso, elasticnet)", 0, HUGE_VAL,
+                   OPT_GT),
+        OPT_INT("cv", 0, &o.cv_folds, "K", "ridge: 0 = exact leave-one-out (default), K >= 2 = contiguous K-fold;\n"
+                "lasso/elasticnet: K-fold (5)", 0, 1000000),
+        OPT_FLAG("per-target", 0, &o.per_target, "one alpha per latent dimension (default one for all)"),
+        OPT_SECTION("lasso / elasticnet"),
+        OPT_INT("path", 0, &o.path_len, "N", "penalties on the path (20)", 1, 10000),
+        OPT_DOUBLE("path-eps", 0, &o.path_eps, "E", "alpha_min / alpha_max of the path (0.1)", 0, 1, OPT_GT | OPT_LT),
+        OPT_DOUBLE("l1-ratio", 0, &o.l1_ratio, "R", "L1 share of the penalty (lasso 1, elasticnet 0.5)", 0, 1, OPT_GT),
+        OPT_INT("max-iter", 0, &o.max_iter, "N", "coordinate-descent sweeps per penalty (1000)", 1, 100000000),
+        OPT_DOUBLE("tol", 0, &o.tol, "T", "duality-gap tolerance relative to ||y||^2 (1e-4)", 0, HUGE_VAL, OPT_GT),
+        OPT_SECTION("Adam (linear, linear-nobias, mlp)"),
+        OPT_INT("epochs", 0, &o.epochs, "N", "epochs (linear 1500, mlp 200)", 1, 100000000),
+        OPT_DOUBLE("lr", 0, &o.lr, "LR", "learning rate (linear 1e-5, mlp 1e-3)", 0, HUGE_VAL, OPT_GT),
+        OPT_DOUBLE("weight-decay", 0, &o.weight_decay, "WD", "L2 added to the gradient (linear 0.01, mlp 0)", 0,
+                   HUGE_VAL, 0),
+        OPT_INT("batch", 0, &o.batch_size, "B", "training batch size (30)", 1, 100000000),
+        OPT_U64("seed", 0, &o.seed, "S", "initialisation, shuffling and dropout seed (1)", 0, OPT_MAXINT),
+        OPT_CLEAR("no-shuffle", 0, &o.shuffle, "keep the batches in file order"),
+        OPT_SECTION("mlp"),
+        OPT_FN("hidden", 0, parse_hidden, &o, "H[,H...]", "hidden layer widths (1024)"),
+        OPT_CHOICE("activation", 0, &o.act, "A", "none|relu|tanh|leaky", "none | relu (default) | tanh | leaky"),
+        OPT_DOUBLE("leaky-slope", 0, &o.leaky_slope, "S", "negative slope of leaky (0.01)", 0, HUGE_VAL, 0),
+        OPT_DOUBLE("dropout", 0, &o.dropout, "P", "dropout on hidden activations (0)", 0, 1, OPT_LT),
+        OPT_END,
+    };
+    const cli_command cmd = {"train", "-d DIR --model M -o DECODER.bin [options]", ABOUT, table, NULL, 0, 0, NULL};
+    CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
+    if (!hy_dec_model_known(model))
+        return cli_usage_error(&cmd, "unknown model '%s' (linear, linear-nobias, ols, ridge, lasso, elasticnet, mlp)",
+                               model);
+    if (o.alpha_min >= o.alpha_max)
+        return cli_usage_error(&cmd, "--alpha-min %g must be below --alpha-max %g", o.alpha_min, o.alpha_max);
+    o.quiet = hy_quiet();
+
     hy_dataset ds;
-    if (hy_ds_load(&ds, dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0)) return hy_cli_fail("train");
+    if (hy_ds_load(&ds, dir, DS_TRAIN | DS_TEST | DS_FMRI | DS_LATENTS, 0, 0)) return cli_fail("train");
     decoder dec;
     double t0 = hy_now();
-    int rc = hy_dec_train(&dec, &o, ds.train.fmri, ds.train.lat, ds.train.n, ds.train.v, ds.train.d);
-    if (rc) {
+    if (hy_dec_train(&dec, &o, ds.train.fmri, ds.train.lat, ds.train.n, ds.train.v, ds.train.d)) {
         hy_ds_free(&ds);
-        return hy_cli_fail("train");
+        return cli_fail("train");
     }
-    double dt = hy_now() - t0;
-    // training-set fit
-    float *pred = hy_malloc(sizeof(float) * (size_t)ds.train.n * ds.train.d);
-    if (pred && !hy_dec_predict(&dec, ds.train.fmri, ds.train.n, pred)) {
-        double se = 0, tot = 0;
-        size_t m = (size_t)ds.train.n * ds.train.d;
-        for (size_t i = 0; i < m; i++) {
-            se += (pred[i] - ds.train.lat[i]) * (pred[i] - ds.train.lat[i]);
-            tot += ds.train.lat[i] * ds.train.lat[i];
-        }
-        fprintf(stderr, "train: training MSE %.5g (latent mean square %.5g), %.2f s\n", se / m, tot / m, dt);
-    }
-    free(pred);
-    if (!strcmp(o.model, "ridge") && dec.alpha && o.fixed_alpha <= 0 && o.n_alphas > 1) {
-        int lo = 0, hi = 0;
-        for (int k = 0; k < dec.n_alpha; k++) {
-            lo += dec.alpha[k] <= o.alpha_min * (1 + 1e-12);
-            hi += dec.alpha[k] >= o.alpha_max * (1 - 1e-12);
-        }
-        if (lo || hi)
-            fprintf(stderr, "train: note: %d target(s) chose the grid's %s alpha; the optimum may lie beyond "
-                            "--alpha-%s\n", lo ? lo : hi, lo ? "smallest" : "largest", lo ? "min" : "max");
-    }
-    rc = hy_dec_save(&dec, out);
-    if (!rc) {
+    report_fit(&dec, &o, &ds, hy_now() - t0);
+    int rc = hy_dec_save(&dec, out);
+    if (!rc && !hy_quiet()) {
         fprintf(stderr, "train: wrote %s: ", out);
         hy_dec_describe(&dec, stderr);
     }
     hy_dec_free(&dec);
     hy_ds_free(&ds);
-    return rc ? hy_cli_fail("train") : 0;
+    return rc ? cli_fail("train") : 0;
 }

@@ -46,6 +46,7 @@ void hy_dec_opts_default(dec_opts *o, const char *model) {
     o->weight_decay = mlp ? 0.0 : 0.01;
     o->batch_size = 30;
     o->shuffle = 1;
+    o->seed = 1;  // the same default seed as every command (README "Command-line conventions")
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->adam_eps = 1e-8;

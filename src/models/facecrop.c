@@ -1,11 +1,27 @@
 // facecrop.c - the face-crop policy of include/models/facecrop.h.
 #include "models/facecrop.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
+
+// "x1,y1,x2,y2": four decimal integers in 0..FACE_CROP_MAX_COORD, nothing else.
+static int parse_box(const char *s, crop_box *b) {
+    int *v[4] = {&b->x1, &b->y1, &b->x2, &b->y2};
+    for (int k = 0; k < 4; k++) {
+        char *end;
+        errno = 0;
+        if (*s < '0' || *s > '9') return HY_EARG;  // no sign, no space
+        long x = strtol(s, &end, 10);
+        if (errno || x > FACE_CROP_MAX_COORD || *end != (k < 3 ? ',' : '\0')) return HY_EARG;
+        *v[k] = (int)x;
+        s = end + (k < 3);
+    }
+    return (b->x2 > b->x1 && b->y2 > b->y1) ? HY_OK : HY_EARG;
+}
 
 int hy_face_crop_parse(face_crop_opts *o, const char *crop, const char *on_no_face) {
     memset(o, 0, sizeof *o);
@@ -15,19 +31,18 @@ int hy_face_crop_parse(face_crop_opts *o, const char *crop, const char *on_no_fa
         if (!strcmp(crop, "mtcnn")) o->mode = FACE_CROP_MTCNN;
         else if (!strcmp(crop, "full")) o->mode = FACE_CROP_FULL;
         else if (!strncmp(crop, "box:", 4)) {
-            char tail;
-            if (sscanf(crop + 4, "%d,%d,%d,%d%c", &o->box.x1, &o->box.y1, &o->box.x2, &o->box.y2, &tail) != 4 ||
-                o->box.x1 < 0 || o->box.y1 < 0 || o->box.x2 <= o->box.x1 || o->box.y2 <= o->box.y1)
-                return hy_err(HY_EARG, "--crop %s: expected box:x1,y1,x2,y2 with 0 <= x1 < x2 and 0 <= y1 < y2", crop);
+            if (parse_box(crop + 4, &o->box))
+                return hy_err(HY_EARG, "crop '%s' is not box:x1,y1,x2,y2 with 0 <= x1 < x2 and 0 <= y1 < y2 "
+                              "(integers up to %d)", crop, FACE_CROP_MAX_COORD);
             o->mode = FACE_CROP_BOX;
         } else
-            return hy_err(HY_EARG, "--crop %s: expected mtcnn, full or box:x1,y1,x2,y2", crop);
+            return hy_err(HY_EARG, "crop '%s' is not mtcnn, full or box:x1,y1,x2,y2", crop);
     }
     if (on_no_face) {
         if (!strcmp(on_no_face, "fallback-full")) o->on_no_face = NOFACE_FALLBACK_FULL;
         else if (!strcmp(on_no_face, "skip")) o->on_no_face = NOFACE_SKIP;
         else if (!strcmp(on_no_face, "error")) o->on_no_face = NOFACE_ERROR;
-        else return hy_err(HY_EARG, "--on-no-face %s: expected fallback-full, skip or error", on_no_face);
+        else return hy_err(HY_EARG, "on-no-face policy '%s' is not fallback-full, skip or error", on_no_face);
     }
     return HY_OK;
 }
@@ -39,10 +54,8 @@ int hy_face_crop_setup(face_crop_opts *o, const char *crop, const char *on_no_fa
     if (r || o->mode != FACE_CROP_MTCNN) return r;
     const char *d = detect ? detect : (hy_path_exists(FACE_CROP_DEFAULT_MTCNN) ? FACE_CROP_DEFAULT_MTCNN : NULL);
     if (!d) {
-        fprintf(stderr,
-                "warning: no MTCNN weights (--detect M.bin, or %s; see convert/mtcnn.py): faces are not "
-                "detected; using the whole image (--crop full)\n",
-                FACE_CROP_DEFAULT_MTCNN);
+        hy_note("warning: no MTCNN weights (none given, and no %s; see convert/mtcnn.py): faces are not "
+                "detected; using the whole image", FACE_CROP_DEFAULT_MTCNN);
         o->mode = FACE_CROP_FULL;
         return HY_OK;
     }
@@ -83,13 +96,13 @@ int hy_face_crop_choose(const face_crop_opts *o, const char *name, const uint8_t
     }
     free(faces);
     switch (o->on_no_face) {
-    case NOFACE_ERROR: return hy_err(HY_EVALUE, "%s: no face found (--on-no-face error)", name);
+    case NOFACE_ERROR: return hy_err(HY_EVALUE, "%s: no face found (on-no-face policy: error)", name);
     case NOFACE_SKIP:
-        fprintf(stderr, "warning: %s: no face found; skipped (--on-no-face skip)\n", name);
+        hy_note("warning: %s: no face found; skipped (on-no-face policy: skip)", name);
         *how = 's';
         return HY_OK;
     default:
-        fprintf(stderr, "warning: %s: no face found; using the whole image (--on-no-face fallback-full)\n", name);
+        hy_note("warning: %s: no face found; using the whole image (on-no-face policy: fallback-full)", name);
         *box = hy_crop_full(w, h);
         *how = 'f';
         return HY_OK;

@@ -28,7 +28,7 @@ void hy_sim_default(sim_params *p) {
     p->snr = 0.05;
     p->noise_smooth = 1.0;
     p->nonlin = SIM_NONE;
-    p->seed = 0;
+    p->seed = 1;  // every command's default seed (README "Command-line conventions")
 }
 
 void hy_sim_free(sim_data *s) {

@@ -244,23 +244,23 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
         if (run_done(o->out_dir, runs[k].name)) n_done++;
         else mine[n_mine++] = k;
     }
-    fprintf(stderr, "sweep: %d runs in the grid; shard %d/%d has %d, %d already finished, %d to do\n", total,
+    hy_note("sweep: %d runs in the grid; shard %d/%d has %d, %d already finished, %d to do", total,
             o->shard_i, o->shard_n, n_mine + n_done, n_done, n_mine);
     float *Tf = hy_study_to_f32(ds.test.lat, (size_t)ds.test.n * ds.test.d);
     face_set gt = {0};
     if (!Tf) r = HY_ENOMEM;
     if (!r && n_mine) {
         snprintf(p, sizeof p, "%s/gt", o->out_dir);
-        fprintf(stderr, "sweep: ground-truth faces (%d) -> %s\n", ds.test.n, p);
+        hy_note("sweep: ground-truth faces (%d) -> %s", ds.test.n, p);
         r = hy_study_gt_faces(c, Tf, ds.test.n, p, &gt);
     }
     double t0 = hy_now();
     for (int i = 0; i < n_mine && !r; i++) {
         const sweep_run *run = &runs[mine[i]];
         double el = hy_now() - t0;
-        if (i) fprintf(stderr, "sweep: [%d/%d] %s  (%.0f s elapsed, ETA %.0f s)\n", i + 1, n_mine, run->name, el,
+        if (i) hy_note("sweep: [%d/%d] %s  (%.0f s elapsed, ETA %.0f s)", i + 1, n_mine, run->name, el,
                        el / i * (n_mine - i));
-        else fprintf(stderr, "sweep: [%d/%d] %s\n", i + 1, n_mine, run->name);
+        else hy_note("sweep: [%d/%d] %s", i + 1, n_mine, run->name);
         if ((r = do_run(o, c, &ds, run, &gt, Tf))) {
             char keep[1024];
             snprintf(keep, sizeof keep, "run %s: %s", run->name, hy_errmsg());
@@ -276,10 +276,10 @@ int hy_sweep_execute(const sweep_opts *o, study_ctx *c) {
     if (all) {
         int n;
         if ((r = hy_sweep_report(o->out_dir, &n))) return r;
-        fprintf(stderr, "sweep: all %d runs finished; report: %s/results.md, results.csv, chart.svg, chart.png\n", n,
+        hy_note("sweep: all %d runs finished; report: %s/results.md, results.csv, chart.svg, chart.png", n,
                 o->out_dir);
     } else {
-        fprintf(stderr, "sweep: shard %d/%d finished; when every shard is done run `hyper report %s`\n", o->shard_i,
+        hy_note("sweep: shard %d/%d finished; when every shard is done run `hyper report %s`", o->shard_i,
                 o->shard_n, o->out_dir);
     }
     return HY_OK;

@@ -35,7 +35,7 @@ for th in 1 2; do
     # hyper reports "embedded N faces in S s (..., C s CPU)" for the timed forward loop; best of REPS
     c_ips=0; c_cps=0; c_rss=0
     for rep in $(seq "$REPS"); do
-      /usr/bin/time -f "RSS %M" "$HY" embed -w "$T/w.bin" --input-npy "$xin" -o "$T/e.npy" --batch "$b" --threads "$th" 2> "$T/c.log"
+      /usr/bin/time -f "RSS %M" "$HY" embed -e "$T/w.bin" --input-npy "$xin" -o "$T/e.npy" --face-batch "$b" --threads "$th" 2> "$T/c.log"
       read -r ips cps < <(sed -nE 's/.*embedded ([0-9]+) faces in ([0-9.]+) s.* ([0-9.]+) s CPU.*/\1 \2 \3/p' "$T/c.log" |
                           awk '{printf "%.2f %.2f\n", $1/$2, $1/$3}')
       rss=$(sed -nE 's/^RSS ([0-9]+)/\1/p' "$T/c.log" | awk '{printf "%.0f", $1/1024}')

@@ -24,7 +24,7 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2)
 c_time() {  # threads
   local args=()
   for ((i = 0; i <= REPS; i++)); do args+=("$IMG"); done
-  HY_THREADS=$1 "$HYPER" detect -w "$tmp/mtcnn.bin" --time "${args[@]}" 2>&1 >/dev/null |
+  HY_THREADS=$1 "$HYPER" detect -m "$tmp/mtcnn.bin" --time "${args[@]}" 2>&1 >/dev/null |
     awk -F'\t' '/^time/ {split($4, t, " "); print t[1]}' | tail -n +2 | median
 }
 py_time() {  # threads

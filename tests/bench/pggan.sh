@@ -83,7 +83,7 @@ fi
 # --- C: hyper generate (raw output, and PNG) --------------------------------------------
 gen() {  # threads, extra args...; prints the s/image of one run of 2 images
     local t=$1; shift
-    /usr/bin/time -f "RSS %M" -o "$TMP/time" "$HYPER" generate -w "$W" --seed 1 -n 2 --threads "$t" "$@" 2>&1 |
+    /usr/bin/time -f "RSS %M" -o "$TMP/time" "$HYPER" generate -g "$W" --seed 1 -n 2 --threads "$t" "$@" 2>&1 |
         sed -n 's/.*(\([0-9.]*\) s\/image).*/\1/p'
 }
 for t in 1 2; do
