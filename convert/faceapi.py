@@ -187,7 +187,9 @@ def build(tensors, net, source):
     w.config("source", source)
     w.config("layout", "conv [out,in,kh,kw] from TF.js HWIO; depthwise [c,1,kh,kw]; dense [out,in]")
     w.config("quantization", "u8 tensor NAME with f64 NAME.quant = [scale, min]: value = float32(q*scale + min)")
-    if net == "agegender":
+    if net == "recognition":
+        w.config("verify_threshold", 0.6)  # face-api's same-person distance (FaceMatcher's default)
+    else:
         w.config("main_blocks", 2)
     nq = 0
     for name, shape, arr, quant in tensors:

@@ -11,8 +11,10 @@
 
 #include "base/common.h"
 #include "base/image_io.h"
+#include "base/npy.h"
 #include "base/rng.h"
 #include "base/wfile.h"
+#include "models/embedder.h"
 #include "models/faceapi.h"
 #include "nn/ops.h"
 #include "nn/ops_extra.h"
@@ -402,6 +404,113 @@ START_TEST(crop_rectangles) {
 }
 END_TEST
 
+// --- the commands ---------------------------------------------------------------------------------
+
+// Writes job k's image of the tiny fixture as dir/<k>.png.
+static void job_png(const golden *g, int k, const char *dir, char *path, size_t len) {
+    int w, h;
+    const uint8_t *img = job_image(g, k, &w, &h);
+    snprintf(path, len, "%s/%d.png", dir, k);
+    ck_assert_int_eq(hy_png_write_rgb8(path, w, h, img), 0);
+}
+
+static float *read_npy(const char *path, int64_t d0, int64_t d1) {
+    npy_f32 a;
+    ck_assert_msg(hy_npy_read_f32(path, &a, 1) == 0, "%s", hy_errmsg());
+    ck_assert(a.ndim == 2 && a.dims[0] == d0 && a.dims[1] == d1);
+    return a.data;
+}
+
+START_TEST(embed_distance_attributes_commands) {
+    golden g;
+    ck_assert_int_eq(golden_open(&g, TINY_REF), 0);
+    char *d = test_tmpdir(), p0[512], p1[512], p4[512], p5[512], out[600], *log = NULL;
+    job_png(&g, 0, d, p0, sizeof p0);  // 150x150 (descriptor as is)
+    job_png(&g, 1, d, p1, sizeof p1);  // 97x131 (padded and resized)
+    job_png(&g, 4, d, p4, sizeof p4);  // 112x112 (age/gender as is)
+    job_png(&g, 5, d, p5, sizeof p5);  // 120x90
+    // embed: the kind picks face-api's network and preprocessing; 16-d descriptors equal face-api's
+    snprintf(out, sizeof out, "%s/e.npy", d);
+    int rc = run_hyper(&log, "embed -e %s --crop full %s %s -o %s --save-crops %s/crops", TINY_RECOG, p0, p1, out, d);
+    ck_assert_msg(rc == 0, "%s", log);
+    free(log);
+    float *e = read_npy(out, 2, 16);
+    ck_assert(hy_max_abs_diff(e, jt(&g, 0, "descriptor")->data, 16) < TINY_DESC_TOL);
+    ck_assert(hy_max_abs_diff(e + 16, jt(&g, 1, "descriptor")->data, 16) < TINY_DESC_TOL);
+    char cp[600];
+    snprintf(cp, sizeof cp, "%s/crops/000001.png", d);
+    int cw, ch;
+    uint8_t *crgb;
+    ck_assert_int_eq(hy_png_read_rgb8(cp, &cw, &ch, &crgb), 0);  // what the network saw, 150x150
+    ck_assert(cw == 150 && ch == 150);
+    free(crgb);
+    // --input-npy: face-api's (N, 150, 150, 3) input tensor gives the same row
+    char xin[600];
+    snprintf(xin, sizeof xin, "%s/x.npy", d);
+    int64_t xd[4] = {1, 150, 150, 3};
+    ck_assert_int_eq(hy_npy_write_f32(xin, 4, xd, hy_wf_find(&g.wf, "recog.prepared")->data), 0);
+    ck_assert_int_eq(run_hyper(NULL, "embed -e %s --input-npy %s -o %s", TINY_RECOG, xin, out), 0);
+    float *e1 = read_npy(out, 1, 16);
+    ck_assert(hy_max_abs_diff(e1, e + 16, 16) < BATCH_TOL);
+    free(e1);
+    // FaceNet's layout is refused for face-api, with the shape it needs
+    int64_t fd[4] = {1, 3, 150, 150};
+    ck_assert_int_eq(hy_npy_write_f32(xin, 4, fd, hy_wf_find(&g.wf, "recog.prepared")->data), 0);
+    snprintf(out, sizeof out, "%s/bad.npy", d);
+    rc = run_hyper(&log, "embed -e %s --input-npy %s -o %s", TINY_RECOG, xin, out);
+    ck_assert_msg(rc == 1 && strstr(log, "(N,150,150,3)") && !file_exists(out), "%s", log);
+    free(log);
+    // distance: the Euclidean distance of the two descriptors, and the verdict at the file's
+    // threshold (face-api's 0.6, which the converter writes)
+    rc = run_hyper(&log, "distance -e %s --crop full %s %s", TINY_RECOG, p0, p1);
+    ck_assert_msg(rc == 0, "%s", log);
+    double want = hy_embedder_distance(e, e + 16, 16), got = NAN;
+    for (char *l = log; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)  // the number's line (stdout)
+        if (*l >= '0' && *l <= '9') got = atof(l);
+    ck_assert_msg(fabs(got - want) < 1e-5, "%s vs %g", log, want);  // printed with 6 decimals
+    ck_assert(strstr(log, "threshold 0.6"));
+    free(log);
+    free(e);
+    // attributes: CSV rows with face-api's age and p_male
+    snprintf(out, sizeof out, "%s/a.csv", d);
+    rc = run_hyper(&log, "attributes -a %s --crop full %s %s -o %s", TINY_AG, p4, p5, out);
+    ck_assert_msg(rc == 0, "%s", log);
+    free(log);
+    FILE *f = fopen(out, "r");
+    char line[1024];
+    ck_assert(fgets(line, sizeof line, f) && !strcmp(line, "index,image,age,p_male,crop\n"));
+    for (int k = 0; k < 2; k++) {
+        ck_assert(fgets(line, sizeof line, f));
+        char *c1 = strchr(line, ','), *c2 = strchr(c1 + 1, ',');
+        double age = atof(c2 + 1), pm = atof(strchr(c2 + 1, ',') + 1);
+        ck_assert_msg(fabs(age - *(const float *)jt(&g, 4 + k, "age")->data) < TINY_AGE_TOL + 1e-4, "%s", line);
+        ck_assert_msg(fabs(pm - *(const float *)jt(&g, 4 + k, "p_male")->data) < 1e-5, "%s", line);  // 6 decimals
+        ck_assert(line[strlen(line) - 2] == 'f');
+    }
+    fclose(f);
+    // bad input: a corrupt image stops before anything is written; wrong tensor shape; no -a
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/bad.png", d);
+    f = fopen(bad, "w");
+    fputs("not a png", f);
+    fclose(f);
+    snprintf(out, sizeof out, "%s/b.csv", d);
+    rc = run_hyper(&log, "attributes -a %s --crop full %s %s -o %s", TINY_AG, p4, bad, out);
+    ck_assert_msg(rc == 1 && strstr(log, "bad.png") && !file_exists(out), "%s", log);
+    free(log);
+    rc = run_hyper(&log, "attributes -a %s --input-npy %s -o %s", TINY_AG, xin, out);
+    ck_assert_msg(rc == 1 && strstr(log, "(N, 112, 112, 3)") && !file_exists(out), "%s", log);
+    free(log);
+    rc = run_hyper(&log, "attributes %s", p4);
+    ck_assert_msg(rc == 2 && strstr(log, "--attributes"), "%s", log);
+    free(log);
+    rc = run_hyper(&log, "attributes -a %s %s", TINY_RECOG, p4);  // a descriptor file is not an age/gender model
+    ck_assert_msg(rc == 1 && strstr(log, "faceapi_agegender"), "%s", log);
+    free(log);
+    hy_wf_close(&g.wf);
+}
+END_TEST
+
 // --- the real networks against face-api under Node ------------------------------------------------
 
 // The bar: C within 1e-4 of face-api on descriptors (components ~0.1; float32 in both,
@@ -479,6 +588,7 @@ static Suite *suite(void) {
     tcase_add_test(t, batch_equals_single_images);
     tcase_add_test(t, bad_weight_files);
     tcase_add_test(t, crop_rectangles);
+    tcase_add_test(t, embed_distance_attributes_commands);
     tcase_add_test(t, real_weights_match_faceapi);
     suite_add_tcase(s, t);
     return s;

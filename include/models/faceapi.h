@@ -74,6 +74,12 @@
 #define FACEAPI_AGEGENDER_KIND "faceapi_agegender"
 #define FACEAPI_RECOG_THRESHOLD 0.6  // face-api's usual same-person distance (FaceMatcher default)
 
+// Activation buffers for one lane (a thread running part of a batch), sized once per batch size.
+typedef struct {
+    int cap_n;
+    float *a, *b, *t, *u, *scratch;
+} faceapi_buffers;
+
 // Called for every named layer with the FIRST image's activation, (c, h, w) contiguous
 // (h = w = 1 for vectors).
 typedef void (*faceapi_hook)(void *user, const char *name, const float *x, int c, int h, int w);
@@ -99,8 +105,7 @@ typedef struct {
     faceapi_conv stem;                                   // conv32_down
     struct { char name[24]; int down; faceapi_conv c1, c2; } res[FACEAPI_RECOG_RESIDUALS];
     const float *fc;         // (dim, w3)
-    int cap_n;               // batch the buffers are sized for
-    float *a, *b, *t, *u, *scratch;
+    faceapi_buffers lane[2]; // lane 0 runs a batch, or its first half while lane 1 runs the second
 } faceapi_recog;
 
 int hy_faceapi_recog_load(faceapi_recog *m, const char *path);
@@ -124,8 +129,7 @@ typedef struct {
     faceapi_sepconv main[2][3];
     faceapi_sepconv exit_sep;
     faceapi_conv fc_age, fc_gender;      // dense: w (out, feat)
-    int cap_n;
-    float *a, *b, *t, *u, *scratch;
+    faceapi_buffers lane[2];
 } faceapi_agegender;
 
 int hy_faceapi_agegender_load(faceapi_agegender *m, const char *path);
@@ -164,6 +168,15 @@ int hy_faceapi_get(faceapi_loader *L, const char *name, int ndim, int64_t *dims,
 // Frees the bookkeeping (not the arena). With rc == HY_OK, errors on the first tensor no get()
 // asked for; otherwise returns rc unchanged (its message stays).
 int hy_faceapi_loader_finish(faceapi_loader *L, int rc);
+// Threads: a forward pass never runs OpenMP regions or multi-threaded BLAS (on a shared machine
+// their spinning threads slowed a batch ~20x); with 2+ threads (hy_set_threads) and 2+ images the
+// batch is split in two halves run at once, each single-threaded (as FaceNet's lanes).
+// hy_faceapi_run_lanes calls fn(ctx, lane, i0, n) for the halves (or once, on lane 0).
+void hy_faceapi_run_lanes(void (*fn)(void *ctx, int lane, int i0, int n), void *ctx, int n);
+// (Re)allocates a lane's four activation buffers (act floats each) and scratch for n images.
+int hy_faceapi_reserve_lane(faceapi_buffers *B, int n, size_t act, size_t scratch, const char *what);
+void hy_faceapi_free_lane(faceapi_buffers *B);
+
 // Reads input_size (must equal `size`), mean_rgb and input_divisor.
 int hy_faceapi_read_config(const wfile *wf, int size, double mean[3], double *divisor);
 // out (n, 3, S, S) = ((float)in (n, S, S, 3) - (float)mean[c]) / (float)divisor, in float32 as

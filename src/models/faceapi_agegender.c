@@ -133,11 +133,8 @@ int hy_faceapi_agegender_load(faceapi_agegender *m, const char *path) {
 }
 
 void hy_faceapi_agegender_free(faceapi_agegender *m) {
-    free(m->a);
-    free(m->b);
-    free(m->t);
-    free(m->u);
-    free(m->scratch);
+    hy_faceapi_free_lane(&m->lane[0]);
+    hy_faceapi_free_lane(&m->lane[1]);
     free(m->params);
     hy_wf_close(&m->wf);
     memset(m, 0, sizeof *m);
@@ -145,25 +142,15 @@ void hy_faceapi_agegender_free(faceapi_agegender *m) {
 
 // --- buffers ----------------------------------------------------------------------------------
 
+// Sizes lane buffers for a batch of n (split in two lanes when hy_faceapi_run_lanes will).
 static int reserve(faceapi_agegender *m, int n) {
-    if (n <= m->cap_n) return HY_OK;
-    size_t act, scr, bytes;
+    size_t act, scr;
     int rc = plan(m, &act, &scr);
     if (rc) return rc;
-    if (hy_mul_size(act, (size_t)n * sizeof(float), &bytes))
-        return hy_err(HY_ENOMEM, "face-api age/gender: batch of %d images is too large", n);
-    float *p[4] = {0};
-    for (int i = 0; i < 4; i++) p[i] = hy_malloc(bytes);
-    float *s = hy_malloc(sizeof(float) * (scr + 1));
-    if (!p[0] || !p[1] || !p[2] || !p[3] || !s) {
-        for (int i = 0; i < 4; i++) free(p[i]);
-        free(s);
-        return hy_err(HY_ENOMEM, "face-api age/gender: cannot allocate buffers for a batch of %d", n);
-    }
-    free(m->a), free(m->b), free(m->t), free(m->u), free(m->scratch);
-    m->a = p[0], m->b = p[1], m->t = p[2], m->u = p[3], m->scratch = s;
-    m->cap_n = n;
-    return HY_OK;
+    const int two = hy_get_threads() >= 2 && n >= 2, n0 = two ? (n + 1) / 2 : n;
+    rc = hy_faceapi_reserve_lane(&m->lane[0], n0, act, scr, "face-api age/gender");
+    if (!rc && two) rc = hy_faceapi_reserve_lane(&m->lane[1], n - n0, act, scr, "face-api age/gender");
+    return rc;
 }
 
 // --- blocks -----------------------------------------------------------------------------------
@@ -222,27 +209,25 @@ static void main_block(float **x, float **b, float **t, float **u, const faceapi
 
 // --- forward ----------------------------------------------------------------------------------
 
-int hy_faceapi_agegender_forward(faceapi_agegender *m, const float *in, int n, float *age, float *p_male,
-                                 faceapi_hook hook, void *user) {
-    if (n < 1) return hy_err(HY_EARG, "face-api age/gender: batch size %d must be >= 1", n);
-    int rc = reserve(m, n);
-    if (rc) return rc;
+// The forward pass of n images (inputs checked finite) on lane B.
+static void forward_lane(const faceapi_agegender *m, faceapi_buffers *B, const float *in, int n, float *age,
+                         float *p_male, faceapi_hook hook, void *user) {
     const int S = m->input_size;
-    float *a = m->a, *b = m->b, *t = m->t, *u = m->u;
-    if ((rc = hy_faceapi_normalize(a, in, n, S, m->mean, m->divisor, "face-api age/gender"))) return rc;
+    float *a = B->a, *b = B->b, *t = B->t, *u = B->u;
+    hy_faceapi_normalize(a, in, n, S, m->mean, m->divisor, "face-api age/gender");
     if (hook) hook(user, "input", a, 3, S, S);
     // conv_in: 3x3 stride 2 'same' = zero padding (pb before, pa after), then a valid conv
     int s, pb, pa;
     hy_tf_same_pad(S, 3, 2, &s, &pb, &pa);
     hy_pad2d(b, a, n, 3, S, S, pb, pa, pb, pa);
     conv_shape cs = {3, S + pb + pa, S + pb + pa, m->conv_in.cout, 3, 3, 2, 2, 0, 0};
-    hy_conv2d(a, b, m->conv_in.w, m->conv_in.b, n, &cs, m->scratch);
+    hy_conv2d(a, b, m->conv_in.w, m->conv_in.b, n, &cs, B->scratch);
     int c = m->conv_in.cout;
     hy_relu(a, (size_t)n * c * s * s);
     if (hook) hook(user, "conv_in", a, c, s, s);
     static const char *const RB[3] = {"reduction_block_0", "reduction_block_1", "exit_reduction_block"};
     for (int i = 0; i < 2; i++) {
-        s = reduction(&a, &b, &t, &u, &m->rb[i], n, s, i > 0, m->scratch);
+        s = reduction(&a, &b, &t, &u, &m->rb[i], n, s, i > 0, B->scratch);
         c = m->rb[i].s0.pw.cout;
         if (hook) hook(user, RB[i], a, c, s, s);
     }
@@ -250,7 +235,7 @@ int hy_faceapi_agegender_forward(faceapi_agegender *m, const float *in, int n, f
         main_block(&a, &b, &t, &u, m->main[i], n, s);
         if (hook) hook(user, i ? "main_block_1" : "main_block_0", a, c, s, s);
     }
-    s = reduction(&a, &b, &t, &u, &m->rb[2], n, s, 1, m->scratch);
+    s = reduction(&a, &b, &t, &u, &m->rb[2], n, s, 1, B->scratch);
     c = m->rb[2].s0.pw.cout;
     if (hook) hook(user, RB[2], a, c, s, s);
     sepconv(b, a, &m->exit_sep, n, s, t);
@@ -275,5 +260,32 @@ int hy_faceapi_agegender_forward(faceapi_agegender *m, const float *in, int n, f
             hook(user, "gender", g2, 2, 1, 1);
         }
     }
+}
+
+typedef struct {
+    faceapi_agegender *m;
+    const float *in;
+    float *age, *p_male;
+    faceapi_hook hook;
+    void *user;
+} lanes_ctx;
+
+static void run_lane(void *ctx, int lane, int i0, int n) {
+    lanes_ctx *c = ctx;
+    const size_t img = (size_t)3 * c->m->input_size * c->m->input_size;
+    forward_lane(c->m, &c->m->lane[lane], c->in + (size_t)i0 * img, n, c->age + i0, c->p_male + i0,
+                 lane ? NULL : c->hook, c->user);
+}
+
+int hy_faceapi_agegender_forward(faceapi_agegender *m, const float *in, int n, float *age, float *p_male,
+                                 faceapi_hook hook, void *user) {
+    if (n < 1) return hy_err(HY_EARG, "face-api age/gender: batch size %d must be >= 1", n);
+    int rc = reserve(m, n);
+    if (rc) return rc;
+    long bad = 0;
+    for (size_t k = 0; k < (size_t)n * 3 * m->input_size * m->input_size; k++) bad += !isfinite(in[k]);
+    if (bad) return hy_err(HY_EVALUE, "face-api age/gender: input has %ld non-finite values", bad);
+    lanes_ctx c = {m, in, age, p_male, hook, user};
+    hy_faceapi_run_lanes(run_lane, &c, n);
     return HY_OK;
 }

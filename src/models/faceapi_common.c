@@ -3,13 +3,18 @@
 // face-api's preprocessing and crop rectangles.
 #include "models/faceapi.h"
 
+#include <cblas.h>  // openblas_set_num_threads
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"  // hy_err, hy_malloc, hy_prod_dims
 #include "nn/ops_extra.h" // hy_resize_bilinear_tf
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 // --- loading ----------------------------------------------------------------------------------
 
@@ -133,6 +138,70 @@ int hy_faceapi_normalize(float *out, const float *in, int n, int S, const double
                 out[((size_t)i * 3 + c) * plane + p] = (v - mf[c]) / d;
             }
     if (bad) return hy_err(HY_EVALUE, "%s: input has %ld non-finite values", what, bad);
+    return HY_OK;
+}
+
+// --- lanes ---------------------------------------------------------------------------------------
+
+typedef struct {
+    void (*fn)(void *, int, int, int);
+    void *ctx;
+    int i0, n;
+} lane_job;
+
+static void serial_here(void) {
+    openblas_set_num_threads(1);
+#ifdef _OPENMP
+    omp_set_num_threads(1);  // this thread's OpenMP regions (hy_conv2d's im2col, bias) run serially
+#endif
+}
+
+static void *lane_main(void *arg) {
+    lane_job *j = arg;
+    serial_here();
+    j->fn(j->ctx, 1, j->i0, j->n);
+    return NULL;
+}
+
+void hy_faceapi_run_lanes(void (*fn)(void *ctx, int lane, int i0, int n), void *ctx, int n) {
+    const int threads = hy_get_threads();
+    serial_here();
+    if (threads >= 2 && n >= 2) {
+        const int n0 = (n + 1) / 2;
+        lane_job j = {fn, ctx, n0, n - n0};
+        pthread_t t;
+        const int started = pthread_create(&t, NULL, lane_main, &j) == 0;
+        fn(ctx, 0, 0, n0);
+        if (started) pthread_join(t, NULL);
+        else fn(ctx, 1, n0, n - n0);
+    } else {
+        fn(ctx, 0, 0, n);
+    }
+    hy_set_threads(threads);  // restores OpenBLAS's and OpenMP's counts
+}
+
+void hy_faceapi_free_lane(faceapi_buffers *B) {
+    free(B->a);
+    free(B->b);
+    free(B->t);
+    free(B->u);
+    free(B->scratch);
+    memset(B, 0, sizeof *B);
+}
+
+int hy_faceapi_reserve_lane(faceapi_buffers *B, int n, size_t act, size_t scratch, const char *what) {
+    if (n <= B->cap_n) return HY_OK;
+    size_t bytes;
+    if (hy_mul_size(act, (size_t)n * sizeof(float), &bytes))
+        return hy_err(HY_ENOMEM, "%s: batch of %d images is too large", what, n);
+    hy_faceapi_free_lane(B);
+    B->a = hy_malloc(bytes), B->b = hy_malloc(bytes), B->t = hy_malloc(bytes), B->u = hy_malloc(bytes);
+    B->scratch = hy_malloc(sizeof(float) * (scratch + 1));
+    if (!B->a || !B->b || !B->t || !B->u || !B->scratch) {
+        hy_faceapi_free_lane(B);
+        return hy_err(HY_ENOMEM, "%s: cannot allocate buffers for a batch of %d", what, n);
+    }
+    B->cap_n = n;
     return HY_OK;
 }
 

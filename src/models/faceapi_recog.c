@@ -124,11 +124,8 @@ int hy_faceapi_recog_load(faceapi_recog *m, const char *path) {
 }
 
 void hy_faceapi_recog_free(faceapi_recog *m) {
-    free(m->a);
-    free(m->b);
-    free(m->t);
-    free(m->u);
-    free(m->scratch);
+    hy_faceapi_free_lane(&m->lane[0]);
+    hy_faceapi_free_lane(&m->lane[1]);
     free(m->params);
     hy_wf_close(&m->wf);
     memset(m, 0, sizeof *m);
@@ -136,27 +133,17 @@ void hy_faceapi_recog_free(faceapi_recog *m) {
 
 // --- buffers ----------------------------------------------------------------------------------
 
+// Sizes lane buffers for a batch of n (split in two lanes when hy_faceapi_run_lanes will).
 static int reserve(faceapi_recog *m, int n) {
-    if (n <= m->cap_n) return HY_OK;
-    size_t act, scr, bytes;
+    size_t act, scr;
     int rc = plan(m, &act, &scr);
     if (rc) return rc;
     size_t in = (size_t)3 * m->input_size * m->input_size;
     if (in > act) act = in;
-    if (hy_mul_size(act, (size_t)n * sizeof(float), &bytes))
-        return hy_err(HY_ENOMEM, "face-api descriptor: batch of %d images is too large", n);
-    float *p[4] = {0};
-    for (int i = 0; i < 4; i++) p[i] = hy_malloc(bytes);
-    float *s = hy_malloc(sizeof(float) * (scr + 1));
-    if (!p[0] || !p[1] || !p[2] || !p[3] || !s) {
-        for (int i = 0; i < 4; i++) free(p[i]);
-        free(s);
-        return hy_err(HY_ENOMEM, "face-api descriptor: cannot allocate buffers for a batch of %d", n);
-    }
-    free(m->a), free(m->b), free(m->t), free(m->u), free(m->scratch);
-    m->a = p[0], m->b = p[1], m->t = p[2], m->u = p[3], m->scratch = s;
-    m->cap_n = n;
-    return HY_OK;
+    const int two = hy_get_threads() >= 2 && n >= 2, n0 = two ? (n + 1) / 2 : n;
+    rc = hy_faceapi_reserve_lane(&m->lane[0], n0, act, scr, "face-api descriptor");
+    if (!rc && two) rc = hy_faceapi_reserve_lane(&m->lane[1], n - n0, act, scr, "face-api descriptor");
+    return rc;
 }
 
 // --- forward ----------------------------------------------------------------------------------
@@ -172,15 +159,14 @@ static int conv_layer(float *out, const float *in, const faceapi_conv *c, int n,
     return so;
 }
 
-int hy_faceapi_recog_forward(faceapi_recog *m, const float *in, int n, float *desc, faceapi_hook hook, void *user) {
-    if (n < 1) return hy_err(HY_EARG, "face-api descriptor: batch size %d must be >= 1", n);
-    int rc = reserve(m, n);
-    if (rc) return rc;
+// The forward pass of n images (inputs checked finite) on lane B.
+static void forward_lane(const faceapi_recog *m, faceapi_buffers *B, const float *in, int n, float *desc,
+                         faceapi_hook hook, void *user) {
     const int S = m->input_size;
-    float *a = m->a, *b = m->b, *t = m->t, *u = m->u;
-    if ((rc = hy_faceapi_normalize(a, in, n, S, m->mean, m->divisor, "face-api descriptor"))) return rc;
+    float *a = B->a, *b = B->b, *t = B->t, *u = B->u;
+    hy_faceapi_normalize(a, in, n, S, m->mean, m->divisor, "face-api descriptor");
     if (hook) hook(user, "input", a, 3, S, S);
-    int s = conv_layer(b, a, &m->stem, n, S, 2, 0, 1, m->scratch);
+    int s = conv_layer(b, a, &m->stem, n, S, 2, 0, 1, B->scratch);
     int c = m->stem.cout;
     if (hook) hook(user, "conv32_down", b, c, s, s);
     int sp = (s - 3) / 2 + 1;
@@ -191,13 +177,13 @@ int hy_faceapi_recog_forward(faceapi_recog *m, const float *in, int n, float *de
         const faceapi_conv *c1 = &m->res[i].c1, *c2 = &m->res[i].c2;
         const int co = c1->cout;
         if (!m->res[i].down) {
-            conv_layer(t, a, c1, n, s, 1, 1, 1, m->scratch);
-            conv_layer(b, t, c2, n, s, 1, 1, 0, m->scratch);
+            conv_layer(t, a, c1, n, s, 1, 1, 1, B->scratch);
+            conv_layer(b, t, c2, n, s, 1, 1, 0, B->scratch);
             size_t len = (size_t)n * co * s * s;
             for (size_t k = 0; k < len; k++) b[k] += a[k];
         } else {
-            int so = conv_layer(t, a, c1, n, s, 2, 0, 1, m->scratch);
-            conv_layer(u, t, c2, n, so, 1, 1, 0, m->scratch);
+            int so = conv_layer(t, a, c1, n, s, 2, 0, 1, B->scratch);
+            conv_layer(u, t, c2, n, so, 1, 1, 0, B->scratch);
             // shortcut: 2x2/2 average pool of the input into the first c channels of b, zero
             // channels after them; the conv result is added over its so x so corner (a 3x3
             // result against a 4x4 pool is padded with a zero row and column, as upstream)
@@ -224,5 +210,31 @@ int hy_faceapi_recog_forward(faceapi_recog *m, const float *in, int n, float *de
     if (hook) hook(user, "avg_pool", t, c, 1, 1);
     hy_dense(desc, t, m->fc, NULL, n, c, m->dim);
     if (hook) hook(user, "descriptor", desc, m->dim, 1, 1);
+}
+
+typedef struct {
+    faceapi_recog *m;
+    const float *in;
+    float *desc;
+    faceapi_hook hook;
+    void *user;
+} lanes_ctx;
+
+static void run_lane(void *ctx, int lane, int i0, int n) {
+    lanes_ctx *c = ctx;
+    const size_t img = (size_t)3 * c->m->input_size * c->m->input_size;
+    forward_lane(c->m, &c->m->lane[lane], c->in + (size_t)i0 * img, n, c->desc + (size_t)i0 * c->m->dim,
+                 lane ? NULL : c->hook, c->user);
+}
+
+int hy_faceapi_recog_forward(faceapi_recog *m, const float *in, int n, float *desc, faceapi_hook hook, void *user) {
+    if (n < 1) return hy_err(HY_EARG, "face-api descriptor: batch size %d must be >= 1", n);
+    int rc = reserve(m, n);
+    if (rc) return rc;
+    long bad = 0;
+    for (size_t k = 0; k < (size_t)n * 3 * m->input_size * m->input_size; k++) bad += !isfinite(in[k]);
+    if (bad) return hy_err(HY_EVALUE, "face-api descriptor: input has %ld non-finite values", bad);
+    lanes_ctx c = {m, in, desc, hook, user};
+    hy_faceapi_run_lanes(run_lane, &c, n);
     return HY_OK;
 }

@@ -62,7 +62,7 @@ static int embed_set(study_ctx *c, face_set *s, const char *label) {
             snprintf(name, sizeof name, "%s %d", label, i);
             const uint8_t *rgb = s->rgb + (size_t)i * R * R * 3;
             crop_box box;
-            if ((r = hy_face_crop_choose(&c->crop, name, rgb, R, R, &box, &s->how[i]))) break;
+            if ((r = hy_face_crop_choose(&c->crop, CROP_RULE_FACENET, name, rgb, R, R, &box, &s->how[i]))) break;
             if (s->how[i] == 's') {
                 for (int k = 0; k < D; k++) s->emb[(size_t)i * D + k] = NAN;
                 continue;
