@@ -6,6 +6,7 @@
 #   make golden     regenerate the committed golden fixtures (needs python3-torch)
 #   make bench      benchmarks (C vs PyTorch on this machine)
 #   make weights    fetch face-api's trained models (npm) and convert them into weights/
+#   make install    PREFIX=/usr/local: bin/hyper, lib/libhyper.{a,so}, include/hyper/, lib/pkgconfig/hyper.pc
 #
 # Toggles: DEBUG=1 (-O0 -g), SANITIZE=1 (ASan+UBSan), NO_OMP=1 (no OpenMP), CC=clang, V=1 (show commands),
 #          ARCH= (generic code instead of -march=native).
@@ -17,7 +18,8 @@ else
   Q = @
 endif
 BUILD   ?= build
-CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude $(shell pkg-config --cflags libpng 2>/dev/null)
+# -fPIC: the same objects make the static and the shared library.
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Werror -Iinclude $(shell pkg-config --cflags libpng 2>/dev/null)
 LDLIBS  = -lopenblas -lpng -lz -lm -lpthread
 
 ifeq ($(DEBUG),1)
@@ -53,10 +55,12 @@ CMD_SRC  := $(wildcard src/cli/*.c)
 HEADERS  := $(wildcard include/*.h include/*/*.h)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/obj/%.o)
+EX_SRC   := $(wildcard examples/*.c)
+EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind weights
+.PHONY: all test deps deps-build golden bench clean probe demo demo-models valgrind install examples weights
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -66,6 +70,17 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 
 $(BUILD)/libhyper.a: $(LIB_OBJ)
 	$(Q)ar rcs $@ $^
+
+SOVERSION := $(shell sed -n 's/^\#define HY_VERSION "\([0-9]*\)\..*/\1/p' include/base/common.h)
+VERSION   := $(shell sed -n 's/^\#define HY_VERSION "\(.*\)"/\1/p' include/base/common.h)
+$(BUILD)/libhyper.so: $(LIB_OBJ)
+	$(Q)$(CC) -shared -Wl,-soname,libhyper.so.$(SOVERSION) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The examples are built against the build's static library, as a user would with
+# `pkg-config --static`; tests/test_examples.c runs them and checks an installed copy too.
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libhyper.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libhyper.a $(LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/hyper: $(CMD_OBJ) $(BUILD)/libhyper.a
 	@echo "  LINK  $@"
@@ -83,8 +98,35 @@ $(BUILD)/tests:
 test: deps-build
 	@$(MAKE) --no-print-directory run-tests
 
-run-tests: $(BUILD)/hyper $(TEST_BIN)
+run-tests: $(BUILD)/hyper $(TEST_BIN) $(EX_BIN)
 	@HYPER_BIN=$(BUILD)/hyper tests/run_tests.sh $(TEST_BIN)
+
+examples: $(EX_BIN)
+
+# make install PREFIX=DIR: the command, both libraries, the headers (include/hyper/, with the
+# umbrella hyper.h) and pkg-config files: hyper.pc (shared library) and hyper-static.pc (links
+# libhyper.a and its dependencies). DESTDIR is honoured for packaging.
+PREFIX ?= /usr/local
+OMP_LIB := $(if $(filter 1,$(NO_OMP)),,-lgomp)
+install: $(BUILD)/hyper $(BUILD)/libhyper.a $(BUILD)/libhyper.so
+	$(Q)d=$(DESTDIR)$(PREFIX); \
+	install -d $$d/bin $$d/lib/pkgconfig $$d/include/hyper && \
+	install -m 755 $(BUILD)/hyper $$d/bin/hyper && \
+	install -m 644 $(BUILD)/libhyper.a $$d/lib/libhyper.a && \
+	install -m 755 $(BUILD)/libhyper.so $$d/lib/libhyper.so.$(VERSION) && \
+	ln -sf libhyper.so.$(VERSION) $$d/lib/libhyper.so.$(SOVERSION) && \
+	ln -sf libhyper.so.$(VERSION) $$d/lib/libhyper.so && \
+	install -m 644 include/hyper.h $$d/include/hyper/hyper.h && \
+	for h in $(filter-out include/cli/%,$(wildcard include/*/*.h)); do \
+	  install -d $$d/include/hyper/$$(basename $$(dirname $$h)) && install -m 644 $$h $$d/include/hyper/$${h#include/}; \
+	done && \
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: hyper' 'Description: face reconstruction from fMRI through the PGGAN latent space' \
+	  'Version: $(VERSION)' 'Cflags: -I$${includedir}/hyper' 'Libs: -L$${libdir} -lhyper' \
+	  'Libs.private: -lopenblas -lpng -lz -lm -lpthread $(OMP_LIB)' > $$d/lib/pkgconfig/hyper.pc && \
+	sed -e 's|^Libs: .*|Libs: $${libdir}/libhyper.a -lopenblas -lpng -lz -lm -lpthread $(OMP_LIB)|' -e '/^Libs.private/d' \
+	  $$d/lib/pkgconfig/hyper.pc > $$d/lib/pkgconfig/hyper-static.pc && \
+	echo "installed hyper $(VERSION) into $$d (pkg-config: PKG_CONFIG_PATH=$$d/lib/pkgconfig)"
 
 deps:
 	@bash .ci/deps.sh

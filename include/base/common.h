@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+// The release of libhyper and the hyper command (also in hyper.pc, from `make install`).
+#define HY_VERSION "0.9.0"
+
 enum {
     HY_OK = 0,
     HY_EIO = -1,      // cannot open/read/write a file

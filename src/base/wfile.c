@@ -78,159 +78,180 @@ static int cmp_offset(const void *a, const void *b) {
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static int parse(wfile *wf) {
+// --- parsing, in the order of the file: fixed header, config, tensor table, data ----------
+
+// Magic, version, kind, counts, file size and the header CRC; leaves the cursor on the config.
+static int parse_fixed_header(wfile *wf, cursor *c, uint32_t *header_bytes) {
     const char *path = wf->path;
     const uint8_t *buf = wf->buf;
     size_t size = wf->size;
     if (size < 64 || memcmp(buf, "HYPERWF\0", 8) != 0)
         return hy_err(HY_EFORMAT, "%s: not a hyper weight file (bad magic)", path);
-    cursor c = {buf, 8, size, 0};
-    wf->version = (uint32_t)rd_le(&c, 4);
-    uint32_t header_bytes = (uint32_t)rd_le(&c, 4);
+    *c = (cursor){buf, 8, size, 0};
+    wf->version = (uint32_t)rd_le(c, 4);
+    *header_bytes = (uint32_t)rd_le(c, 4);
     if (wf->version != WF_VERSION)
         return hy_err(HY_EFORMAT, "%s: unsupported format version %u (this build reads %d)", path,
                       wf->version, WF_VERSION);
-    const uint8_t *kind = buf + 16;  // 32 bytes, NUL padded (all 32 may be used)
-    c.pos += 32;
-    memcpy(wf->kind, kind, 32);
+    memcpy(wf->kind, buf + 16, 32);  // 32 bytes, NUL padded (all 32 may be used)
+    c->pos += 32;
     wf->kind[32] = 0;
     for (size_t i = 0; i < strlen(wf->kind); i++)
-        if (wf->kind[i] < 0x20 || wf->kind[i] > 0x7e)
-            return hy_err(HY_EFORMAT, "%s: model kind is not ASCII", path);
-    wf->n_config = (uint32_t)rd_le(&c, 4);
-    wf->n_tensors = (uint32_t)rd_le(&c, 4);
-    uint64_t file_size = rd_le(&c, 8);
+        if (wf->kind[i] < 0x20 || wf->kind[i] > 0x7e) return hy_err(HY_EFORMAT, "%s: model kind is not ASCII", path);
+    wf->n_config = (uint32_t)rd_le(c, 4);
+    wf->n_tensors = (uint32_t)rd_le(c, 4);
+    uint64_t file_size = rd_le(c, 8);
     if (file_size != size)
         return hy_err(HY_EFORMAT, "%s: file is %zu bytes but its header says %llu (truncated or padded)",
                       path, size, (unsigned long long)file_size);
-    if (header_bytes < 68 || header_bytes > size)
-        return hy_err(HY_EFORMAT, "%s: header size %u out of range (file is %zu bytes)", path, header_bytes,
-                      size);
-    uint32_t want = (uint32_t)buf[header_bytes - 4] | (uint32_t)buf[header_bytes - 3] << 8 |
-                    (uint32_t)buf[header_bytes - 2] << 16 | (uint32_t)buf[header_bytes - 1] << 24;
-    uint32_t got = hy_crc32(0, buf, header_bytes - 4);
-    if (want != got) return hy_err(HY_ECRC, "%s: header checksum mismatch (file is corrupt)", path);
+    const uint32_t hb = *header_bytes;
+    if (hb < 68 || hb > size)
+        return hy_err(HY_EFORMAT, "%s: header size %u out of range (file is %zu bytes)", path, hb, size);
+    uint32_t want = (uint32_t)buf[hb - 4] | (uint32_t)buf[hb - 3] << 8 | (uint32_t)buf[hb - 2] << 16 |
+                    (uint32_t)buf[hb - 1] << 24;
+    if (want != hy_crc32(0, buf, hb - 4)) return hy_err(HY_ECRC, "%s: header checksum mismatch (file is corrupt)", path);
     // every entry needs at least 4 bytes: bound the counts before allocating
-    if ((uint64_t)wf->n_config + wf->n_tensors > header_bytes / 4)
+    if ((uint64_t)wf->n_config + wf->n_tensors > hb / 4)
         return hy_err(HY_EFORMAT, "%s: header claims %u config entries and %u tensors, too many for its %u bytes",
-                      path, wf->n_config, wf->n_tensors, header_bytes);
-    c.end = header_bytes - 4;
+                      path, wf->n_config, wf->n_tensors, hb);
+    c->end = hb - 4;
+    return HY_OK;
+}
+
+// The value of one config entry whose key and type are read.
+static int parse_config_value(const char *path, cursor *c, wf_kv *kv) {
+    switch (kv->type) {
+    case WF_CFG_INT: kv->i = (int64_t)rd_le(c, 8); return HY_OK;
+    case WF_CFG_FLOAT: kv->f = rd_f64(c); return HY_OK;
+    case WF_CFG_STR: {
+        kv->count = (uint32_t)rd_le(c, 4);
+        const uint8_t *b;
+        if (kv->count > 65535 || take(c, kv->count, &b))
+            return hy_err(HY_EFORMAT, "%s: config '%s': bad string length", path, kv->key);
+        if (!(kv->s = hy_malloc(kv->count + 1))) return HY_ENOMEM;
+        memcpy(kv->s, b, kv->count);
+        kv->s[kv->count] = 0;
+        if (strlen(kv->s) != kv->count) return hy_err(HY_EFORMAT, "%s: config '%s': string contains NUL", path, kv->key);
+        return HY_OK;
+    }
+    case WF_CFG_INTS:
+    case WF_CFG_FLOATS:
+        kv->count = (uint32_t)rd_le(c, 4);
+        if (kv->count > 65535 || (size_t)kv->count * 8 > c->end - c->pos)
+            return hy_err(HY_EFORMAT, "%s: config '%s': bad array length", path, kv->key);
+        if (kv->type == WF_CFG_INTS) {
+            if (!(kv->ints = hy_calloc(kv->count, 8))) return HY_ENOMEM;
+            for (uint32_t k = 0; k < kv->count; k++) kv->ints[k] = (int64_t)rd_le(c, 8);
+        } else {
+            if (!(kv->floats = hy_calloc(kv->count, 8))) return HY_ENOMEM;
+            for (uint32_t k = 0; k < kv->count; k++) kv->floats[k] = rd_f64(c);
+        }
+        return HY_OK;
+    default: return hy_err(HY_EFORMAT, "%s: config '%s': unknown value type %d", path, kv->key, kv->type);
+    }
+}
+
+static int parse_config(wfile *wf, cursor *c) {
+    for (uint32_t i = 0; i < wf->n_config; i++) {
+        wf_kv *kv = &wf->config[i];
+        if (rd_name(c, kv->key)) return hy_err(HY_EFORMAT, "%s: config entry %u: bad key", wf->path, i);
+        kv->type = (int)rd_le(c, 1);
+        int rc = parse_config_value(wf->path, c, kv);
+        if (rc) return rc;
+        if (c->bad) return hy_err(HY_EFORMAT, "%s: config entry '%s' runs past the header", wf->path, kv->key);
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(wf->config[j].key, kv->key))
+                return hy_err(HY_EFORMAT, "%s: duplicate config key '%s'", wf->path, kv->key);
+    }
+    return HY_OK;
+}
+
+// One tensor-table entry: name, dtype, shape, offset, size, CRC, and where its data lies.
+static int parse_tensor_entry(const wfile *wf, cursor *c, uint32_t header_bytes, wf_tensor *t, uint32_t i) {
+    const char *path = wf->path;
+    if (rd_name(c, t->name)) return hy_err(HY_EFORMAT, "%s: tensor entry %u: bad name", path, i);
+    t->dtype = (int)rd_le(c, 1);
+    t->ndim = (int)rd_le(c, 1);
+    if (c->bad) return hy_err(HY_EFORMAT, "%s: tensor '%s': entry runs past the header", path, t->name);
+    if (!hy_wf_dtype_size(t->dtype))
+        return hy_err(HY_EFORMAT, "%s: tensor '%s': unknown dtype code %d", path, t->name, t->dtype);
+    if (t->ndim > WF_MAX_NDIM)
+        return hy_err(HY_EFORMAT, "%s: tensor '%s': ndim %d > %d", path, t->name, t->ndim, WF_MAX_NDIM);
+    for (int d = 0; d < t->ndim; d++) {
+        uint64_t v = rd_le(c, 8);
+        if (v > (uint64_t)INT64_MAX)
+            return hy_err(HY_EFORMAT, "%s: tensor '%s': dimension %d too large", path, t->name, d);
+        t->dims[d] = (int64_t)v;
+    }
+    t->offset = rd_le(c, 8);
+    t->nbytes = rd_le(c, 8);
+    t->crc = (uint32_t)rd_le(c, 4);
+    if (c->bad) return hy_err(HY_EFORMAT, "%s: tensor '%s': entry runs past the header", path, t->name);
+    size_t count, nbytes;
+    if (hy_prod_dims(t->dims, t->ndim, &count) || hy_mul_size(count, hy_wf_dtype_size(t->dtype), &nbytes) ||
+        nbytes != t->nbytes)
+        return hy_err(HY_EFORMAT, "%s: tensor '%s': byte size %llu does not match its shape and dtype", path,
+                      t->name, (unsigned long long)t->nbytes);
+    if (t->offset % WF_ALIGN)
+        return hy_err(HY_EFORMAT, "%s: tensor '%s': offset %llu is not 64-byte aligned", path, t->name,
+                      (unsigned long long)t->offset);
+    if (t->offset < header_bytes || t->offset > wf->size || t->nbytes > wf->size - t->offset)
+        return hy_err(HY_EFORMAT, "%s: tensor '%s': data [%llu, +%llu) lies outside the data region", path,
+                      t->name, (unsigned long long)t->offset, (unsigned long long)t->nbytes);
+    t->data = wf->buf + t->offset;
+    return HY_OK;
+}
+
+static int parse_tensor_table(wfile *wf, cursor *c, uint32_t header_bytes) {
+    for (uint32_t i = 0; i < wf->n_tensors; i++) {
+        int rc = parse_tensor_entry(wf, c, header_bytes, &wf->tensors[i], i);
+        if (rc) return rc;
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(wf->tensors[j].name, wf->tensors[i].name))
+                return hy_err(HY_EFORMAT, "%s: duplicate tensor name '%s'", wf->path, wf->tensors[i].name);
+    }
+    if (c->pos != c->end)
+        return hy_err(HY_EFORMAT, "%s: %zu unexplained bytes at the end of the header", wf->path, c->end - c->pos);
+    return HY_OK;
+}
+
+// No two tensors overlap, and every byte outside them is zero, so that a flipped byte
+// anywhere after the header is detected.
+static int check_data_layout(const wfile *wf, uint32_t header_bytes) {
+    const wf_tensor **order = hy_calloc(wf->n_tensors, sizeof *order);
+    if (!order && wf->n_tensors) return HY_ENOMEM;
+    for (uint32_t i = 0; i < wf->n_tensors; i++) order[i] = &wf->tensors[i];
+    qsort(order, wf->n_tensors, sizeof *order, cmp_offset);
+    int rc = HY_OK;
+    for (uint32_t i = 1; i < wf->n_tensors && !rc; i++)
+        if (order[i - 1]->offset + order[i - 1]->nbytes > order[i]->offset)
+            rc = hy_err(HY_EFORMAT, "%s: tensors '%s' and '%s' overlap", wf->path, order[i - 1]->name, order[i]->name);
+    size_t pos = header_bytes;
+    for (uint32_t i = 0; i <= wf->n_tensors && !rc; i++) {
+        size_t end = i < wf->n_tensors ? order[i]->offset : wf->size;
+        for (size_t k = pos; k < end && !rc; k++)
+            if (wf->buf[k]) rc = hy_err(HY_ECRC, "%s: padding byte at offset %zu is not zero (file is corrupt)", wf->path, k);
+        if (i < wf->n_tensors) pos = order[i]->offset + order[i]->nbytes;
+    }
+    free(order);
+    return rc;
+}
+
+static int parse(wfile *wf) {
+    cursor c;
+    uint32_t header_bytes = 0;
+    int rc = parse_fixed_header(wf, &c, &header_bytes);
+    if (rc) return rc;
     wf->config = hy_calloc(wf->n_config, sizeof(wf_kv));
     wf->tensors = hy_calloc(wf->n_tensors, sizeof(wf_tensor));
     if (!wf->config || !wf->tensors) return HY_ENOMEM;
-
-    for (uint32_t i = 0; i < wf->n_config; i++) {
-        wf_kv *kv = &wf->config[i];
-        if (rd_name(&c, kv->key)) return hy_err(HY_EFORMAT, "%s: config entry %u: bad key", path, i);
-        kv->type = (int)rd_le(&c, 1);
-        switch (kv->type) {
-        case WF_CFG_INT: kv->i = (int64_t)rd_le(&c, 8); break;
-        case WF_CFG_FLOAT: kv->f = rd_f64(&c); break;
-        case WF_CFG_STR: {
-            kv->count = (uint32_t)rd_le(&c, 4);
-            const uint8_t *b;
-            if (kv->count > 65535 || take(&c, kv->count, &b))
-                return hy_err(HY_EFORMAT, "%s: config '%s': bad string length", path, kv->key);
-            if (!(kv->s = hy_malloc(kv->count + 1))) return HY_ENOMEM;
-            memcpy(kv->s, b, kv->count);
-            kv->s[kv->count] = 0;
-            if (strlen(kv->s) != kv->count)
-                return hy_err(HY_EFORMAT, "%s: config '%s': string contains NUL", path, kv->key);
-            break;
-        }
-        case WF_CFG_INTS:
-        case WF_CFG_FLOATS: {
-            kv->count = (uint32_t)rd_le(&c, 4);
-            if (kv->count > 65535 || (size_t)kv->count * 8 > c.end - c.pos)
-                return hy_err(HY_EFORMAT, "%s: config '%s': bad array length", path, kv->key);
-            if (kv->type == WF_CFG_INTS) {
-                if (!(kv->ints = hy_calloc(kv->count, 8))) return HY_ENOMEM;
-                for (uint32_t k = 0; k < kv->count; k++) kv->ints[k] = (int64_t)rd_le(&c, 8);
-            } else {
-                if (!(kv->floats = hy_calloc(kv->count, 8))) return HY_ENOMEM;
-                for (uint32_t k = 0; k < kv->count; k++) kv->floats[k] = rd_f64(&c);
-            }
-            break;
-        }
-        default:
-            return hy_err(HY_EFORMAT, "%s: config '%s': unknown value type %d", path, kv->key, kv->type);
-        }
-        if (c.bad) return hy_err(HY_EFORMAT, "%s: config entry '%s' runs past the header", path, kv->key);
-        for (uint32_t j = 0; j < i; j++)
-            if (!strcmp(wf->config[j].key, kv->key))
-                return hy_err(HY_EFORMAT, "%s: duplicate config key '%s'", path, kv->key);
-    }
-
-    for (uint32_t i = 0; i < wf->n_tensors; i++) {
-        wf_tensor *t = &wf->tensors[i];
-        if (rd_name(&c, t->name)) return hy_err(HY_EFORMAT, "%s: tensor entry %u: bad name", path, i);
-        t->dtype = (int)rd_le(&c, 1);
-        t->ndim = (int)rd_le(&c, 1);
-        if (c.bad) return hy_err(HY_EFORMAT, "%s: tensor '%s': entry runs past the header", path, t->name);
-        if (!hy_wf_dtype_size(t->dtype))
-            return hy_err(HY_EFORMAT, "%s: tensor '%s': unknown dtype code %d", path, t->name, t->dtype);
-        if (t->ndim > WF_MAX_NDIM)
-            return hy_err(HY_EFORMAT, "%s: tensor '%s': ndim %d > %d", path, t->name, t->ndim, WF_MAX_NDIM);
-        for (int d = 0; d < t->ndim; d++) {
-            uint64_t v = rd_le(&c, 8);
-            if (v > (uint64_t)INT64_MAX)
-                return hy_err(HY_EFORMAT, "%s: tensor '%s': dimension %d too large", path, t->name, d);
-            t->dims[d] = (int64_t)v;
-        }
-        t->offset = rd_le(&c, 8);
-        t->nbytes = rd_le(&c, 8);
-        t->crc = (uint32_t)rd_le(&c, 4);
-        if (c.bad) return hy_err(HY_EFORMAT, "%s: tensor '%s': entry runs past the header", path, t->name);
-        size_t count, nbytes;
-        if (hy_prod_dims(t->dims, t->ndim, &count) || hy_mul_size(count, hy_wf_dtype_size(t->dtype), &nbytes) ||
-            nbytes != t->nbytes)
-            return hy_err(HY_EFORMAT, "%s: tensor '%s': byte size %llu does not match its shape and dtype", path,
-                          t->name, (unsigned long long)t->nbytes);
-        if (t->offset % WF_ALIGN)
-            return hy_err(HY_EFORMAT, "%s: tensor '%s': offset %llu is not 64-byte aligned", path, t->name,
-                          (unsigned long long)t->offset);
-        if (t->offset < header_bytes || t->offset > size || t->nbytes > size - t->offset)
-            return hy_err(HY_EFORMAT, "%s: tensor '%s': data [%llu, +%llu) lies outside the data region", path,
-                          t->name, (unsigned long long)t->offset, (unsigned long long)t->nbytes);
-        t->data = buf + t->offset;
-        for (uint32_t j = 0; j < i; j++)
-            if (!strcmp(wf->tensors[j].name, t->name))
-                return hy_err(HY_EFORMAT, "%s: duplicate tensor name '%s'", path, t->name);
-    }
-    if (c.pos != c.end)
-        return hy_err(HY_EFORMAT, "%s: %zu unexplained bytes at the end of the header", path, c.end - c.pos);
-
-    // overlap check (sorted by offset), and every byte outside the tensors must be zero so
-    // that a flipped byte anywhere after the header is detected
-    {
-        const wf_tensor **order = hy_calloc(wf->n_tensors, sizeof *order);
-        if (!order) return HY_ENOMEM;
-        for (uint32_t i = 0; i < wf->n_tensors; i++) order[i] = &wf->tensors[i];
-        qsort(order, wf->n_tensors, sizeof *order, cmp_offset);
-        for (uint32_t i = 1; i < wf->n_tensors; i++)
-            if (order[i - 1]->offset + order[i - 1]->nbytes > order[i]->offset) {
-                int r = hy_err(HY_EFORMAT, "%s: tensors '%s' and '%s' overlap", path, order[i - 1]->name,
-                               order[i]->name);
-                free(order);
-                return r;
-            }
-        size_t pos = header_bytes;
-        for (uint32_t i = 0; i <= wf->n_tensors; i++) {
-            size_t end = i < wf->n_tensors ? order[i]->offset : size;
-            for (size_t k = pos; k < end; k++)
-                if (buf[k]) {
-                    free(order);
-                    return hy_err(HY_ECRC, "%s: padding byte at offset %zu is not zero (file is corrupt)", path, k);
-                }
-            if (i < wf->n_tensors) pos = order[i]->offset + order[i]->nbytes;
-        }
-        free(order);
-    }
+    if ((rc = parse_config(wf, &c)) || (rc = parse_tensor_table(wf, &c, header_bytes)) ||
+        (rc = check_data_layout(wf, header_bytes)))
+        return rc;
     for (uint32_t i = 0; i < wf->n_tensors; i++) {
         const wf_tensor *t = &wf->tensors[i];
-        const uint32_t crc = hy_crc32(0, t->data, (size_t)t->nbytes);
-        if (crc != t->crc)
-            return hy_err(HY_ECRC, "%s: tensor '%s': checksum mismatch (data is corrupt)", path, t->name);
+        if (hy_crc32(0, t->data, (size_t)t->nbytes) != t->crc)
+            return hy_err(HY_ECRC, "%s: tensor '%s': checksum mismatch (data is corrupt)", wf->path, t->name);
     }
     return HY_OK;
 }

@@ -9,8 +9,6 @@
 #include "base/common.h"
 #include "cli/opts.h"
 
-#define HY_VERSION "0.9.0"
-
 // Options every command has; their destinations live here.
 static int g_threads, g_quiet, g_help, g_version;
 static const opt COMMON[] = {

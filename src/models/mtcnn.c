@@ -565,6 +565,145 @@ static int stage1(const mtcnn_model *m, const mtcnn_options *opt, const uint8_t 
     return rc;
 }
 
+// Detection state handed from stage to stage (spec section 2); hy_mtcnn_detect frees it.
+typedef struct {
+    boxvec all;                 // P-Net candidates of every pyramid level (n, 9)
+    float *b1, *b2;             // boxes (n, 5): x1 y1 x2 y2 score, after stage 1 / stage 2
+    float *crops, *reg, *prob;  // the current net's input crops and outputs
+    float *lm, *lmk;            // O-Net landmarks (n, 10): relative, and in image pixels
+    int *keep;                  // NMS survivors (indices)
+    int n1, n2, n_pass, n3;     // boxes after stage 1, stage 2, O-Net threshold, final NMS
+} mt_state;
+
+static int trace_rows(float **dst, const float *v, int n, int cols) {
+    return (*dst = dup_rows(v, n, cols, cols)) ? HY_OK : hy_err(HY_ENOMEM, "mtcnn: out of memory");
+}
+
+// Spec 2.5: NMS 0.7 over all levels, regression with w = x2-x1 (no +1), rerec -> b1.
+static int stage1_merge(mt_state *st, mtcnn_trace *t) {
+    int n = st->all.n;
+    st->keep = hy_malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    st->b1 = hy_malloc(sizeof(float) * 5 * (size_t)(n > 0 ? n : 1));
+    if (!st->keep || !st->b1) return HY_ENOMEM;
+    int n1 = hy_mtcnn_nms(st->all.v, n, 9, 0.7f, 0, st->keep);
+    if (n1 < 0) return n1;
+    for (int i = 0; i < n1; i++) {
+        const float *s = st->all.v + (size_t)9 * st->keep[i];
+        float w = s[2] - s[0], h = s[3] - s[1];
+        float *d = st->b1 + (size_t)5 * i;
+        d[0] = s[0] + s[5] * w, d[1] = s[1] + s[6] * h, d[2] = s[2] + s[7] * w, d[3] = s[3] + s[8] * h;
+        d[4] = s[4];
+    }
+    rerec(st->b1, n1, 5);
+    st->n1 = n1;
+    if (t) t->n1 = n1;
+    return t ? trace_rows(&t->stage1, st->b1, n1, 5) : HY_OK;
+}
+
+// Allocates the outputs of a net run on nc crops (reg (nc,4), prob (nc,2), landmarks (nc,10)).
+static int alloc_outputs(mt_state *st, int nc, int landmarks) {
+    size_t k = (size_t)(nc > 0 ? nc : 1);
+    st->reg = hy_malloc(sizeof(float) * 4 * k);
+    st->prob = hy_malloc(sizeof(float) * 2 * k);
+    if (landmarks) {
+        st->lm = hy_malloc(sizeof(float) * 10 * k);
+        st->lmk = hy_malloc(sizeof(float) * 10 * k);
+    }
+    return (!st->reg || !st->prob || (landmarks && (!st->lm || !st->lmk))) ? HY_ENOMEM : HY_OK;
+}
+
+// Spec 2.7-2.8: R-Net on 24x24 crops of b1, score > threshold, NMS 0.7, bbreg, rerec -> b2.
+static int stage2_rnet(const mtcnn_model *m, const mtcnn_options *opt, const uint8_t *rgb, int W, int H,
+                       mt_state *st, mtcnn_trace *t) {
+    int nc, rc;
+    if ((rc = make_crops(st->b1, st->n1, 5, rgb, W, H, 24, &st->crops, &nc)) || (rc = alloc_outputs(st, nc, 0)) ||
+        (rc = hy_mtcnn_rnet(m, st->crops, nc, st->reg, st->prob)))
+        return rc;
+    int np = 0;
+    for (int i = 0; i < nc; i++) {
+        if (!(st->prob[2 * i + 1] > opt->thresholds[1])) continue;
+        float *d = st->b1 + (size_t)5 * np;
+        memmove(d, st->b1 + (size_t)5 * i, sizeof(float) * 4);
+        d[4] = st->prob[2 * i + 1];
+        memmove(st->reg + (size_t)4 * np, st->reg + (size_t)4 * i, sizeof(float) * 4);
+        np++;
+    }
+    if (t) t->n_rnet_pass = np;
+    int n2 = hy_mtcnn_nms(st->b1, np, 5, 0.7f, 0, st->keep);
+    if (n2 < 0) return n2;
+    if (!(st->b2 = hy_malloc(sizeof(float) * 5 * (size_t)(n2 > 0 ? n2 : 1)))) return HY_ENOMEM;
+    for (int i = 0; i < n2; i++) {
+        memcpy(st->b2 + (size_t)5 * i, st->b1 + (size_t)5 * st->keep[i], sizeof(float) * 5);
+        bbreg(st->b2 + (size_t)5 * i, st->reg + (size_t)4 * st->keep[i]);
+    }
+    rerec(st->b2, n2, 5);
+    st->n2 = n2;
+    if (t) t->n2 = n2;
+    return t ? trace_rows(&t->stage2, st->b2, n2, 5) : HY_OK;
+}
+
+// Spec 2.9: O-Net on 48x48 crops of b2, score > threshold, landmarks from the pre-regression
+// box, bbreg, NMS "Min" 0.7 -> the n3 survivors in keep (indices into the compacted b2/lmk).
+static int stage3_onet(const mtcnn_model *m, const mtcnn_options *opt, const uint8_t *rgb, int W, int H,
+                       mt_state *st, mtcnn_trace *t) {
+    free(st->crops), free(st->reg), free(st->prob);
+    st->crops = st->reg = st->prob = NULL;
+    int nc, rc;
+    if ((rc = make_crops(st->b2, st->n2, 5, rgb, W, H, 48, &st->crops, &nc))) return rc;
+    if (t) t->n_onet_in = nc;
+    if ((rc = alloc_outputs(st, nc, 1)) || (rc = hy_mtcnn_onet(m, st->crops, nc, st->reg, st->lm, st->prob)))
+        return rc;
+    int np = 0;
+    for (int i = 0; i < nc; i++) {
+        if (!(st->prob[2 * i + 1] > opt->thresholds[2])) continue;
+        float *d = st->b2 + (size_t)5 * np;
+        memmove(d, st->b2 + (size_t)5 * i, sizeof(float) * 4);
+        d[4] = st->prob[2 * i + 1];
+        float w = d[2] - d[0] + 1.0f, h = d[3] - d[1] + 1.0f;
+        const float *L = st->lm + (size_t)10 * i;
+        float *P = st->lmk + (size_t)10 * np;
+        for (int k = 0; k < 5; k++) {
+            P[k] = w * L[k] + d[0] - 1.0f;
+            P[k + 5] = h * L[k + 5] + d[1] - 1.0f;
+        }
+        bbreg(d, st->reg + (size_t)4 * i);
+        np++;
+    }
+    if (t) t->n_onet_pass = np;
+    st->n_pass = np;
+    st->n3 = hy_mtcnn_nms(st->b2, np, 5, 0.7f, 1, st->keep);
+    return st->n3 < 0 ? st->n3 : HY_OK;
+}
+
+// Spec 2.10: the survivors sorted by area (x2-x1)(y2-y1), descending, stable.
+static int collect_faces(const mt_state *st, mtcnn_face **faces, int *n_faces) {
+    const int n3 = st->n3, np = st->n_pass;
+    int *ord = hy_malloc(sizeof(int) * 2 * (size_t)n3);
+    float *area = hy_malloc(sizeof(float) * (size_t)(np > 0 ? np : 1));
+    *faces = hy_calloc((size_t)n3, sizeof(mtcnn_face));
+    if (!ord || !area || !*faces) {
+        free(ord), free(area), free(*faces);
+        *faces = NULL;
+        return HY_ENOMEM;
+    }
+    for (int i = 0; i < np; i++) {
+        const float *d = st->b2 + (size_t)5 * i;
+        area[i] = (d[2] - d[0]) * (d[3] - d[1]);
+    }
+    memcpy(ord, st->keep, sizeof(int) * (size_t)n3);
+    sort_desc(ord, area, n3, ord + n3);
+    for (int i = 0; i < n3; i++) {
+        const float *d = st->b2 + (size_t)5 * ord[i];
+        mtcnn_face *f = &(*faces)[i];
+        memcpy(f->box, d, sizeof(float) * 4);
+        f->prob = d[4];
+        memcpy(f->lm, st->lmk + (size_t)10 * ord[i], sizeof(float) * 10);
+    }
+    free(area), free(ord);
+    *n_faces = n3;
+    return HY_OK;
+}
+
 int hy_mtcnn_detect(const mtcnn_model *m, const mtcnn_options *opt_in, const uint8_t *rgb, int W, int H,
                  mtcnn_face **faces, int *n_faces, mtcnn_trace *t) {
     *faces = NULL;
@@ -580,129 +719,18 @@ int hy_mtcnn_detect(const mtcnn_model *m, const mtcnn_options *opt_in, const uin
     if ((int64_t)W * H > MTCNN_MAX_PIXELS)
         return hy_err(HY_ESHAPE, "mtcnn: image %dx%d is larger than %lld pixels; downscale it first", W, H,
                       (long long)MTCNN_MAX_PIXELS);
-
-    int rc;
-    boxvec all = {0};
-    float *b1 = NULL, *crops = NULL, *reg = NULL, *prob = NULL, *lm = NULL, *b2 = NULL, *lmk = NULL;
-    int *keep = NULL, *ord = NULL;
-    if ((rc = stage1(m, opt, rgb, W, H, &all, t))) goto done;
-    if (t) {
-        t->n_cat = all.n;
-        if (!(t->cat = dup_rows(all.v, all.n, 9, 9))) { rc = hy_err(HY_ENOMEM, "mtcnn: out of memory"); goto done; }
+    mt_state st = {0};
+    int rc = stage1(m, opt, rgb, W, H, &st.all, t);
+    if (!rc && t) {
+        t->n_cat = st.all.n;
+        rc = trace_rows(&t->cat, st.all.v, st.all.n, 9);
     }
-    // spec 2.5: NMS 0.7 over all levels, regression with w = x2-x1 (no +1), rerec
-    int n = all.n;
-    keep = hy_malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
-    b1 = hy_malloc(sizeof(float) * 5 * (size_t)(n > 0 ? n : 1));
-    if (!keep || !b1) { rc = HY_ENOMEM; goto done; }
-    int n1 = hy_mtcnn_nms(all.v, n, 9, 0.7f, 0, keep);
-    if (n1 < 0) { rc = n1; goto done; }
-    for (int i = 0; i < n1; i++) {
-        const float *s = all.v + (size_t)9 * keep[i];
-        float w = s[2] - s[0], h = s[3] - s[1];
-        float *d = b1 + (size_t)5 * i;
-        d[0] = s[0] + s[5] * w, d[1] = s[1] + s[6] * h, d[2] = s[2] + s[7] * w, d[3] = s[3] + s[8] * h;
-        d[4] = s[4];
-    }
-    rerec(b1, n1, 5);
-    if (t) {
-        t->n1 = n1;
-        if (!(t->stage1 = dup_rows(b1, n1, 5, 5))) { rc = hy_err(HY_ENOMEM, "mtcnn: out of memory"); goto done; }
-    }
-    if (n1 == 0) goto done;
-
-    // spec 2.7-2.8: R-Net on 24x24 crops, score > 0.7, NMS 0.7, bbreg, rerec
-    int nc;
-    if ((rc = make_crops(b1, n1, 5, rgb, W, H, 24, &crops, &nc))) goto done;
-    reg = hy_malloc(sizeof(float) * 4 * (size_t)(nc > 0 ? nc : 1));
-    prob = hy_malloc(sizeof(float) * 2 * (size_t)(nc > 0 ? nc : 1));
-    if (!reg || !prob) { rc = HY_ENOMEM; goto done; }
-    if ((rc = hy_mtcnn_rnet(m, crops, nc, reg, prob))) goto done;
-    int np = 0;
-    for (int i = 0; i < nc; i++) {
-        if (!(prob[2 * i + 1] > opt->thresholds[1])) continue;
-        float *d = b1 + (size_t)5 * np;
-        memmove(d, b1 + (size_t)5 * i, sizeof(float) * 4);
-        d[4] = prob[2 * i + 1];
-        memmove(reg + (size_t)4 * np, reg + (size_t)4 * i, sizeof(float) * 4);
-        np++;
-    }
-    if (t) t->n_rnet_pass = np;
-    int n2 = hy_mtcnn_nms(b1, np, 5, 0.7f, 0, keep);
-    if (n2 < 0) { rc = n2; goto done; }
-    b2 = hy_malloc(sizeof(float) * 5 * (size_t)(n2 > 0 ? n2 : 1));
-    if (!b2) { rc = HY_ENOMEM; goto done; }
-    for (int i = 0; i < n2; i++) {
-        memcpy(b2 + (size_t)5 * i, b1 + (size_t)5 * keep[i], sizeof(float) * 5);
-        bbreg(b2 + (size_t)5 * i, reg + (size_t)4 * keep[i]);
-    }
-    rerec(b2, n2, 5);
-    if (t) {
-        t->n2 = n2;
-        if (!(t->stage2 = dup_rows(b2, n2, 5, 5))) { rc = hy_err(HY_ENOMEM, "mtcnn: out of memory"); goto done; }
-    }
-    if (n2 == 0) goto done;
-
-    // spec 2.9: O-Net on 48x48 crops, score > 0.7, landmarks from the pre-regression box,
-    // bbreg, NMS Min 0.7
-    free(crops), free(reg), free(prob);
-    crops = reg = prob = NULL;
-    if ((rc = make_crops(b2, n2, 5, rgb, W, H, 48, &crops, &nc))) goto done;
-    if (t) t->n_onet_in = nc;
-    reg = hy_malloc(sizeof(float) * 4 * (size_t)(nc > 0 ? nc : 1));
-    prob = hy_malloc(sizeof(float) * 2 * (size_t)(nc > 0 ? nc : 1));
-    lm = hy_malloc(sizeof(float) * 10 * (size_t)(nc > 0 ? nc : 1));
-    lmk = hy_malloc(sizeof(float) * 10 * (size_t)(nc > 0 ? nc : 1));
-    if (!reg || !prob || !lm || !lmk) { rc = HY_ENOMEM; goto done; }
-    if ((rc = hy_mtcnn_onet(m, crops, nc, reg, lm, prob))) goto done;
-    np = 0;
-    for (int i = 0; i < nc; i++) {
-        if (!(prob[2 * i + 1] > opt->thresholds[2])) continue;
-        float *d = b2 + (size_t)5 * np;
-        memmove(d, b2 + (size_t)5 * i, sizeof(float) * 4);
-        d[4] = prob[2 * i + 1];
-        float w = d[2] - d[0] + 1.0f, h = d[3] - d[1] + 1.0f;
-        const float *L = lm + (size_t)10 * i;
-        float *P = lmk + (size_t)10 * np;
-        for (int k = 0; k < 5; k++) {
-            P[k] = w * L[k] + d[0] - 1.0f;
-            P[k + 5] = h * L[k + 5] + d[1] - 1.0f;
-        }
-        bbreg(d, reg + (size_t)4 * i);
-        np++;
-    }
-    if (t) t->n_onet_pass = np;
-    int n3 = hy_mtcnn_nms(b2, np, 5, 0.7f, 1, keep);
-    if (n3 < 0) { rc = n3; goto done; }
-    if (n3 == 0) goto done;
-
-    // spec 2.10: sort by area (x2-x1)(y2-y1), descending, stable
-    ord = hy_malloc(sizeof(int) * 2 * (size_t)n3);
-    float *area = hy_malloc(sizeof(float) * (size_t)np);
-    *faces = hy_calloc((size_t)n3, sizeof(mtcnn_face));
-    if (!ord || !area || !*faces) {
-        free(area), free(*faces);
-        *faces = NULL;
-        rc = HY_ENOMEM;
-        goto done;
-    }
-    for (int i = 0; i < np; i++) {
-        const float *d = b2 + (size_t)5 * i;
-        area[i] = (d[2] - d[0]) * (d[3] - d[1]);
-    }
-    memcpy(ord, keep, sizeof(int) * (size_t)n3);
-    sort_desc(ord, area, n3, ord + n3);
-    for (int i = 0; i < n3; i++) {
-        const float *d = b2 + (size_t)5 * ord[i];
-        mtcnn_face *f = &(*faces)[i];
-        memcpy(f->box, d, sizeof(float) * 4);
-        f->prob = d[4];
-        memcpy(f->lm, lmk + (size_t)10 * ord[i], sizeof(float) * 10);
-    }
-    free(area);
-    *n_faces = n3;
-done:
-    free(all.v), free(b1), free(b2), free(crops), free(reg), free(prob), free(lm), free(lmk), free(keep), free(ord);
+    if (!rc) rc = stage1_merge(&st, t);
+    if (!rc && st.n1 > 0) rc = stage2_rnet(m, opt, rgb, W, H, &st, t);
+    if (!rc && st.n2 > 0) rc = stage3_onet(m, opt, rgb, W, H, &st, t);
+    if (!rc && st.n3 > 0) rc = collect_faces(&st, faces, n_faces);
+    free(st.all.v), free(st.b1), free(st.b2), free(st.crops), free(st.reg), free(st.prob), free(st.lm), free(st.lmk);
+    free(st.keep);
     if (rc && t) hy_mtcnn_trace_free(t);
     return rc;
 }
