@@ -86,7 +86,7 @@ int cmd_reconstruct(int argc, char **argv) {
     if (render_all(&gen, P, n, p, prgb)) goto done;
     snprintf(p, sizeof p, "%s/gt", out);
     if (render_all(&gen, T, n, p, grgb)) goto done;
-    face_set gs = {n, R, grgb, NULL, NULL}, ps = {n, R, prgb, NULL, NULL};
+    face_set gs = {.n = n, .R = R, .rgb = grgb}, ps = {.n = n, .R = R, .rgb = prgb};
     snprintf(p, sizeof p, "%s/comparison.png", out);
     if (hy_study_comparison_png(p, &gs, &ps, NULL, 36)) goto done;
     printf("reconstructed %d faces: %s/faces/, ground truth %s/gt/, %s/comparison.png\n", n, out, out, out);

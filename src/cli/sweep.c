@@ -11,7 +11,8 @@
 
 static const char ABOUT[] =
     "Trains every decoder of the grid on DIR's training split, predicts the test latents, renders and\n"
-    "embeds the faces and ranks the runs by mean FaceNet distance (the study's table). Default grid:\n"
+    "embeds the faces with every identity model (-e, repeatable; optionally face-api's age/gender model, -a)\n"
+    "and ranks the runs by the first model's mean distance (the study's table). Default grid:\n"
     "models linear, linear-nobias, mlp x epochs 700,900,1200,1500 x batch 30 (named <model>_<epochs>_<batch>),\n"
     "plus ols, ridge and lasso once each. Resumable: finished runs (RESULTS/runs/<name>/run.csv) are skipped;\n"
     "an interrupted run (RESULTS/runs/<name>.tmp/) is redone. Writes RESULTS/results.csv, results.md,\n"
@@ -46,14 +47,22 @@ static int parse_shard(void *dst, const char *v) {
 int cmd_sweep(int argc, char **argv) {
     sweep_opts o;
     hy_sweep_defaults(&o);
-    const char *g = NULL, *f = NULL, *det = NULL, *crop = NULL, *noface = NULL;
+    const char *g = NULL, *attr = NULL;
+    cli_list emb = {0};
+    const char *det = NULL, *crop = NULL, *noface = NULL;
     long n_null = 100, seed = 1;
     int bf = 16, hid = 0;
     double lr = 0;
     const opt table[] = {
         OPT_STR("data", 'd', &o.data_dir, "DIR", "dataset directory", OPT_REQUIRED),
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
-        OPT_STR("embedder", 'e', &f, "F.bin", "FaceNet weights", OPT_REQUIRED),
+        OPT_LIST("embedder", 'e', &emb, "[NAME=]F.bin",
+                 "identity model (FaceNet, or face-api's descriptor from make weights); repeat\n"
+                 "for several, e.g. -e facenet=F.bin -e faceapi=weights/faceapi_recognition.bin:\n"
+                 "each gets its own distances; the first ranks (required)"),
+        OPT_STR("attributes", 'a', &attr, "A.bin",
+                "face-api's age/gender model (make weights): age and gender agreement\n"
+                "of truth and reconstruction", 0),
         OPT_STR("out", 'o', &o.out_dir, "RESULTS", "results directory (created; resumed when it exists)", OPT_REQUIRED),
         OPT_SECTION("the grid"),
         OPT_FN("models", 0, parse_models, &o, "LIST", "iterative models (default linear,linear-nobias,mlp)"),
@@ -79,13 +88,15 @@ int cmd_sweep(int argc, char **argv) {
         OPT_ALIAS("mlp-hidden", 0, "hidden"),
         OPT_END,
     };
-    const cli_command cmd = {"sweep", "-d DIR -g G.bin -e F.bin -o RESULTS [options]", ABOUT, table, NULL, 0, 0, NULL};
+    const cli_command cmd = {"sweep", "-d DIR -g G.bin -e [NAME=]F.bin... -o RESULTS [-a A.bin] [options]", ABOUT, table,
+                             NULL, 0, 0, NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     o.seed = (uint64_t)seed;
     o.lr = lr;
     o.mlp_hidden = hid;
     study_models m;
-    if (hy_study_models_open(&m, g, f, det, crop, noface)) return cli_fail("sweep");
+    if (!emb.n) return cli_usage_error(&cmd, "--embedder F.bin is required");
+    if (hy_study_models_open(&m, g, emb.v, emb.n, attr, det, crop, noface)) return cli_fail("sweep");
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = bf;

@@ -1,5 +1,6 @@
-// report.c - ranked results table (CSV, Markdown) and a chart of mean FaceNet distance
-// per run with s.e. error bars and the shuffled-pair baseline (SVG and PNG).
+// report.c - ranked results table (CSV, Markdown) and a chart of the first identity model's mean
+// distance per run with s.e. error bars and the shuffled-pair baseline (SVG and PNG); the
+// Markdown also lists every identity model and the attribute agreement.
 #include "study/report.h"
 
 #include <math.h>
@@ -19,20 +20,47 @@ static int cmp_rows(const void *a, const void *b) {
 }
 
 int hy_report_format_csv(char *buf, int len, int rank, const run_summary *r) {
-    return snprintf(buf, (size_t)len, "%d,%s,%s,%d,%d,%.6f,%.6f,%.6f,%.6g,%.6f,%.6f,%.6f,%.6f", rank, r->name,
-                    r->model, r->epochs, r->batch, r->dist_mean, r->dist_se, r->baseline, r->null_p, r->cosine,
-                    r->ident_acc, r->collapse, r->pixel_r);
+    int k = snprintf(buf, (size_t)len, "%d,%s,%s,%d,%d,%.6f,%.6f,%.6f,%.6g,%.6f,%.6f,%.6f,%.6f,%.6g,%.6g,", rank,
+                     r->name, r->model, r->epochs, r->batch, r->dist_mean, r->dist_se, r->baseline, r->null_p,
+                     r->cosine, r->ident_acc, r->collapse, r->pixel_r, r->gender_match, r->age_r);
+    for (int m = 0; m < r->n_models && k > 0 && k < len; m++) {
+        const model_summary *x = &r->models[m];
+        k += snprintf(buf + k, (size_t)(len - k), "%s%s:%.6f:%.6f:%.6g:%.6g:%.6g:%.6g", m ? ";" : "", x->name,
+                      x->dist_mean, x->dist_se, x->threshold, x->same_rate, x->shuffled_same, x->null_p);
+    }
+    return k;
+}
+
+// "name:mean:se:thr:same:shuffled:p;..." -> r->models
+static int parse_models(const char *s, run_summary *r) {
+    r->n_models = 0;
+    while (*s && *s != '\n' && *s != '\r') {
+        if (r->n_models == REPORT_MAX_MODELS) return HY_EFORMAT;
+        model_summary *x = &r->models[r->n_models];
+        int used = 0;
+        if (sscanf(s, "%31[^:;,\n]:%lf:%lf:%lf:%lf:%lf:%lf%n", x->name, &x->dist_mean, &x->dist_se, &x->threshold,
+                   &x->same_rate, &x->shuffled_same, &x->null_p, &used) != 7)
+            return HY_EFORMAT;
+        r->n_models++;
+        s += used;
+        if (*s == ';') s++;
+    }
+    return HY_OK;
 }
 
 int hy_report_parse_csv(const char *line, run_summary *r) {
     memset(r, 0, sizeof *r);
-    int rank;
-    char nul;
-    int n = sscanf(line, "%d,%127[^,],%31[^,],%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf%c", &rank, r->name, r->model,
-                   &r->epochs, &r->batch, &r->dist_mean, &r->dist_se, &r->baseline, &r->null_p, &r->cosine,
-                   &r->ident_acc, &r->collapse, &r->pixel_r, &nul);
-    if (n != 13 && !(n == 14 && (nul == '\n' || nul == '\r'))) return hy_err(HY_EFORMAT, "bad results row: %.80s", line);
+    int rank, used = 0;
+    int n = sscanf(line, "%d,%127[^,],%31[^,],%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%n", &rank, r->name,
+                   r->model, &r->epochs, &r->batch, &r->dist_mean, &r->dist_se, &r->baseline, &r->null_p, &r->cosine,
+                   &r->ident_acc, &r->collapse, &r->pixel_r, &r->gender_match, &r->age_r, &used);
+    if (n != 15 || !used || parse_models(line + used, r)) return hy_err(HY_EFORMAT, "bad results row: %.80s", line);
     return HY_OK;
+}
+
+// The identity model that ranks the runs (rows made before models were named: FaceNet).
+static const char *rank_model(const run_summary *rows, int n) {
+    return n > 0 && rows[0].n_models > 0 ? rows[0].models[0].name : "FaceNet";
 }
 
 static int write_csv(const char *path, const run_summary *rows, int n) {
@@ -41,7 +69,7 @@ static int write_csv(const char *path, const run_summary *rows, int n) {
     if (r) return r;
     fprintf(o.fp, "%s\n", REPORT_CSV_HEADER);
     for (int i = 0; i < n; i++) {
-        char line[1024];
+        char line[2048];
         hy_report_format_csv(line, sizeof line, i + 1, &rows[i]);
         fprintf(o.fp, "%s\n", line);
     }
@@ -54,17 +82,48 @@ static int write_md(const char *path, const run_summary *rows, int n, const char
     if (r) return r;
     FILE *f = o.fp;
     fprintf(f, "# %s\n\n", title);
-    fprintf(f, "Ranked by mean FaceNet distance between the ground-truth face and its reconstruction (lower is better).\n");
+    fprintf(f, "Ranked by the mean %s distance between the ground-truth face and its reconstruction (lower is better).\n",
+            rank_model(rows, n));
     fprintf(f, "Baseline: mean distance of non-matching (shuffled) pairs. Collapse: spread of the predicted latents\n");
     fprintf(f, "relative to the true ones (1 = same spread, near 0 = every prediction is the same face).\n\n");
-    fprintf(f, "| rank | model | mean distance | s.e. | baseline | null p | latent cosine | identification | collapse | pixel r |\n");
-    fprintf(f, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    int attr = 0;
+    for (int i = 0; i < n; i++) attr |= isfinite(rows[i].gender_match) || isfinite(rows[i].age_r);
+    fprintf(f, "| rank | model | mean distance | s.e. | baseline | null p | latent cosine | identification | collapse | "
+               "pixel r |%s\n", attr ? " gender match | age r |" : "");
+    fprintf(f, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|%s\n", attr ? "---:|---:|" : "");
     for (int i = 0; i < n; i++) {
         const run_summary *x = &rows[i];
         char p[32] = "-";
         if (!isnan(x->null_p)) snprintf(p, sizeof p, "%.3g", x->null_p);
-        fprintf(f, "| %d | %s | %.4f | %.4f | %.4f | %s | %.4f | %.3f | %.3f | %.3f |\n", i + 1, x->name, x->dist_mean,
+        fprintf(f, "| %d | %s | %.4f | %.4f | %.4f | %s | %.4f | %.3f | %.3f | %.3f |", i + 1, x->name, x->dist_mean,
                 x->dist_se, x->baseline, p, x->cosine, x->ident_acc, x->collapse, x->pixel_r);
+        if (attr) fprintf(f, " %.3f | %.3f |", x->gender_match, x->age_r);
+        fprintf(f, "\n");
+    }
+    // every identity model of every run: distance and same-person rate at the model's threshold
+    int nm = 0;
+    for (int i = 0; i < n; i++) nm = rows[i].n_models > nm ? rows[i].n_models : nm;
+    if (nm > 1 || (nm == 1 && isfinite(rows[0].models[0].threshold))) {
+        fprintf(f, "\nEvery identity model (same person: distance below the model's threshold; shuffled: the rate "
+                   "for non-matching pairs).\n\n| rank | model |");
+        for (int m = 0; m < rows[0].n_models; m++)
+            fprintf(f, " %s distance | %s same (thr) | %s shuffled | %s null p |", rows[0].models[m].name,
+                    rows[0].models[m].name, rows[0].models[m].name, rows[0].models[m].name);
+        fprintf(f, "\n|---:|---|");
+        for (int m = 0; m < rows[0].n_models; m++) fprintf(f, "---:|---:|---:|---:|");
+        fprintf(f, "\n");
+        for (int i = 0; i < n; i++) {
+            fprintf(f, "| %d | %s |", i + 1, rows[i].name);
+            for (int m = 0; m < rows[i].n_models; m++) {
+                const model_summary *x = &rows[i].models[m];
+                if (isfinite(x->threshold))
+                    fprintf(f, " %.4f +/- %.4f | %.3f (%.3g) | %.3f | %.3g |", x->dist_mean, x->dist_se, x->same_rate,
+                            x->threshold, x->shuffled_same, x->null_p);
+                else
+                    fprintf(f, " %.4f +/- %.4f | - | - | %.3g |", x->dist_mean, x->dist_se, x->null_p);
+            }
+            fprintf(f, "\n");
+        }
     }
     fprintf(f, "\nChart: `chart.svg` / `chart.png`. Per-run details: `runs/<model>/`.\n");
     return hy_out_commit(&o);
@@ -127,8 +186,8 @@ static int write_svg(const char *path, const run_summary *rows, int n, const cha
         fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", g.left, y, g.W - g.right, y);
         fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.3f</text>\n", g.left - 5, y + 4, v);
     }
-    fprintf(f, "<text x=\"16\" y=\"%d\" font-size=\"12\" transform=\"rotate(-90 16 %d)\" text-anchor=\"middle\">mean FaceNet distance</text>\n",
-            (g.top + y0) / 2, (g.top + y0) / 2);
+    fprintf(f, "<text x=\"16\" y=\"%d\" font-size=\"12\" transform=\"rotate(-90 16 %d)\" text-anchor=\"middle\">mean %s distance</text>\n",
+            (g.top + y0) / 2, (g.top + y0) / 2, rank_model(rows, n));
     for (int i = 0; i < n; i++) {
         double x = xpix(&g, i, n), y = ypix(&g, rows[i].dist_mean);
         double ylo = ypix(&g, rows[i].dist_mean - rows[i].dist_se), yhi = ypix(&g, rows[i].dist_mean + rows[i].dist_se);

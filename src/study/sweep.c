@@ -128,7 +128,7 @@ static int do_run(const sweep_opts *o, study_ctx *c, const hy_dataset *ds, const
             s.batch = run->batch;
             if (!(r = hy_study_evaluate(c, Tf, P, n, gt, tmp, NULL, NULL, 0, 0, &s))) {
                 hy_outfile f;
-                char line[1024];
+                char line[2048];
                 snprintf(p, sizeof p, "%s/run.csv", tmp);
                 hy_report_format_csv(line, sizeof line, 0, &s);
                 if (!(r = hy_out_open(&f, p))) {
@@ -155,7 +155,7 @@ static int run_done(const char *out_dir, const char *name) {
 }
 
 // One line naming everything a finished run's numbers depend on besides its own decoder settings
-// (those are in its name): the data, the generator and FaceNet files, the crop, the null and the
+// (those are in its name): the data, the generator, identity and age/gender model files, the crop, the null and the
 // decoder options shared by the grid.
 static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset *ds, char *line, size_t len) {
     uint32_t d = 0;
@@ -164,21 +164,26 @@ static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset
         d = hy_crc32(d, sp[i]->fmri, sizeof(double) * (size_t)sp[i]->n * sp[i]->v);
         d = hy_crc32(d, sp[i]->lat, sizeof(double) * (size_t)sp[i]->n * sp[i]->d);
     }
-    char crop[128];
+    char crop[128], models[512] = "";
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
+    for (int m = 0; m < c->n_models; m++)  // every identity model by name, then the age/gender model
+        snprintf(models + strlen(models), sizeof models - strlen(models), "%s_crc=%08x ", c->model[m].name,
+                 hy_crc32(0, c->model[m].e->wf->buf, c->model[m].e->wf->size));
+    if (c->attr)
+        snprintf(models + strlen(models), sizeof models - strlen(models), "attributes_crc=%08x ",
+                 hy_crc32(0, c->attr->wf.buf, c->attr->wf.size));
     snprintf(line, len,
-             "data_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s n_null=%d n_null_latent=%d null_seed=%llu "
+             "data_crc=%08x generator_crc=%08x %scrop=%s n_null=%d n_null_latent=%d null_seed=%llu "
              "zscore=%d seed=%llu lr=%g mlp_hidden=%d\n",
-             d, hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop,
-             c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore, (unsigned long long)o->seed, o->lr,
-             o->mlp_hidden);
+             d, hy_crc32(0, c->gen->wf.buf, c->gen->wf.size), models, crop, c->n_null, c->n_null_latent,
+             (unsigned long long)c->seed, o->zscore, (unsigned long long)o->seed, o->lr, o->mlp_hidden);
 }
 
 // OUT/setup.txt records the setup of the runs in OUT. A sweep resumed (or a shard added) with
 // another setup would rank runs made with different data, models or options side by side, so it
 // is refused; a new OUT starts with the record.
 static int check_setup(const sweep_opts *o, const study_ctx *c, const hy_dataset *ds) {
-    char p[4200], want[1024], have[1024];
+    char p[4200], want[2048], have[2048];
     setup_line(o, c, ds, want, sizeof want);
     snprintf(p, sizeof p, "%s/setup.txt", o->out_dir);
     FILE *f = fopen(p, "r");
@@ -299,7 +304,7 @@ int hy_sweep_report(const char *out_dir, int *n_runs) {
         snprintf(p, sizeof p, "%s/runs/%s/run.csv", out_dir, e->d_name);
         FILE *f = fopen(p, "r");
         if (!f) continue;  // unfinished
-        char line[1024];
+        char line[2048];
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             run_summary *q = realloc(rows, sizeof *rows * (size_t)cap);
@@ -319,7 +324,11 @@ int hy_sweep_report(const char *out_dir, int *n_runs) {
     }
     closedir(d);
     if (!r && n == 0) r = hy_err(HY_EFORMAT, "%s: no finished runs", out_dir);
-    if (!r) r = hy_report_write(out_dir, rows, n, "Decoders ranked by FaceNet distance");
+    if (!r) {
+        char title[96];
+        snprintf(title, sizeof title, "Decoders ranked by %s distance", rows[0].n_models ? rows[0].models[0].name : "FaceNet");
+        r = hy_report_write(out_dir, rows, n, title);
+    }
     free(rows);
     if (n_runs) *n_runs = n;
     return r;
