@@ -3,11 +3,14 @@
 #   1. simulate fMRI for the HYPER design (1050 training faces seen once, 36 test faces
 #      averaged over 14 repetitions; 1024 voxels here instead of 4096 to keep it quick)
 #   2. sweep a reduced grid of decoders (linear and MLP at 50 and 200 epochs, OLS, ridge),
-#      reconstruct the test faces, score them with FaceNet, rank the decoders
+#      reconstruct the test faces, crop them with MTCNN, score them with FaceNet and face-api's
+#      descriptor, compare ages and genders (face-api), rank the decoders
 #   3. print the ranked table and the paths of the report files
 # Models: converted real weights in weights/ when present (weights/pggan*.bin,
-# weights/facenet*.bin, weights/mtcnn.bin), else the bundled demo models trained on CelebA
-# (weights/demo_generator.bin, weights/demo_facenet.bin), else the untrained test fixtures.
+# weights/facenet*.bin), else the bundled demo models trained on CelebA (weights/demo_generator.bin,
+# weights/demo_facenet.bin), else the untrained test fixtures; MTCNN from weights/mtcnn.bin
+# (committed); face-api's networks from `make weights` (npm), which this script runs when they are
+# missing (DEMO_FACEAPI=0 skips them; without npm/network the demo runs with FaceNet alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HYPER=${HYPER:-build/hyper}
@@ -24,11 +27,22 @@ if [ -z "$G" ]; then G=tests/fixtures/pggan_tiny.bin; banner="untrained"; fi
 if [ -z "$F" ]; then F=tests/fixtures/facenet_tiny.bin; banner="untrained"; fi
 crop=(--crop full)
 [ -e weights/mtcnn.bin ] && crop=(--crop mtcnn --mtcnn weights/mtcnn.bin)
+FA=weights/faceapi_recognition.bin
+AG=weights/faceapi_agegender.bin
+extra=()
+if [ "${DEMO_FACEAPI:-1}" = 1 ]; then
+  if [ ! -e "$FA" ] || [ ! -e "$AG" ]; then
+    make --no-print-directory weights || echo "demo: face-api's models are not available (see above); FaceNet only"
+  fi
+  [ -e "$FA" ] && extra+=(-e "faceapi=$FA")
+  [ -e "$AG" ] && extra+=(-a "$AG")
+fi
 
 echo "=================================================================="
 echo " hyper demo: simulated fMRI -> decoders -> faces -> FaceNet ranking"
 echo "   generator: $G"
 echo "   FaceNet:   $F"
+echo "   face-api:  ${extra[*]:-(none)}"
 echo "   face crop: ${crop[*]}"
 if [ -n "$banner" ]; then
   echo
@@ -44,7 +58,7 @@ echo "=================================================================="
 # `make demo-models`, or once real weights are converted), and a sweep refuses to mix setups.
 rm -rf "$OUT/results"
 "$HYPER" simulate -o "$OUT/data" --seed 1 --voxels 1024
-"$HYPER" sweep -d "$OUT/data" -g "$G" -e "$F" -o "$OUT/results" "${crop[@]}" \
+"$HYPER" sweep -d "$OUT/data" -g "$G" -e "facenet=$F" "${extra[@]}" -o "$OUT/results" "${crop[@]}" \
   --models linear,mlp --epochs 50,200 --closed ols,ridge --null 100 --seed 1
 
 echo
