@@ -184,11 +184,12 @@ def export_pt(model, path):
     os.replace(path + ".tmp", path)
 
 
-def convert_facenet(pt, out):
+def convert_facenet(pt, out, input_size=None, threshold=None):
     """Writes the project weight file (kind "facenet") from the state dict with convert/facenet.py's BN folding.
     facenet.py's own shape table (facenet_ref.FaceNetRef(div)) also divides the 512-d embedding, which this
     model keeps, so the expected shapes are taken from this script's model after checking that every other
-    key and shape agrees with FaceNetRef(div)."""
+    key and shape agrees with FaceNetRef(div). input_size replaces the config's 160 (a student trained on
+    smaller inputs); threshold is recorded as verify_threshold (the same-person distance, include/models/embedder.h)."""
     import facenet
     from facenet_ref import FaceNetRef
 
@@ -202,6 +203,10 @@ def convert_facenet(pt, out):
         raise SystemExit("internal: the demo model's layout differs from facenet_ref.FaceNetRef")
     facenet.expected_shapes = lambda d: mine
     w = facenet.build_wfile(sd, div, pt)
+    if input_size is not None:
+        w.cfg = [(k, t, int(input_size) if k == "input_size" else v) for k, t, v in w.cfg]
+    if threshold is not None:
+        w.config("verify_threshold", float(threshold))
     w.save(out)
     print(f"wrote {out} (kind facenet, div {div}, {len(w.tensors)} tensors, BN folded)", flush=True)
 
