@@ -316,8 +316,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(_paths.ROOT, "tests", "fixtures"))
     ap.add_argument("--model-dir", default=os.path.join(_paths.ROOT, "build", "faceapi", "model"))
     a = ap.parse_args()
-    if not shutil.which("node") or not shutil.which("npm"):
-        raise SystemExit("golden_faceapi.py: needs node and npm (apt-get install nodejs npm)")
+    if not shutil.which("node") or not shutil.which("npm"):  # make golden goes on with the other fixtures
+        print("SKIP golden_faceapi.py: needs node and npm (apt-get install nodejs npm); the committed face-api "
+              "fixtures are kept")
+        return
     shared = os.environ.get("HY_SHARED_DATA", os.path.join(_paths.ROOT, os.pardir, "shared", "data"))
     with tempfile.TemporaryDirectory() as tmp:
         tiny(a.out, tmp)
