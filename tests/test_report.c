@@ -8,9 +8,10 @@
 
 START_TEST(ranked_outputs) {
     run_summary rows[3] = {
-        {"mlp_700_30", "mlp", 700, 30, 1.10, 0.01, 1.21, NAN, 0.10, 0.55, 0.20, 0.10},
-        {"ridge", "ridge", 0, 0, 0.90, 0.02, 1.22, 0.001, 0.37, 0.82, 0.80, 0.31},
-        {"linear_1500_30", "linear", 1500, 30, 0.92, 0.02, 1.21, 0.01, 0.35, 0.80, 0.90, 0.30},
+        // no per-model list and no attributes (NaN): the columns a FaceNet-only sweep fills
+        {"mlp_700_30", "mlp", 700, 30, 1.10, 0.01, 1.21, NAN, 0.10, 0.55, 0.20, 0.10, .gender_match = NAN, .age_r = NAN},
+        {"ridge", "ridge", 0, 0, 0.90, 0.02, 1.22, 0.001, 0.37, 0.82, 0.80, 0.31, .gender_match = NAN, .age_r = NAN},
+        {"linear_1500_30", "linear", 1500, 30, 0.92, 0.02, 1.21, 0.01, 0.35, 0.80, 0.90, 0.30, .gender_match = NAN, .age_r = NAN},
     };
     char *d = test_tmpdir();
     ck_assert_int_eq(hy_report_write(d, rows, 3, "test study"), 0);
