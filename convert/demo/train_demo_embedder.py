@@ -41,13 +41,14 @@ import demo_data  # noqa: E402
 from demo_facenet_model import InceptionResnetV1  # noqa: E402
 
 
-def to160(faces_u8, flip=False):
-    """uint8 (N,64,64,3) -> float32 (N,3,160,160) standardised, via PIL bilinear (what the C pipeline does)."""
+def to160(faces_u8, flip=False, size=160):
+    """uint8 (N,64,64,3) -> float32 (N,3,size,size) standardised, via PIL bilinear (what the C pipeline does
+    with --crop full); size is the network's input size (160; a distilled student may use less)."""
     from PIL import Image
 
-    out = np.empty((len(faces_u8), 3, 160, 160), dtype=np.float32)
+    out = np.empty((len(faces_u8), 3, size, size), dtype=np.float32)
     for i, f in enumerate(faces_u8):
-        im = Image.fromarray(f[:, ::-1] if flip else f).resize((160, 160), Image.BILINEAR)
+        im = Image.fromarray(f[:, ::-1] if flip else f).resize((size, size), Image.BILINEAR)
         out[i] = (np.asarray(im, dtype=np.float32).transpose(2, 0, 1) - 127.5) / 128.0
     return torch.from_numpy(out)
 
