@@ -5,6 +5,7 @@
 #   make deps       install the Debian packages the project needs (idempotent, root)
 #   make golden     regenerate the committed golden fixtures (needs python3-torch)
 #   make bench      benchmarks (C vs PyTorch on this machine)
+#   make weights    fetch face-api's trained models (npm) and convert them into weights/
 #   make install    PREFIX=/usr/local: bin/hyper, lib/libhyper.{a,so}, include/hyper/, lib/pkgconfig/hyper.pc
 #   make test-slurm scripts/sweep.sbatch on a one-node Slurm cluster started for the test (root)
 #
@@ -69,7 +70,7 @@ EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test deps deps-build golden bench clean probe demo demo-bold demo-models valgrind install examples test-slurm
+.PHONY: all test deps deps-build golden bench clean probe demo demo-bold demo-models valgrind install examples test-slurm weights
 all: $(BUILD)/hyper
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -162,6 +163,18 @@ deps-build:
 demo-bold: deps-build
 	@$(MAKE) --no-print-directory $(BUILD)/hyper
 	@DEMO_BOLD=1 HYPER=$(BUILD)/hyper bash tests/demo.sh
+
+# face-api's trained face descriptor and age/gender networks (npm @vladmandic/face-api, MIT):
+# fetched with npm pack (curl/wget of the same tarball without npm) into build/faceapi/, checked
+# against the registry's dist.integrity (sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/
+# Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==, here in hex) and converted by convert/faceapi.py.
+FACEAPI_PKG := @vladmandic/face-api@1.7.15
+FACEAPI_SHA512 := 5833262b709f34ba3c8f2956a8ca1081fe2722cb773347f3c7576769cf7ac2ffddbcc4cde03c42fcfab50c6b5db83935964b426a64373080d7167beb7474d70f
+FACEAPI_WEIGHTS := weights/faceapi_recognition.bin weights/faceapi_agegender.bin
+weights: $(FACEAPI_WEIGHTS)
+$(FACEAPI_WEIGHTS) &: convert/faceapi.py convert/fetch_faceapi.sh
+	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 HY_EXTRA_PKGS=python3-numpy bash .ci/deps.sh >/dev/null
+	@FACEAPI_PKG=$(FACEAPI_PKG) FACEAPI_SHA512=$(FACEAPI_SHA512) bash convert/fetch_faceapi.sh build/faceapi
 
 # Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
 # weights/README.md), then checks them against PyTorch and regenerates their golden fixture.

@@ -6,14 +6,17 @@
 #   2. sweep the study's default grid (hyper sweep --help): linear, linear-nobias and three MLPs
 #      trained with HYPER's recipe, each once to 1500 epochs with the runs of 700, 900, 1200 and
 #      1500 epochs written on the way, plus OLS, ridge and lasso; reconstruct the test faces,
-#      score them with FaceNet, rank the decoders
+#      crop them with MTCNN, score them with FaceNet and face-api's descriptor, compare ages and
+#      genders (face-api's age/gender net), rank the decoders
 #   3. print the ranked table, the paths of the report files and the wall time
 # DEMO_BOLD=1 (`make demo-bold`) starts one step earlier, from the scanner's files: simulate BOLD
 # runs in BIDS layout (`hyper simulate --bold`), fit the first-level GLM (`hyper glm --bids`), and
 # build the dataset from its z-maps (`hyper extract --glm`); the same sweep follows.
 # Models: converted real weights in weights/ when present (weights/pggan*.bin,
-# weights/facenet*.bin, weights/mtcnn.bin), else the bundled demo models trained on CelebA
-# (weights/demo_generator.bin, weights/demo_facenet.bin), else the untrained test fixtures.
+# weights/facenet*.bin), else the bundled demo models trained on CelebA (weights/demo_generator.bin,
+# weights/demo_facenet.bin), else the untrained test fixtures; MTCNN from weights/mtcnn.bin
+# (committed); face-api's networks from `make weights` (npm), which this script runs when they are
+# missing (DEMO_FACEAPI=0 skips them; without npm/network the demo runs with FaceNet alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HYPER=${HYPER:-build/hyper}
@@ -30,11 +33,22 @@ if [ -z "$G" ]; then G=tests/fixtures/pggan_tiny.bin; banner="untrained"; fi
 if [ -z "$F" ]; then F=tests/fixtures/facenet_tiny.bin; banner="untrained"; fi
 crop=(--crop full)
 [ -e weights/mtcnn.bin ] && crop=(--crop mtcnn --mtcnn weights/mtcnn.bin)
+FA=weights/faceapi_recognition.bin
+AG=weights/faceapi_agegender.bin
+extra=()
+if [ "${DEMO_FACEAPI:-1}" = 1 ]; then
+  if [ ! -e "$FA" ] || [ ! -e "$AG" ]; then
+    make --no-print-directory weights || echo "demo: face-api's models are not available (see above); FaceNet only"
+  fi
+  [ -e "$FA" ] && extra+=(-e "faceapi=$FA")
+  [ -e "$AG" ] && extra+=(-a "$AG")
+fi
 
 echo "=================================================================="
 echo " hyper demo: simulated fMRI -> decoders -> faces -> FaceNet ranking"
 echo "   generator: $G"
 echo "   FaceNet:   $F"
+echo "   face-api:  ${extra[*]:-(none)}"
 echo "   face crop: ${crop[*]}"
 if [ -n "$banner" ]; then
   echo
@@ -58,7 +72,7 @@ if [ "${DEMO_BOLD:-0}" = 1 ]; then
 else
   "$HYPER" simulate -o "$OUT/data" --seed 1 --voxels "${DEMO_VOXELS:-4096}"
 fi
-"$HYPER" sweep -d "$OUT/data" -g "$G" -e "$F" -o "$OUT/results" "${crop[@]}" --null 100 --seed 1
+"$HYPER" sweep -d "$OUT/data" -g "$G" -e "facenet=$F" "${extra[@]}" -o "$OUT/results" "${crop[@]}" --null 100 --seed 1
 
 echo
 cat "$OUT/results/results.md"

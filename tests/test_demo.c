@@ -61,14 +61,15 @@ START_TEST(demo_facenet_matches_torch) {
     ck_assert_int_eq(hy_wf_get_f32(&ref, "embedding", 2, (int64_t[]){4, 512}, &want), 0);
     facenet f;
     ck_assert_msg(hy_facenet_load(&f, EMB) == 0, "%s", hy_errmsg());
-    ck_assert_int_eq(f.input_size, 160);
+    const int S = f.input_size;  // 160, or a distilled student's smaller input (golden_demo.py resizes to it too)
+    ck_assert(S >= 64 && S <= 160);
     ck_assert_int_eq(f.emb_dim, 512);
-    float *in = malloc((size_t)4 * 3 * 160 * 160 * sizeof(float));
+    float *in = malloc((size_t)4 * 3 * S * S * sizeof(float));
     float emb[4 * 512];
     const uint8_t *faces = tf->data;
     crop_box b = hy_crop_full(64, 64);
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(hy_face_preprocess(in + (size_t)i * 3 * 160 * 160, NULL, 160, faces + i * 64 * 64 * 3, 64, 64, &b), 0);
+        ck_assert_int_eq(hy_face_preprocess(in + (size_t)i * 3 * S * S, NULL, S, faces + i * 64 * 64 * 3, 64, 64, &b), 0);
     ck_assert_int_eq(hy_facenet_forward(&f, in, 4, emb, NULL, NULL), 0);
     double d = hy_max_abs_diff(emb, want, 4 * 512);
     ck_assert_msg(d <= EMB_TOL, "max |C - torch| = %g", d);

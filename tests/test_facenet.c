@@ -429,7 +429,7 @@ START_TEST(bad_inputs_fail_cleanly) {
     expect_fail(d, args, "(2,3,159,160)");
     // wrong weight-file kind
     snprintf(args, sizeof args, "embed -e %s --crop full %s -o %s/e.npy", TINY_REF, png[0], d);
-    expect_fail(d, args, "expected 'facenet'");
+    expect_fail(d, args, "expected an identity model ('facenet' or 'faceapi_recognition')");
     // missing image file
     snprintf(args, sizeof args, "embed -e %s --crop full %s/nope.png -o %s/e.npy", TINY, d, d);
     expect_fail(d, args, "nope.png");

@@ -165,7 +165,7 @@ START_TEST(comparison_has_title_and_legend) {
     snprintf(p, sizeof p, "%s/c.png", d);
     for (int S = 1; S <= 2; S++) {
         hy_figure_set_scale(S);
-        ck_assert_int_eq(hy_study_comparison_png(p, &gt, &rec, dist, 36, "run linear_1500_30 (model linear)"), 0);
+        ck_assert_int_eq(hy_study_comparison_png(p, &gt, &rec, dist, "face-api", 36, "run linear_1500_30 (model linear)"), 0);
         uint8_t *rgb;
         int w, h;
         ck_assert_int_eq(hy_image_read_rgb8(p, &w, &h, &rgb), 0);

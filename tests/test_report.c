@@ -28,7 +28,19 @@ typedef struct {
     int nan_item;       // item without a face (-1: none)
     int old_format;     // run.csv with the 13 columns written before issue 13
     double tilt;        // + tilt * i: differences between configurations vary by item (no ties)
+    int two_models;     // scored by two identity models named fn and fa (metrics.csv <m>_distance
+                        // columns, run.csv models/gender_match/age_r), as `-e fn=F.bin -e fa=A.bin -a`
 } fake_run;
+
+// The second model's per-run numbers of a two-model fake run (seed s): distance 0.1 above the
+// first's, threshold 0.6, same-person rate 0.2 + 0.1 s, shuffled 0.05, null p 0.01 s; gender
+// match 0.6 + 0.1 s, age r 0.3 + 0.1 s.
+static void two_models(run_summary *s, long long seed) {
+    s->n_models = 2;
+    s->models[0] = (model_summary){"fn", s->dist_mean, s->dist_se, NAN, NAN, NAN, s->null_p};
+    s->models[1] = (model_summary){"fa", s->dist_mean + 0.1, 0.02, 0.6, 0.2 + 0.1 * seed, 0.05, 0.01 * seed};
+    s->gender_match = 0.6 + 0.1 * seed, s->age_r = 0.3 + 0.1 * seed;
+}
 
 static double item_dist(const fake_run *f, int i) {
     return i == f->nan_item ? NAN : 0.8 + 0.01 * i + f->offset + f->tilt * i;
@@ -49,11 +61,18 @@ static void make_run_n(const char *res, const fake_run *f, int n, const double *
     ck_assert_int_eq(system(p), 0);
     double sd = 0, sb = 0;
     int k = 0;
-    int len = snprintf(buf, sizeof buf, "item,facenet_distance,baseline,ident,pixel_r,latent_cosine,crop_gt,crop_recon,mtcnn_prob\n");
+    int len = snprintf(buf, sizeof buf, "%s",
+                       f->two_models ? "item,fn_distance,fn_baseline,fn_ident,fn_same,fa_distance,fa_baseline,fa_ident,"
+                                       "fa_same,pixel_r,latent_cosine,crop_gt,crop_recon,mtcnn_prob\n"
+                                     : "item,facenet_distance,baseline,ident,pixel_r,latent_cosine,crop_gt,crop_recon,"
+                                       "mtcnn_prob\n");
     for (int i = 0; i < n; i++) {
         double d = values ? values[i] : item_dist(f, i), b = d + (f->base_gap != 0 ? f->base_gap : (i % 2 ? 0.01 : -0.01));
         if (isfinite(d)) sd += d, sb += b, k++;
-        len += snprintf(buf + len, sizeof buf - len, "%d,%.6f,%.6f,0.5,0.1,0.2,f,f,nan\n", i, d, b);
+        if (f->two_models)  // the second model's columns hold values the report must not rank by
+            len += snprintf(buf + len, sizeof buf - len, "%d,%.6f,%.6f,0.5,nan,%.6f,9,0.5,1,0.1,0.2,m,m,0.99\n", i, d,
+                            b, d + 0.1);
+        else len += snprintf(buf + len, sizeof buf - len, "%d,%.6f,%.6f,0.5,0.1,0.2,f,f,nan\n", i, d, b);
     }
     snprintf(p, sizeof p, "%s/metrics.csv", dir);
     write_file(p, buf);
@@ -69,7 +88,9 @@ static void make_run_n(const char *res, const fake_run *f, int n, const double *
     s.dist_mean = sd / k, s.dist_se = 0.01, s.baseline = sb / k, s.null_p = 0.01 * (1 + f->seed);
     s.cosine = 0.2, s.ident_acc = 0.7, s.collapse = f->spread, s.pixel_r = 0.1;
     s.erank = 5, s.erank_true = 7, s.ident_latent = f->ident, s.mtcnn_share = f->mtcnn_share, s.mtcnn_prob = NAN;
-    char line[1024];
+    s.gender_match = s.age_r = NAN;
+    if (f->two_models) two_models(&s, f->seed);
+    char line[2048];
     hy_report_format_csv(line, sizeof line, 0, &s);
     if (f->old_format) {  // the first 13 columns, under the header of that time
         char *c = line;
@@ -118,13 +139,13 @@ static double num(const table *t, int row, const char *col) { return atof(cell(t
 // distance but is collapsed; ridge is no better than its baseline. Per item the distances are
 // ordered mlp < linear < ols < ridge, so every pair's differences have one sign.
 static const fake_run STUDY[] = {
-    {"linear_700_30_s1", "linear", "linear_700_30", 700, 30, 1, 0.097, 0.3, 0.8, 0.9, 0.5, -1, 0, 0.001},
-    {"linear_700_30_s2", "linear", "linear_700_30", 700, 30, 2, 0.100, 0.3, 0.8, 0.9, 0.6, -1, 0, 0.001},
-    {"linear_700_30_s3", "linear", "linear_700_30", 700, 30, 3, 0.103, 0.3, 0.8, 0.9, 0.7, -1, 0, 0.001},
-    {"mlp_700_30_s1", "mlp", "mlp_700_30", 700, 30, 1, 0.018, 0.3, 0.5, 0.2, 0.1, -1, 0, 0},
-    {"mlp_700_30_s2", "mlp", NULL, 700, 30, 2, 0.022, 0.3, 0.5, 0.2, 0.1, -1, 0, 0},  // config from the name
-    {"ols", "ols", NULL, 0, 0, 0, 0.2, 0.25, 0.7, 0.95, NAN, -1, 1, 0.003},
-    {"ridge", "ridge", NULL, 0, 0, 0, 0.3, 0.0, 0.6, 0.8, NAN, 5, 0, 0.005},
+    {"linear_700_30_s1", "linear", "linear_700_30", 700, 30, 1, 0.097, 0.3, 0.8, 0.9, 0.5, -1, 0, 0.001, 0},
+    {"linear_700_30_s2", "linear", "linear_700_30", 700, 30, 2, 0.100, 0.3, 0.8, 0.9, 0.6, -1, 0, 0.001, 0},
+    {"linear_700_30_s3", "linear", "linear_700_30", 700, 30, 3, 0.103, 0.3, 0.8, 0.9, 0.7, -1, 0, 0.001, 0},
+    {"mlp_700_30_s1", "mlp", "mlp_700_30", 700, 30, 1, 0.018, 0.3, 0.5, 0.2, 0.1, -1, 0, 0, 0},
+    {"mlp_700_30_s2", "mlp", NULL, 700, 30, 2, 0.022, 0.3, 0.5, 0.2, 0.1, -1, 0, 0, 0},  // config from the name
+    {"ols", "ols", NULL, 0, 0, 0, 0.2, 0.25, 0.7, 0.95, NAN, -1, 1, 0.003, 0},
+    {"ridge", "ridge", NULL, 0, 0, 0, 0.3, 0.0, 0.6, 0.8, NAN, 5, 0, 0.005, 0},
 };
 
 START_TEST(seeds_flags_pairs) {
@@ -242,7 +263,7 @@ START_TEST(pairs_match_scipy) {
     char *res = test_tmpdir(), name[4][8];
     for (int c = 0; c < 4; c++) {
         snprintf(name[c], sizeof name[c], "c%d", c);
-        fake_run f = {name[c], "ols", NULL, 0, 0, 0, 0, 0.3, 0.8, 0.9, NAN, -1, 0, 0};
+        fake_run f = {name[c], "ols", NULL, 0, 0, 0, 0, 0.3, 0.8, 0.9, NAN, -1, 0, 0, 0};
         make_run_n(res, &f, 16, dist + 16 * c);
     }
     ck_assert_msg(hy_sweep_report(res, NULL) == 0, "%s", hy_errmsg());
@@ -290,11 +311,11 @@ static int count_str(const char *hay, const char *needle) {
 START_TEST(curves_overlay) {
     char *res = test_tmpdir();
     const fake_run runs[] = {
-        {"linear_2_30", "linear", NULL, 2, 30, 1, 0.1, 0.3, 0.8, 0.9, NAN, -1, 0, 0},
-        {"linear_4_30", "linear", NULL, 4, 30, 1, 0.1, 0.3, 0.8, 0.9, NAN, -1, 0, 0},
-        {"mlp_4_30_s1", "mlp", "mlp_4_30", 4, 30, 1, 0.2, 0.3, 0.8, 0.9, NAN, -1, 0, 0},
-        {"mlp_4_30_s2", "mlp", "mlp_4_30", 4, 30, 2, 0.2, 0.3, 0.8, 0.9, NAN, -1, 0, 0},
-        {"ridge", "ridge", NULL, 0, 0, 0, 0.3, 0.3, 0.8, 0.9, NAN, -1, 0, 0},
+        {"linear_2_30", "linear", NULL, 2, 30, 1, 0.1, 0.3, 0.8, 0.9, NAN, -1, 0, 0, 0},
+        {"linear_4_30", "linear", NULL, 4, 30, 1, 0.1, 0.3, 0.8, 0.9, NAN, -1, 0, 0, 0},
+        {"mlp_4_30_s1", "mlp", "mlp_4_30", 4, 30, 1, 0.2, 0.3, 0.8, 0.9, NAN, -1, 0, 0, 0},
+        {"mlp_4_30_s2", "mlp", "mlp_4_30", 4, 30, 2, 0.2, 0.3, 0.8, 0.9, NAN, -1, 0, 0, 0},
+        {"ridge", "ridge", NULL, 0, 0, 0, 0.3, 0.3, 0.8, 0.9, NAN, -1, 0, 0, 0},
     };
     for (int i = 0; i < 5; i++) make_run(res, &runs[i]);
     write_curve(res, "linear_2_30", 2, 1.0);
@@ -330,6 +351,83 @@ START_TEST(curves_overlay) {
     ck_assert_uint_gt(fread(mdt, 1, sizeof mdt - 1, f), 100);
     fclose(f);
     ck_assert_ptr_nonnull(strstr(mdt, "`curves.svg` / `curves.png`"));
+}
+END_TEST
+
+// Several identity models and face-api's attributes (issue 15) next to the configuration report:
+// the ranking model's per-item columns are found by its name (fn_distance), every model's numbers
+// are means over the seeds in results.csv and results.md, and run.csv keeps them through a round trip.
+START_TEST(models_and_attributes) {
+    char *res = test_tmpdir();
+    const fake_run runs[] = {
+        {"lin_5_30_s1", "linear", "lin_5_30", 5, 30, 1, 0.0, 0.3, 0.8, 0.9, 0.5, -1, 0, 0.001, 1},
+        {"lin_5_30_s2", "linear", "lin_5_30", 5, 30, 2, 0.01, 0.3, 0.8, 0.9, 0.5, -1, 0, 0.001, 1},
+        {"ridge", "ridge", NULL, 0, 0, 0, 0.2, 0.3, 0.8, 0.9, 0.5, -1, 0, 0.001, 1},
+    };
+    for (int i = 0; i < 3; i++) make_run(res, &runs[i]);
+    ck_assert_msg(hy_sweep_report(res, NULL) == 0, "%s", hy_errmsg());
+    char p[600];
+    table t;
+    snprintf(p, sizeof p, "%s/results.csv", res);
+    read_table(&t, p);
+    ck_assert_int_eq(t.n, 2);
+    ck_assert_str_eq(cell(&t, 0, "config"), "lin_5_30");
+    ck_assert_str_eq(cell(&t, 0, "rank"), "1");
+    // ranked by fn_distance (mean over items 0.8 + 0.011 * 5.5 = 0.8605, + offsets 0 and 0.01), and
+    // its baseline is fn_baseline (0.3 above; fa_baseline 9 would not beat it): 6 decimals, tol 2e-6
+    ck_assert_double_eq_tol(num(&t, 0, "dist_mean"), 0.8655, 2e-6);
+    ck_assert_double_eq_tol(num(&t, 0, "baseline"), 1.1655, 2e-6);
+    ck_assert_str_eq(cell(&t, 0, "beats_baseline"), "1");
+    // the second model: means over the two seeds (%.6g), the null p the larger; attributes the same
+    ck_assert_double_eq_tol(num(&t, 0, "fa_distance"), 0.9655, 2e-6);
+    ck_assert_double_eq_tol(num(&t, 0, "fa_same_rate"), 0.35, 1e-9);
+    ck_assert_double_eq_tol(num(&t, 0, "fa_shuffled_same"), 0.05, 1e-9);
+    ck_assert_double_eq_tol(num(&t, 0, "fa_threshold"), 0.6, 1e-9);
+    ck_assert_double_eq_tol(num(&t, 0, "fa_null_p"), 0.02, 1e-9);
+    ck_assert_str_eq(cell(&t, 0, "fn_threshold"), "nan");
+    ck_assert_double_eq_tol(num(&t, 0, "gender_match"), 0.75, 1e-9);
+    ck_assert_double_eq_tol(num(&t, 0, "age_r"), 0.45, 1e-9);
+    ck_assert_double_eq_tol(num(&t, 1, "fa_same_rate"), 0.2, 1e-9);  // ridge: seed 0
+    ck_assert_double_eq_tol(num(&t, 1, "gender_match"), 0.6, 1e-9);
+    // results.md: the identity-model table, ranked rows first; titled by the ranking model
+    snprintf(p, sizeof p, "%s/results.md", res);
+    FILE *f = fopen(p, "r");
+    char mdt[32768] = {0};
+    ck_assert_uint_gt(fread(mdt, 1, sizeof mdt - 1, f), 1000);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(mdt, "# Decoders ranked by fn distance"));
+    ck_assert_ptr_nonnull(strstr(mdt, "## Identity models and attributes"));
+    ck_assert_ptr_nonnull(strstr(mdt, "| rank | configuration | fn distance | fn same (thr) | fn shuffled | fa distance |"));
+    ck_assert_ptr_nonnull(strstr(mdt, "| 1 | lin_5_30 | 0.8655 | - | - | 0.9655 | 0.350 (0.6) | 0.050 | 0.750 | 0.450 |\n"));
+    // run.csv round trip: every model and the attributes come back
+    run_summary s = {0}, back;
+    snprintf(s.name, sizeof s.name, "x_1_2");
+    snprintf(s.model, sizeof s.model, "linear");
+    s.dist_mean = 0.5, s.null_p = 0.03;
+    two_models(&s, 3);
+    char line[2048];
+    hy_report_format_csv(line, sizeof line, 0, &s);
+    ck_assert_msg(hy_report_parse_csv("run.csv", REPORT_CSV_HEADER, line, &back) == 0, "%s", hy_errmsg());
+    ck_assert_int_eq(back.n_models, 2);
+    ck_assert_str_eq(back.models[1].name, "fa");
+    ck_assert_double_eq_tol(back.models[1].dist_mean, 0.6, 1e-9);
+    ck_assert_double_eq_tol(back.models[1].same_rate, 0.5, 1e-9);
+    ck_assert_double_eq_tol(back.models[1].null_p, 0.03, 1e-9);
+    ck_assert(isnan(back.models[0].threshold));
+    ck_assert_double_eq_tol(back.gender_match, 0.9, 1e-9);
+    ck_assert_double_eq_tol(back.age_r, 0.6, 1e-9);
+    // a run.csv of main before issue 15 (no gender_match, age_r, models): NaN and no models
+    char old_head[1024];
+    snprintf(old_head, sizeof old_head, "%s", REPORT_CSV_HEADER);
+    *strstr(old_head, ",gender_match") = 0;
+    *strstr(line, ",0.9,") = 0;  // the fields from gender_match on
+    ck_assert_msg(hy_report_parse_csv("old.csv", old_head, line, &back) == 0, "%s", hy_errmsg());
+    ck_assert(back.n_models == 0 && isnan(back.gender_match) && isnan(back.age_r));
+    // a damaged models field: one line naming the file
+    hy_report_format_csv(line, sizeof line, 0, &s);
+    *strrchr(line, ':') = 0;  // fa's entry loses its null p
+    ck_assert_int_eq(hy_report_parse_csv("bad/run.csv", REPORT_CSV_HEADER, line, &back), HY_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(hy_errmsg(), "bad/run.csv: models entry 'fa:"));
 }
 END_TEST
 
@@ -411,6 +509,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, seeds_flags_pairs);
     tcase_add_test(tc, pairs_match_scipy);
     tcase_add_test(tc, curves_overlay);
+    tcase_add_test(tc, models_and_attributes);
     tcase_add_test(tc, damaged_runs);
     suite_add_tcase(s, tc);
     return s;

@@ -16,6 +16,8 @@
 #define GEN "tests/fixtures/pggan_tiny.bin"
 #define NET "tests/fixtures/facenet_tiny.bin"
 #define DET "tests/fixtures/mtcnn_tiny.bin"
+#define FA_RECOG "tests/fixtures/faceapi_tiny_recognition.bin"
+#define FA_AG "tests/fixtures/faceapi_tiny_agegender.bin"
 
 static char *make_data(const char *name, const char *extra) {
     char *d = test_tmpdir();
@@ -88,7 +90,7 @@ START_TEST(sweep_end_to_end) {
     snprintf(p, sizeof p, "%s/pairs.csv", res);
     ck_assert_int_eq(dir_count(res) > 0 && file_exists(p), 1);
     // report files and pictures
-    const char *files[] = {"results.md", "chart.svg", "gt/key.txt", "gt/embeddings.npy", "gt/faces/000007.png"};
+    const char *files[] = {"results.md", "chart.svg", "gt/key.txt", "gt/embeddings_facenet.npy", "gt/faces/000007.png"};
     for (int i = 0; i < 5; i++) {
         snprintf(p, sizeof p, "%s/%s", res, files[i]);
         ck_assert_msg(file_exists(p), "%s missing", p);
@@ -131,7 +133,7 @@ START_TEST(sweep_end_to_end) {
                          "--null 10 --save-faces --threads 1",
                    d, res, ev);
     ck_assert_msg(rc == 0, "%s", msg);
-    ck_assert_ptr_nonnull(strstr(msg, "FaceNet distance:"));
+    ck_assert_ptr_nonnull(strstr(msg, "facenet distance:"));
     free(msg);
     snprintf(p, sizeof p, "%s/summary.csv", ev);
     ck_assert_double_eq_tol(csv_value(p, "facenet_distance"), rows[k_ols].dist_mean, 1e-5);
@@ -146,6 +148,131 @@ START_TEST(sweep_end_to_end) {
     // same images, same network; the distance is printed with 6 decimals
     ck_assert_double_eq_tol(atof(msg), d0, 2e-6);
     free(msg);
+}
+END_TEST
+
+// Field `col` (0-based) of CSV line `line`.
+static double csv_field(const char *line, int col) {
+    const char *p = line;
+    for (int k = 0; k < col && p; k++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    ck_assert_ptr_nonnull(p);
+    return atof(p);
+}
+
+// Several identity models and the age/gender model: FaceNet and face-api's descriptor side by side,
+// each with its own distances (equal to `hyper distance` with that model), face-api's threshold,
+// attribute agreement, and a sweep whose report lists every model.
+START_TEST(several_models_and_attributes) {
+    char *d = make_data("data", ""), res[300], ev[300], p[512], line[4096], *msg;
+    snprintf(res, sizeof res, "%s/res", d);
+    int rc = run_hyper(&msg,
+                       "sweep -d %s/data -g " GEN " -e " NET " -e fa=" FA_RECOG " -a " FA_AG " -o %s --models linear "
+                       "--epochs 2 --closed ols --null 5 --crop full --threads 1",
+                       d, res);
+    ck_assert_msg(rc == 0, "sweep: %s", msg);
+    free(msg);
+    const char *files[] = {"gt/embeddings_facenet.npy", "gt/embeddings_fa.npy", "gt/attributes.npy"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", res, files[i]);
+        ck_assert_msg(file_exists(p), "%s missing", p);
+    }
+    // runs.csv: every run's row (run.csv's columns), each with both models and the attributes
+    snprintf(p, sizeof p, "%s/runs.csv", res);
+    FILE *f = fopen(p, "r");
+    char head[4096];
+    ck_assert(fgets(head, sizeof head, f) && strstr(head, "gender_match,age_r,models"));
+    run_summary rows[2];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        ck_assert_msg(hy_report_parse_csv(p, head, line, &rows[i]) == 0, "%s: %s", hy_errmsg(), line);
+        ck_assert_int_eq(rows[i].n_models, 2);
+        ck_assert_str_eq(rows[i].models[0].name, "facenet");
+        ck_assert_str_eq(rows[i].models[1].name, "fa");
+        ck_assert(rows[i].models[0].dist_mean == rows[i].dist_mean);  // the first model ranks
+        ck_assert(isnan(rows[i].models[0].threshold));                // the tiny FaceNet names none
+        ck_assert(rows[i].models[1].threshold == 0.6);                // face-api's, from the converter
+        ck_assert(rows[i].models[1].same_rate >= 0 && rows[i].models[1].same_rate <= 1);
+        ck_assert(rows[i].gender_match >= 0 && rows[i].gender_match <= 1);
+        ck_assert(rows[i].age_r >= -1 && rows[i].age_r <= 1);
+        char again[4096];  // the CSV row round-trips
+        hy_report_format_csv(again, sizeof again, i + 1, &rows[i]);
+        run_summary back;
+        ck_assert_int_eq(hy_report_parse_csv("again", REPORT_CSV_HEADER, again, &back), 0);
+        ck_assert(back.n_models == 2 && back.models[1].dist_mean == rows[i].models[1].dist_mean);
+    }
+    fclose(f);
+    // results.csv: per configuration, the second model's columns and the attributes
+    snprintf(p, sizeof p, "%s/results.csv", res);
+    f = fopen(p, "r");
+    ck_assert(fgets(line, sizeof line, f));
+    fclose(f);
+    ck_assert_msg(strstr(line, ",facenet_distance,facenet_same_rate,") && strstr(line, ",fa_distance,fa_same_rate,") &&
+                      strstr(line, ",gender_match,age_r\n"),
+                  "%s", line);
+    snprintf(p, sizeof p, "%s/results.md", res);
+    f = fopen(p, "r");
+    int per_model = 0, attr_cols = 0;
+    while (fgets(line, sizeof line, f)) {
+        per_model |= strstr(line, "fa distance | fa same (thr)") != NULL;
+        attr_cols |= strstr(line, "gender match | age r") != NULL;
+    }
+    fclose(f);
+    ck_assert(per_model && attr_cols);
+
+    // evaluate: per-model columns, equal to `hyper distance` with each model on the saved faces
+    snprintf(ev, sizeof ev, "%s/eval", d);
+    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/runs/ols/pred.npy -g " GEN " -e " NET " -e fa=" FA_RECOG
+                         " -a " FA_AG " -o %s --crop full --null 5 --save-faces --threads 1", d, res, ev);
+    ck_assert_msg(rc == 0, "%s", msg);
+    ck_assert_msg(strstr(msg, "fa distance:") && strstr(msg, "same person (< 0.6)") && strstr(msg, "gender match"),
+                  "%s", msg);
+    free(msg);
+    snprintf(p, sizeof p, "%s/metrics.csv", ev);
+    f = fopen(p, "r");
+    ck_assert(fgets(line, sizeof line, f));
+    ck_assert_str_eq(line, "item,facenet_distance,facenet_baseline,facenet_ident,facenet_same,fa_distance,fa_baseline,"
+                           "fa_ident,fa_same,pixel_r,latent_cosine,age_true,age_recon,p_male_true,p_male_recon,crop_gt,"
+                           "crop_recon,mtcnn_prob\n");
+    ck_assert(fgets(line, sizeof line, f));  // item 0
+    fclose(f);
+    const char *net[2] = {NET, FA_RECOG};
+    for (int m = 0; m < 2; m++) {
+        rc = run_hyper(&msg, "distance -e %s --crop full %s/gt/faces/000000.png %s/pred_faces/000000.png -q", net[m],
+                       ev, ev);
+        ck_assert_msg(rc == 0, "%s", msg);
+        // same images, same network; printed with 6 decimals
+        ck_assert_msg(fabs(atof(msg) - csv_field(line, 1 + 4 * m)) < 2e-6, "model %d: %s vs %s", m, msg, line);
+        free(msg);
+    }
+    // age/gender of item 0's faces equal `hyper attributes` on the saved images
+    char csv[400];
+    snprintf(csv, sizeof csv, "%s/a.csv", d);
+    rc = run_hyper(&msg, "attributes -a " FA_AG " --crop full %s/gt/faces/000000.png %s/pred_faces/000000.png -o %s",
+                   ev, ev, csv);
+    ck_assert_msg(rc == 0, "%s", msg);
+    free(msg);
+    f = fopen(csv, "r");
+    char a0[512], a1[512];
+    ck_assert(fgets(a0, sizeof a0, f) && fgets(a0, sizeof a0, f) && fgets(a1, sizeof a1, f));
+    fclose(f);
+    ck_assert(fabs(csv_field(a0, 2) - csv_field(line, 11)) < 2e-3);  // ages printed with 3-4 decimals
+    ck_assert(fabs(csv_field(a1, 2) - csv_field(line, 12)) < 2e-3);
+    ck_assert(fabs(csv_field(a0, 3) - csv_field(line, 13)) < 2e-5);  // p_male with 5-6 decimals
+    // two models with one name, a bad NAME, and more models than allowed
+    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/runs/ols/pred.npy -g " GEN " -e " NET " -e " NET
+                         " -o %s/e2 --crop full", d, res, d);
+    ck_assert_msg(rc == 1 && strstr(msg, "two identity models are named 'facenet'"), "%s", msg);
+    free(msg);
+    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/runs/ols/pred.npy -g " GEN " -e 'a b=" NET "' -o %s/e2 "
+                         "--crop full", d, res, d);
+    ck_assert_msg(rc == 1 && strstr(msg, "NAME in NAME=PATH"), "%s", msg);
+    free(msg);
+    rc = run_hyper(&msg, "evaluate -d %s/data --pred %s/runs/ols/pred.npy -g " GEN " -e a=" NET " -e b=" NET " -e c="
+                         NET " -e d=" NET " -e e=" NET " -o %s/e2 --crop full", d, res, d);
+    ck_assert_msg(rc == 1 && strstr(msg, "at most 4"), "%s", msg);
+    free(msg);
+    snprintf(p, sizeof p, "%s/e2", d);
+    ck_assert(!file_exists(p));
 }
 END_TEST
 
@@ -240,7 +367,7 @@ START_TEST(bad_input) {
     expect_fail("latents are 64-d but the generator", "sweep -d %s -g " GEN " -e " NET " -o %s --crop full", p, res);
     snprintf(p, sizeof p, "%s/data", d);
     expect_fail("cannot open", "sweep -d %s -g /nonexistent.bin -e " NET " -o %s", p, res);
-    expect_fail("expected 'facenet'", "sweep -d %s -g " GEN " -e " GEN " -o %s", p, res);
+    expect_fail("expected an identity model ('facenet' or 'faceapi_recognition')", "sweep -d %s -g " GEN " -e " GEN " -o %s", p, res);
     // unwritable output (a path below a regular file)
     char under[400];
     snprintf(under, sizeof under, "%s/data/test_fmri.npy/out", d);
@@ -416,6 +543,7 @@ static Suite *suite(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, sweep_end_to_end);
     tcase_add_test(tc, killed_sweep_resumes);
+    tcase_add_test(tc, several_models_and_attributes);
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, reconstruct_outputs);
     tcase_add_test(tc, no_face_policies);

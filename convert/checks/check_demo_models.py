@@ -77,12 +77,14 @@ def check_embedder(a, td):
         paths.append(os.path.join(td, f"face{i:02d}.png"))
         Image.fromarray(f).save(paths[-1])
     out = os.path.join(td, "e.npy")
-    r = subprocess.run([a.hyper, "embed", "-w", fpath, "-o", out] + paths, capture_output=True, text=True)
+    # the whole 64x64 face, as the torch side below (weights/mtcnn.bin would otherwise crop it)
+    r = subprocess.run([a.hyper, "embed", "-e", fpath, "--crop", "full", "-o", out] + paths, capture_output=True,
+                       text=True)
     if r.returncode:
         print(f"hyper embed failed: {r.stderr.strip()}")
         return False
     ec = np.load(out)
-    x = to160(pick)
+    x = to160(pick, size=int(wfile.read(fpath)[1]["input_size"]))
     with torch.no_grad():
         ef = model_from_facenet_bin(fpath)(x).numpy()
     d = float(np.abs(ec - ef).max())

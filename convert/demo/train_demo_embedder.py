@@ -41,13 +41,14 @@ import demo_data  # noqa: E402
 from demo_facenet_model import InceptionResnetV1  # noqa: E402
 
 
-def to160(faces_u8, flip=False):
-    """uint8 (N,64,64,3) -> float32 (N,3,160,160) standardised, via PIL bilinear (what the C pipeline does)."""
+def to160(faces_u8, flip=False, size=160):
+    """uint8 (N,64,64,3) -> float32 (N,3,size,size) standardised, via PIL bilinear (what the C pipeline does
+    with --crop full); size is the network's input size (160; a distilled student may use less)."""
     from PIL import Image
 
-    out = np.empty((len(faces_u8), 3, 160, 160), dtype=np.float32)
+    out = np.empty((len(faces_u8), 3, size, size), dtype=np.float32)
     for i, f in enumerate(faces_u8):
-        im = Image.fromarray(f[:, ::-1] if flip else f).resize((160, 160), Image.BILINEAR)
+        im = Image.fromarray(f[:, ::-1] if flip else f).resize((size, size), Image.BILINEAR)
         out[i] = (np.asarray(im, dtype=np.float32).transpose(2, 0, 1) - 127.5) / 128.0
     return torch.from_numpy(out)
 
@@ -184,11 +185,12 @@ def export_pt(model, path):
     os.replace(path + ".tmp", path)
 
 
-def convert_facenet(pt, out):
+def convert_facenet(pt, out, input_size=None, threshold=None):
     """Writes the project weight file (kind "facenet") from the state dict with convert/facenet.py's BN folding.
     facenet.py's own shape table (facenet_ref.FaceNetRef(div)) also divides the 512-d embedding, which this
     model keeps, so the expected shapes are taken from this script's model after checking that every other
-    key and shape agrees with FaceNetRef(div)."""
+    key and shape agrees with FaceNetRef(div). input_size replaces the config's 160 (a student trained on
+    smaller inputs); threshold is recorded as verify_threshold (the same-person distance, include/models/embedder.h)."""
     import facenet
     from facenet_ref import FaceNetRef
 
@@ -202,6 +204,10 @@ def convert_facenet(pt, out):
         raise SystemExit("internal: the demo model's layout differs from facenet_ref.FaceNetRef")
     facenet.expected_shapes = lambda d: mine
     w = facenet.build_wfile(sd, div, pt)
+    if input_size is not None:
+        w.cfg = [(k, t, int(input_size) if k == "input_size" else v) for k, t, v in w.cfg]
+    if threshold is not None:
+        w.config("verify_threshold", float(threshold))
     w.save(out)
     print(f"wrote {out} (kind facenet, div {div}, {len(w.tensors)} tensors, BN folded)", flush=True)
 

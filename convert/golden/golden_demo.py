@@ -6,7 +6,8 @@ Writes tests/fixtures/demo_ref.bin (kind "reference"):
   image      (4, 3, 64, 64)     PyTorch output of weights/demo_generator.bin for z (linear, before uint8)
   faces      (4, 64, 64, 3) u8  those images as uint8 (Karras rule: rint(127.5 x + 127.5), clamped)
   embedding  (4, 512) float32   PyTorch output of weights/demo_facenet.bin (BN-folded tensors) for the faces,
-                                resized to 160x160 with PIL bilinear and standardised (p - 127.5) / 128
+                                resized to the file's input size (160, or a distilled student's) with PIL
+                                bilinear and standardised (p - 127.5) / 128
 The faces are generated images, not CelebA data. Skips the embedder part when weights/demo_facenet.bin is absent.
 """
 import os
@@ -40,8 +41,9 @@ def main():
     w.tensor("faces", faces)
     fpath = os.path.join(root, "weights", "demo_facenet.bin")
     if os.path.isfile(fpath):
+        size = int(wfile.read(fpath)[1]["input_size"])
         with torch.no_grad():
-            emb = model_from_facenet_bin(fpath)(to160(faces)).numpy()
+            emb = model_from_facenet_bin(fpath)(to160(faces, size=size)).numpy()
         w.tensor("embedding", emb)
     out = os.path.join(root, "tests", "fixtures", "demo_ref.bin")
     w.save(out)

@@ -15,6 +15,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_distance(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
+int cmd_attributes(int argc, char **argv);
 
 // -- data, simulator, decoders
 int cmd_simulate(int argc, char **argv);
@@ -42,9 +43,11 @@ int cli_opt_noface(void *dest, const char *v);
 // --- option rows shared by the commands that crop and embed faces -----------------------
 // (embed, distance, evaluate, sweep): the same spelling, metavariable and help everywhere.
 #define CLI_HELP_CROP                                                                             \
-    "which part of each image is embedded (default mtcnn):\n"                                     \
-    "  mtcnn            the largest face MTCNN detects, cropped as facenet-pytorch's\n"           \
-    "                   extract_face (margin 0, Pillow bilinear to 160x160)\n"                    \
+    "which part of each image the face model sees (default mtcnn):\n"                           \
+    "  mtcnn            the largest face MTCNN detects; each model cuts its own box:\n"          \
+    "                   FaceNet facenet-pytorch's extract_face (margin 0), face-api's\n"         \
+    "                   descriptor the dlib face chip from the 5 landmarks, face-api's\n"        \
+    "                   age/gender the detector box (include/models/facecrop.h)\n"               \
     "  full             the whole image\n"                                                        \
     "  box:x1,y1,x2,y2  a fixed pixel box, x1 <= x < x2, y1 <= y < y2"
 #define CLI_OPTS_FACE_CROP(mtcnn, crop, noface)                                                   \
@@ -61,6 +64,6 @@ int cli_opt_noface(void *dest, const char *v);
     OPT_INT("scale", 0, dst, "S",                                                                 \
             "PNG figures at S x their size (1..8, default 1; 2 = 192 dpi for print);\n"           \
             "the SVG files are vector graphics either way", 1, 8)
-#define CLI_OPT_FACE_BATCH(dst) OPT_INT("face-batch", 0, dst, "B", "images per FaceNet forward pass (default 16)", 1, 1024)
+#define CLI_OPT_FACE_BATCH(dst) OPT_INT("face-batch", 0, dst, "B", "images per face-model forward pass (default 16)", 1, 1024)
 
 #endif

@@ -1,6 +1,13 @@
-// facecrop.h - how a face is cut out of an image before FaceNet: MTCNN detection (the
-// facenet-pytorch default: largest face, margin 0, Pillow bilinear resize to 160), the whole
-// image, or a fixed box; and what happens when MTCNN finds no face.
+// facecrop.h - how a face is cut out of an image before a face model: MTCNN detection (the
+// largest face), the whole image, or a fixed box; what happens when MTCNN finds no face; and,
+// for a detected face, which box each model cuts from it (its crop rule):
+//   facenet    facenet-pytorch's extract_face: the detector box, int-truncated, margin 0
+//              (then Pillow bilinear to 160x160)
+//   face chip  face-api's descriptor crop: the dlib face chip from the 5 landmarks
+//              (hy_faceapi_dlib_box; then padToSquare + bilinear to 150x150)
+//   detector   face-api's age/gender crop: the detector box clipped and floored
+//              (hy_faceapi_detector_box; then padToSquare + bilinear to 112x112)
+// MTCNN runs once per image (hy_face_crop_find); each model then takes its box (hy_face_crop_box).
 #ifndef HY_FACECROP_H
 #define HY_FACECROP_H
 
@@ -35,15 +42,28 @@ int hy_face_crop_setup(face_crop_opts *o, const char *crop, const char *on_no_fa
 // A short description for output files, e.g. "mtcnn(fallback-full)", "full", "box:0,0,80,80".
 void hy_face_crop_describe(const face_crop_opts *o, char *buf, int len);
 
-// Chooses the crop box for one RGB8 image. *how is 'm' (MTCNN face), 'f' (whole image, also
-// the no-face fallback, with a warning on stderr naming `name`), 'b' (fixed box) or 's' (no face,
-// policy skip: no box). Policy error: returns HY_EVALUE "name: no face found".
-int hy_face_crop_choose(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h, crop_box *box,
-                     char *how);
-// The same, and *prob (may be NULL): the O-Net face probability of the cropped face (the
-// largest, as facenet-pytorch's MTCNN(return_prob=True)), 0 when MTCNN finds no face (none
-// passes its thresholds 0.6/0.7/0.7), NaN when the mode is not mtcnn.
-int hy_face_crop_choose_prob(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h,
-                             crop_box *box, char *how, float *prob);
+typedef enum { CROP_RULE_FACENET, CROP_RULE_FACE_CHIP, CROP_RULE_DETECTOR } crop_rule;
+
+// The crop mode applied to one image. how: 'm' (MTCNN face in `face`), 'f' (whole image, also
+// the no-face fallback), 'b' (fixed box) or 's' (no face, policy skip). prob: the O-Net face
+// probability of the chosen face (the largest, as facenet-pytorch's MTCNN(return_prob=True)), 0
+// when MTCNN finds no face (none passes its thresholds 0.6/0.7/0.7), NaN when the mode is not mtcnn.
+typedef struct {
+    char how;
+    float prob;
+    mtcnn_face face;
+} face_found;
+
+// Runs the crop mode on one RGB8 image (MTCNN when mode mtcnn). Without a face the policy decides:
+// fallback-full and skip note a warning naming `name`; error returns HY_EVALUE "name: no face found".
+// A fixed box outside the image is HY_EARG.
+int hy_face_crop_find(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h, face_found *f);
+// The box a model with `rule` cuts from what find returned ('s': HY_EARG, there is none). A
+// detected face whose box has no pixels in the image is HY_EVALUE naming `name`.
+int hy_face_crop_box(const face_crop_opts *o, const face_found *f, crop_rule rule, const char *name, int w, int h,
+                     crop_box *box);
+// find + box for one rule; *how as in face_found (box untouched for 's').
+int hy_face_crop_choose(const face_crop_opts *o, crop_rule rule, const char *name, const uint8_t *rgb, int w, int h,
+                        crop_box *box, char *how);
 
 #endif

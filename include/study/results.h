@@ -4,13 +4,14 @@
 //
 // Configurations: runs with the same `config` (the run name without its _s<seed> suffix; when a
 // run.csv has no config, it is taken from the name that way) are the seeds of one configuration. Per configuration, over its k seeds:
-//   dist_mean       mean of the runs' mean FaceNet distances
+//   dist_mean       mean of the runs' mean distances (the first identity model's, FaceNet by default)
 //   dist_se_seeds   sd of those k means / sqrt(k) (NaN when k = 1)
 //   dist_se_items   s.e. over test items of the per-item distance averaged over the seeds
 //   null_p          the largest of the runs' random-latent null p (every seed beats the null at it)
 //   the other run metrics (baseline, latent cosine, latent 2-way identification, spread ratio,
 //   effective ranks, FaceNet identification, pixel r, MTCNN share and mean probability): means
-//   over the seeds of the runs' values (NaN values left out)
+//   over the seeds of the runs' values (NaN values left out); the same for every identity model's
+//   mean distance, same-person rates and the attribute agreement (gender match, age r)
 // Per-item values (distance, baseline, latent identification) are means over the seeds where
 // finite (an item MTCNN skipped in every seed stays NaN and is left out of the tests).
 // Flags:
@@ -36,7 +37,9 @@
 typedef struct {
     run_summary s;              // its run.csv row
     int n_items;
-    double *dist, *base;        // (n_items) FaceNet distance and shuffled baseline (metrics.csv; NaN: skipped)
+    double *dist, *base;        // (n_items) first identity model's distance and shuffled baseline (metrics.csv:
+                                // <model>_distance, <model>_baseline; facenet_distance, baseline in runs
+                                // scored before models were named; NaN: skipped)
     double *ident;              // (n_items) latent 2-way identification (latent_items.csv)
     int n_curve;
     double *epoch, *test_loss;  // (n_curve) curve.csv; NULL when the run has none
@@ -49,6 +52,12 @@ typedef struct {
     double dist_mean, dist_se_seeds, dist_se_items, baseline, baseline_p, null_p;
     double cosine, ident_latent, ident_p, spread, erank, erank_true, facenet_ident, pixel_r;
     double mtcnn_share, mtcnn_prob;
+    // every identity model of the first seed's run (models[0] ranks), each field the mean over the
+    // seeds whose run has a model of that name (null_p: the largest); n_models 0 for runs scored
+    // before models were named; gender_match, age_r: means over the seeds (NaN without attributes)
+    int n_models;
+    model_summary models[REPORT_MAX_MODELS];
+    double gender_match, age_r;
     double *dist, *base, *ident;  // (n_items) means over the seeds
     int collapsed, beats_baseline, rank;  // rank 0: flagged, not ranked
 } config_summary;

@@ -1,11 +1,12 @@
-// embed.c - `hyper embed` (images or a standardised tensor -> (N,512) FaceNet embeddings)
-// and `hyper distance` (L2 distance of two faces' embeddings).
+// embed.c - `hyper embed` (images or a network input tensor -> (N, D) face embeddings) and
+// `hyper distance` (Euclidean distance of two faces' embeddings), for any identity model the
+// weight file's kind names (include/models/embedder.h): FaceNet or face-api's descriptor.
 //
-// Preprocessing (spec facenet.md section 3): PNG or JPEG -> RGB8 -> crop (see crop modes below) ->
-// Pillow-exact bilinear resize to 160x160 -> (x - 127.5) / 128. Every input is decoded and
-// preprocessed before the network runs, so a bad file fails the run before anything is written.
-// The crop policy (MTCNN by default, full image, fixed box; what to do without a face) is
-// src/models/facecrop.c, shared with the study pipeline.
+// Each image (PNG or JPEG) is decoded and its crop found first (MTCNN by default, the whole image, or a fixed
+// box; src/models/facecrop.c, shared with the study pipeline), so a bad file fails the run before
+// anything is written; then, batch by batch, the model's crop rule picks the box (FaceNet:
+// extract_face's box; face-api: the dlib face chip from the landmarks), the model's preprocessing
+// makes the network input, and the network runs.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,32 +16,40 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "base/common.h"
-#include "models/facenet.h"
+#include "models/embedder.h"
 #include "base/image_io.h"
 #include "base/npy.h"
 #include "nn/ops.h"
 #include "models/facecrop.h"
 #include "base/resize.h"
 
-// --- crop ------------------------------------------------------------------------------------
+// --- inputs ---------------------------------------------------------------------------------
 
-// Reads `path` and writes its S x S RGB8 face crop into `out`; *how is the crop used
-// ('m', 'f', 'b', or 's' when skipped: out is left untouched).
-static int load_face(uint8_t *out, int S, const char *path, const face_crop_opts *co, char *how) {
+// Pass 1 (before anything is computed): decodes every image and runs the crop mode on it, so a
+// bad file or a missing face (policy error) stops the run first. MTCNN runs here, once per image.
+static int find_faces(char **images, long n, const face_crop_opts *co, face_found *found) {
+    double t0 = hy_now();
+    for (long i = 0; i < n; i++) {
+        int w, h;
+        uint8_t *rgb = NULL;
+        int rc = hy_image_read_rgb8(images[i], &w, &h, &rgb);
+        if (!rc) rc = hy_face_crop_find(co, images[i], rgb, w, h, &found[i]);
+        free(rgb);
+        if (rc) return rc;
+        hy_progress("embed: reading", i + 1, n, t0);
+    }
+    return HY_OK;
+}
+
+// Pass 2: the network input of image `path` (decoded again) from what pass 1 found; rgb_out as
+// in hy_embedder_prepare.
+static int prepare_face(const embedder *e, float *x, uint8_t *rgb_out, const char *path, const face_crop_opts *co,
+                        const face_found *f) {
     int w, h;
     uint8_t *rgb = NULL;
-    int rc = hy_image_read_rgb8(path, &w, &h, &rgb);
-    if (rc) return rc;
     crop_box b;
-    if (!(rc = hy_face_crop_choose(co, path, rgb, w, h, &b, how)) && *how != 's') {
-        uint8_t *crop = hy_malloc((size_t)(b.x2 - b.x1) * (b.y2 - b.y1) * 3);
-        if (!crop) rc = HY_ENOMEM;
-        else {
-            hy_crop_rgb8(crop, rgb, w, &b);
-            rc = hy_resize_rgb8(out, S, S, crop, b.x2 - b.x1, b.y2 - b.y1);
-            free(crop);
-        }
-    }
+    int rc = hy_image_read_rgb8(path, &w, &h, &rgb);
+    if (!rc && !(rc = hy_face_crop_box(co, f, e->rule, path, w, h, &b))) rc = hy_embedder_prepare(e, x, rgb_out, rgb, w, h, &b);
     free(rgb);
     return rc;
 }
@@ -72,27 +81,44 @@ static void on_block(void *user, const char *name, const float *x, int c, int h,
 // --- embed ------------------------------------------------------------------------------------
 
 static const char ABOUT_EMBED[] =
-    "FaceNet (Inception-ResNet-v1) embeddings: each face -> a 512-d unit vector, written as a\n"
-    "(N, 512) float32 .npy in input order. Images (PNG or JPEG) are cropped, resized to 160x160 with\n"
-    "Pillow's bilinear filter and standardised as (x - 127.5) / 128.";
+    "Face embeddings of images (PNG or JPEG), written as an (N, D) float32 .npy in input order. The\n"
+    "weight file's kind picks the model:\n"
+    "  facenet              FaceNet (Inception-ResNet-v1): 512-d unit vectors. An image is cropped\n"
+    "                       (MTCNN: facenet-pytorch's extract_face), resized to 160x160 with Pillow's\n"
+    "                       bilinear filter and standardised as (x - 127.5) / 128; --input-npy takes\n"
+    "                       (N, 3, 160, 160) standardised float32.\n"
+    "  faceapi_recognition  face-api's face descriptor (make weights): 128-d; same person below a\n"
+    "                       distance of 0.6. An image is cropped (MTCNN: face-api's dlib face chip from\n"
+    "                       the 5 landmarks), padded to a square and resized to 150x150 as face-api\n"
+    "                       does; --input-npy takes (N, 150, 150, 3) RGB 0..255 float32, face-api's\n"
+    "                       input tensor.";
+
+// "(a,b,c)" of an array's shape, for messages.
+static void shape_str(char *buf, size_t len, int ndim, const int64_t *dims) {
+    buf[0] = 0;
+    for (int k = 0; k < ndim && k < 8; k++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%lld", k ? "," : "", (long long)dims[k]);
+}
 
 int cmd_embed(int argc, char **argv) {
     const char *wpath = NULL, *npy_in = NULL, *out = NULL, *dump = NULL, *crops_dir = NULL, *crop = NULL,
                *noface = NULL, *detect = NULL;
     int batch = 16, trace = 0;
     const opt table[] = {
-        OPT_STR("embedder", 'e', &wpath, "F.bin", "FaceNet weight file (kind facenet; see convert/facenet.py)",
-                OPT_REQUIRED),
+        OPT_STR("embedder", 'e', &wpath, "F.bin",
+                "identity model: a FaceNet file (kind facenet; convert/facenet.py) or face-api's\n"
+                "descriptor (kind faceapi_recognition; make weights)", OPT_REQUIRED),
         OPT_STR("input-npy", 0, &npy_in, "X.npy",
-                "an already standardised float32 tensor (N, 3, 160, 160) instead of images", 0),
-        OPT_STR("out", 'o', &out, "E.npy", "output embeddings (N, 512) float32", 0),
+                "the network's input tensor instead of images: (N, 3, 160, 160) standardised\n"
+                "for FaceNet, (N, 150, 150, 3) RGB 0..255 for face-api", 0),
+        OPT_STR("out", 'o', &out, "E.npy", "output embeddings (N, D) float32", 0),
         CLI_OPTS_FACE_CROP(&detect, &crop, &noface),
         CLI_OPT_FACE_BATCH(&batch),
         OPT_FLAG("trace", 0, &trace, "print one line per block for the first image (name, shape, min, max,\n"
                  "mean, std)"),
         OPT_STR("dump", 0, &dump, "DIR", "write every block's activation for the first image as DIR/<block>.npy", 0),
         OPT_STR("save-crops", 0, &crops_dir, "DIR",
-                "write the 160x160 RGB crops fed to the network as DIR/000000.png, ...", 0),
+                "write the crops fed to the network as DIR/000000.png, ... (160x160 or 150x150)", 0),
         OPT_ALIAS("weights", 'w', "embedder"),
         OPT_ALIAS("batch", 0, "face-batch"),
         OPT_END,
@@ -109,31 +135,33 @@ int cmd_embed(int argc, char **argv) {
     face_crop_opts co;
     mtcnn_model det;
     int has_det = 0;
-    // --input-npy tensors are already cropped and standardised: no crop, no detector
+    // --input-npy tensors are already cropped and prepared: no crop, no detector
     if (npy_in ? hy_face_crop_parse(&co, "full", NULL) : hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det))
         return cli_fail("embed");
-    facenet net;
-    if (hy_facenet_load(&net, wpath)) {
+    embedder net;
+    if (hy_embedder_load(&net, wpath)) {
         if (has_det) hy_mtcnn_free(&det);
         return cli_fail("embed");
     }
-    const int S = net.input_size, D = net.emb_dim;
-    const size_t img_floats = (size_t)3 * S * S;
+    const int S = net.input_size, D = net.dim;
+    const size_t img_floats = hy_embedder_input_floats(&net);
     int status = 1;
-    float *x = NULL, *emb = NULL, *in = NULL;
-    uint8_t *faces = NULL;
-    char *how = NULL;
+    float *x = NULL, *emb = NULL, *in = NULL, *eb = NULL;
+    uint8_t *crop_rgb = NULL;
+    face_found *found = NULL;
     long N;
     // --- inputs: all decoded and checked before anything is computed or written
     if (npy_in) {
         npy_f32 a;
         if (hy_npy_read_f32(npy_in, &a, 0)) goto out;
-        if (a.ndim != 4 || a.dims[0] < 1 || a.dims[1] != 3 || a.dims[2] != S || a.dims[3] != S) {
-            char shape[128] = "";
-            for (int k = 0; k < a.ndim && k < 8; k++)
-                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", k ? "," : "",
-                         (long long)a.dims[k]);
-            hy_err(HY_ESHAPE, "%s: tensor has shape (%s), expected (N,3,%d,%d)", npy_in, shape, S, S);
+        const int64_t want[4] = {-1, net.type == EMBEDDER_FACENET ? 3 : S, S, net.type == EMBEDDER_FACENET ? S : 3};
+        int ok = a.ndim == 4 && a.dims[0] >= 1;
+        for (int k = 1; ok && k < 4; k++) ok = a.dims[k] == want[k];
+        if (!ok) {
+            char shape[128];
+            shape_str(shape, sizeof shape, a.ndim, a.dims);
+            hy_err(HY_ESHAPE, "%s: tensor has shape (%s), %s needs (N,%lld,%lld,%lld)", npy_in, shape, net.kind,
+                   (long long)want[1], (long long)want[2], (long long)want[3]);
             hy_npy_free_f32(&a);
             goto out;
         }
@@ -141,48 +169,47 @@ int cmd_embed(int argc, char **argv) {
         x = a.data;
     } else {
         N = nimg;
-        size_t nb;
-        if (hy_mul_size((size_t)N, (size_t)S * S * 3, &nb) || !(faces = hy_calloc(nb, 1)) ||
-            !(how = hy_calloc((size_t)N + 1, 1)))
-            goto out;
-        double t0 = hy_now();
-        for (long i = 0; i < N; i++) {
-            if (load_face(faces + (size_t)i * S * S * 3, S, images[i], &co, &how[i])) goto out;
-            hy_progress("embed: reading", i + 1, N, t0);
-        }
+        if (!(found = hy_calloc((size_t)N, sizeof *found))) goto out;
+        if (find_faces(images, N, &co, found)) goto out;
     }
     if (dump && hy_mkdir_p(dump)) goto out;
-    if (crops_dir) {
-        if (hy_mkdir_p(crops_dir)) goto out;
-        for (long i = 0; i < N; i++) {
-            char path[4200];
-            snprintf(path, sizeof path, "%s/%06ld.png", crops_dir, i);
-            if (hy_png_write_rgb8(path, S, S, faces + (size_t)i * S * S * 3)) goto out;
-        }
-    }
+    if (crops_dir && (hy_mkdir_p(crops_dir) || !(crop_rgb = hy_malloc((size_t)S * S * 3)))) goto out;
     if (batch > N) batch = N;
-    if (!(emb = hy_malloc((size_t)N * D * sizeof(float)))) goto out;
-    if (faces && !(in = hy_malloc((size_t)batch * img_floats * sizeof(float)))) goto out;
-    if (hy_facenet_reserve(&net, (int)batch)) goto out;
+    if (!(emb = hy_malloc((size_t)N * D * sizeof(float))) || !(eb = hy_malloc((size_t)batch * D * sizeof(float))))
+        goto out;
+    if (found && !(in = hy_malloc((size_t)batch * img_floats * sizeof(float)))) goto out;
     hook_ctx hc = {trace, dump, 0};
     double t0 = hy_now();
     clock_t c0 = clock();  // process CPU time, all threads (for benchmarks on a shared machine)
     for (long i0 = 0; i0 < N; i0 += batch) {
         const int nb = (int)(N - i0 < batch ? N - i0 : batch);
-        const float *bx;
-        if (faces) {
-            for (int k = 0; k < nb; k++)
-                hy_standardize_rgb8(in + (size_t)k * img_floats, faces + (size_t)(i0 + k) * S * S * 3, S, S);
-            bx = in;
+        int slot[1024], nrun = 0;  // images of this batch that have a face (--on-no-face skip leaves some out)
+        const float *bx = x ? x + (size_t)i0 * img_floats : in;
+        if (found) {
+            for (int k = 0; k < nb; k++) {
+                const long i = i0 + k;
+                if (found[i].how == 's') {  // a row of NaN keeps the order
+                    for (int j = 0; j < D; j++) emb[(size_t)i * D + j] = NAN;
+                    continue;
+                }
+                if (prepare_face(&net, in + (size_t)nrun * img_floats, crop_rgb, images[i], &co, &found[i])) goto out;
+                if (crops_dir) {
+                    char path[4200];
+                    snprintf(path, sizeof path, "%s/%06ld.png", crops_dir, i);
+                    if (hy_png_write_rgb8(path, S, S, crop_rgb)) goto out;
+                }
+                slot[nrun++] = k;
+            }
         } else {
-            bx = x + (size_t)i0 * img_floats;
+            for (int k = 0; k < nb; k++) slot[nrun++] = k;
         }
-        const int first = i0 == 0 && (trace || dump);
-        if (hy_facenet_forward(&net, bx, nb, emb + (size_t)i0 * D, first ? on_block : NULL, &hc)) goto out;
-        if (hc.err) goto out;
-        for (int k = 0; how && k < nb; k++)  // --on-no-face skip: a row of NaN keeps the order
-            if (how[i0 + k] == 's')
-                for (int j = 0; j < D; j++) emb[(size_t)(i0 + k) * D + j] = NAN;
+        if (nrun) {
+            const int first = i0 == 0 && (trace || dump);
+            if (hy_embedder_forward(&net, bx, nrun, eb, first ? on_block : NULL, &hc)) goto out;
+            if (hc.err) goto out;
+            for (int r = 0; r < nrun; r++)  // packed rows to their images' rows
+                memcpy(emb + (size_t)(i0 + slot[r]) * D, eb + (size_t)r * D, sizeof(float) * D);
+        }
         hy_progress("embed", i0 + nb, N, t0);
     }
     double dt = hy_now() - t0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
@@ -199,9 +226,10 @@ out:
     free(x);
     free(in);
     free(emb);
-    free(faces);
-    free(how);
-    hy_facenet_free(&net);
+    free(eb);
+    free(crop_rgb);
+    free(found);
+    hy_embedder_free(&net);
     if (has_det) hy_mtcnn_free(&det);
     return status;
 }
@@ -209,13 +237,16 @@ out:
 // --- distance ---------------------------------------------------------------------------------
 
 static const char ABOUT_DISTANCE[] =
-    "Prints the Euclidean distance between the FaceNet embeddings of two faces (0 = same\n"
-    "embedding, 2 = opposite; cosine similarity = 1 - d^2/2).";
+    "Prints the Euclidean distance between two faces' embeddings in the model's own space, and\n"
+    "(on stderr, unless --quiet) the model's same-person verdict when it has a threshold:\n"
+    "  FaceNet (unit vectors): 0 = same embedding, 2 = opposite; cosine similarity = 1 - d^2/2\n"
+    "  face-api descriptor:    same person below 0.6 (face-api's FaceMatcher default)";
 
 int cmd_distance(int argc, char **argv) {
     const char *wpath = NULL, *crop = NULL, *noface = NULL, *detect = NULL;
     const opt table[] = {
-        OPT_STR("embedder", 'e', &wpath, "F.bin", "FaceNet weight file (kind facenet)", OPT_REQUIRED),
+        OPT_STR("embedder", 'e', &wpath, "F.bin", "identity model (kind facenet or faceapi_recognition)",
+                OPT_REQUIRED),
         CLI_OPTS_FACE_CROP(&detect, &crop, &noface),
         OPT_ALIAS("weights", 'w', "embedder"),
         OPT_END,
@@ -223,42 +254,36 @@ int cmd_distance(int argc, char **argv) {
     const cli_command cmd = {"distance", "-e F.bin A.png B.png [--crop MODE] [-m M.bin] [--on-no-face P]",
                              ABOUT_DISTANCE, table, NULL, 2, 2, "image"};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
-    const char *img[2] = {args.pos[0], args.pos[1]};
     face_crop_opts co;
     mtcnn_model det;
     int has_det = 0;
     if (hy_face_crop_setup(&co, crop, noface, detect, &det, &has_det)) return cli_fail("distance");
     if (co.on_no_face == NOFACE_SKIP) co.on_no_face = NOFACE_ERROR;  // a distance needs both faces
-    facenet net;
-    if (hy_facenet_load(&net, wpath)) {
+    embedder net;
+    if (hy_embedder_load(&net, wpath)) {
         if (has_det) hy_mtcnn_free(&det);
         return cli_fail("distance");
     }
-    const int S = net.input_size, D = net.emb_dim;
-    const size_t img_floats = (size_t)3 * S * S;
+    const int D = net.dim;
+    const size_t img_floats = hy_embedder_input_floats(&net);
     int status = 1;
-    uint8_t *faces = hy_malloc(2 * (size_t)S * S * 3);
+    face_found f[2];
     float *in = hy_malloc(2 * img_floats * sizeof(float)), *emb = hy_malloc(2 * (size_t)D * sizeof(float));
-    if (!faces || !in || !emb) goto out;
-    for (int k = 0; k < 2; k++) {
-        char how;
-        if (load_face(faces + (size_t)k * S * S * 3, S, img[k], &co, &how)) goto out;
-        hy_standardize_rgb8(in + k * img_floats, faces + (size_t)k * S * S * 3, S, S);
-    }
-    if (hy_facenet_forward(&net, in, 2, emb, NULL, NULL)) goto out;
-    double d2 = 0;
-    for (int j = 0; j < D; j++) {
-        const double d = (double)emb[j] - emb[D + j];
-        d2 += d * d;
-    }
-    printf("%.6f\n", sqrt(d2));
+    if (!in || !emb || find_faces(args.pos, 2, &co, f)) goto out;
+    for (int k = 0; k < 2; k++)
+        if (prepare_face(&net, in + k * img_floats, NULL, args.pos[k], &co, &f[k])) goto out;
+    if (hy_embedder_forward(&net, in, 2, emb, NULL, NULL)) goto out;
+    double d = hy_embedder_distance(emb, emb + D, D);
+    printf("%.6f\n", d);
+    if (!hy_quiet() && isfinite(net.threshold))
+        fprintf(stderr, "%s (%s threshold %g)\n", d < net.threshold ? "same person" : "different people", net.kind,
+                net.threshold);
     status = 0;
 out:
     if (status) cli_fail("distance");
-    free(faces);
     free(in);
     free(emb);
-    hy_facenet_free(&net);
+    hy_embedder_free(&net);
     if (has_det) hy_mtcnn_free(&det);
     return status;
 }

@@ -16,25 +16,38 @@
 
 static const char ABOUT[] =
     "Renders the ground-truth faces (DIR/test_latents.npy) and the reconstructions (PRED.npy, (N, 512))\n"
-    "with the generator, crops the faces, embeds them with FaceNet and writes to OUT:\n"
-    "  summary.txt / summary.csv   means and standard errors of every metric, the crop mode, the null\n"
-    "  metrics.csv                 per item: FaceNet distance, shuffled baseline, identification,\n"
-    "                              luminance pixel r, latent cosine, crop used (m mtcnn, f full, b box, s skipped)\n"
+    "with the generator, crops the faces, embeds them with every identity model (-e, repeatable) and\n"
+    "writes to OUT:\n"
+    "  summary.txt / summary.csv   means and standard errors of every metric per model (distance,\n"
+    "                              shuffled baseline, identification, same-person rate at the model's\n"
+    "                              threshold), the crop mode, the null; with -a the gender match rate,\n"
+    "                              age Pearson r and mean |age difference| of truth vs reconstruction\n"
+    "  metrics.csv                 per item: <model>_distance/_baseline/_ident/_same per model,\n"
+    "                              luminance pixel r, latent cosine, (age and p_male of both faces),\n"
+    "                              crop used (m mtcnn, f full, b box, s skipped), MTCNN's face\n"
+    "                              probability of the reconstruction (mtcnn_prob)\n"
     "  latent_summary.csv, latent_items.csv   the latent-level metrics of `hyper score`\n"
     "  comparison.png              ground truth above, reconstruction below, labelled with the distance\n"
     "  gt/                         cached ground-truth faces and embeddings (reused when unchanged)";
 
 int cmd_evaluate(int argc, char **argv) {
     int fig_scale = 1;
-    const char *dir = NULL, *pred = NULL, *g = NULL, *f = NULL, *det = NULL, *crop = NULL, *noface = NULL,
+    const char *dir = NULL, *pred = NULL, *g = NULL, *attr = NULL, *det = NULL, *crop = NULL, *noface = NULL,
                *bdir = NULL, *out = NULL;
     long n_null = 100, seed = 1;
     int batch = 16, save_faces = 0;
+    cli_list emb = {0};
     const opt table[] = {
         OPT_STR("data", 'd', &dir, "DIR", "dataset directory or .npz archive (test split)", OPT_REQUIRED),
         OPT_STR("pred", 0, &pred, "PRED.npy", "predicted latents (N_test, 512), float32/float64", OPT_REQUIRED),
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
-        OPT_STR("embedder", 'e', &f, "F.bin", "FaceNet weights", OPT_REQUIRED),
+        OPT_LIST("embedder", 'e', &emb, "[NAME=]F.bin",
+                 "identity model (FaceNet, or face-api's descriptor from make weights); repeat\n"
+                 "for several, e.g. -e facenet=F.bin -e faceapi=weights/faceapi_recognition.bin:\n"
+                 "each gets its own distances; the first ranks (required)"),
+        OPT_STR("attributes", 'a', &attr, "A.bin",
+                "face-api's age/gender model (make weights): age and gender agreement\n"
+                "of truth and reconstruction", 0),
         OPT_STR("out", 'o', &out, "OUT", "output directory", OPT_REQUIRED),
         CLI_OPTS_FACE_CROP(&det, &crop, &noface),
         OPT_STR("boundaries", 0, &bdir, "BDIR", "InterFaceGAN-style unit directions (*.npy) for attribute correlations",
@@ -51,7 +64,7 @@ int cmd_evaluate(int argc, char **argv) {
         CLI_OPT_SCALE(&fig_scale),
         OPT_END,
     };
-    const cli_command cmd = {"evaluate", "-d DIR --pred PRED.npy -g G.bin -e F.bin -o OUT [options]", ABOUT, table,
+    const cli_command cmd = {"evaluate", "-d DIR --pred PRED.npy -g G.bin -e [NAME=]F.bin... -o OUT [-a A.bin] [options]", ABOUT, table,
                              NULL, 0, 0, NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     hy_figure_set_scale(fig_scale);
@@ -62,7 +75,8 @@ int cmd_evaluate(int argc, char **argv) {
     int nb = 0, rows, cols, status = 1;
     float *Tf = NULL, *Pf = NULL;
     face_set gt = {0};
-    if (hy_study_models_open(&m, g, f, det, crop, noface)) return cli_fail("evaluate");
+    if (!emb.n) return cli_usage_error(&cmd, "--embedder F.bin is required");
+    if (hy_study_models_open(&m, g, emb.v, emb.n, attr, det, crop, noface)) return cli_fail("evaluate");
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = batch;

@@ -27,8 +27,9 @@ static const command COMMANDS[] = {
     {"generate", cmd_generate, "latents -> face images with the PGGAN generator"},
 
     // -- face models
-    {"embed", cmd_embed, "face images -> FaceNet 512-d embeddings (.npy)"},
-    {"distance", cmd_distance, "L2 distance between the FaceNet embeddings of two faces"},
+    {"embed", cmd_embed, "face images -> identity embeddings (.npy): FaceNet or face-api's descriptor"},
+    {"distance", cmd_distance, "L2 distance between the embeddings of two faces (FaceNet or face-api)"},
+    {"attributes", cmd_attributes, "age and gender of faces (face-api's age/gender network) -> CSV"},
     {"detect", cmd_detect, "MTCNN face detection: boxes, probabilities, landmarks, 160x160 crops"},
 
     // -- data, simulator, decoders

@@ -94,7 +94,7 @@ int cmd_reconstruct(int argc, char **argv) {
     snprintf(p, sizeof p, "%s/comparison.png", out);
     char title[1200];
     snprintf(title, sizeof title, "Decoder %.1000s: ground truth vs reconstruction", dpath);
-    if (hy_study_comparison_png(p, &gs, &ps, NULL, 36, title)) goto done;
+    if (hy_study_comparison_png(p, &gs, &ps, NULL, NULL, 36, title)) goto done;
     printf("reconstructed %d faces: %s/faces/, ground truth %s/gt/, %s/comparison.png\n", n, out, out, out);
     status = 0;
 done:

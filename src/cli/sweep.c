@@ -12,7 +12,8 @@
 
 static const char ABOUT[] =
     "Trains every decoder of the grid on DIR's training split, predicts the test latents, renders and\n"
-    "embeds the faces and ranks the runs by mean FaceNet distance (the study's table). Default grid:\n"
+    "embeds the faces with every identity model (-e, repeatable; optionally face-api's age/gender model,\n"
+    "-a) and ranks the runs by the first model's mean distance (the study's table). Default grid:\n"
     "models linear, linear-nobias, mlp:hidden=512, mlp:hidden=512:act=tanh,\n"
     "mlp:hidden=512x512:act=sigmoid:dropout=0.2 x epochs 700,900,1200,1500 x batch 30 with HYPER's\n"
     "recipe (named <model>_<epochs>_<batch>, plus _s<seed> with --seeds), and ols, ridge and lasso once\n"
@@ -129,14 +130,22 @@ static int write_command(const char *out_dir, int argc, char **argv) {
 int cmd_sweep(int argc, char **argv) {
     sweep_opts o;
     hy_sweep_defaults(&o);
-    const char *g = NULL, *f = NULL, *det = NULL, *crop = NULL, *noface = NULL;
+    const char *g = NULL, *attr = NULL;
+    cli_list emb = {0};
+    const char *det = NULL, *crop = NULL, *noface = NULL;
     long n_null = 100, seed = 1;
     int bf = 16, hid = 0, recipe = DEC_RECIPE_HYPER, scale = 1;
     double lr = 0;
     const opt table[] = {
         OPT_STR("data", 'd', &o.data_dir, "DIR", "dataset directory or .npz archive", OPT_REQUIRED),
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
-        OPT_STR("embedder", 'e', &f, "F.bin", "FaceNet weights", OPT_REQUIRED),
+        OPT_LIST("embedder", 'e', &emb, "[NAME=]F.bin",
+                 "identity model (FaceNet, or face-api's descriptor from make weights); repeat\n"
+                 "for several, e.g. -e facenet=F.bin -e faceapi=weights/faceapi_recognition.bin:\n"
+                 "each gets its own distances; the first ranks (required)"),
+        OPT_STR("attributes", 'a', &attr, "A.bin",
+                "face-api's age/gender model (make weights): age and gender agreement\n"
+                "of truth and reconstruction", 0),
         OPT_STR("out", 'o', &o.out_dir, "RESULTS", "results directory (created; resumed when it exists)", OPT_REQUIRED),
         OPT_SECTION("the grid"),
         OPT_FN("models", 0, parse_models, &o, "LIST", "iterative model specs (default: see above; specs below)"),
@@ -174,7 +183,8 @@ int cmd_sweep(int argc, char **argv) {
         OPT_ALIAS("mlp-hidden", 0, "hidden"),
         OPT_END,
     };
-    const cli_command cmd = {"sweep", "-d DIR -g G.bin -e F.bin -o RESULTS [options]", ABOUT, table, EPILOG, 0, 0, NULL};
+    const cli_command cmd = {"sweep", "-d DIR -g G.bin -e [NAME=]F.bin... -o RESULTS [-a A.bin] [options]", ABOUT, table,
+                             EPILOG, 0, 0, NULL};
     CLI_PARSE_OR_RETURN(&cmd, argc, argv, args);
     hy_sweep_sort_epochs(&o);
     o.recipe = (dec_recipe)recipe;
@@ -192,7 +202,8 @@ int cmd_sweep(int argc, char **argv) {
     o.mlp_hidden = hid;
     hy_figure_set_scale(scale);
     study_models m;
-    if (hy_study_models_open(&m, g, f, det, crop, noface)) return cli_fail("sweep");
+    if (!emb.n) return cli_usage_error(&cmd, "--embedder F.bin is required");
+    if (hy_study_models_open(&m, g, emb.v, emb.n, attr, det, crop, noface)) return cli_fail("sweep");
     m.ctx.n_null = (int)n_null;
     m.ctx.seed = (uint64_t)seed;
     m.ctx.batch = bf;
@@ -209,7 +220,8 @@ int cmd_sweep(int argc, char **argv) {
 static const char ABOUT_REPORT[] =
     "Collects every finished run under RESULTS/runs/ (from one sweep or several --shard sweeps\n"
     "copied into the same RESULTS), groups the seeds of each configuration and writes the report:\n"
-    "results.csv and results.md (configurations ranked by mean FaceNet distance; collapsed ones and\n"
+    "results.csv and results.md (configurations ranked by the first identity model's mean distance,\n"
+    "FaceNet by default, with every model's distance and same-person rate; collapsed ones and\n"
     "ones not better than the shuffled baseline flagged, not ranked), pairs.csv (Wilcoxon and\n"
     "sign-flip p for every two configurations, Holm-adjusted), runs.csv, chart.svg/png, when\n"
     "runs have loss curves curves.svg/png, and report.html: all of it in one self-contained page\n"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "models/faceapi.h"  // hy_faceapi_dlib_box, hy_faceapi_detector_box
 
 // "x1,y1,x2,y2": four decimal integers in 0..FACE_CROP_MAX_COORD, nothing else.
 static int parse_box(const char *s, crop_box *b) {
@@ -78,48 +79,71 @@ void hy_face_crop_describe(const face_crop_opts *o, char *buf, int len) {
     else snprintf(buf, (size_t)len, "box:%d,%d,%d,%d", o->box.x1, o->box.y1, o->box.x2, o->box.y2);
 }
 
-int hy_face_crop_choose(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h, crop_box *box,
-                     char *how) {
-    return hy_face_crop_choose_prob(o, name, rgb, w, h, box, how, NULL);
-}
-
-int hy_face_crop_choose_prob(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h,
-                             crop_box *box, char *how, float *prob) {
-    float unused;
-    if (!prob) prob = &unused;
-    *prob = o->mode == FACE_CROP_MTCNN ? 0.0f : NAN;
+int hy_face_crop_find(const face_crop_opts *o, const char *name, const uint8_t *rgb, int w, int h, face_found *f) {
+    memset(f, 0, sizeof *f);
+    f->prob = o->mode == FACE_CROP_MTCNN ? 0.0f : NAN;
     if (o->mode == FACE_CROP_FULL) {
-        *box = hy_crop_full(w, h);
-        *how = 'f';
+        f->how = 'f';
         return HY_OK;
     }
     if (o->mode == FACE_CROP_BOX) {
-        *box = o->box;
-        *how = 'b';
-        return hy_crop_check(box, w, h, name);
+        f->how = 'b';
+        return hy_crop_check(&o->box, w, h, name);
     }
+    // MTCNN runs single-threaded here: its many small products gain nothing from a second thread
+    // (800x778 photo on a quiet machine: 62 ms at 1 thread, 110 ms at 2; README "MTCNN face
+    // detection"), and on a busy machine OpenMP/OpenBLAS threads waiting for each other made a
+    // 64x64 face take ~4 s instead of ~40 ms (measured while crops for the study were taken).
+    const int threads = hy_get_threads();
+    hy_set_threads(1);
     mtcnn_face *faces = NULL;
     int n = 0, r = hy_mtcnn_detect(o->det, NULL, rgb, w, h, &faces, &n, NULL);
+    hy_set_threads(threads);
     if (r) return r;
-    int xy[4];
-    if (n > 0 && hy_mtcnn_facenet_box(faces[0].box, w, h, o->margin, 160, xy) == HY_OK) {
-        *prob = faces[0].prob;
+    if (n > 0) {
+        f->face = faces[0];  // the largest
+        f->prob = faces[0].prob;
+        f->how = 'm';
         free(faces);
-        box->x1 = xy[0], box->y1 = xy[1], box->x2 = xy[2], box->y2 = xy[3];
-        *how = 'm';
-        return hy_crop_check(box, w, h, name);
+        return HY_OK;
     }
     free(faces);
     switch (o->on_no_face) {
     case NOFACE_ERROR: return hy_err(HY_EVALUE, "%s: no face found (on-no-face policy: error)", name);
     case NOFACE_SKIP:
         hy_note("warning: %s: no face found; skipped (on-no-face policy: skip)", name);
-        *how = 's';
+        f->how = 's';
         return HY_OK;
     default:
         hy_note("warning: %s: no face found; using the whole image (on-no-face policy: fallback-full)", name);
-        *box = hy_crop_full(w, h);
-        *how = 'f';
+        f->how = 'f';
         return HY_OK;
     }
+}
+
+int hy_face_crop_box(const face_crop_opts *o, const face_found *f, crop_rule rule, const char *name, int w, int h,
+                     crop_box *box) {
+    switch (f->how) {
+    case 'f': *box = hy_crop_full(w, h); return HY_OK;
+    case 'b': *box = o->box; return hy_crop_check(box, w, h, name);
+    case 'm': break;
+    default: return hy_err(HY_EARG, "%s: no face to crop (skipped)", name);
+    }
+    int r, xy[4];
+    if (rule == CROP_RULE_FACENET) {
+        if ((r = hy_mtcnn_facenet_box(f->face.box, w, h, o->margin, 160, xy)) == HY_OK)
+            box->x1 = xy[0], box->y1 = xy[1], box->x2 = xy[2], box->y2 = xy[3];
+    } else if (rule == CROP_RULE_FACE_CHIP) r = hy_faceapi_dlib_box(f->face.lm, w, h, box);
+    else r = hy_faceapi_detector_box(f->face.box, w, h, box);
+    if (r) return hy_err(HY_EVALUE, "%s: the detected face's crop has no pixels in the %dx%d image", name, w, h);
+    return hy_crop_check(box, w, h, name);
+}
+
+int hy_face_crop_choose(const face_crop_opts *o, crop_rule rule, const char *name, const uint8_t *rgb, int w, int h,
+                        crop_box *box, char *how) {
+    face_found f;
+    int r = hy_face_crop_find(o, name, rgb, w, h, &f);
+    if (r) return r;
+    *how = f.how;
+    return f.how == 's' ? HY_OK : hy_face_crop_box(o, &f, rule, name, w, h, box);
 }

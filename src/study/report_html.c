@@ -133,11 +133,11 @@ static double holm_vs_next(const study_results *res, int i) {
 }
 
 static void ranking(FILE *f, const study_results *res) {
-    fputs("<h2 id=\"ranking\">Ranked configurations</h2>\n<div class=\"wide\"><table>\n<tr><th>rank</th><th class=\"l\">configuration</th>"
-          "<th>seeds</th><th>mean FaceNet distance</th><th>s.e. items</th><th>s.e. seeds</th><th>baseline</th>"
+    fprintf(f, "<h2 id=\"ranking\">Ranked configurations</h2>\n<div class=\"wide\"><table>\n<tr><th>rank</th><th class=\"l\">configuration</th>"
+          "<th>seeds</th><th>mean %s distance</th><th>s.e. items</th><th>s.e. seeds</th><th>baseline</th>"
           "<th>below baseline p</th><th>vs next: Holm p</th><th>null p</th><th>latent cosine</th>"
-          "<th>latent ident.</th><th>spread</th><th>FaceNet ident.</th><th>pixel r</th><th class=\"l\">flags</th></tr>\n",
-          f);
+          "<th>latent ident.</th><th>spread</th><th>%s ident.</th><th>pixel r</th><th class=\"l\">flags</th></tr>\n",
+          hy_report_rank_model(res), hy_report_rank_model(res));
     for (int i = 0; i < res->n_configs; i++) {
         const config_summary *c = &res->configs[i];
         fprintf(f, "<tr%s><td>", c->rank ? "" : " class=\"flag\"");
@@ -210,10 +210,10 @@ static void pairs(FILE *f, const study_results *res) {
 
 // Every run, in report order: its numbers, comparison strip and loss curve.
 static void runs(FILE *f, const study_results *res, const char *outdir) {
-    fputs("<h2 id=\"runs\">Runs</h2>\n<p class=\"small\">Each run's first test items: ground truth above, "
-          "reconstruction below, d = FaceNet distance of the pair. The whole picture is "
+    fprintf(f, "<h2 id=\"runs\">Runs</h2>\n<p class=\"small\">Each run's first test items: ground truth above, "
+          "reconstruction below, d = %s distance of the pair. The whole picture is "
           "<code>runs/&lt;name&gt;/comparison.png</code>.</p>\n",
-          f);
+          hy_report_rank_model(res));
     char p[4400];
     for (int i = 0; i < res->n_configs; i++) {
         const config_summary *c = &res->configs[i];

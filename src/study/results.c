@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,12 @@ static int read_run(run_data *d, const char *dir) {
     double *c[3];
     int n, m;
     snprintf(p, sizeof p, "%s/metrics.csv", dir);
-    const char *mnames[3] = {"item", "facenet_distance", "baseline"};
+    char dcol[64] = "facenet_distance", bcol[64] = "baseline";  // runs scored before models were named
+    if (d->s.n_models > 0) {
+        snprintf(dcol, sizeof dcol, "%s_distance", d->s.models[0].name);
+        snprintf(bcol, sizeof bcol, "%s_baseline", d->s.models[0].name);
+    }
+    const char *mnames[3] = {"item", dcol, bcol};
     if ((r = read_columns(p, mnames, 3, c, &n, 0))) return r;
     r = check_items(p, c[0], n);
     free(c[0]);
@@ -235,6 +241,25 @@ static int one_sided_p(double *p, const double *a, const double *b, double shift
     return k ? hy_stat_signflip(p, tmp, k, HY_ALT_GREATER, HY_STAT_DEFAULT_FLIPS, HY_RESULTS_FLIP_SEED) : HY_OK;
 }
 
+// The identity model called `name` among a run's, or NULL.
+static const model_summary *find_model(const run_summary *r, const char *name) {
+    for (int j = 0; j < r->n_models; j++)
+        if (!strcmp(r->models[j].name, name)) return &r->models[j];
+    return NULL;
+}
+
+// Mean over c's seeds of the double at byte offset `off` in model `name`'s summary (seeds
+// without that model and NaN values left out; NaN when none).
+static double model_seed_mean(const config_summary *c, const run_data *runs, const char *name, size_t off,
+                              double *tmp) {
+    int q = 0;
+    for (int s = 0; s < c->n_seeds; s++) {
+        const model_summary *y = find_model(&runs[c->runs[s]].s, name);
+        if (y) memcpy(&tmp[q++], (const char *)y + off, sizeof(double));
+    }
+    return finite_mean(tmp, q);
+}
+
 // Aggregates the seeds of configuration c (its runs and n_items already set) and sets its flags.
 static int summarise(config_summary *c, const run_data *runs, double *tmp) {
     int k = c->n_seeds, n = c->n_items;
@@ -267,7 +292,26 @@ static int summarise(config_summary *c, const run_data *runs, double *tmp) {
     SEED_MEAN(pixel_r, pixel_r);
     SEED_MEAN(mtcnn_share, mtcnn_share);
     SEED_MEAN(mtcnn_prob, mtcnn_prob);
+    SEED_MEAN(gender_match, gender_match);
+    SEED_MEAN(age_r, age_r);
 #undef SEED_MEAN
+    // identity models, by name, as the first seed lists them
+    const run_summary *first = &runs[c->runs[0]].s;
+    c->n_models = first->n_models;
+    for (int m = 0; m < c->n_models; m++) {
+        model_summary *x = &c->models[m];
+        *x = first->models[m];
+        x->dist_mean = model_seed_mean(c, runs, x->name, offsetof(model_summary, dist_mean), tmp);
+        x->dist_se = model_seed_mean(c, runs, x->name, offsetof(model_summary, dist_se), tmp);
+        x->threshold = model_seed_mean(c, runs, x->name, offsetof(model_summary, threshold), tmp);
+        x->same_rate = model_seed_mean(c, runs, x->name, offsetof(model_summary, same_rate), tmp);
+        x->shuffled_same = model_seed_mean(c, runs, x->name, offsetof(model_summary, shuffled_same), tmp);
+        x->null_p = NAN;  // the largest over seeds, as for the ranking model
+        for (int s = 0; s < k; s++) {
+            const model_summary *y = find_model(&runs[c->runs[s]].s, x->name);
+            if (y && isfinite(y->null_p) && !(x->null_p >= y->null_p)) x->null_p = y->null_p;
+        }
+    }
     c->ident_latent = finite_mean(c->ident, n);  // per item, so older run.csv files (no column) have it too
     c->dist_se_seeds = NAN;
     if (k > 1) {

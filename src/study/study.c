@@ -14,8 +14,6 @@
 #include "base/npy.h"
 #include "base/rng.h"
 
-#define FACE_SIZE 160  // FaceNet input
-
 void hy_study_defaults(study_ctx *c) {
     memset(c, 0, sizeof *c);
     hy_face_crop_parse(&c->crop, NULL, NULL);
@@ -27,21 +25,30 @@ void hy_study_defaults(study_ctx *c) {
 
 void hy_face_set_free(face_set *s) {
     free(s->rgb);
-    free(s->emb);
+    for (int m = 0; m < STUDY_MAX_MODELS; m++) free(s->emb[m]);
+    free(s->age);
+    free(s->p_male);
     free(s->how);
     free(s->prob);
     memset(s, 0, sizeof *s);
 }
 
-static int face_set_alloc(face_set *s, int n, int R, int emb_dim) {
+static int face_set_alloc(face_set *s, int n, int R, const study_ctx *c) {
     memset(s, 0, sizeof *s);
     s->n = n;
     s->R = R;
     s->rgb = hy_malloc((size_t)n * R * R * 3);
-    s->emb = hy_malloc((size_t)n * emb_dim * sizeof(float));
     s->how = hy_calloc((size_t)n + 1, 1);
     s->prob = hy_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    if (!s->rgb || !s->emb || !s->how || !s->prob) {
+    int ok = s->rgb && s->how && s->prob;
+    for (int m = 0; m < c->n_models; m++)
+        ok &= (s->emb[m] = hy_malloc((size_t)n * c->model[m].e->dim * sizeof(float))) != NULL;
+    if (c->attr) {
+        s->age = hy_malloc((size_t)n * sizeof(float));
+        s->p_male = hy_malloc((size_t)n * sizeof(float));
+        ok &= s->age && s->p_male;
+    }
+    if (!ok) {
         hy_face_set_free(s);
         return HY_ENOMEM;
     }
@@ -49,47 +56,70 @@ static int face_set_alloc(face_set *s, int n, int R, int emb_dim) {
     return HY_OK;
 }
 
-// Crops, standardises and embeds images [from, to) of s (already rendered), in batches.
+// Crops and embeds images [from, to) of s (already rendered) in batches: MTCNN (or the fixed crop)
+// runs once per image; each identity model, and the age/gender model, cuts its own box from it
+// (facecrop.h) and prepares its own input.
 static int embed_set(study_ctx *c, face_set *s, int from, int to, const char *label) {
-    int R = s->R, D = c->net->emb_dim, B = c->batch > 0 ? c->batch : 16;
-    size_t img = (size_t)3 * FACE_SIZE * FACE_SIZE;
-    float *in = hy_malloc(img * (size_t)B * sizeof(float)), *out = hy_malloc((size_t)B * D * sizeof(float));
-    int *slot = hy_malloc(sizeof(int) * (size_t)B), r = HY_OK;
-    if (!in || !out || !slot) {
-        r = HY_ENOMEM;
-        goto done;
+    const int R = s->R, B = c->batch > 0 ? c->batch : 16, M = c->n_models;
+    const int A = c->attr ? c->attr->input_size : 0;
+    float *in[STUDY_MAX_MODELS] = {0}, *out[STUDY_MAX_MODELS] = {0}, *ain = NULL, *age = NULL, *pm = NULL;
+    int *slot = hy_malloc(sizeof(int) * (size_t)B), r = slot ? HY_OK : HY_ENOMEM;
+    for (int m = 0; m < M && !r; m++) {
+        in[m] = hy_malloc(hy_embedder_input_floats(c->model[m].e) * (size_t)B * sizeof(float));
+        out[m] = hy_malloc((size_t)B * c->model[m].e->dim * sizeof(float));
+        if (!in[m] || !out[m]) r = HY_ENOMEM;
+    }
+    if (!r && A) {
+        ain = hy_malloc(sizeof(float) * 3 * (size_t)A * A * B);
+        age = hy_malloc(sizeof(float) * B), pm = hy_malloc(sizeof(float) * B);
+        if (!ain || !age || !pm) r = HY_ENOMEM;
     }
     for (int i0 = from; i0 < to && !r; i0 += B) {
         int nb = 0;
-        for (int i = i0; i < to && i < i0 + B; i++) {
+        for (int i = i0; i < to && i < i0 + B && !r; i++) {
             char name[96];
             snprintf(name, sizeof name, "%s %d", label, i);
             const uint8_t *rgb = s->rgb + (size_t)i * R * R * 3;
+            face_found f;
             crop_box box;
-            if ((r = hy_face_crop_choose_prob(&c->crop, name, rgb, R, R, &box, &s->how[i], &s->prob[i]))) break;
-            if (s->how[i] == 's') {
-                for (int k = 0; k < D; k++) s->emb[(size_t)i * D + k] = NAN;
+            if ((r = hy_face_crop_find(&c->crop, name, rgb, R, R, &f))) break;
+            s->how[i] = f.how;
+            s->prob[i] = f.prob;
+            if (f.how == 's') {
+                for (int m = 0; m < M; m++)
+                    for (int k = 0; k < c->model[m].e->dim; k++) s->emb[m][(size_t)i * c->model[m].e->dim + k] = NAN;
+                if (A) s->age[i] = s->p_male[i] = NAN;
                 continue;
             }
-            if ((r = hy_face_preprocess(in + (size_t)nb * img, NULL, FACE_SIZE, rgb, R, R, &box))) break;
+            for (int m = 0; m < M && !r; m++) {
+                const embedder *e = c->model[m].e;
+                if (!(r = hy_face_crop_box(&c->crop, &f, e->rule, name, R, R, &box)))
+                    r = hy_embedder_prepare(e, in[m] + (size_t)nb * hy_embedder_input_floats(e), NULL, rgb, R, R, &box);
+            }
+            if (!r && A && !(r = hy_face_crop_box(&c->crop, &f, CROP_RULE_DETECTOR, name, R, R, &box)))
+                r = hy_faceapi_prepare(ain + (size_t)nb * 3 * A * A, A, rgb, R, R, &box);
             slot[nb++] = i;
         }
         if (r || nb == 0) continue;
-        if ((r = hy_facenet_forward(c->net, in, nb, out, NULL, NULL))) break;
-        for (int k = 0; k < nb; k++) memcpy(s->emb + (size_t)slot[k] * D, out + (size_t)k * D, sizeof(float) * D);
+        for (int m = 0; m < M && !r; m++) {
+            const int D = c->model[m].e->dim;
+            if ((r = hy_embedder_forward(c->model[m].e, in[m], nb, out[m], NULL, NULL))) break;
+            for (int k = 0; k < nb; k++) memcpy(s->emb[m] + (size_t)slot[k] * D, out[m] + (size_t)k * D, sizeof(float) * D);
+        }
+        if (!r && A && !(r = hy_faceapi_agegender_forward(c->attr, ain, nb, age, pm, NULL, NULL)))
+            for (int k = 0; k < nb; k++) s->age[slot[k]] = age[k], s->p_male[slot[k]] = pm[k];
     }
-done:
-    free(in);
-    free(out);
-    free(slot);
+    for (int m = 0; m < M; m++) free(in[m]), free(out[m]);
+    free(ain), free(age), free(pm), free(slot);
     return r;
 }
 
-// Faces are rendered and embedded a FaceNet batch at a time, so that each face is finished in
+// Faces are rendered and embedded a face-model batch at a time, so that each face is finished in
 // turn and the progress (every face costs the same) counts finished faces.
 int hy_study_faces(study_ctx *c, const float *z, int n, const char *label, face_set *out) {
     int R = c->gen->resolution, L = c->gen->latent, B = c->batch > 0 ? c->batch : 16;
-    int r = face_set_alloc(out, n, R, c->net->emb_dim);
+    if (c->n_models < 1) return hy_err(HY_EARG, "study: no identity model to embed the faces with");
+    int r = face_set_alloc(out, n, R, c);
     if (r) return r;
     float *img = hy_malloc(sizeof(float) * 3 * (size_t)R * R);
     if (!img) {
@@ -118,15 +148,32 @@ static void cache_key(study_ctx *c, const float *T, int n, char *key, int len) {
     char crop[128];
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
     uint32_t lat = hy_crc32(0, T, sizeof(float) * (size_t)n * c->gen->latent);
-    uint32_t g = c->gen->file_crc, f = hy_crc32(0, c->net->wf.buf, c->net->wf.size);
-    snprintf(key, (size_t)len, "n=%d latents_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s\n", n, lat, g, f,
-             crop);
+    uint32_t g = c->gen->file_crc;
+    int k = snprintf(key, (size_t)len, "n=%d latents_crc=%08x generator_crc=%08x", n, lat, g);
+    for (int m = 0; m < c->n_models && k < len; m++) {
+        const wfile *wf = c->model[m].e->wf;
+        k += snprintf(key + k, (size_t)(len - k), " %s_crc=%08x", c->model[m].name, hy_crc32(0, wf->buf, wf->size));
+    }
+    if (c->attr && k < len)
+        k += snprintf(key + k, (size_t)(len - k), " attributes_crc=%08x", hy_crc32(0, c->attr->wf.buf, c->attr->wf.size));
+    if (k < len) snprintf(key + k, (size_t)(len - k), " crop=%s\n", crop);
+}
+
+// Reads an (n, d) float32 .npy into dst.
+static int read_rows(const char *path, int n, int d, float *dst) {
+    npy_f32 e;
+    int r = hy_npy_read_f32(path, &e, 1);
+    if (r) return r;
+    if (e.ndim != 2 || e.dims[0] != n || e.dims[1] != d) r = hy_err(HY_ESHAPE, "%s: cached array is not (%d, %d)", path, n, d);
+    else memcpy(dst, e.data, sizeof(float) * (size_t)n * d);
+    hy_npy_free_f32(&e);
+    return r;
 }
 
 static int load_cached(study_ctx *c, int n, const char *dir, face_set *out) {
-    int R = c->gen->resolution, D = c->net->emb_dim, r;
+    int R = c->gen->resolution, r;
     char p[4200];
-    if ((r = face_set_alloc(out, n, R, D))) return r;
+    if ((r = face_set_alloc(out, n, R, c))) return r;
     for (int i = 0; i < n; i++) {
         snprintf(p, sizeof p, "%s/faces/%06d.png", dir, i);
         int w, h;
@@ -140,16 +187,21 @@ static int load_cached(study_ctx *c, int n, const char *dir, face_set *out) {
         memcpy(out->rgb + (size_t)i * R * R * 3, rgb, (size_t)R * R * 3);
         free(rgb);
     }
-    snprintf(p, sizeof p, "%s/embeddings.npy", dir);
-    npy_f32 e;
-    if ((r = hy_npy_read_f32(p, &e, 1))) goto fail;
-    if (e.ndim != 2 || e.dims[0] != n || e.dims[1] != D) {
-        hy_npy_free_f32(&e);
-        r = hy_err(HY_ESHAPE, "%s: cached embeddings do not match (%d, %d)", p, n, D);
-        goto fail;
+    for (int m = 0; m < c->n_models; m++) {
+        snprintf(p, sizeof p, "%s/embeddings_%s.npy", dir, c->model[m].name);
+        if ((r = read_rows(p, n, c->model[m].e->dim, out->emb[m]))) goto fail;
     }
-    memcpy(out->emb, e.data, sizeof(float) * (size_t)n * D);
-    hy_npy_free_f32(&e);
+    if (c->attr) {
+        float *a = hy_malloc(sizeof(float) * 2 * (size_t)n);
+        snprintf(p, sizeof p, "%s/attributes.npy", dir);
+        if (!a || (r = read_rows(p, n, 2, a))) {
+            free(a);
+            r = r ? r : HY_ENOMEM;
+            goto fail;
+        }
+        for (int i = 0; i < n; i++) out->age[i] = a[2 * i], out->p_male[i] = a[2 * i + 1];
+        free(a);
+    }
     snprintf(p, sizeof p, "%s/crops.txt", dir);
     FILE *f = hy_fopen_read(p);
     if (!f || !fgets(out->how, n + 1, f) || (int)strlen(out->how) != n) {
@@ -165,7 +217,7 @@ fail:
 }
 
 int hy_study_gt_faces(study_ctx *c, const float *T, int n, const char *cache_dir, face_set *out) {
-    char key[512], p[4200], old[512] = {0};
+    char key[1024], p[4200], old[1024] = {0};
     cache_key(c, T, n, key, sizeof key);
     snprintf(p, sizeof p, "%s/key.txt", cache_dir);
     FILE *f = hy_fopen_read(p);
@@ -188,8 +240,22 @@ int hy_study_gt_faces(study_ctx *c, const float *T, int n, const char *cache_dir
         snprintf(p, sizeof p, "%s/faces/%06d.png", cache_dir, i);
         if ((r = hy_png_write_rgb8(p, R, R, out->rgb + (size_t)i * R * R * 3))) goto fail;
     }
-    snprintf(p, sizeof p, "%s/embeddings.npy", cache_dir);
-    if ((r = hy_npy_write_f32(p, 2, (int64_t[]){n, c->net->emb_dim}, out->emb))) goto fail;
+    for (int m = 0; m < c->n_models; m++) {
+        snprintf(p, sizeof p, "%s/embeddings_%s.npy", cache_dir, c->model[m].name);
+        if ((r = hy_npy_write_f32(p, 2, (int64_t[]){n, c->model[m].e->dim}, out->emb[m]))) goto fail;
+    }
+    if (c->attr) {
+        float *a = hy_malloc(sizeof(float) * 2 * (size_t)n);
+        if (!a) {
+            r = HY_ENOMEM;
+            goto fail;
+        }
+        for (int i = 0; i < n; i++) a[2 * i] = out->age[i], a[2 * i + 1] = out->p_male[i];
+        snprintf(p, sizeof p, "%s/attributes.npy", cache_dir);
+        r = hy_npy_write_f32(p, 2, (int64_t[]){n, 2}, a);
+        free(a);
+        if (r) goto fail;
+    }
     hy_outfile o;
     snprintf(p, sizeof p, "%s/crops.txt", cache_dir);
     if ((r = hy_out_open(&o, p))) goto fail;
@@ -207,15 +273,6 @@ fail:
 
 // --- metrics ----------------------------------------------------------------------------
 
-static double emb_dist(const float *a, const float *b, int d) {
-    double s = 0;
-    for (int k = 0; k < d; k++) {
-        double t = (double)a[k] - b[k];
-        s += t * t;
-    }
-    return sqrt(s);
-}
-
 static double luminance_r(const uint8_t *a, const uint8_t *b, int npix) {
     double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
     for (int i = 0; i < npix; i++) {
@@ -227,10 +284,15 @@ static double luminance_r(const uint8_t *a, const uint8_t *b, int npix) {
     return va > 0 && vb > 0 ? cov / sqrt(va * vb) : 0.0;
 }
 
+// An identity model's name as text: facenet -> FaceNet, faceapi -> face-api, others as given.
+static const char *model_label(const char *name) {
+    return !strcmp(name, "facenet") ? "FaceNet" : !strcmp(name, "faceapi") ? "face-api" : name;
+}
+
 // Layout (units, x the figure scale): a title line, a legend line, then rows of item columns,
 // each a ground-truth face above its reconstruction and a label below them.
 int hy_study_comparison_png(const char *path, const face_set *gt, const face_set *rec, const double *dist,
-                         int max_items, const char *title) {
+                         const char *dist_name, int max_items, const char *title) {
     int n = gt->n < max_items ? gt->n : max_items, cols = n < 9 ? n : 9, rows = (n + cols - 1) / cols;
     int S = hy_figure_scale(), T = COMPARISON_THUMB * S, pad = COMPARISON_PAD * S, lab = COMPARISON_LABEL * S,
         left = 70 * S, head = COMPARISON_HEAD * S;
@@ -243,8 +305,9 @@ int hy_study_comparison_png(const char *path, const face_set *gt, const face_set
             if (isfinite(dist[i])) sum += dist[i], k++;
         if (k) snprintf(mean, sizeof mean, "; mean d %.3f over %d items", sum / k, k);
     }
-    snprintf(legend, sizeof legend, "top: ground truth   bottom: reconstruction%s%s%s",
-             dist ? "   d: FaceNet distance of the pair (lower = closer)" : "", mean,
+    char dname[128] = "";
+    if (dist) snprintf(dname, sizeof dname, "   d: %.40s distance of the pair (lower = closer)", dist_name ? dist_name : "FaceNet");
+    snprintf(legend, sizeof legend, "top: ground truth   bottom: reconstruction%s%s%s", dname, mean,
              n < gt->n ? "; first items only" : "");
     int need = 8 * S + hy_text_width(legend, S) + 8 * S, need_t = 8 * S + hy_text_width(title, S) + 8 * S;
     if (W < need) W = need;
@@ -284,111 +347,174 @@ static int write_text(const char *path, const char *text) {
     return hy_out_commit(&o);
 }
 
-int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const face_set *gt, const char *outdir,
-                   const double *bdirs, char (*bnames)[128], int n_bound, int save_faces, run_summary *sum) {
-    int L = c->gen->latent, D = c->net->emb_dim, R = c->gen->resolution, r;
-    if (n < 2) return hy_err(HY_ESHAPE, "evaluation needs at least 2 test items, got %d", n);
-    if ((r = hy_mkdir_p(outdir))) return r;
-    face_set rec = {0};
-    double *dist = NULL, *base = NULL, *ident = NULL, *pix = NULL, *Pd = NULL, *Td = NULL, *nullm = NULL;
-    met_report lat = {0};
-    char *summary = NULL;
-    if ((r = hy_study_faces(c, P, n, "reconstruction", &rec))) goto out;
-    dist = hy_calloc((size_t)n, sizeof *dist);
-    base = hy_calloc((size_t)n, sizeof *base);
-    ident = hy_calloc((size_t)n, sizeof *ident);
-    pix = hy_calloc((size_t)n, sizeof *pix);
-    Pd = hy_malloc(sizeof(double) * (size_t)n * L);
-    Td = hy_malloc(sizeof(double) * (size_t)n * L);
-    summary = hy_malloc(16384);
-    if (!dist || !base || !ident || !pix || !Pd || !Td || !summary) {
-        r = HY_ENOMEM;
-        goto out;
-    }
-    // per item
+// Per-item numbers of one identity model m: distance, shuffled baseline, identification, and
+// with a threshold the same-person verdict and the rate of non-matching pairs under it.
+typedef struct {
+    double *dist, *base, *ident, *same, *shuf_same;
+} model_items;
+
+static int model_items_alloc(model_items *x, int n) {
+    x->dist = hy_calloc((size_t)n, sizeof(double));
+    x->base = hy_calloc((size_t)n, sizeof(double));
+    x->ident = hy_calloc((size_t)n, sizeof(double));
+    x->same = hy_calloc((size_t)n, sizeof(double));
+    x->shuf_same = hy_calloc((size_t)n, sizeof(double));
+    return x->dist && x->base && x->ident && x->same && x->shuf_same ? HY_OK : HY_ENOMEM;
+}
+
+static void model_items_free(model_items *x) {
+    free(x->dist), free(x->base), free(x->ident), free(x->same), free(x->shuf_same);
+    memset(x, 0, sizeof *x);
+}
+
+// Fills x for model m; returns the number of items with a face in both images.
+static int model_item_metrics(const face_set *gt, const face_set *rec, int m, int D, double thr, int n, model_items *x) {
     int valid = 0;
     for (int i = 0; i < n; i++) {
-        pix[i] = luminance_r(gt->rgb + (size_t)i * R * R * 3, rec.rgb + (size_t)i * R * R * 3, R * R);
-        const float *ri = rec.emb + (size_t)i * D, *gi = gt->emb + (size_t)i * D;
-        if (gt->how[i] == 's' || rec.how[i] == 's') {
-            dist[i] = base[i] = ident[i] = NAN;
+        const float *ri = rec->emb[m] + (size_t)i * D, *gi = gt->emb[m] + (size_t)i * D;
+        if (gt->how[i] == 's' || rec->how[i] == 's') {
+            x->dist[i] = x->base[i] = x->ident[i] = x->same[i] = x->shuf_same[i] = NAN;
             continue;
         }
-        dist[i] = emb_dist(ri, gi, D);
-        double sb = 0, si = 0;
+        x->dist[i] = hy_embedder_distance(ri, gi, D);
+        double sb = 0, si = 0, ss = 0;
         int k = 0;
         for (int j = 0; j < n; j++) {
             if (j == i || gt->how[j] == 's') continue;
-            double dj = emb_dist(ri, gt->emb + (size_t)j * D, D);
+            double dj = hy_embedder_distance(ri, gt->emb[m] + (size_t)j * D, D);
             sb += dj;
-            si += dist[i] < dj ? 1.0 : dist[i] == dj ? 0.5 : 0.0;
+            si += x->dist[i] < dj ? 1.0 : x->dist[i] == dj ? 0.5 : 0.0;
+            ss += dj < thr;
             k++;
         }
-        base[i] = k ? sb / k : NAN;
-        ident[i] = k ? si / k : NAN;
+        x->base[i] = k ? sb / k : NAN;
+        x->ident[i] = k ? si / k : NAN;
+        x->same[i] = isfinite(thr) ? (double)(x->dist[i] < thr) : NAN;
+        x->shuf_same[i] = isfinite(thr) && k ? ss / k : NAN;
         valid++;
     }
-    if (valid < 2) {
-        r = hy_err(HY_EVALUE, "%s: fewer than 2 test items have a detected face in both images", outdir);
-        goto out;
-    }
-    double dm, dse, bm, bse, im, ise, pm, pse;
-    {
-        double *tmp = hy_malloc(sizeof(double) * (size_t)n);
-        if (!tmp) {
-            r = HY_ENOMEM;
-            goto out;
-        }
-        int k = 0;
-#define MEAN_SE(arr, m, se)                                             \
-    k = 0;                                                              \
-    for (int i = 0; i < n; i++)                                         \
-        if (isfinite(arr[i])) tmp[k++] = arr[i];                        \
-    hy_met_mean_se(tmp, k, &m, &se);
-        MEAN_SE(dist, dm, dse);
-        MEAN_SE(base, bm, bse);
-        MEAN_SE(ident, im, ise);
-        MEAN_SE(pix, pm, pse);
-#undef MEAN_SE
-        free(tmp);
-    }
-    // random-latent null at the image level
-    double null_p = NAN, null_mean = NAN, null_sd = NAN;
-    if (c->n_null > 0) {
-        float *z = hy_malloc(sizeof(float) * (size_t)c->n_null * L);
-        nullm = hy_calloc((size_t)c->n_null, sizeof(double));
-        if (!z || !nullm) {
-            free(z);
-            r = HY_ENOMEM;
-            goto out;
-        }
-        mt19937 rng;
-        hy_mt_seed(&rng, c->seed);
-        hy_mt_randn_f32(&rng, z, (long)c->n_null * L);
-        face_set nf;
-        r = hy_study_faces(c, z, c->n_null, "null latent", &nf);
-        free(z);
-        if (r) goto out;
+    return valid;
+}
+
+// mean and s.e. over the finite values of a[0..n); *k gets their count
+static void mean_se_finite(const double *a, int n, double *m, double *se, int *k) {
+    double *t = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    int c = 0;
+    for (int i = 0; t && i < n; i++)
+        if (isfinite(a[i])) t[c++] = a[i];
+    if (c) hy_met_mean_se(t, c, m, se);
+    else *m = *se = NAN;
+    if (k) *k = c;
+    free(t);
+}
+
+// Random-latent null per model: K latents rendered and embedded like reconstructions;
+// null_k = mean_i d(e(r_k), e(gt_i)); p = (1 + #{null_k <= dmean[m]}) / (1 + K).
+static int image_null(study_ctx *c, const face_set *gt, int n, const double *dmean, double *p, double *mean,
+                      double *sd) {
+    const int L = c->gen->latent;
+    for (int m = 0; m < c->n_models; m++) p[m] = mean[m] = sd[m] = NAN;
+    if (c->n_null <= 0) return HY_OK;
+    float *z = hy_malloc(sizeof(float) * (size_t)c->n_null * L);
+    if (!z) return HY_ENOMEM;
+    mt19937 rng;
+    hy_mt_seed(&rng, c->seed);
+    hy_mt_randn_f32(&rng, z, (long)c->n_null * L);
+    face_set nf;
+    int r = hy_study_faces(c, z, c->n_null, "null latent", &nf);
+    free(z);
+    if (r) return r;
+    for (int m = 0; m < c->n_models; m++) {
+        const int D = c->model[m].e->dim;
         int below = 0, used = 0;
         double s1 = 0, s2 = 0;
         for (int k = 0; k < c->n_null; k++) {
             if (nf.how[k] == 's') continue;
             double s = 0;
-            int m = 0;
+            int q = 0;
             for (int i = 0; i < n; i++)
-                if (gt->how[i] != 's') s += emb_dist(nf.emb + (size_t)k * D, gt->emb + (size_t)i * D, D), m++;
-            nullm[used] = s / m;
-            below += nullm[used] <= dm;
-            s1 += nullm[used], s2 += nullm[used] * nullm[used];
+                if (gt->how[i] != 's') s += hy_embedder_distance(nf.emb[m] + (size_t)k * D, gt->emb[m] + (size_t)i * D, D), q++;
+            double v = s / q;
+            below += v <= dmean[m];
+            s1 += v, s2 += v * v;
             used++;
         }
-        hy_face_set_free(&nf);
         if (used) {
-            null_p = (1.0 + below) / (1.0 + used);
-            null_mean = s1 / used;
-            null_sd = used > 1 ? sqrt(fmax(0, (s2 - s1 * s1 / used) / (used - 1))) : 0;
+            p[m] = (1.0 + below) / (1.0 + used);
+            mean[m] = s1 / used;
+            sd[m] = used > 1 ? sqrt(fmax(0, (s2 - s1 * s1 / used) / (used - 1))) : 0;
         }
     }
+    hy_face_set_free(&nf);
+    return HY_OK;
+}
+
+// Image-space attribute agreement over the items with a face in both images: gender match rate,
+// age Pearson r, mean |age difference|.
+static void attribute_agreement(const face_set *gt, const face_set *rec, int n, double *gmatch, double *age_r,
+                                double *age_mae, int *k_out) {
+    double *a = malloc(sizeof(double) * (size_t)n), *b = malloc(sizeof(double) * (size_t)n);
+    int k = 0, match = 0;
+    double mae = 0;
+    for (int i = 0; a && b && i < n; i++) {
+        if (!isfinite(gt->age[i]) || !isfinite(rec->age[i])) continue;
+        a[k] = gt->age[i], b[k] = rec->age[i];
+        match += (gt->p_male[i] > 0.5f) == (rec->p_male[i] > 0.5f);
+        mae += fabs(a[k] - b[k]);
+        k++;
+    }
+    *gmatch = k ? (double)match / k : NAN;
+    *age_r = k > 2 ? hy_met_pearson(a, 1, b, 1, k) : NAN;
+    *age_mae = k ? mae / k : NAN;
+    *k_out = k;
+    free(a), free(b);
+}
+
+int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const face_set *gt, const char *outdir,
+                   const double *bdirs, char (*bnames)[128], int n_bound, int save_faces, run_summary *sum) {
+    const int L = c->gen->latent, R = c->gen->resolution, M = c->n_models;
+    int r;
+    if (n < 2) return hy_err(HY_ESHAPE, "evaluation needs at least 2 test items, got %d", n);
+    if ((r = hy_mkdir_p(outdir))) return r;
+    face_set rec = {0};
+    model_items mi[STUDY_MAX_MODELS] = {0};
+    double *pix = NULL, *Pd = NULL, *Td = NULL;
+    met_report lat = {0};
+    char *summary = NULL;
+    if ((r = hy_study_faces(c, P, n, "reconstruction", &rec))) goto out;
+    pix = hy_calloc((size_t)n, sizeof *pix);
+    Pd = hy_malloc(sizeof(double) * (size_t)n * L);
+    Td = hy_malloc(sizeof(double) * (size_t)n * L);
+    summary = hy_malloc(32768);
+    r = pix && Pd && Td && summary ? HY_OK : HY_ENOMEM;
+    for (int m = 0; m < M && !r; m++) r = model_items_alloc(&mi[m], n);
+    if (r) goto out;
+    // per item
+    int valid = 0;
+    for (int m = 0; m < M; m++)
+        valid = model_item_metrics(gt, &rec, m, c->model[m].e->dim, c->model[m].e->threshold, n, &mi[m]);
+    for (int i = 0; i < n; i++)
+        pix[i] = luminance_r(gt->rgb + (size_t)i * R * R * 3, rec.rgb + (size_t)i * R * R * 3, R * R);
+    if (valid < 2) {
+        r = hy_err(HY_EVALUE, "%s: fewer than 2 test items have a detected face in both images", outdir);
+        goto out;
+    }
+    double dm[STUDY_MAX_MODELS], dse[STUDY_MAX_MODELS], bm[STUDY_MAX_MODELS], bse[STUDY_MAX_MODELS],
+        im[STUDY_MAX_MODELS], ise[STUDY_MAX_MODELS], sm[STUDY_MAX_MODELS], sse[STUDY_MAX_MODELS],
+        hm[STUDY_MAX_MODELS], hse[STUDY_MAX_MODELS], pm, pse;
+    for (int m = 0; m < M; m++) {
+        mean_se_finite(mi[m].dist, n, &dm[m], &dse[m], NULL);
+        mean_se_finite(mi[m].base, n, &bm[m], &bse[m], NULL);
+        mean_se_finite(mi[m].ident, n, &im[m], &ise[m], NULL);
+        mean_se_finite(mi[m].same, n, &sm[m], &sse[m], NULL);
+        mean_se_finite(mi[m].shuf_same, n, &hm[m], &hse[m], NULL);
+    }
+    mean_se_finite(pix, n, &pm, &pse, NULL);
+    double null_p[STUDY_MAX_MODELS], null_mean[STUDY_MAX_MODELS], null_sd[STUDY_MAX_MODELS];
+    if ((r = image_null(c, gt, n, dm, null_p, null_mean, null_sd))) goto out;
+    double gmatch = NAN, age_r = NAN, age_mae = NAN;
+    int n_attr = 0;
+    if (c->attr) attribute_agreement(gt, &rec, n, &gmatch, &age_r, &age_mae, &n_attr);
     // latent-level metrics
     for (size_t k = 0; k < (size_t)n * L; k++) Pd[k] = P[k], Td[k] = T[k];
     if ((r = hy_met_report_compute(&lat, Pd, Td, n, L, c->n_null_latent, c->seed, bdirs, bnames, n_bound))) goto out;
@@ -413,19 +539,41 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
     hy_outfile o;
     snprintf(p, sizeof p, "%s/metrics.csv", outdir);
     if ((r = hy_out_open(&o, p))) goto out;
-    fprintf(o.fp, "item,facenet_distance,baseline,ident,pixel_r,latent_cosine,crop_gt,crop_recon,mtcnn_prob\n");
-    for (int i = 0; i < n; i++)
-        fprintf(o.fp, "%d,%.6f,%.6f,%.4f,%.6f,%.6f,%c,%c,%.6f\n", i, dist[i], base[i], ident[i], pix[i], lat.cosine[i],
-                gt->how[i], rec.how[i], isnan(rec.prob[i]) ? NAN : (double)rec.prob[i]);
+    fprintf(o.fp, "item");
+    for (int m = 0; m < M; m++) {
+        const char *nm = c->model[m].name;
+        fprintf(o.fp, ",%s_distance,%s_baseline,%s_ident,%s_same", nm, nm, nm, nm);
+    }
+    fprintf(o.fp, ",pixel_r,latent_cosine%s,crop_gt,crop_recon,mtcnn_prob\n",
+            c->attr ? ",age_true,age_recon,p_male_true,p_male_recon" : "");
+    for (int i = 0; i < n; i++) {
+        fprintf(o.fp, "%d", i);
+        for (int m = 0; m < M; m++)
+            fprintf(o.fp, ",%.6f,%.6f,%.4f,%.0f", mi[m].dist[i], mi[m].base[i], mi[m].ident[i], mi[m].same[i]);
+        fprintf(o.fp, ",%.6f,%.6f", pix[i], lat.cosine[i]);
+        if (c->attr) fprintf(o.fp, ",%.3f,%.3f,%.5f,%.5f", gt->age[i], rec.age[i], gt->p_male[i], rec.p_male[i]);
+        fprintf(o.fp, ",%c,%c,%.6f\n", gt->how[i], rec.how[i], isnan(rec.prob[i]) ? NAN : (double)rec.prob[i]);
+    }
     if ((r = hy_out_commit(&o))) goto out;
     snprintf(p, sizeof p, "%s/summary.csv", outdir);
     if ((r = hy_out_open(&o, p))) goto out;
     fprintf(o.fp, "metric,mean,se,n\n");
-    fprintf(o.fp, "facenet_distance,%.6f,%.6f,%d\n", dm, dse, valid);
-    fprintf(o.fp, "shuffled_baseline,%.6f,%.6f,%d\n", bm, bse, valid);
-    fprintf(o.fp, "facenet_identification,%.6f,%.6f,%d\n", im, ise, valid);
+    for (int m = 0; m < M; m++) {
+        const char *nm = c->model[m].name;
+        fprintf(o.fp, "%s_distance,%.6f,%.6f,%d\n", nm, dm[m], dse[m], valid);
+        fprintf(o.fp, "%s_shuffled_baseline,%.6f,%.6f,%d\n", nm, bm[m], bse[m], valid);
+        fprintf(o.fp, "%s_identification,%.6f,%.6f,%d\n", nm, im[m], ise[m], valid);
+        fprintf(o.fp, "%s_threshold,%.6g,,\n", nm, c->model[m].e->threshold);
+        fprintf(o.fp, "%s_same_rate,%.6g,%.6g,%d\n", nm, sm[m], sse[m], valid);
+        fprintf(o.fp, "%s_shuffled_same_rate,%.6g,%.6g,%d\n", nm, hm[m], hse[m], valid);
+        fprintf(o.fp, "%s_null_p,%.6g,,%d\n", nm, null_p[m], c->n_null);
+    }
     fprintf(o.fp, "pixel_luminance_r,%.6f,%.6f,%d\n", pm, pse, n);
-    fprintf(o.fp, "null_p,%.6g,,%d\n", null_p, c->n_null);
+    if (c->attr) {
+        fprintf(o.fp, "gender_match,%.6g,,%d\n", gmatch, n_attr);
+        fprintf(o.fp, "age_r,%.6g,,%d\n", age_r, n_attr);
+        fprintf(o.fp, "age_abs_diff,%.6g,,%d\n", age_mae, n_attr);
+    }
     fprintf(o.fp, "latent_cosine,%.6f,%.6f,%d\n", cm, cse, n);
     fprintf(o.fp, "latent_identification,%.6f,%.6f,%d\n", lim, lise, n);
     fprintf(o.fp, "collapse_spread_ratio,%.6f,,%d\n", lat.spread_pred / lat.spread_true, n);
@@ -440,27 +588,38 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
     if ((r = hy_met_report_write_csv(&lat, p, p2))) goto out;
     char crop[128];
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
-    int skipped = n - valid, fallback = 0;
+    int fallback = 0;
     for (int i = 0; i < n; i++) fallback += (c->crop.mode == FACE_CROP_MTCNN) && (gt->how[i] == 'f' || rec.how[i] == 'f');
-    int len = snprintf(summary, 16384,
+    int len = snprintf(summary, 32768,
                        "test items:                 %d (%d with a face in both images, %d MTCNN fallbacks to the full image)\n"
-                       "crop:                       %s\n"
-                       "FaceNet distance:           %.4f +/- %.4f (s.e.)\n"
-                       "shuffled-pair baseline:     %.4f +/- %.4f\n"
-                       "FaceNet identification:     %.3f +/- %.3f (chance 0.5)\n"
-                       "pixel luminance r:          %.3f +/- %.3f\n"
-                       "random-latent null:         %d latents, mean %.4f sd %.4f, p = %.4g\n"
-                       "latent cosine:              %.4f +/- %.4f\n"
-                       "latent 2-way identification: %.3f +/- %.3f (chance 0.5)\n"
-                       "collapse (spread ratio):    %.3f (1 = as varied as the truth; near 0 = one face)\n"
-                       "effective rank pred/true:   %.2f / %.2f\n",
-                       n, valid, fallback, crop, dm, dse, bm, bse, im, ise, pm, pse, c->n_null, null_mean, null_sd,
-                       null_p, cm, cse, lim, lise, lat.spread_pred / lat.spread_true, lat.erank_pred, lat.erank_true);
-    if (!isnan(face_share) && len > 0 && len < 16384)
-        snprintf(summary + len, (size_t)(16384 - len),
+                       "crop:                       %s\n",
+                       n, valid, fallback, crop);
+    for (int m = 0; m < M; m++) {
+        char label[64], thr[96] = "no same-person threshold";
+        snprintf(label, sizeof label, "%s distance:", c->model[m].name);
+        if (isfinite(c->model[m].e->threshold))
+            snprintf(thr, sizeof thr, "same person (< %.3g): %.3f, shuffled pairs %.3f", c->model[m].e->threshold, sm[m],
+                     hm[m]);
+        len += snprintf(summary + len, 32768 - (size_t)len,
+                        "%-27s %.4f +/- %.4f (s.e.); shuffled-pair baseline %.4f; identification %.3f (chance 0.5)\n"
+                        "%-27s %s; random-latent null: %d latents, mean %.4f sd %.4f, p = %.4g\n",
+                        label, dm[m], dse[m], bm[m], im[m], "", thr, c->n_null, null_mean[m], null_sd[m], null_p[m]);
+    }
+    if (c->attr)
+        len += snprintf(summary + len, 32768 - (size_t)len,
+                        "attributes (face-api):      gender match %.3f, age r %.3f, mean |age difference| %.2f years "
+                        "(%d items)\n", gmatch, age_r, age_mae, n_attr);
+    len += snprintf(summary + len, 32768 - (size_t)len,
+                    "pixel luminance r:          %.3f +/- %.3f\n"
+                    "latent cosine:              %.4f +/- %.4f\n"
+                    "latent 2-way identification: %.3f +/- %.3f (chance 0.5)\n"
+                    "collapse (spread ratio):    %.3f (1 = as varied as the truth; near 0 = one face)\n"
+                    "effective rank pred/true:   %.2f / %.2f\n",
+                    pm, pse, cm, cse, lim, lise, lat.spread_pred / lat.spread_true, lat.erank_pred, lat.erank_true);
+    if (!isnan(face_share) && len > 0 && len < 32768)
+        snprintf(summary + len, (size_t)(32768 - len),
                  "MTCNN faces (p >= %.1f):     %.3f of the reconstructions (mean probability %.3f; 0 where none)\n",
                  STUDY_FACE_P, face_share, face_prob);
-    (void)skipped;
     snprintf(p, sizeof p, "%s/summary.txt", outdir);
     if ((r = write_text(p, summary))) goto out;
     snprintf(p, sizeof p, "%s/comparison.png", outdir);
@@ -469,7 +628,7 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
         snprintf(title, sizeof title, "%.150s (%s%.150s): ground truth vs reconstruction", sum->name,
                  strncmp(sum->model, "from ", 5) ? "model " : "", sum->model[0] ? sum->model : "?");
     else snprintf(title, sizeof title, "%.300s: ground truth vs reconstruction", outdir);
-    if ((r = hy_study_comparison_png(p, gt, &rec, dist, 36, title))) goto out;
+    if ((r = hy_study_comparison_png(p, gt, &rec, mi[0].dist, model_label(c->model[0].name), 36, title))) goto out;
     if (save_faces) {
         snprintf(p, sizeof p, "%s/pred_faces", outdir);
         if ((r = hy_mkdir_p(p))) goto out;
@@ -479,12 +638,12 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
         }
     }
     if (sum) {
-        sum->dist_mean = dm;
-        sum->dist_se = dse;
-        sum->baseline = bm;
-        sum->null_p = null_p;
+        sum->dist_mean = dm[0];
+        sum->dist_se = dse[0];
+        sum->baseline = bm[0];
+        sum->null_p = null_p[0];
         sum->cosine = cm;
-        sum->ident_acc = im;
+        sum->ident_acc = im[0];
         sum->collapse = lat.spread_pred / lat.spread_true;
         sum->pixel_r = pm;
         sum->erank = lat.erank_pred;
@@ -492,30 +651,72 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
         sum->ident_latent = lim;
         sum->mtcnn_share = face_share;
         sum->mtcnn_prob = face_prob;
+        sum->gender_match = gmatch;
+        sum->age_r = age_r;
+        sum->n_models = M;
+        for (int m = 0; m < M; m++) {
+            model_summary *x = &sum->models[m];
+            snprintf(x->name, sizeof x->name, "%s", c->model[m].name);
+            x->dist_mean = dm[m], x->dist_se = dse[m], x->threshold = c->model[m].e->threshold;
+            x->same_rate = sm[m], x->shuffled_same = hm[m], x->null_p = null_p[m];
+        }
     }
 out:
     hy_face_set_free(&rec);
     hy_met_report_free(&lat);
-    free(dist), free(base), free(ident), free(pix), free(Pd), free(Td), free(nullm), free(summary);
+    for (int m = 0; m < M; m++) model_items_free(&mi[m]);
+    free(pix), free(Pd), free(Td), free(summary);
     return r;
 }
 
 // --- loading ----------------------------------------------------------------------------
 
-int hy_study_models_open(study_models *m, const char *g, const char *f, const char *detect, const char *crop,
-                      const char *on_no_face) {
+// "NAME=PATH" or "PATH" -> name, path; the default name is the kind's short name.
+static int model_spec(const char *spec, char name[32], const char **path) {
+    const char *eq = strchr(spec, '=');
+    size_t k = eq ? (size_t)(eq - spec) : 0;
+    int named = eq && k >= 1 && k <= 24;
+    for (size_t i = 0; named && i < k; i++)
+        named = (spec[i] >= 'a' && spec[i] <= 'z') || (spec[i] >= 'A' && spec[i] <= 'Z') ||
+                (spec[i] >= '0' && spec[i] <= '9') || spec[i] == '_' || spec[i] == '-';
+    if (eq && !named)
+        return hy_err(HY_EARG, "identity model '%s': NAME in NAME=PATH must be 1-24 of A-Z a-z 0-9 _ -", spec);
+    name[0] = 0;
+    if (named) memcpy(name, spec, k), name[k] = 0;
+    *path = named ? eq + 1 : spec;
+    return HY_OK;
+}
+
+int hy_study_models_open(study_models *m, const char *g, const char *const *embedders, int n_embedders,
+                         const char *attributes, const char *detect, const char *crop, const char *on_no_face) {
     memset(m, 0, sizeof *m);
     hy_study_defaults(&m->ctx);
+    if (n_embedders > STUDY_MAX_MODELS)
+        return hy_err(HY_EARG, "%d identity models given, at most %d", n_embedders, STUDY_MAX_MODELS);
     int r = hy_face_crop_setup(&m->ctx.crop, crop, on_no_face, detect, &m->det, &m->has_det);
     if (r) return r;
     if (m->has_det) m->ctx.crop.det = &m->det;
     if ((r = hy_pggan_load(&m->gen, g))) goto fail;
     m->has_gen = 1;
     m->ctx.gen = &m->gen;
-    if (f) {
-        if ((r = hy_facenet_load(&m->net, f))) goto fail;
-        m->has_net = 1;
-        m->ctx.net = &m->net;
+    for (int k = 0; k < n_embedders; k++) {
+        study_model *sm = &m->ctx.model[k];
+        const char *path = NULL;
+        if ((r = model_spec(embedders[k], sm->name, &path))) goto fail;
+        if ((r = hy_embedder_load(&m->emb[k], path))) goto fail;
+        m->n_emb = m->ctx.n_models = k + 1;
+        sm->e = &m->emb[k];
+        if (!sm->name[0]) snprintf(sm->name, sizeof sm->name, "%s", sm->e->type == EMBEDDER_FACENET ? "facenet" : "faceapi");
+        for (int j = 0; j < k; j++)
+            if (!strcmp(m->ctx.model[j].name, sm->name)) {
+                r = hy_err(HY_EARG, "two identity models are named '%s'; name them with NAME=PATH", sm->name);
+                goto fail;
+            }
+    }
+    if (attributes) {
+        if ((r = hy_faceapi_agegender_load(&m->attr, attributes))) goto fail;
+        m->has_attr = 1;
+        m->ctx.attr = &m->attr;
     }
     return HY_OK;
 fail:
@@ -525,7 +726,8 @@ fail:
 
 void hy_study_models_close(study_models *m) {
     if (m->has_gen) hy_pggan_free(&m->gen);
-    if (m->has_net) hy_facenet_free(&m->net);
+    for (int k = 0; k < m->n_emb; k++) hy_embedder_free(&m->emb[k]);
+    if (m->has_attr) hy_faceapi_agegender_free(&m->attr);
     if (m->has_det) hy_mtcnn_free(&m->det);
     memset(m, 0, sizeof *m);
 }

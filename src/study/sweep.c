@@ -73,7 +73,7 @@ static int write_run(group_job *j, const sweep_run *run, const decoder *dec) {
     free(P);
     if (!r) {
         hy_outfile f;
-        char line[1024];
+        char line[2048];
         snprintf(p, sizeof p, "%s/run.csv", tmp);
         hy_report_format_csv(line, sizeof line, 0, &s);
         if (!(r = hy_out_open(&f, p))) {
@@ -150,7 +150,7 @@ static int run_done(const char *out_dir, const char *name) {
 }
 
 // One line naming everything a finished run's numbers depend on besides its own decoder settings
-// (those are in its name): the data, the generator, FaceNet and MTCNN files (CRC-32s), the crop,
+// (those are in its name): the data, the generator, the identity and age/gender model files (CRC-32s), the crop,
 // the null and the decoder options shared by the grid, each exactly (exact_double: --lr
 // 0.0010000004 is not --lr 0.001).
 // The shortest decimal form of v that reads back as exactly v (0.001 stays "0.001", and
@@ -169,22 +169,29 @@ static void setup_line(const sweep_opts *o, const study_ctx *c, const hy_dataset
         d = hy_crc32(d, sp[i]->fmri, sizeof(double) * (size_t)sp[i]->n * sp[i]->v);
         d = hy_crc32(d, sp[i]->lat, sizeof(double) * (size_t)sp[i]->n * sp[i]->d);
     }
-    char crop[128], lr[32];
+    char crop[128], lr[32], models[512] = "";
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
     exact_double(lr, sizeof lr, o->lr);
+    // every identity model by name (one FaceNet: "facenet_crc=...", as before several models), then
+    // the age/gender model
+    for (int m = 0; m < c->n_models; m++)
+        snprintf(models + strlen(models), sizeof models - strlen(models), "%s_crc=%08x ", c->model[m].name,
+                 hy_crc32(0, c->model[m].e->wf->buf, c->model[m].e->wf->size));
+    if (c->attr)
+        snprintf(models + strlen(models), sizeof models - strlen(models), "attributes_crc=%08x ",
+                 hy_crc32(0, c->attr->wf.buf, c->attr->wf.size));
     snprintf(line, len,
-             "data_crc=%08x generator_crc=%08x facenet_crc=%08x crop=%s n_null=%d n_null_latent=%d null_seed=%llu "
+             "data_crc=%08x generator_crc=%08x %scrop=%s n_null=%d n_null_latent=%d null_seed=%llu "
              "zscore=%d recipe=%s seed=%llu lr=%s mlp_hidden=%d\n",
-             d, c->gen->file_crc, hy_crc32(0, c->net->wf.buf, c->net->wf.size), crop, c->n_null, c->n_null_latent,
-             (unsigned long long)c->seed, o->zscore, hy_dec_recipe_name(o->recipe), (unsigned long long)o->seed, lr,
-             o->mlp_hidden);
+             d, c->gen->file_crc, models, crop, c->n_null, c->n_null_latent, (unsigned long long)c->seed, o->zscore,
+             hy_dec_recipe_name(o->recipe), (unsigned long long)o->seed, lr, o->mlp_hidden);
 }
 
 // OUT/setup.txt records the setup of the runs in OUT. A sweep resumed (or a shard added) with
 // another setup would rank runs made with different data, models or options side by side, so it
 // is refused; a new OUT starts with the record.
 static int check_setup(const sweep_opts *o, const study_ctx *c, const hy_dataset *ds) {
-    char p[4200], want[1024], have[1024];
+    char p[4200], want[2048], have[2048];
     setup_line(o, c, ds, want, sizeof want);
     snprintf(p, sizeof p, "%s/setup.txt", o->out_dir);
     FILE *f = hy_fopen_read(p);
@@ -419,7 +426,9 @@ int hy_sweep_report(const char *out_dir, int *n_runs) {
     study_results res;
     int r = hy_results_load(&res, out_dir);
     if (r) return r;
-    r = hy_report_write(out_dir, &res, "Decoders ranked by FaceNet distance");
+    char title[96];
+    snprintf(title, sizeof title, "Decoders ranked by %s distance", hy_report_rank_model(&res));
+    r = hy_report_write(out_dir, &res, title);
     if (n_runs) *n_runs = res.n_runs;
     hy_results_free(&res);
     return r;

@@ -1,4 +1,4 @@
-// fuzz_models.c - libFuzzer target: the PGGAN, FaceNet and MTCNN loaders (on top of the
+// fuzz_models.c - libFuzzer target: the PGGAN, FaceNet, MTCNN and face-api loaders (on top of the
 // weight-file reader) on arbitrary bytes, with the CRCs recomputed so that mutations reach
 // each loader's config/tensor-shape validation; generators up to 16x16 also run once.
 // Seeds: tests/fixtures/*tiny.bin and tests/fuzz/seeds/models (PGGAN at 4x4 and 8x8, a few KB).
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/faceapi.h"
 #include "models/facenet.h"
 #include "fuzz_util.h"
 #include "models/mtcnn.h"
@@ -22,6 +23,10 @@ static int load_any(const char *path) {
     if (hy_pggan_load(&g, path) == 0) ok = 1, hy_pggan_free(&g);
     if (hy_facenet_load(&f, path) == 0) ok = 1, hy_facenet_free(&f);
     if (hy_mtcnn_load(&m, path) == 0) ok = 1, hy_mtcnn_free(&m);
+    faceapi_recog fr;
+    faceapi_agegender fa;
+    if (hy_faceapi_recog_load(&fr, path) == 0) ok = 1, hy_faceapi_recog_free(&fr);
+    if (hy_faceapi_agegender_load(&fa, path) == 0) ok = 1, hy_faceapi_agegender_free(&fa);
     return ok ? 0 : -1;
 }
 
@@ -35,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *p = fz_tmp_write(".bin", copy, size);
     free(copy);
     if (!p) return 0;
-    // the kind field decides which loader can succeed; try all three (wrong kinds must fail cleanly)
+    // the kind field decides which loader can succeed; try them all (wrong kinds must fail cleanly)
     pggan g;
     if (hy_pggan_load(&g, p) == 0) {
         fz_wf_assert_loaded(&g.wf);
@@ -58,6 +63,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (hy_mtcnn_load(&m, p) == 0) {
         fz_wf_assert_loaded(&m.wf);
         hy_mtcnn_free(&m);
+    }
+    faceapi_recog fr;
+    if (hy_faceapi_recog_load(&fr, p) == 0) {
+        fz_wf_assert_loaded(&fr.wf);
+        hy_faceapi_recog_free(&fr);
+    }
+    faceapi_agegender fa;
+    if (hy_faceapi_agegender_load(&fa, p) == 0) {
+        fz_wf_assert_loaded(&fa.wf);
+        hy_faceapi_agegender_free(&fa);
     }
     return 0;
 }

@@ -31,7 +31,7 @@ seed_dir() {  # target -> fixture globs
     png) ls tests/fixtures/png/*.png 2>/dev/null;;
     jpeg) ls tests/fixtures/jpeg/*.jpg 2>/dev/null;;
     dataset) ls tests/fixtures/npy/*.npy tests/fixtures/*/*.npy 2>/dev/null;;
-    models) ls tests/fixtures/*tiny.bin tests/fuzz/seeds/models/* 2>/dev/null;;
+    models) ls tests/fixtures/*tiny.bin tests/fixtures/faceapi_tiny_*.bin tests/fuzz/seeds/models/* 2>/dev/null;;
     *) ls tests/fuzz/seeds/$1/* tests/fixtures/$1/* 2>/dev/null || true;;
   esac
 }
