@@ -895,6 +895,9 @@ START_TEST(d16_concurrent_sweeps_and_option_checks) {
         {"sweep -d D -g G -e F -o O --epochs 5,9,5", "--epochs: 5 is listed twice"},
         {"train -d D --model linear -o O --weight-decay -1", "--weight-decay: '-1' must be >= 0"},
         {"train -d D --model ridge -o O --alpha-min 10 --alpha-max 1", "--alpha-min 10 must be below --alpha-max 1"},
+        // defect 10: 2^32 + 1 wrapped to 1 through a 32-bit sscanf (the box crop's case is in test_study.c)
+        {"sweep -d D -g G -e F -o O --shard 4294967297/2", "--shard: '4294967297/2' is not i/n with 1 <= i <= n"},
+        {"sweep -d D -g G -e F -o O --shard 1/99999999999999999999", "is not i/n with 1 <= i <= n"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         rc = run_hyper(&out, "%s", bad[k].args);
