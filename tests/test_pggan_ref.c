@@ -18,6 +18,7 @@
 #include "nn/ops.h"
 #include "testutil.h"
 #include "pggan_random.h"  // write_random
+#include "recording.h"     // record, forget, rel_diff
 
 // Reference vs torch, per layer: |C - torch| <= 1e-4 * max(1, max|ref|). Both are float32 at
 // the outputs; the reference accumulates in double, torch in float (oneDNN blocking), so they
@@ -30,38 +31,6 @@
 // grows with depth: measured worst 2.5e-5 (AVX-512 and AVX2) and 2.0e-5 (im2col + sgemm) at
 // 128x128.conv1.pn of the 6-stage, 8-channel case (PN over 8 channels only), 4x below this.
 #define FAST_RTOL 1e-4
-
-// --- a hook that records every layer ------------------------------------------------------
-
-#define MAX_LAYERS 64
-typedef struct {
-    int n;
-    char name[MAX_LAYERS][32];
-    int c[MAX_LAYERS], h[MAX_LAYERS], w[MAX_LAYERS];
-    float *x[MAX_LAYERS];
-} recording;
-
-static void record(void *user, const char *name, const float *x, int c, int h, int w) {
-    recording *r = user;
-    ck_assert_int_lt(r->n, MAX_LAYERS);
-    size_t len = (size_t)c * h * w;
-    snprintf(r->name[r->n], sizeof r->name[0], "%s", name);
-    r->c[r->n] = c, r->h[r->n] = h, r->w[r->n] = w;
-    r->x[r->n] = malloc(len * sizeof(float));
-    memcpy(r->x[r->n], x, len * sizeof(float));
-    r->n++;
-}
-
-static void forget(recording *r) {
-    for (int i = 0; i < r->n; i++) free(r->x[i]);
-    r->n = 0;
-}
-
-// max |a - b| / max(1, max |b|) over len floats
-static double rel_diff(const float *a, const float *b, size_t len) {
-    tensor_stats s = hy_stats_f32(b, len);
-    return hy_max_abs_diff(a, b, len) / fmax(1.0, fmax(fabs(s.min), fabs(s.max)));
-}
 
 // --- reference vs torch -----------------------------------------------------------------------
 

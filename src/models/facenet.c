@@ -620,3 +620,84 @@ int hy_facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_h
     hy_blas_threads_end(blas_threads);
     return HY_OK;
 }
+
+// --- reference forward ----------------------------------------------------------------------
+//
+// The spec's network image by image in plain NCHW with the naive ops of src/nn (hy_conv2d_ref
+// with double accumulation, hy_max_pool2d, hy_residual_add, hy_relu, hy_dense_ref): what the
+// channel-major, packed-GEMM forward above is tested against (tests/test_facenet_ref.c). It
+// reads the raw conv weights (unscaled; the block scale is applied to the up-conv output, as in
+// facenet-pytorch) and uses lane 0's buffers, reserved for one image.
+
+// out (cout, ho, wo) = conv(in (cin, h, w)) + b, then ReLU where the unit has one
+static void ref_conv(float *out, const float *in, const facenet_conv *c, int h, int w) {
+    conv_shape s = {c->cin, h, w, c->cout, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw};
+    hy_conv2d_ref(out, in, c->w, c->b, 1, &s);
+    if (c->hy_relu) hy_relu(out, (size_t)c->cout * hy_conv2d_out_h(&s) * hy_conv2d_out_w(&s));
+}
+
+// One block on one image. x (cin, h, w) is the input; the branches write their outputs at their
+// channel offsets of cat (ccat, ho, wo). A residual block then updates x in place:
+// x = act(x + scale * (Wup cat + bup)) (u holds the up-conv output) and returns x; any other
+// block returns cat.
+static float *ref_block(const facenet_block *b, float *x, float *cat, float *t1, float *t2, float *u) {
+    const size_t hwo = (size_t)b->ho * b->wo;
+    size_t off = 0;  // channels of cat written so far
+    for (int j = 0; j < b->nbranch; j++) {
+        const facenet_branch *br = &b->br[j];
+        if (br->pool) {  // MaxPool2d(3, stride 2), floor
+            hy_max_pool2d(cat + off * hwo, x, 1, b->cin, b->h, b->w, 3, 2, 0);
+            off += (size_t)b->cin;
+            continue;
+        }
+        const float *cur = x;
+        int h = b->h, w = b->w;
+        for (int k = 0; k < br->nconv; k++) {  // the branch's convs in sequence; the last into cat
+            const facenet_conv *c = &br->conv[k];
+            float *dst = k + 1 == br->nconv ? cat + off * hwo : (k == 0 ? t1 : t2);
+            ref_conv(dst, cur, c, h, w);
+            h = out_size(h, c->kh, c->sh, c->ph);
+            w = out_size(w, c->kw, c->sw, c->pw);
+            cur = dst;
+        }
+        off += (size_t)br->conv[br->nconv - 1].cout;
+    }
+    if (!b->residual) return cat;
+    ref_conv(u, cat, &b->up, b->ho, b->wo);
+    hy_residual_add(x, u, b->scale, (size_t)b->cin * hwo);
+    if (b->hy_relu) hy_relu(x, (size_t)b->cin * hwo);
+    return x;
+}
+
+int hy_facenet_forward_ref(facenet *f, const float *in, int n, float *emb, facenet_hook hook, void *user) {
+    if (n < 1) return hy_err(HY_EARG, "facenet: batch size %d must be >= 1", n);
+    const size_t img = (size_t)3 * f->input_size * f->input_size;
+    for (size_t k = 0; k < (size_t)n * img; k++)
+        if (!isfinite(in[k])) return hy_err(HY_EVALUE, "facenet: input has non-finite values");
+    int rc = reserve_lane(f, &f->lane[0], 1);
+    if (rc) return rc;
+    facenet_buffers *B = &f->lane[0];
+    const int C = f->feat_dim, D = f->emb_dim;
+    for (int i = 0; i < n; i++) {
+        float *x = B->x, *y = B->y;
+        memcpy(x, in + (size_t)i * img, img * sizeof(float));
+        // stem, repeat_1 (Block35) x5, mixed_6a, repeat_2 (Block17) x10, mixed_7a, repeat_3
+        // (Block8) x5, block8: each block's output becomes the next one's input
+        for (int bi = 0; bi < f->nblocks; bi++) {
+            const facenet_block *b = &f->blk[bi];
+            float *o = ref_block(b, x, y, B->t1, B->t2, B->img0);
+            if (o == y) y = x, x = o;
+            if (hook && i == 0) hook(user, b->name, x, b->cout, b->ho, b->wo);
+        }
+        // head: AdaptiveAvgPool2d(1) -> last_linear (last_bn folded in) -> L2 normalise
+        const facenet_block *lb = &f->blk[f->nblocks - 1];
+        float *e = emb + (size_t)i * D;
+        hy_global_avg_pool(B->feat, x, 1, C, lb->ho * lb->wo);
+        if (hook && i == 0) hook(user, "avgpool_1a", B->feat, C, 1, 1);
+        hy_dense_ref(e, B->feat, f->lin_w, f->lin_b, 1, C, D);
+        if (hook && i == 0) hook(user, "last_linear", e, D, 1, 1);
+        hy_l2_normalize(e, 1, D, 1e-12f);
+        if (hook && i == 0) hook(user, "embedding", e, D, 1, 1);
+    }
+    return HY_OK;
+}
