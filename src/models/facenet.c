@@ -78,8 +78,60 @@ static int load_conv(facenet *f, facenet_conv *c, const char *wname, const char 
 
 static int out_size(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1; }
 
-// Builds block `name` from spec `bs` (or a single stem conv when bs == NULL and k != NULL, or
-// the stem max-pool when both are NULL) on input (cin, h, w).
+// Branch i of spec s on input (cin, h, w): its convs in sequence (names branchK or branchK.j)
+// or the 3x3/2 max-pool; gives its output channels and size.
+static int add_branch(facenet *f, facenet_branch *br, const char *name, int i, const brspec *s, int cin, int h, int w,
+                      int *cout, int *ho, int *wo) {
+    char wn[128], bn[128];
+    int c = cin, rc;
+    if (s->nconv == 0) {
+        br->pool = 1;
+        h = out_size(h, 3, 2, 0);
+        w = out_size(w, 3, 2, 0);
+    }
+    for (int j = 0; j < s->nconv; j++) {
+        if (s->seq) {
+            snprintf(wn, sizeof wn, "%s.branch%d.%d.conv.weight", name, i, j);
+            snprintf(bn, sizeof bn, "%s.branch%d.%d.conv.bias", name, i, j);
+        } else {
+            snprintf(wn, sizeof wn, "%s.branch%d.conv.weight", name, i);
+            snprintf(bn, sizeof bn, "%s.branch%d.conv.bias", name, i);
+        }
+        if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1))) return rc;
+        c = br->conv[j].cout;
+        h = out_size(h, s->k[j].kh, s->k[j].s, s->k[j].ph);
+        w = out_size(w, s->k[j].kw, s->k[j].s, s->k[j].pw);
+    }
+    br->nconv = s->nconv;
+    *cout = c, *ho = h, *wo = w;
+    return HY_OK;
+}
+
+// A stem unit as a one-branch block: the conv `name`.conv (stem != NULL) or the 3x3/2 max-pool.
+static int add_stem(facenet *f, facenet_block *b, const char *name, const ksp *stem, int *ccat, int *ho, int *wo) {
+    b->nbranch = 1;
+    if (!stem) {
+        b->br[0].pool = 1;
+        *ccat = b->cin;
+        *ho = out_size(b->h, 3, 2, 0);
+        *wo = out_size(b->w, 3, 2, 0);
+        return HY_OK;
+    }
+    char wn[128], bn[128];
+    snprintf(wn, sizeof wn, "%s.conv.weight", name);
+    snprintf(bn, sizeof bn, "%s.conv.bias", name);
+    int rc = load_conv(f, &b->br[0].conv[0], wn, bn, b->cin, *stem, 1);
+    if (rc) return rc;
+    b->br[0].nconv = 1;
+    *ccat = b->br[0].conv[0].cout;
+    *ho = out_size(b->h, stem->kh, stem->s, stem->ph);
+    *wo = out_size(b->w, stem->kw, stem->s, stem->pw);
+    return HY_OK;
+}
+
+// Builds block `name` from spec `bs` (or a stem unit when bs == NULL: the conv `stem`, or the
+// max-pool when stem is NULL too) on input (cin, h, w). A residual block gets its 1x1 up-conv
+// (concat -> cin channels), its scale and its final ReLU.
 static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp *stem, int cin, int h, int w,
                      int residual, float scale, int hy_relu) {
     if (f->nblocks >= FACENET_MAX_POINTS) return hy_err(HY_EFORMAT, "%s: too many blocks", f->wf.path);
@@ -89,61 +141,26 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
     b->cin = cin;
     b->h = h;
     b->w = w;
-    char wn[128], bn[128];
     int rc, ccat = 0, ho = -1, wo = -1;
-    if (!bs) {  // stem: one branch, one conv or the pool
-        b->nbranch = 1;
-        if (stem) {
-            snprintf(wn, sizeof wn, "%s.conv.weight", name);
-            snprintf(bn, sizeof bn, "%s.conv.bias", name);
-            if ((rc = load_conv(f, &b->br[0].conv[0], wn, bn, cin, *stem, 1))) return rc;
-            b->br[0].nconv = 1;
-            ccat = b->br[0].conv[0].cout;
-            ho = out_size(h, stem->kh, stem->s, stem->ph);
-            wo = out_size(w, stem->kw, stem->s, stem->pw);
-        } else {
-            b->br[0].pool = 1;
-            ccat = cin;
-            ho = out_size(h, 3, 2, 0);
-            wo = out_size(w, 3, 2, 0);
-        }
-    } else {
-        b->nbranch = bs->nbranch;
-        for (int i = 0; i < bs->nbranch; i++) {
-            const brspec *s = &bs->br[i];
-            facenet_branch *br = &b->br[i];
-            int c = cin, hh = h, ww = w;
-            if (s->nconv == 0) {
-                br->pool = 1;
-                hh = out_size(h, 3, 2, 0);
-                ww = out_size(w, 3, 2, 0);
-            }
-            for (int j = 0; j < s->nconv; j++) {
-                if (s->seq) {
-                    snprintf(wn, sizeof wn, "%s.branch%d.%d.conv.weight", name, i, j);
-                    snprintf(bn, sizeof bn, "%s.branch%d.%d.conv.bias", name, i, j);
-                } else {
-                    snprintf(wn, sizeof wn, "%s.branch%d.conv.weight", name, i);
-                    snprintf(bn, sizeof bn, "%s.branch%d.conv.bias", name, i);
-                }
-                if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1))) return rc;
-                c = br->conv[j].cout;
-                hh = out_size(hh, s->k[j].kh, s->k[j].s, s->k[j].ph);
-                ww = out_size(ww, s->k[j].kw, s->k[j].s, s->k[j].pw);
-            }
-            br->nconv = s->nconv;
-            if (i > 0 && (hh != ho || ww != wo))
-                return hy_err(HY_ESHAPE, "%s: %s branch%d gives %dx%d, branch0 %dx%d (input size %d?)", f->wf.path,
-                              name, i, hh, ww, ho, wo, f->input_size);
-            ho = hh;
-            wo = ww;
-            ccat += c;
-        }
+    if (!bs && (rc = add_stem(f, b, name, stem, &ccat, &ho, &wo))) return rc;
+    for (int i = 0; bs && i < bs->nbranch; i++) {
+        int c, hh, ww;
+        if ((rc = add_branch(f, &b->br[i], name, i, &bs->br[i], cin, h, w, &c, &hh, &ww))) return rc;
+        if (i > 0 && (hh != ho || ww != wo))
+            return hy_err(HY_ESHAPE, "%s: %s branch%d gives %dx%d, branch0 %dx%d (input size %d?)", f->wf.path, name,
+                          i, hh, ww, ho, wo, f->input_size);
+        ho = hh, wo = ww;
+        ccat += c;
+        b->nbranch = i + 1;
     }
     if (ho < 1 || wo < 1)
         return hy_err(HY_ESHAPE, "%s: input size %d is too small (%s gets %dx%d)", f->wf.path, f->input_size,
                       name, h, w);
+    b->ho = ho;
+    b->wo = wo;
+    b->cout = ccat;
     if (residual) {
+        char wn[128], bn[128];
         snprintf(wn, sizeof wn, "%s.conv2d.weight", name);
         snprintf(bn, sizeof bn, "%s.conv2d.bias", name);
         ksp k1 = K1;
@@ -155,11 +172,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
         b->scale = scale;
         b->hy_relu = hy_relu;
         b->cout = cin;
-    } else {
-        b->cout = ccat;
     }
-    b->ho = ho;
-    b->wo = wo;
     f->nblocks++;
     return HY_OK;
 }
