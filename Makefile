@@ -101,7 +101,7 @@ $(BUILD)/hyper: $(CMD_OBJ) $(BUILD)/libhyper.a
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(LDFLAGS) $(CMD_OBJ) $(BUILD)/libhyper.a $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libhyper.a | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libhyper.a | $(BUILD)/tests
 	@echo "  TEST  $@"
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libhyper.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs check) -o $@
 

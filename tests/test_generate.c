@@ -139,6 +139,32 @@ START_TEST(trace_and_dump) {
 }
 END_TEST
 
+// --reference runs the reference forward (hy_pggan_forward_ref): the same layers dumped, and an
+// image equal to the fast forward's up to float32 rounding (tests/test_pggan_ref.c: 1e-4 of
+// the tensor's scale; these images are O(1)).
+START_TEST(reference_forward) {
+    char w[256], fast[300], ref[300], dump[300];
+    char *d = setup(w, sizeof w), *msg;
+    snprintf(fast, sizeof fast, "%s/fast.npy", d);
+    snprintf(ref, sizeof ref, "%s/ref.npy", d);
+    snprintf(dump, sizeof dump, "%s/dump", d);
+    ck_assert_int_eq(run_hyper(NULL, "generate -g %s --seed 2 -n 2 --npy %s --no-png", w, fast), 0);
+    ck_assert_int_eq(run_hyper(&msg, "generate -g %s --seed 2 -n 2 --npy %s --no-png --reference --dump %s", w, ref,
+                               dump), 0);
+    free(msg);
+    ck_assert_int_eq(dir_count(dump), 1 + 3 + 3 + 6 + 6 + 1);
+    npy_f32 a, b;
+    ck_assert_int_eq(hy_npy_read_f32(fast, &a, 0), 0);
+    ck_assert_int_eq(hy_npy_read_f32(ref, &b, 0), 0);
+    ck_assert(a.ndim == 4 && b.ndim == 4 && a.dims[0] == 2 && b.dims[0] == 2 && b.dims[3] == 16);
+    tensor_stats s = hy_stats_f32(b.data, 2 * 3 * 16 * 16);
+    ck_assert(s.std > 0 && s.nonfinite == 0);
+    ck_assert_double_le(hy_max_abs_diff(a.data, b.data, 2 * 3 * 16 * 16), 1e-4 * fmax(1.0, fmax(-s.min, s.max)));
+    hy_npy_free_f32(&a);
+    hy_npy_free_f32(&b);
+}
+END_TEST
+
 // Runs a failing command and checks: exit status 1 or 2, the message contains needle, and
 // the output directory holds no file.
 static void expect_fail(const char *outdir, const char *needle, const char *fmt, const char *a1, const char *a2) {
@@ -210,6 +236,7 @@ static Suite *suite(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, generates_pngs_and_raw_output);
     tcase_add_test(tc, trace_and_dump);
+    tcase_add_test(tc, reference_forward);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     return s;

@@ -96,6 +96,11 @@ int hy_facenet_reserve(facenet *f, int n);
 // in (n, 3, S, S) standardised float (S = input_size) -> emb (n, emb_dim) unit rows.
 // Reserves for n if needed. Returns HY_EVALUE for a non-finite input value.
 int hy_facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_hook hook, void *user);
+// The reference forward: the same network image by image in NCHW with the naive ops of src/nn
+// (hy_conv2d_ref, double accumulation), the same hook names. Slow (57x the fast forward for one
+// image of weights/demo_facenet.bin, 0.17 s vs 3 ms, one thread): for audits and
+// the tests that hold the fast forward to it. Uses the buffers reserved for one image.
+int hy_facenet_forward_ref(facenet *f, const float *in, int n, float *emb, facenet_hook hook, void *user);
 
 // Batched conv on channel-major activations: out (cout, n, ho, wo) = conv(in (cin, n, h, w)),
 // plus bias and optional ReLU. `ldo` is the row stride of out in floats (>= n*ho*wo: lets a

@@ -60,6 +60,13 @@ int hy_mtcnn_pnet(const mtcnn_model *m, const float *in, int h, int w, float *re
 int hy_mtcnn_rnet(const mtcnn_model *m, const float *in, int n, float *reg, float *prob);
 // O-Net: in (n,3,48,48) -> reg (n,4), landmarks (n,10) (5 x then 5 y, relative), prob (n,2).
 int hy_mtcnn_onet(const mtcnn_model *m, const float *in, int n, float *reg, float *lm, float *prob);
+// The same three networks (the same layer list in src/models/mtcnn.c) on the reference ops:
+// hy_conv2d_ref and hy_dense_ref (double accumulation), ops.h hy_prelu and hy_max_pool2d
+// (ceil mode) instead of im2col + sgemm, the specialised pools and the vectorised PReLU.
+// For audits and the tests that hold the networks above to them.
+int hy_mtcnn_pnet_ref(const mtcnn_model *m, const float *in, int h, int w, float *reg, float *prob);
+int hy_mtcnn_rnet_ref(const mtcnn_model *m, const float *in, int n, float *reg, float *prob);
+int hy_mtcnn_onet_ref(const mtcnn_model *m, const float *in, int n, float *reg, float *lm, float *prob);
 
 // --- pipeline pieces (exposed for the golden tests) -------------------------------------
 // torch interpolate(mode='area') of the rectangle (x0,y0,cw,ch) of an interleaved RGB8

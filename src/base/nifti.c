@@ -130,20 +130,15 @@ static int src_exact(nsrc *s, void *buf, size_t n, const char *what) {
 // Whether the source decompresses (for the size bound: deflate expands at most ~1032x).
 static int src_compressed(nsrc *s) { return s->g ? !gzdirect(s->g) : s->gz; }
 
-// Header part of the parser: validates the 348-byte header, fills img (not data), skips to
-// vox_offset and returns the byte order / item size for the data reader. Split from the data
-// so that the streaming reader (volume by volume) and the whole-file reader share it.
-static int parse_header(nsrc *src, nifti_img *img, int *swap_out, int *isz_out) {
-    const char *path = src->name;
-    uint8_t h[348];
-    int rc = src_exact(src, h, sizeof h, "348-byte header");
-    if (rc) return rc;
+// sizeof_hdr (348 in the file's byte order: *swap says whether that is the other one) and the
+// single-file NIfTI-1 magic "n+1", with a message for NIfTI-2 and .hdr/.img pairs.
+static int header_kind(const char *path, const uint8_t *h, int *swap) {
     int32_t szh;
     memcpy(&szh, h, 4);
-    int swap = 0;
+    *swap = 0;
     if (szh != 348) {
         swapn(&szh, 4);
-        if (szh == 348) swap = 1;
+        if (szh == 348) *swap = 1;
         else if (szh == 540 || szh == 0x1c020000)
             return hy_err(HY_EFORMAT, "%s: NIfTI-2 files are not supported (convert to NIfTI-1)", path);
         else
@@ -152,46 +147,32 @@ static int parse_header(nsrc *src, nifti_img *img, int *swap_out, int *isz_out) 
     if (!memcmp(h + 344, "ni1", 4))
         return hy_err(HY_EFORMAT, "%s: separate .hdr/.img NIfTI pairs are not supported (use a single .nii)", path);
     if (memcmp(h + 344, "n+1", 4)) return hy_err(HY_EFORMAT, "%s: bad NIfTI-1 magic (expected \"n+1\")", path);
-    int16_t dim[8], dt, bitpix;
-    float vox, slope, inter;
-    memcpy(dim, h + 40, 16);
-    memcpy(&dt, h + 70, 2);
-    memcpy(&bitpix, h + 72, 2);
-    memcpy(&vox, h + 108, 4);
-    memcpy(&slope, h + 112, 4);
-    memcpy(&inter, h + 116, 4);
-    if (swap) {
-        for (int i = 0; i < 8; i++) swapn(&dim[i], 2);
-        swapn(&dt, 2);
-        swapn(&bitpix, 2);
-        swapn(&vox, 4);
-        swapn(&slope, 4);
-        swapn(&inter, 4);
-    }
-    // geometry (kept for writers that copy the grid and affine of an input)
-    nifti_geom *g = &img->geom;
-    for (int i = 0; i < 8; i++) {
-        memcpy(&g->pixdim[i], h + 76 + 4 * i, 4);
-        if (swap) swapn(&g->pixdim[i], 4);
-    }
-    g->xyzt_units = h[123];
+    return HY_OK;
+}
+
+// Copies n items of size sz from the header at offset off, in native byte order.
+static void header_field(void *dst, const uint8_t *h, int off, int n, int sz, int swap) {
+    memcpy(dst, h + off, (size_t)n * sz);
+    if (swap)
+        for (int i = 0; i < n; i++) swapn((uint8_t *)dst + (size_t)i * sz, sz);
+}
+
+// The geometry (kept for writers that copy the grid and affine of an input): pixdim, units,
+// qform/sform codes, quaternion parameters and the sform rows.
+static void header_geometry(nifti_geom *g, const uint8_t *h, int swap) {
     int16_t qc, sc;
-    memcpy(&qc, h + 252, 2);
-    memcpy(&sc, h + 254, 2);
-    if (swap) {
-        swapn(&qc, 2);
-        swapn(&sc, 2);
-    }
+    header_field(g->pixdim, h, 76, 8, 4, swap);
+    g->xyzt_units = h[123];
+    header_field(&qc, h, 252, 1, 2, swap);
+    header_field(&sc, h, 254, 1, 2, swap);
     g->qform_code = qc;
     g->sform_code = sc;
-    for (int i = 0; i < 6; i++) {
-        memcpy(&g->quatern[i], h + 256 + 4 * i, 4);
-        if (swap) swapn(&g->quatern[i], 4);
-    }
-    for (int i = 0; i < 12; i++) {
-        memcpy(&g->srow[i], h + 280 + 4 * i, 4);
-        if (swap) swapn(&g->srow[i], 4);
-    }
+    header_field(g->quatern, h, 256, 6, 4, swap);
+    header_field(g->srow, h, 280, 12, 4, swap);
+}
+
+// img->ndim, dim[] (1 past ndim) and nvox from the header's dim[8], each checked.
+static int header_dims(const char *path, const int16_t *dim, nifti_img *img) {
     if (dim[0] < 1 || dim[0] > 7) return hy_err(HY_EFORMAT, "%s: dim[0] = %d, must be 1..7", path, dim[0]);
     img->ndim = dim[0];
     img->nvox = 1;
@@ -205,6 +186,27 @@ static int parse_header(nsrc *src, nifti_img *img, int *swap_out, int *isz_out) 
                           (long long)NIFTI_MAX_VOXELS);
     }
     for (int i = dim[0]; i < 7; i++) img->dim[i] = 1;
+    return HY_OK;
+}
+
+// Header part of the parser: validates the 348-byte header, fills img (not data), skips to
+// vox_offset and returns the byte order / item size for the data reader. Split from the data
+// so that the streaming reader (volume by volume) and the whole-file reader share it.
+static int parse_header(nsrc *src, nifti_img *img, int *swap_out, int *isz_out) {
+    const char *path = src->name;
+    uint8_t h[348];
+    int swap, rc = src_exact(src, h, sizeof h, "348-byte header");
+    if (rc || (rc = header_kind(path, h, &swap))) return rc;
+    int16_t dim[8], dt, bitpix;
+    float vox, slope, inter;
+    header_field(dim, h, 40, 8, 2, swap);
+    header_field(&dt, h, 70, 1, 2, swap);
+    header_field(&bitpix, h, 72, 1, 2, swap);
+    header_field(&vox, h, 108, 1, 4, swap);
+    header_field(&slope, h, 112, 1, 4, swap);
+    header_field(&inter, h, 116, 1, 4, swap);
+    header_geometry(&img->geom, h, swap);
+    if ((rc = header_dims(path, dim, img))) return rc;
     int isz = dtype_size(dt);
     if (!isz)
         return hy_err(HY_EFORMAT, "%s: unsupported NIfTI datatype %d (%s); supported: uint8, int16, int32, float32, float64",

@@ -44,7 +44,7 @@ static void on_layer(void *user, const char *name, const float *x, int c, int h,
 int cmd_generate(int argc, char **argv) {
     const char *wpath = NULL, *zpath = NULL, *outdir = NULL, *npy_out = NULL, *dump = NULL;
     long seed = -1, n = -1;
-    int trace = 0, no_png = 0;
+    int trace = 0, no_png = 0, reference = 0;
     const opt table[] = {
         OPT_STR("generator", 'g', &wpath, "G.bin", "generator weight file (kind pggan; see convert/pggan.py)",
                 OPT_REQUIRED),
@@ -57,6 +57,8 @@ int cmd_generate(int argc, char **argv) {
         OPT_FLAG("no-png", 0, &no_png, "skip the PNGs (with --npy)"),
         OPT_FLAG("trace", 0, &trace, "print one line per layer (name, shape, min, max, mean, std)"),
         OPT_STR("dump", 0, &dump, "DIR", "write every layer's activation for the first latent as DIR/<layer>.npy", 0),
+        OPT_FLAG("reference", 0, &reference,
+                 "run the reference forward (the spec's ops as plain loops, double sums; slow: for audits)"),
         OPT_ALIAS("weights", 'w', "generator"),
         OPT_END,
     };
@@ -69,7 +71,7 @@ int cmd_generate(int argc, char **argv) {
     if (no_png && !npy_out) return cli_usage_error(&cmd, "--no-png needs --npy");
 
     pggan g;
-    if (hy_pggan_load(&g, wpath)) return cli_fail("generate");
+    if ((reference ? hy_pggan_load_ref : hy_pggan_load)(&g, wpath)) return cli_fail("generate");
     int L = g.latent, R = g.resolution, status = 1;
     float *z = NULL, *img = NULL;
     uint8_t *rgb = NULL;

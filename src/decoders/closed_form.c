@@ -268,68 +268,47 @@ static int ridge_kfold(csvd *full, const double *X, const double *Y, int n, int 
     return rc ? hy_err(rc, "%s", msg) : HY_OK;
 }
 
-int hy_dec_ridge(const double *X, const double *Y, int n, int p, int d, const double *alphas,
-              int n_alphas, int cv_folds, int per_target, double *W, double *b, double *chosen,
-              double *cv_err) {
-    if (n_alphas < 1) return hy_err(HY_EARG, "ridge: empty alpha grid");
-    for (int a = 0; a < n_alphas; a++)
-        if (!(alphas[a] > 0) || !isfinite(alphas[a])) return hy_err(HY_EARG, "ridge: alpha %g must be > 0", alphas[a]);
-    if (cv_folds == 1 || cv_folds < 0 || cv_folds > n) return hy_err(HY_EARG, "ridge: %d folds for %d rows", cv_folds, n);
-    double *err = hy_calloc((size_t)n_alphas * d, sizeof(double));
-    int *ix = iota(n);
-    csvd full;
-    memset(&full, 0, sizeof full);
-    int rc = HY_ENOMEM;
-    double *M = NULL, *P = NULL, *h = NULL;
-    if (!err || !ix) goto done;
-    const int kfold = n_alphas > 1 && cv_folds > 0;
-    if (kfold) {  // the full fit runs with the folds
-        if ((rc = ridge_kfold(&full, X, Y, n, p, d, alphas, n_alphas, cv_folds, err))) goto done;
-    } else if ((rc = csvd_fit(&full, X, Y, ix, n, p, d, 1))) {
-        goto done;
-    }
-    int k = full.k;
-
-    if (n_alphas > 1 && cv_folds == 0) {
-        // exact leave-one-out: e_i / (1 - h_ii), h = 1/n + U diag(s^2/(s^2+a)) U^T
-        M = hy_malloc(sizeof(double) * (size_t)k * d);
-        P = hy_malloc(sizeof(double) * (size_t)n * d);
-        h = hy_malloc(sizeof(double) * n);
-        double *Yc = hy_malloc(sizeof(double) * (size_t)n * d);
-        if (!M || !P || !h || !Yc) {
-            free(Yc);
-            rc = HY_ENOMEM;
-            goto done;
+// Exact leave-one-out errors of ridge on the full fit: e_i / (1 - h_ii), with the hat matrix
+// h = 1/n + U diag(s^2/(s^2+a)) U^T; err (n_alphas, d) += the mean squared LOO error.
+static int ridge_loo(const csvd *full, const double *Y, int n, int d, const double *alphas, int n_alphas,
+                     double *err) {
+    const int k = full->k;
+    double *M = hy_malloc(sizeof(double) * (size_t)k * d), *P = hy_malloc(sizeof(double) * (size_t)n * d);
+    double *h = hy_malloc(sizeof(double) * n), *Yc = hy_malloc(sizeof(double) * (size_t)n * d);
+    int rc = M && P && h && Yc ? HY_OK : HY_ENOMEM;
+    for (int i = 0; i < n && !rc; i++)
+        for (int t = 0; t < d; t++) Yc[(size_t)i * d + t] = Y[(size_t)i * d + t] - full->ym[t];
+    for (int a = 0; a < n_alphas && !rc; a++) {
+        for (int r = 0; r < k; r++) {
+            double s2 = full->s[r] * full->s[r], f = s2 / (s2 + alphas[a]);
+            for (int t = 0; t < d; t++) M[(size_t)r * d + t] = f * full->UtY[(size_t)r * d + t];
         }
-        for (int i = 0; i < n; i++)
-            for (int t = 0; t < d; t++) Yc[(size_t)i * d + t] = Y[(size_t)i * d + t] - full.ym[t];
-        for (int a = 0; a < n_alphas; a++) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, k, 1.0, full->U, k, M, d, 0.0, P, d);
+        for (int i = 0; i < n; i++) {
+            double acc = 1.0 / n;
             for (int r = 0; r < k; r++) {
-                double s2 = full.s[r] * full.s[r], f = s2 / (s2 + alphas[a]);
-                for (int t = 0; t < d; t++) M[(size_t)r * d + t] = f * full.UtY[(size_t)r * d + t];
+                double u = full->U[(size_t)i * k + r], s2 = full->s[r] * full->s[r];
+                acc += u * u * s2 / (s2 + alphas[a]);
             }
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, k, 1.0, full.U, k, M, d, 0.0, P, d);
-            for (int i = 0; i < n; i++) {
-                double acc = 1.0 / n;
-                for (int r = 0; r < k; r++) {
-                    double u = full.U[(size_t)i * k + r], s2 = full.s[r] * full.s[r];
-                    acc += u * u * s2 / (s2 + alphas[a]);
-                }
-                h[i] = acc;
-            }
-            for (int i = 0; i < n; i++) {
-                double den = 1.0 - h[i];
-                if (fabs(den) < 1e-300) den = 1e-300;
-                for (int t = 0; t < d; t++) {
-                    double e = (Yc[(size_t)i * d + t] - P[(size_t)i * d + t]) / den;
-                    err[(size_t)a * d + t] += e * e / n;
-                }
+            h[i] = acc;
+        }
+        for (int i = 0; i < n; i++) {
+            double den = 1.0 - h[i];
+            if (fabs(den) < 1e-300) den = 1e-300;
+            for (int t = 0; t < d; t++) {
+                double e = (Yc[(size_t)i * d + t] - P[(size_t)i * d + t]) / den;
+                err[(size_t)a * d + t] += e * e / n;
             }
         }
-        free(Yc);
     }
+    free(M), free(P), free(h), free(Yc);
+    return rc;
+}
 
-    // choose alphas
+// chosen (d): per target its lowest-error alpha, or for all targets the alpha of the lowest
+// summed error (the first on ties); err (n_alphas, d).
+static void choose_alphas(double *chosen, const double *err, const double *alphas, int n_alphas, int d,
+                          int per_target) {
     if (per_target) {
         for (int t = 0; t < d; t++) {
             int best = 0;
@@ -337,25 +316,45 @@ int hy_dec_ridge(const double *X, const double *Y, int n, int p, int d, const do
                 if (err[(size_t)a * d + t] < err[(size_t)best * d + t]) best = a;
             chosen[t] = alphas[best];
         }
-    } else {
-        int best = 0;
-        double bv = INFINITY;
-        for (int a = 0; a < n_alphas; a++) {
-            double m = 0;
-            for (int t = 0; t < d; t++) m += err[(size_t)a * d + t];
-            if (m < bv) {
-                bv = m;
-                best = a;
-            }
-        }
-        for (int t = 0; t < d; t++) chosen[t] = alphas[best];
+        return;
     }
-    if (cv_err) memcpy(cv_err, err, sizeof(double) * (size_t)n_alphas * d);
+    int best = 0;
+    double bv = INFINITY;
+    for (int a = 0; a < n_alphas; a++) {
+        double m = 0;
+        for (int t = 0; t < d; t++) m += err[(size_t)a * d + t];
+        if (m < bv) {
+            bv = m;
+            best = a;
+        }
+    }
+    for (int t = 0; t < d; t++) chosen[t] = alphas[best];
+}
 
+int hy_dec_ridge(const double *X, const double *Y, int n, int p, int d, const double *alphas,
+              int n_alphas, int cv_folds, int per_target, double *W, double *b, double *chosen,
+              double *cv_err) {
+    if (n_alphas < 1) return hy_err(HY_EARG, "ridge: empty alpha grid");
+    for (int a = 0; a < n_alphas; a++)
+        if (!(alphas[a] > 0) || !isfinite(alphas[a])) return hy_err(HY_EARG, "ridge: alpha %g must be > 0", alphas[a]);
+    if (cv_folds == 1 || cv_folds < 0 || cv_folds > n) return hy_err(HY_EARG, "ridge: %d folds for %d rows", cv_folds, n);
+    double *err = hy_calloc((size_t)n_alphas * d, sizeof(double)), *M = NULL;
+    int *ix = iota(n);
+    csvd full;
+    memset(&full, 0, sizeof full);
+    int rc = HY_ENOMEM;
+    if (!err || !ix) goto done;
+    // the SVD of the centred rows, and the validation errors: K-fold (the full fit runs with the
+    // folds) or exact leave-one-out (cv_folds 0); none for a single alpha
+    if (n_alphas > 1 && cv_folds > 0) rc = ridge_kfold(&full, X, Y, n, p, d, alphas, n_alphas, cv_folds, err);
+    else if (!(rc = csvd_fit(&full, X, Y, ix, n, p, d, 1)) && n_alphas > 1) rc = ridge_loo(&full, Y, n, d, alphas,
+                                                                                          n_alphas, err);
+    if (rc) goto done;
+    choose_alphas(chosen, err, alphas, n_alphas, d, per_target);
+    if (cv_err) memcpy(cv_err, err, sizeof(double) * (size_t)n_alphas * d);
     // refit on all rows: M[r,t] = s_r / (s_r^2 + alpha_t) * UtY[r,t]
-    free(M);
-    M = hy_malloc(sizeof(double) * (size_t)k * d);
-    if (!M) {
+    const int k = full.k;
+    if (!(M = hy_malloc(sizeof(double) * (size_t)k * d))) {
         rc = HY_ENOMEM;
         goto done;
     }
@@ -368,8 +367,6 @@ done:
     free(err);
     free(ix);
     free(M);
-    free(P);
-    free(h);
     csvd_free(&full);
     return rc;
 }

@@ -67,6 +67,11 @@ static int gram_fit(gram *g, const double *X, const double *Y, const int *idx, i
     return HY_OK;
 }
 
+// Long (about 130 lines) and kept whole on purpose: this is the naive twin that the fast path
+// (lasso.c, enet_path.c) is tested against, kept as the single loop nest hyper used before
+// those optimisations (path, K-fold CV over every target, choice, refit), so that it reads top
+// to bottom next to scikit-learn's ElasticNetCV without following helpers; splitting it would
+// also make it drift from the form test_dec_parity.c and tests/bench/lasso.sh describe.
 int hy_dec_enet_plain(const enet_cfg *c, const double *X, const double *Y, int n, int p, int d, double *W, double *b,
                       double *chosen) {
     const double l1_ratio = c->l1_ratio, path_eps = c->path_eps, fixed_alpha = c->fixed_alpha, tol = c->tol;

@@ -84,7 +84,94 @@ static int pinv(double *A, int K, double *Ai) {
     return rc;
 }
 
-// Fits K components (see decoders.h). Work arrays: Xk (n, v), Yk (n, d), M = Xk^T Yk (v, d).
+// Xk (n, v) = X - xm, Yk (n, d) = Y - ym with the column means stored in f; returns ||Xk||^2.
+static double centre(pls_fit *f, const double *X, const double *Y, int n, double *Xk, double *Yk) {
+    const int v = f->v, d = f->d;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < v; j++) f->xm[j] += X[(size_t)i * v + j];
+        for (int c = 0; c < d; c++) f->ym[c] += Y[(size_t)i * d + c];
+    }
+    for (int j = 0; j < v; j++) f->xm[j] /= n;
+    for (int c = 0; c < d; c++) f->ym[c] /= n;
+    double x_norm2 = 0;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < v; j++) {
+            double x = X[(size_t)i * v + j] - f->xm[j];
+            Xk[(size_t)i * v + j] = x;
+            x_norm2 += x * x;
+        }
+        for (int c = 0; c < d; c++) Yk[(size_t)i * d + c] = Y[(size_t)i * d + c] - f->ym[c];
+    }
+    return x_norm2;
+}
+
+// sklearn zeroes the columns of Yk (n, d) that are all below 10 eps (and M's matching columns,
+// M (v, d)); returns whether anything is left to explain.
+static int drop_explained(double *Yk, double *M, int n, int v, int d) {
+    int any = 0;
+    for (int c = 0; c < d; c++) {
+        int small = 1;
+        for (int i = 0; i < n && small; i++) small = fabs(Yk[(size_t)i * d + c]) < 10 * DBL_EPSILON;
+        if (small) {
+            for (int i = 0; i < n; i++) Yk[(size_t)i * d + c] = 0;
+            for (int j = 0; j < v; j++) M[(size_t)j * d + c] = 0;
+        }
+        for (int i = 0; i < n && !any; i++) any = fabs(Yk[(size_t)i * d + c]) > DBL_EPSILON;
+    }
+    return any;
+}
+
+// w (v) = the dominant left singular vector of M (v, d), unit norm, its largest |w_j| positive
+// (sklearn's _svd_flip_1d), from the top eigenvector of the smaller of M^T M and M M^T (S,
+// sm x sm; z, sm). Returns HY_OK, the eigen solver's error, or HY_EARG when M is zero (K
+// components exceed the rank; k found so far).
+static int x_weights(double *w, const double *M, int v, int d, double *S, double *z, int K, int k) {
+    int rc;
+    if (d <= v) {
+        // S (d, d) = M^T M; w = M z / ||M z||
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, v, 1.0, M, d, 0.0, S, d);
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < i; j++) S[(size_t)i * d + j] = S[(size_t)j * d + i];
+        if ((rc = top_eigvec(S, d, z))) return rc;
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, v, d, 1.0, M, d, z, 1, 0.0, w, 1);
+    } else {
+        // S (v, v) = M M^T; w = its top eigenvector
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, v, d, 1.0, M, d, 0.0, S, v);
+        for (int i = 0; i < v; i++)
+            for (int j = 0; j < i; j++) S[(size_t)i * v + j] = S[(size_t)j * v + i];
+        if ((rc = top_eigvec(S, v, z))) return rc;
+        memcpy(w, z, sizeof(double) * v);
+    }
+    double wn = 0, big = 0;
+    int at = 0;
+    for (int j = 0; j < v; j++) {
+        wn += w[j] * w[j];
+        if (fabs(w[j]) > big) big = fabs(w[j]), at = j;  // first largest |w_j| (np.argmax)
+    }
+    wn = sqrt(wn);
+    if (!(wn > 0))
+        return hy_err(HY_EARG, "pls: %d components exceed the rank of the centred data (X^T Y is zero after %d)", K, k);
+    double sg = w[at] < 0 ? -1.0 : 1.0;
+    for (int j = 0; j < v; j++) w[j] *= sg / wn;
+    return HY_OK;
+}
+
+// R (v, K) = Wx pinv(P^T Wx), with P stored (K, v) and Wx (v, K); U, Ui (K, K) scratch.
+static int rotations(pls_fit *f, const double *P, const double *Wx, double *U, double *Ui) {
+    const int v = f->v, K = f->K;
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            double acc = 0;
+            for (int j = 0; j < v; j++) acc += P[(size_t)a * v + j] * Wx[(size_t)j * K + b];
+            U[(size_t)a * K + b] = acc;
+        }
+    int rc = pinv(U, K, Ui);
+    if (!rc) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, v, K, K, 1.0, Wx, K, Ui, K, 0.0, f->R, K);
+    return rc;
+}
+
+// Fits K components (see decoders.h and the top of this file). Work arrays: Xk (n, v), Yk
+// (n, d) deflated per component, M = Xk^T Yk (v, d) deflated along with them.
 int hy_pls_fit(pls_fit *f, const double *X, const double *Y, int n, int v, int d, int K) {
     memset(f, 0, sizeof *f);
     if (K < 1) return hy_err(HY_EARG, "pls: components must be >= 1 (got %d)", K);
@@ -108,68 +195,15 @@ int hy_pls_fit(pls_fit *f, const double *X, const double *Y, int n, int v, int d
         rc = HY_ENOMEM;
         goto done;
     }
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < v; j++) f->xm[j] += X[(size_t)i * v + j];
-        for (int c = 0; c < d; c++) f->ym[c] += Y[(size_t)i * d + c];
-    }
-    for (int j = 0; j < v; j++) f->xm[j] /= n;
-    for (int c = 0; c < d; c++) f->ym[c] /= n;
-    double x_norm2 = 0;
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < v; j++) {
-            double x = X[(size_t)i * v + j] - f->xm[j];
-            Xk[(size_t)i * v + j] = x;
-            x_norm2 += x * x;
-        }
-        for (int c = 0; c < d; c++) Yk[(size_t)i * d + c] = Y[(size_t)i * d + c] - f->ym[c];
-    }
+    double x_norm2 = centre(f, X, Y, n, Xk, Yk);
     // M (v, d) = Xk^T Yk
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v, d, n, 1.0, Xk, v, Yk, d, 0.0, M, d);
     for (int k = 0; k < K; k++) {
-        // sklearn zeroes the columns of Yk that are all below 10 eps, and stops when nothing is left
-        int any = 0;
-        for (int c = 0; c < d; c++) {
-            int small = 1;
-            for (int i = 0; i < n && small; i++) small = fabs(Yk[(size_t)i * d + c]) < 10 * DBL_EPSILON;
-            if (small) {
-                for (int i = 0; i < n; i++) Yk[(size_t)i * d + c] = 0;
-                for (int j = 0; j < v; j++) M[(size_t)j * d + c] = 0;
-            }
-            for (int i = 0; i < n && !any; i++) any = fabs(Yk[(size_t)i * d + c]) > DBL_EPSILON;
-        }
-        if (!any) {
+        if (!drop_explained(Yk, M, n, v, d)) {
             rc = hy_err(HY_EARG, "pls: the targets are fully explained by %d component(s); use at most %d", k, k);
             goto done;
         }
-        // w: the dominant left singular vector of M
-        if (d <= v) {
-            // S (d, d) = M^T M; w = M z / ||M z||
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, v, 1.0, M, d, 0.0, S, d);
-            for (int i = 0; i < d; i++)
-                for (int j = 0; j < i; j++) S[(size_t)i * d + j] = S[(size_t)j * d + i];
-            if ((rc = top_eigvec(S, d, z))) goto done;
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, v, d, 1.0, M, d, z, 1, 0.0, w, 1);
-        } else {
-            // S (v, v) = M M^T; w = its top eigenvector
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, v, d, 1.0, M, d, 0.0, S, v);
-            for (int i = 0; i < v; i++)
-                for (int j = 0; j < i; j++) S[(size_t)i * v + j] = S[(size_t)j * v + i];
-            if ((rc = top_eigvec(S, v, z))) goto done;
-            memcpy(w, z, sizeof(double) * v);
-        }
-        double wn = 0, big = 0;
-        int at = 0;
-        for (int j = 0; j < v; j++) {
-            wn += w[j] * w[j];
-            if (fabs(w[j]) > big) big = fabs(w[j]), at = j;  // first largest |w_j| (np.argmax)
-        }
-        wn = sqrt(wn);
-        if (!(wn > 0)) {
-            rc = hy_err(HY_EARG, "pls: %d components exceed the rank of the centred data (X^T Y is zero after %d)", K, k);
-            goto done;
-        }
-        double sg = w[at] < 0 ? -1.0 : 1.0;  // _svd_flip_1d: the largest |w_j| positive
-        for (int j = 0; j < v; j++) w[j] *= sg / wn;
+        if ((rc = x_weights(w, M, v, d, S, z, K, k))) goto done;
         // t = Xk w; p = Xk^T t / t.t; q = Yk^T t / t.t
         cblas_dgemv(CblasRowMajor, CblasNoTrans, n, v, 1.0, Xk, v, w, 1, 0.0, t, 1);
         double tt = 0;
@@ -188,15 +222,7 @@ int hy_pls_fit(pls_fit *f, const double *X, const double *Y, int n, int v, int d
         cblas_dger(CblasRowMajor, v, d, -tt, p, 1, qd, 1, M, d);
         for (int j = 0; j < v; j++) Wx[(size_t)j * K + k] = w[j];
     }
-    // U (K, K) = P^T W; R (v, K) = W pinv(U)
-    for (int a = 0; a < K; a++)
-        for (int b = 0; b < K; b++) {
-            double acc = 0;
-            for (int j = 0; j < v; j++) acc += P[(size_t)a * v + j] * Wx[(size_t)j * K + b];
-            U[(size_t)a * K + b] = acc;
-        }
-    if ((rc = pinv(U, K, Ui))) goto done;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, v, K, K, 1.0, Wx, K, Ui, K, 0.0, f->R, K);
+    rc = rotations(f, P, Wx, U, Ui);
 done:
     free(Xk), free(Yk), free(M), free(S), free(z), free(w), free(t), free(qd), free(Wx), free(P), free(U), free(Ui);
     if (rc) hy_pls_free(f);

@@ -187,47 +187,36 @@ static int field_number(const char *name, const hy_tsv *t, int r, int c, double 
     return HY_OK;
 }
 
-// The body of hy_events_parse after the TSV split: columns, values, condition order, merging.
-static int events_from_tsv(const char *name, const hy_tsv *t, const char *type_col, hy_events *ev) {
-    char cols[512];
-    int c_on = hy_tsv_column(t, "onset"), c_du = hy_tsv_column(t, "duration"), c_ty = hy_tsv_column(t, type_col),
-        c_mo = hy_tsv_column(t, "modulation");
-    const char *missing = c_on < 0 ? "onset" : c_du < 0 ? "duration" : c_ty < 0 ? type_col : NULL;
-    if (missing) {
-        list_columns(t, cols, sizeof cols);
-        return hy_err(HY_EFORMAT, "%s: no '%s' column (columns: %s)", name, missing, cols);
-    }
-    int nr = t->n_rows - 1;
-    if (nr < 1) return hy_err(HY_EFORMAT, "%s: no events (only a header line)", name);
-    ev->n_rows = nr;
-    ev->has_modulation = c_mo >= 0;
-    double *on = hy_malloc(sizeof(double) * nr), *du = hy_malloc(sizeof(double) * nr), *mo = hy_malloc(sizeof(double) * nr);
-    type_key *keys = hy_malloc(sizeof(type_key) * nr);
-    int *type = hy_malloc(sizeof(int) * nr);
-    ev_key *ek = hy_malloc(sizeof(ev_key) * nr);
-    int *first = hy_malloc(sizeof(int) * nr);
-    int rc = HY_ENOMEM;
-    if (!on || !du || !mo || !keys || !type || !ek || !first) goto done;
-    int all_numeric = 1;
-    for (int r = 1; r <= nr; r++) {
+// Columns of the events table (type_col names the condition column) and, per event row, its
+// onset, duration, modulation (1 without that column) and condition key; *all_numeric says
+// whether every condition value is a number (then conditions sort as numbers).
+typedef struct {
+    int on, du, ty, mo;
+} ev_cols;
+
+static int read_events(const char *name, const hy_tsv *t, const ev_cols *c, const char *type_col, double *on, double *du,
+                       double *mo, type_key *keys, int *all_numeric) {
+    int rc;
+    *all_numeric = 1;
+    for (int r = 1; r < t->n_rows; r++) {
         int i = r - 1;
-        if ((rc = field_number(name, t, r, c_on, &on[i])) || (rc = field_number(name, t, r, c_du, &du[i]))) goto done;
-        if (du[i] < 0) {
-            rc = hy_err(HY_EVALUE, "%s: line %d: negative duration %g", name, t->line[r], du[i]);
-            goto done;
-        }
+        if ((rc = field_number(name, t, r, c->on, &on[i])) || (rc = field_number(name, t, r, c->du, &du[i]))) return rc;
+        if (du[i] < 0) return hy_err(HY_EVALUE, "%s: line %d: negative duration %g", name, t->line[r], du[i]);
         mo[i] = 1;
-        if (c_mo >= 0 && (rc = field_number(name, t, r, c_mo, &mo[i]))) goto done;
-        const char *s = t->rows[r][c_ty];
-        if (!*s || !strcmp(s, "n/a")) {
-            rc = hy_err(HY_EVALUE, "%s: line %d: %s is %s", name, t->line[r], type_col, *s ? "n/a" : "empty");
-            goto done;
-        }
+        if (c->mo >= 0 && (rc = field_number(name, t, r, c->mo, &mo[i]))) return rc;
+        const char *s = t->rows[r][c->ty];
+        if (!*s || !strcmp(s, "n/a"))
+            return hy_err(HY_EVALUE, "%s: line %d: %s is %s", name, t->line[r], type_col, *s ? "n/a" : "empty");
         keys[i].s = s;
         keys[i].row = i;
-        if (!hy_tsv_number(s, &keys[i].v)) all_numeric = 0;
+        if (!hy_tsv_number(s, &keys[i].v)) *all_numeric = 0;
     }
-    // condition order: np.unique over the column (numbers when pandas would read numbers)
+    return HY_OK;
+}
+
+// Condition order as np.unique over the column (numbers when pandas would read numbers):
+// type[row] (nr) = the index of its condition, ev->names the conditions in order. Sorts keys.
+static int condition_order(hy_events *ev, type_key *keys, int nr, int all_numeric, int *type) {
     numeric_mode_ = all_numeric;
     qsort(keys, (size_t)nr, sizeof *keys, cmp_type);
     int nt = 0;
@@ -236,18 +225,20 @@ static int events_from_tsv(const char *name, const hy_tsv *t, const char *type_c
         if (!same) nt++;
         type[keys[i].row] = nt - 1;
     }
-    ev->names = hy_calloc((size_t)nt, sizeof(char *));
-    if (!ev->names) goto done;
+    if (!(ev->names = hy_calloc((size_t)nt, sizeof(char *)))) return HY_ENOMEM;
     ev->n_types = nt;
     for (int i = 0, k = 0; i < nr; i++) {
         int same = i > 0 && (all_numeric ? keys[i].v == keys[i - 1].v : !strcmp(keys[i].s, keys[i - 1].s));
         if (same) continue;
-        if (!(ev->names[k++] = strdup(keys[i].s))) {
-            rc = hy_err(HY_ENOMEM, "out of memory");
-            goto done;
-        }
+        if (!(ev->names[k++] = strdup(keys[i].s))) return hy_err(HY_ENOMEM, "out of memory");
     }
-    // merge duplicates (same condition, onset, duration): summed modulation, first appearance kept
+    return HY_OK;
+}
+
+// Merges duplicate events (same condition, onset, duration) into the first appearance, their
+// modulations summed, and stores the events left in file order. ek, first: nr scratch.
+static int merge_events(hy_events *ev, const int *type, const double *on, const double *du, double *mo, int nr,
+                        ev_key *ek, int *first) {
     for (int i = 0; i < nr; i++) ek[i] = (ev_key){type[i], i, on[i], du[i]};
     qsort(ek, (size_t)nr, sizeof *ek, cmp_ev);
     int nu = 0;
@@ -262,7 +253,7 @@ static int events_from_tsv(const char *name, const hy_tsv *t, const char *type_c
     ev->duration = hy_malloc(sizeof(double) * nu);
     ev->modulation = hy_malloc(sizeof(double) * nu);
     ev->type = hy_malloc(sizeof(int) * nu);
-    if (!ev->onset || !ev->duration || !ev->modulation || !ev->type) goto done;
+    if (!ev->onset || !ev->duration || !ev->modulation || !ev->type) return HY_ENOMEM;
     for (int k = 0; k < nu; k++) {
         int i = first[k];
         ev->onset[k] = on[i];
@@ -270,8 +261,32 @@ static int events_from_tsv(const char *name, const hy_tsv *t, const char *type_c
         ev->modulation[k] = mo[i];
         ev->type[k] = type[i];
     }
-    rc = HY_OK;
-done:
+    return HY_OK;
+}
+
+// The body of hy_events_parse after the TSV split: columns, values, condition order, merging.
+static int events_from_tsv(const char *name, const hy_tsv *t, const char *type_col, hy_events *ev) {
+    char cols[512];
+    ev_cols c = {hy_tsv_column(t, "onset"), hy_tsv_column(t, "duration"), hy_tsv_column(t, type_col),
+                 hy_tsv_column(t, "modulation")};
+    const char *missing = c.on < 0 ? "onset" : c.du < 0 ? "duration" : c.ty < 0 ? type_col : NULL;
+    if (missing) {
+        list_columns(t, cols, sizeof cols);
+        return hy_err(HY_EFORMAT, "%s: no '%s' column (columns: %s)", name, missing, cols);
+    }
+    int nr = t->n_rows - 1;
+    if (nr < 1) return hy_err(HY_EFORMAT, "%s: no events (only a header line)", name);
+    ev->n_rows = nr;
+    ev->has_modulation = c.mo >= 0;
+    double *on = hy_malloc(sizeof(double) * nr), *du = hy_malloc(sizeof(double) * nr), *mo = hy_malloc(sizeof(double) * nr);
+    type_key *keys = hy_malloc(sizeof(type_key) * nr);
+    int *type = hy_malloc(sizeof(int) * nr), *first = hy_malloc(sizeof(int) * nr), all_numeric;
+    ev_key *ek = hy_malloc(sizeof(ev_key) * nr);
+    int rc = HY_ENOMEM;
+    if (on && du && mo && keys && type && ek && first &&
+        !(rc = read_events(name, t, &c, type_col, on, du, mo, keys, &all_numeric)) &&
+        !(rc = condition_order(ev, keys, nr, all_numeric, type)))
+        rc = merge_events(ev, type, on, du, mo, nr, ek, first);
     free(on);
     free(du);
     free(mo);
@@ -314,92 +329,84 @@ void hy_confounds_free(hy_confounds *c) {
     memset(c, 0, sizeof *c);
 }
 
+// sel (*ns) = the columns asked for: all, or the comma list in its order (each once).
+static int select_columns(const char *name, const hy_tsv *t, const char *columns, int *sel, int *ns) {
+    char cols[512];
+    *ns = 0;
+    if (!columns) {
+        for (int f = 0; f < t->n_fields; f++) sel[(*ns)++] = f;
+        return HY_OK;
+    }
+    const char *p = columns;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        char want[256];
+        if (l == 0 || l >= sizeof want) return hy_err(HY_EARG, "%s: bad confound column list '%s'", name, columns);
+        memcpy(want, p, l);
+        want[l] = 0;
+        int f = hy_tsv_column(t, want);
+        if (f < 0) {
+            list_columns(t, cols, sizeof cols);
+            return hy_err(HY_EFORMAT, "%s: no confound column '%s' (columns: %s)", name, want, cols);
+        }
+        for (int k = 0; k < *ns; k++)
+            if (sel[k] == f) return hy_err(HY_EARG, "%s: confound column '%s' asked for twice", name, want);
+        if (*ns >= t->n_fields) break;
+        sel[(*ns)++] = f;
+        p = e ? e + 1 : p + l;
+    }
+    return HY_OK;
+}
+
+// Column k of c->x (n_rows, n_cols) from table column f; n/a is an error, or with fill_mean
+// the mean of the column's other rows (counted in c->n_filled).
+static int read_confound(const char *name, const hy_tsv *t, int f, int k, int fill_mean, hy_confounds *c) {
+    int nr = c->n_rows, ns = c->n_cols, n_na = 0;
+    double sum = 0;
+    for (int r = 1; r <= nr; r++) {
+        const char *s = t->rows[r][f];
+        double v;
+        if (!strcmp(s, "n/a")) {
+            if (!fill_mean)
+                return hy_err(HY_EVALUE, "%s: line %d: confound '%s' is n/a (use --confounds-fill mean to replace n/a by the column mean)",
+                              name, t->line[r], t->rows[0][f]);
+            n_na++;
+            v = NAN;
+        } else if (!hy_tsv_number(s, &v)) {
+            return hy_err(HY_EVALUE, "%s: line %d: confound '%s' value '%.40s' is not a finite number", name, t->line[r],
+                          t->rows[0][f], s);
+        } else {
+            sum += v;
+        }
+        c->x[(size_t)(r - 1) * ns + k] = v;
+    }
+    if (n_na == nr) return hy_err(HY_EVALUE, "%s: confound '%s' is n/a in every row", name, t->rows[0][f]);
+    if (n_na) {
+        double mean = sum / (nr - n_na);
+        for (int r = 0; r < nr; r++)
+            if (isnan(c->x[(size_t)r * ns + k])) c->x[(size_t)r * ns + k] = mean;
+        c->n_filled += n_na;
+    }
+    return HY_OK;
+}
+
 // Picks the columns (all, or the comma list in its order), reads the values, fills n/a.
 static int confounds_from_tsv(const char *name, const hy_tsv *t, const char *columns, int fill_mean, hy_confounds *c) {
-    char cols[512];
     int *sel = hy_malloc(sizeof(int) * (size_t)t->n_fields * 2 + sizeof(int));
     if (!sel) return HY_ENOMEM;
-    int ns = 0, rc = HY_OK;
-    if (!columns) {
-        for (int f = 0; f < t->n_fields; f++) sel[ns++] = f;
-    } else {
-        const char *p = columns;
-        while (*p) {
-            const char *e = strchr(p, ',');
-            size_t l = e ? (size_t)(e - p) : strlen(p);
-            char want[256];
-            if (l == 0 || l >= sizeof want) {
-                free(sel);
-                return hy_err(HY_EARG, "%s: bad confound column list '%s'", name, columns);
-            }
-            memcpy(want, p, l);
-            want[l] = 0;
-            int f = hy_tsv_column(t, want);
-            if (f < 0) {
-                list_columns(t, cols, sizeof cols);
-                free(sel);
-                return hy_err(HY_EFORMAT, "%s: no confound column '%s' (columns: %s)", name, want, cols);
-            }
-            for (int k = 0; k < ns; k++)
-                if (sel[k] == f) {
-                    free(sel);
-                    return hy_err(HY_EARG, "%s: confound column '%s' asked for twice", name, want);
-                }
-            if (ns >= t->n_fields) break;
-            sel[ns++] = f;
-            p = e ? e + 1 : p + l;
-        }
-    }
-    int nr = t->n_rows - 1;
-    if (nr < 1) {
-        free(sel);
-        return hy_err(HY_EFORMAT, "%s: no rows (only a header line)", name);
-    }
-    c->n_rows = nr;
-    c->n_cols = ns;
-    c->names = hy_calloc((size_t)ns, sizeof(char *));
-    c->x = hy_malloc(sizeof(double) * (size_t)nr * ns + 1);
-    if (!c->names || !c->x) {
-        free(sel);
-        return HY_ENOMEM;
+    int ns, rc = select_columns(name, t, columns, sel, &ns), nr = t->n_rows - 1;
+    if (!rc && nr < 1) rc = hy_err(HY_EFORMAT, "%s: no rows (only a header line)", name);
+    if (!rc) {
+        c->n_rows = nr;
+        c->n_cols = ns;
+        c->names = hy_calloc((size_t)ns, sizeof(char *));
+        c->x = hy_malloc(sizeof(double) * (size_t)nr * ns + 1);
+        if (!c->names || !c->x) rc = HY_ENOMEM;
     }
     for (int k = 0; k < ns && !rc; k++)
         if (!(c->names[k] = strdup(t->rows[0][sel[k]]))) rc = hy_err(HY_ENOMEM, "out of memory");
-    for (int k = 0; k < ns && !rc; k++) {
-        int f = sel[k], n_na = 0;
-        double sum = 0;
-        for (int r = 1; r <= nr; r++) {
-            const char *s = t->rows[r][f];
-            double v;
-            if (!strcmp(s, "n/a")) {
-                if (!fill_mean) {
-                    rc = hy_err(HY_EVALUE, "%s: line %d: confound '%s' is n/a (use --confounds-fill mean to replace n/a by the column mean)",
-                                name, t->line[r], t->rows[0][f]);
-                    break;
-                }
-                n_na++;
-                v = NAN;
-            } else if (!hy_tsv_number(s, &v)) {
-                rc = hy_err(HY_EVALUE, "%s: line %d: confound '%s' value '%.40s' is not a finite number", name, t->line[r],
-                            t->rows[0][f], s);
-                break;
-            } else {
-                sum += v;
-            }
-            c->x[(size_t)(r - 1) * ns + k] = v;
-        }
-        if (rc) break;
-        if (n_na == nr) {
-            rc = hy_err(HY_EVALUE, "%s: confound '%s' is n/a in every row", name, t->rows[0][f]);
-            break;
-        }
-        if (n_na) {
-            double mean = sum / (nr - n_na);
-            for (int r = 0; r < nr; r++)
-                if (isnan(c->x[(size_t)r * ns + k])) c->x[(size_t)r * ns + k] = mean;
-            c->n_filled += n_na;
-        }
-    }
+    for (int k = 0; k < ns && !rc; k++) rc = read_confound(name, t, sel[k], k, fill_mean, c);
     free(sel);
     return rc;
 }

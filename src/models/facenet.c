@@ -78,8 +78,60 @@ static int load_conv(facenet *f, facenet_conv *c, const char *wname, const char 
 
 static int out_size(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1; }
 
-// Builds block `name` from spec `bs` (or a single stem conv when bs == NULL and k != NULL, or
-// the stem max-pool when both are NULL) on input (cin, h, w).
+// Branch i of spec s on input (cin, h, w): its convs in sequence (names branchK or branchK.j)
+// or the 3x3/2 max-pool; gives its output channels and size.
+static int add_branch(facenet *f, facenet_branch *br, const char *name, int i, const brspec *s, int cin, int h, int w,
+                      int *cout, int *ho, int *wo) {
+    char wn[128], bn[128];
+    int c = cin, rc;
+    if (s->nconv == 0) {
+        br->pool = 1;
+        h = out_size(h, 3, 2, 0);
+        w = out_size(w, 3, 2, 0);
+    }
+    for (int j = 0; j < s->nconv; j++) {
+        if (s->seq) {
+            snprintf(wn, sizeof wn, "%s.branch%d.%d.conv.weight", name, i, j);
+            snprintf(bn, sizeof bn, "%s.branch%d.%d.conv.bias", name, i, j);
+        } else {
+            snprintf(wn, sizeof wn, "%s.branch%d.conv.weight", name, i);
+            snprintf(bn, sizeof bn, "%s.branch%d.conv.bias", name, i);
+        }
+        if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1))) return rc;
+        c = br->conv[j].cout;
+        h = out_size(h, s->k[j].kh, s->k[j].s, s->k[j].ph);
+        w = out_size(w, s->k[j].kw, s->k[j].s, s->k[j].pw);
+    }
+    br->nconv = s->nconv;
+    *cout = c, *ho = h, *wo = w;
+    return HY_OK;
+}
+
+// A stem unit as a one-branch block: the conv `name`.conv (stem != NULL) or the 3x3/2 max-pool.
+static int add_stem(facenet *f, facenet_block *b, const char *name, const ksp *stem, int *ccat, int *ho, int *wo) {
+    b->nbranch = 1;
+    if (!stem) {
+        b->br[0].pool = 1;
+        *ccat = b->cin;
+        *ho = out_size(b->h, 3, 2, 0);
+        *wo = out_size(b->w, 3, 2, 0);
+        return HY_OK;
+    }
+    char wn[128], bn[128];
+    snprintf(wn, sizeof wn, "%s.conv.weight", name);
+    snprintf(bn, sizeof bn, "%s.conv.bias", name);
+    int rc = load_conv(f, &b->br[0].conv[0], wn, bn, b->cin, *stem, 1);
+    if (rc) return rc;
+    b->br[0].nconv = 1;
+    *ccat = b->br[0].conv[0].cout;
+    *ho = out_size(b->h, stem->kh, stem->s, stem->ph);
+    *wo = out_size(b->w, stem->kw, stem->s, stem->pw);
+    return HY_OK;
+}
+
+// Builds block `name` from spec `bs` (or a stem unit when bs == NULL: the conv `stem`, or the
+// max-pool when stem is NULL too) on input (cin, h, w). A residual block gets its 1x1 up-conv
+// (concat -> cin channels), its scale and its final ReLU.
 static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp *stem, int cin, int h, int w,
                      int residual, float scale, int hy_relu) {
     if (f->nblocks >= FACENET_MAX_POINTS) return hy_err(HY_EFORMAT, "%s: too many blocks", f->wf.path);
@@ -89,61 +141,26 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
     b->cin = cin;
     b->h = h;
     b->w = w;
-    char wn[128], bn[128];
     int rc, ccat = 0, ho = -1, wo = -1;
-    if (!bs) {  // stem: one branch, one conv or the pool
-        b->nbranch = 1;
-        if (stem) {
-            snprintf(wn, sizeof wn, "%s.conv.weight", name);
-            snprintf(bn, sizeof bn, "%s.conv.bias", name);
-            if ((rc = load_conv(f, &b->br[0].conv[0], wn, bn, cin, *stem, 1))) return rc;
-            b->br[0].nconv = 1;
-            ccat = b->br[0].conv[0].cout;
-            ho = out_size(h, stem->kh, stem->s, stem->ph);
-            wo = out_size(w, stem->kw, stem->s, stem->pw);
-        } else {
-            b->br[0].pool = 1;
-            ccat = cin;
-            ho = out_size(h, 3, 2, 0);
-            wo = out_size(w, 3, 2, 0);
-        }
-    } else {
-        b->nbranch = bs->nbranch;
-        for (int i = 0; i < bs->nbranch; i++) {
-            const brspec *s = &bs->br[i];
-            facenet_branch *br = &b->br[i];
-            int c = cin, hh = h, ww = w;
-            if (s->nconv == 0) {
-                br->pool = 1;
-                hh = out_size(h, 3, 2, 0);
-                ww = out_size(w, 3, 2, 0);
-            }
-            for (int j = 0; j < s->nconv; j++) {
-                if (s->seq) {
-                    snprintf(wn, sizeof wn, "%s.branch%d.%d.conv.weight", name, i, j);
-                    snprintf(bn, sizeof bn, "%s.branch%d.%d.conv.bias", name, i, j);
-                } else {
-                    snprintf(wn, sizeof wn, "%s.branch%d.conv.weight", name, i);
-                    snprintf(bn, sizeof bn, "%s.branch%d.conv.bias", name, i);
-                }
-                if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1))) return rc;
-                c = br->conv[j].cout;
-                hh = out_size(hh, s->k[j].kh, s->k[j].s, s->k[j].ph);
-                ww = out_size(ww, s->k[j].kw, s->k[j].s, s->k[j].pw);
-            }
-            br->nconv = s->nconv;
-            if (i > 0 && (hh != ho || ww != wo))
-                return hy_err(HY_ESHAPE, "%s: %s branch%d gives %dx%d, branch0 %dx%d (input size %d?)", f->wf.path,
-                              name, i, hh, ww, ho, wo, f->input_size);
-            ho = hh;
-            wo = ww;
-            ccat += c;
-        }
+    if (!bs && (rc = add_stem(f, b, name, stem, &ccat, &ho, &wo))) return rc;
+    for (int i = 0; bs && i < bs->nbranch; i++) {
+        int c, hh, ww;
+        if ((rc = add_branch(f, &b->br[i], name, i, &bs->br[i], cin, h, w, &c, &hh, &ww))) return rc;
+        if (i > 0 && (hh != ho || ww != wo))
+            return hy_err(HY_ESHAPE, "%s: %s branch%d gives %dx%d, branch0 %dx%d (input size %d?)", f->wf.path, name,
+                          i, hh, ww, ho, wo, f->input_size);
+        ho = hh, wo = ww;
+        ccat += c;
+        b->nbranch = i + 1;
     }
     if (ho < 1 || wo < 1)
         return hy_err(HY_ESHAPE, "%s: input size %d is too small (%s gets %dx%d)", f->wf.path, f->input_size,
                       name, h, w);
+    b->ho = ho;
+    b->wo = wo;
+    b->cout = ccat;
     if (residual) {
+        char wn[128], bn[128];
         snprintf(wn, sizeof wn, "%s.conv2d.weight", name);
         snprintf(bn, sizeof bn, "%s.conv2d.bias", name);
         ksp k1 = K1;
@@ -155,11 +172,7 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
         b->scale = scale;
         b->hy_relu = hy_relu;
         b->cout = cin;
-    } else {
-        b->cout = ccat;
     }
-    b->ho = ho;
-    b->wo = wo;
     f->nblocks++;
     return HY_OK;
 }
@@ -618,5 +631,86 @@ int hy_facenet_forward(facenet *f, const float *in, int n, float *emb, facenet_h
     if (started) pthread_join(t, NULL);
     else forward_lane(f, &f->lane[1], j.in, j.n, j.emb, NULL, NULL);
     hy_blas_threads_end(blas_threads);
+    return HY_OK;
+}
+
+// --- reference forward ----------------------------------------------------------------------
+//
+// The spec's network image by image in plain NCHW with the naive ops of src/nn (hy_conv2d_ref
+// with double accumulation, hy_max_pool2d, hy_residual_add, hy_relu, hy_dense_ref): what the
+// channel-major, packed-GEMM forward above is tested against (tests/test_facenet_ref.c). It
+// reads the raw conv weights (unscaled; the block scale is applied to the up-conv output, as in
+// facenet-pytorch) and uses lane 0's buffers, reserved for one image.
+
+// out (cout, ho, wo) = conv(in (cin, h, w)) + b, then ReLU where the unit has one
+static void ref_conv(float *out, const float *in, const facenet_conv *c, int h, int w) {
+    conv_shape s = {c->cin, h, w, c->cout, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw};
+    hy_conv2d_ref(out, in, c->w, c->b, 1, &s);
+    if (c->hy_relu) hy_relu(out, (size_t)c->cout * hy_conv2d_out_h(&s) * hy_conv2d_out_w(&s));
+}
+
+// One block on one image. x (cin, h, w) is the input; the branches write their outputs at their
+// channel offsets of cat (ccat, ho, wo). A residual block then updates x in place:
+// x = act(x + scale * (Wup cat + bup)) (u holds the up-conv output) and returns x; any other
+// block returns cat.
+static float *ref_block(const facenet_block *b, float *x, float *cat, float *t1, float *t2, float *u) {
+    const size_t hwo = (size_t)b->ho * b->wo;
+    size_t off = 0;  // channels of cat written so far
+    for (int j = 0; j < b->nbranch; j++) {
+        const facenet_branch *br = &b->br[j];
+        if (br->pool) {  // MaxPool2d(3, stride 2), floor
+            hy_max_pool2d(cat + off * hwo, x, 1, b->cin, b->h, b->w, 3, 2, 0);
+            off += (size_t)b->cin;
+            continue;
+        }
+        const float *cur = x;
+        int h = b->h, w = b->w;
+        for (int k = 0; k < br->nconv; k++) {  // the branch's convs in sequence; the last into cat
+            const facenet_conv *c = &br->conv[k];
+            float *dst = k + 1 == br->nconv ? cat + off * hwo : (k == 0 ? t1 : t2);
+            ref_conv(dst, cur, c, h, w);
+            h = out_size(h, c->kh, c->sh, c->ph);
+            w = out_size(w, c->kw, c->sw, c->pw);
+            cur = dst;
+        }
+        off += (size_t)br->conv[br->nconv - 1].cout;
+    }
+    if (!b->residual) return cat;
+    ref_conv(u, cat, &b->up, b->ho, b->wo);
+    hy_residual_add(x, u, b->scale, (size_t)b->cin * hwo);
+    if (b->hy_relu) hy_relu(x, (size_t)b->cin * hwo);
+    return x;
+}
+
+int hy_facenet_forward_ref(facenet *f, const float *in, int n, float *emb, facenet_hook hook, void *user) {
+    if (n < 1) return hy_err(HY_EARG, "facenet: batch size %d must be >= 1", n);
+    const size_t img = (size_t)3 * f->input_size * f->input_size;
+    for (size_t k = 0; k < (size_t)n * img; k++)
+        if (!isfinite(in[k])) return hy_err(HY_EVALUE, "facenet: input has non-finite values");
+    int rc = reserve_lane(f, &f->lane[0], 1);
+    if (rc) return rc;
+    facenet_buffers *B = &f->lane[0];
+    const int C = f->feat_dim, D = f->emb_dim;
+    for (int i = 0; i < n; i++) {
+        float *x = B->x, *y = B->y;
+        memcpy(x, in + (size_t)i * img, img * sizeof(float));
+        // stem, repeat_1 (Block35) x5, mixed_6a, repeat_2 (Block17) x10, mixed_7a, repeat_3
+        // (Block8) x5, block8: each block's output becomes the next one's input
+        for (int bi = 0; bi < f->nblocks; bi++) {
+            const facenet_block *b = &f->blk[bi];
+            float *o = ref_block(b, x, y, B->t1, B->t2, B->img0);
+            if (o == y) y = x, x = o;
+            if (hook && i == 0) hook(user, b->name, x, b->cout, b->ho, b->wo);
+        }
+        // head: AdaptiveAvgPool2d(1) -> last_linear (last_bn folded in) -> L2 normalise
+        const facenet_block *lb = &f->blk[f->nblocks - 1];
+        float *e = emb + (size_t)i * D;
+        hy_global_avg_pool(B->feat, x, 1, C, lb->ho * lb->wo);
+        if (hook && i == 0) hook(user, "avgpool_1a", B->feat, C, 1, 1);
+        hy_dense_ref(e, B->feat, f->lin_w, f->lin_b, 1, C, D);
+        if (hook && i == 0) hook(user, "last_linear", e, D, 1, 1);
+        hy_l2_normalize(e, 1, D, 1e-12f);
+        if (hook && i == 0) hook(user, "embedding", e, D, 1, 1);
+    }
     return HY_OK;
 }

@@ -215,12 +215,45 @@ void hy_mtcnn_pool_ceil_for_test(float *out, const float *in, int planes, int h,
     pool_ceil(out, in, planes, h, w, k, s);
 }
 
+// The layers of the three networks are written once (below) over one of two op sets, chosen
+// by the caller: FAST (im2col + sgemm convs, the specialised pools, the vectorised PReLU,
+// BLAS dense layers) for detection, REF (hy_conv2d_ref and hy_dense_ref with double
+// accumulation, ops.h hy_prelu and hy_max_pool2d in ceil mode: the definitions) for the
+// hy_mtcnn_*_ref entry points that tests/test_mtcnn_ref.c holds FAST to.
+typedef struct {
+    // out (n, cout, h-k+1, w-k+1) = conv k x k (stride 1, no padding) + bias, then PReLU (slope (cout) or NULL)
+    void (*conv_prelu)(float *out, const float *in, const mtcnn_lin *l, const float *slope, int n, int cin, int h,
+                       int w, int cout, int k, float *scratch);
+    // ceil-mode max pool k / stride s over `planes` planes of h x w
+    void (*pool)(float *out, const float *in, int planes, int h, int w, int k, int s);
+    // out (n, out_dim) = in (n, in_dim) W^T + b
+    void (*dense)(float *out, const float *in, const float *W, const float *b, int n, int in_dim, int out_dim);
+    // PReLU in place on x (n, c, hw)
+    void (*prelu)(float *x, const float *slope, int n, int c, int hw);
+} mtcnn_ops;
+
+static void conv_prelu_ref(float *out, const float *in, const mtcnn_lin *l, const float *slope, int n, int cin, int h,
+                           int w, int cout, int k, float *scratch) {
+    (void)scratch;
+    conv_shape s = {cin, h, w, cout, k, k, 1, 1, 0, 0};
+    hy_conv2d_ref(out, in, l->w, l->b, n, &s);
+    if (slope) hy_prelu(out, slope, n, cout, (h - k + 1) * (w - k + 1));
+}
+
+static void pool_ref(float *out, const float *in, int planes, int h, int w, int k, int s) {
+    hy_max_pool2d(out, in, 1, planes, h, w, k, s, 1);
+}
+
+static const mtcnn_ops FAST = {conv_prelu, pool_ceil, hy_dense, prelu_simd};
+static const mtcnn_ops REF = {conv_prelu_ref, pool_ref, hy_dense_ref, hy_prelu};
+
 int hy_mtcnn_pnet_out_size(int in) {
     // conv 3x3 -> in-2; pool 2/2 ceil -> ceil((in-2)/2); two 3x3 convs -> -4
     return hy_pool_out_size(in - 2, 2, 2, 1) - 4;
 }
 
-static int pnet_run(const mtcnn_model *m, pnet_ws *ws, const float *in, int h, int w, float *reg, float *prob) {
+static int pnet_run(const mtcnn_model *m, const mtcnn_ops *op, pnet_ws *ws, const float *in, int h, int w, float *reg,
+                    float *prob) {
     if (h < 12 || w < 12) return hy_err(HY_ESHAPE, "mtcnn: P-Net input %dx%d is smaller than 12x12", w, h);
     int h1 = h - 2, w1 = w - 2;                                              // conv1
     int h2 = hy_pool_out_size(h1, 2, 2, 1), w2 = hy_pool_out_size(w1, 2, 2, 1);  // pool1
@@ -232,18 +265,21 @@ static int pnet_run(const mtcnn_model *m, pnet_ws *ws, const float *in, int h, i
     size_t sc = max3(conv_scratch(3, h, w, 10, 3), conv_scratch(10, h2, w2, 16, 3), conv_scratch(16, h3, w3, 32, 3));
     float *A = fbuf_get(&ws->A, a_n), *B = fbuf_get(&ws->B, b_n), *S = fbuf_get(&ws->S, sc);
     if (!A || !B || !S) return HY_ENOMEM;
-    conv_prelu(A, in, &m->pnet.conv1, m->pnet.prelu1, 1, 3, h, w, 10, 3, S);
-    pool_ceil(B, A, 10, h1, w1, 2, 2);
-    conv_prelu(A, B, &m->pnet.conv2, m->pnet.prelu2, 1, 10, h2, w2, 16, 3, S);
-    conv_prelu(B, A, &m->pnet.conv3, m->pnet.prelu3, 1, 16, h3, w3, 32, 3, S);
-    conv_prelu(prob, B, &m->pnet.conv4_1, NULL, 1, 32, h4, w4, 2, 1, S);  // 1x1: no scratch used
+    op->conv_prelu(A, in, &m->pnet.conv1, m->pnet.prelu1, 1, 3, h, w, 10, 3, S);
+    op->pool(B, A, 10, h1, w1, 2, 2);
+    op->conv_prelu(A, B, &m->pnet.conv2, m->pnet.prelu2, 1, 10, h2, w2, 16, 3, S);
+    op->conv_prelu(B, A, &m->pnet.conv3, m->pnet.prelu3, 1, 16, h3, w3, 32, 3, S);
+    op->conv_prelu(prob, B, &m->pnet.conv4_1, NULL, 1, 32, h4, w4, 2, 1, S);  // 1x1: no scratch used
     hy_softmax_channels(prob, 1, 2, h4 * w4);
-    conv_prelu(reg, B, &m->pnet.conv4_2, NULL, 1, 32, h4, w4, 4, 1, S);
+    op->conv_prelu(reg, B, &m->pnet.conv4_2, NULL, 1, 32, h4, w4, 4, 1, S);
     return HY_OK;
 }
 
 int hy_mtcnn_pnet(const mtcnn_model *m, const float *in, int h, int w, float *reg, float *prob) {
-    return pnet_run(m, m->ws, in, h, w, reg, prob);
+    return pnet_run(m, &FAST, m->ws, in, h, w, reg, prob);
+}
+int hy_mtcnn_pnet_ref(const mtcnn_model *m, const float *in, int h, int w, float *reg, float *prob) {
+    return pnet_run(m, &REF, m->ws, in, h, w, reg, prob);
 }
 
 // [N,C,H,W] -> [N,W,H,C] flatten (upstream permute(0,3,2,1) before view): spec 1 "Flatten".
@@ -262,7 +298,7 @@ static void softmax_rows2(float *x, int n) { hy_softmax_channels(x, n, 2, 1); }
 // Crops are processed in chunks to bound the activation memory.
 #define NET_CHUNK 128
 
-int hy_mtcnn_rnet(const mtcnn_model *m, const float *in, int n, float *reg, float *prob) {
+static int rnet_run(const mtcnn_model *m, const mtcnn_ops *op, const float *in, int n, float *reg, float *prob) {
     if (n <= 0) return HY_OK;
     int c = n < NET_CHUNK ? n : NET_CHUNK;
     size_t a_n = (size_t)c * 28 * 22 * 22, b_n = (size_t)c * 28 * 11 * 11;
@@ -272,22 +308,23 @@ int hy_mtcnn_rnet(const mtcnn_model *m, const float *in, int n, float *reg, floa
     if (!A || !B || !S || !D) return HY_ENOMEM;
     for (int i0 = 0; i0 < n; i0 += NET_CHUNK) {
         int k = n - i0 < NET_CHUNK ? n - i0 : NET_CHUNK;
-        conv_prelu(A, in + (size_t)i0 * 3 * 24 * 24, &m->rnet.conv1, m->rnet.prelu1, k, 3, 24, 24, 28, 3, S);
-        pool_ceil(B, A, k * 28, 22, 22, 3, 2);                                     // -> 11
-        conv_prelu(A, B, &m->rnet.conv2, m->rnet.prelu2, k, 28, 11, 11, 48, 3, S);  // -> 9
-        pool_ceil(B, A, k * 48, 9, 9, 3, 2);                                       // -> 4
-        conv_prelu(A, B, &m->rnet.conv3, m->rnet.prelu3, k, 48, 4, 4, 64, 2, S);    // -> 3
+        op->conv_prelu(A, in + (size_t)i0 * 3 * 24 * 24, &m->rnet.conv1, m->rnet.prelu1, k, 3, 24, 24, 28, 3, S);
+        op->pool(B, A, k * 28, 22, 22, 3, 2);                                          // -> 11
+        op->conv_prelu(A, B, &m->rnet.conv2, m->rnet.prelu2, k, 28, 11, 11, 48, 3, S);  // -> 9
+        op->pool(B, A, k * 48, 9, 9, 3, 2);                                            // -> 4
+        op->conv_prelu(A, B, &m->rnet.conv3, m->rnet.prelu3, k, 48, 4, 4, 64, 2, S);    // -> 3
         flatten_whc(B, A, k, 64, 3, 3);
-        hy_dense(D, B, m->rnet.dense4.w, m->rnet.dense4.b, k, 576, 128);
-        prelu_simd(D, m->rnet.prelu4, k, 128, 1);
-        hy_dense(prob + (size_t)i0 * 2, D, m->rnet.dense5_1.w, m->rnet.dense5_1.b, k, 128, 2);
+        op->dense(D, B, m->rnet.dense4.w, m->rnet.dense4.b, k, 576, 128);
+        op->prelu(D, m->rnet.prelu4, k, 128, 1);
+        op->dense(prob + (size_t)i0 * 2, D, m->rnet.dense5_1.w, m->rnet.dense5_1.b, k, 128, 2);
         softmax_rows2(prob + (size_t)i0 * 2, k);
-        hy_dense(reg + (size_t)i0 * 4, D, m->rnet.dense5_2.w, m->rnet.dense5_2.b, k, 128, 4);
+        op->dense(reg + (size_t)i0 * 4, D, m->rnet.dense5_2.w, m->rnet.dense5_2.b, k, 128, 4);
     }
     return HY_OK;
 }
 
-int hy_mtcnn_onet(const mtcnn_model *m, const float *in, int n, float *reg, float *lm, float *prob) {
+static int onet_run(const mtcnn_model *m, const mtcnn_ops *op, const float *in, int n, float *reg, float *lm,
+                    float *prob) {
     if (n <= 0) return HY_OK;
     int c = n < NET_CHUNK ? n : NET_CHUNK;
     size_t a_n = (size_t)c * 32 * 46 * 46, b_n = (size_t)c * 64 * 21 * 21;
@@ -299,22 +336,35 @@ int hy_mtcnn_onet(const mtcnn_model *m, const float *in, int n, float *reg, floa
     if (!A || !B || !S || !D) return HY_ENOMEM;
     for (int i0 = 0; i0 < n; i0 += NET_CHUNK) {
         int k = n - i0 < NET_CHUNK ? n - i0 : NET_CHUNK;
-        conv_prelu(A, in + (size_t)i0 * 3 * 48 * 48, &m->onet.conv1, m->onet.prelu1, k, 3, 48, 48, 32, 3, S);
-        pool_ceil(B, A, k * 32, 46, 46, 3, 2);                                       // -> 23
-        conv_prelu(A, B, &m->onet.conv2, m->onet.prelu2, k, 32, 23, 23, 64, 3, S);    // -> 21
-        pool_ceil(B, A, k * 64, 21, 21, 3, 2);                                       // -> 10
-        conv_prelu(A, B, &m->onet.conv3, m->onet.prelu3, k, 64, 10, 10, 64, 3, S);    // -> 8
-        pool_ceil(B, A, k * 64, 8, 8, 2, 2);                                         // -> 4
-        conv_prelu(A, B, &m->onet.conv4, m->onet.prelu4, k, 64, 4, 4, 128, 2, S);     // -> 3
+        op->conv_prelu(A, in + (size_t)i0 * 3 * 48 * 48, &m->onet.conv1, m->onet.prelu1, k, 3, 48, 48, 32, 3, S);
+        op->pool(B, A, k * 32, 46, 46, 3, 2);                                          // -> 23
+        op->conv_prelu(A, B, &m->onet.conv2, m->onet.prelu2, k, 32, 23, 23, 64, 3, S);  // -> 21
+        op->pool(B, A, k * 64, 21, 21, 3, 2);                                          // -> 10
+        op->conv_prelu(A, B, &m->onet.conv3, m->onet.prelu3, k, 64, 10, 10, 64, 3, S);  // -> 8
+        op->pool(B, A, k * 64, 8, 8, 2, 2);                                            // -> 4
+        op->conv_prelu(A, B, &m->onet.conv4, m->onet.prelu4, k, 64, 4, 4, 128, 2, S);   // -> 3
         flatten_whc(B, A, k, 128, 3, 3);
-        hy_dense(D, B, m->onet.dense5.w, m->onet.dense5.b, k, 1152, 256);
-        prelu_simd(D, m->onet.prelu5, k, 256, 1);
-        hy_dense(prob + (size_t)i0 * 2, D, m->onet.dense6_1.w, m->onet.dense6_1.b, k, 256, 2);
+        op->dense(D, B, m->onet.dense5.w, m->onet.dense5.b, k, 1152, 256);
+        op->prelu(D, m->onet.prelu5, k, 256, 1);
+        op->dense(prob + (size_t)i0 * 2, D, m->onet.dense6_1.w, m->onet.dense6_1.b, k, 256, 2);
         softmax_rows2(prob + (size_t)i0 * 2, k);
-        hy_dense(reg + (size_t)i0 * 4, D, m->onet.dense6_2.w, m->onet.dense6_2.b, k, 256, 4);
-        hy_dense(lm + (size_t)i0 * 10, D, m->onet.dense6_3.w, m->onet.dense6_3.b, k, 256, 10);
+        op->dense(reg + (size_t)i0 * 4, D, m->onet.dense6_2.w, m->onet.dense6_2.b, k, 256, 4);
+        op->dense(lm + (size_t)i0 * 10, D, m->onet.dense6_3.w, m->onet.dense6_3.b, k, 256, 10);
     }
     return HY_OK;
+}
+
+int hy_mtcnn_rnet(const mtcnn_model *m, const float *in, int n, float *reg, float *prob) {
+    return rnet_run(m, &FAST, in, n, reg, prob);
+}
+int hy_mtcnn_rnet_ref(const mtcnn_model *m, const float *in, int n, float *reg, float *prob) {
+    return rnet_run(m, &REF, in, n, reg, prob);
+}
+int hy_mtcnn_onet(const mtcnn_model *m, const float *in, int n, float *reg, float *lm, float *prob) {
+    return onet_run(m, &FAST, in, n, reg, lm, prob);
+}
+int hy_mtcnn_onet_ref(const mtcnn_model *m, const float *in, int n, float *reg, float *lm, float *prob) {
+    return onet_run(m, &REF, in, n, reg, lm, prob);
 }
 
 // --- pipeline pieces -------------------------------------------------------------------
@@ -538,7 +588,7 @@ static int stage1(const mtcnn_model *m, const mtcnn_options *opt, const uint8_t 
         if (!img || !reg || !prob) { rc = HY_ENOMEM; break; }
         hy_mtcnn_area_resample(img, hs, ws, rgb, W, 0, 0, W, H);
         normalise(img, (size_t)3 * hs * ws);
-        if ((rc = pnet_run(m, wk, img, hs, ws, reg, prob))) break;
+        if ((rc = pnet_run(m, &FAST, wk, img, hs, ws, reg, prob))) break;
         // spec 2.4: candidates in row-major order, box edges by float32 division
         lv.n = 0;
         const float sf = (float)s;

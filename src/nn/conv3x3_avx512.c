@@ -99,6 +99,11 @@ C3_INLINE void k_plain(float *o, size_t ohw, const float *const rows[3], const s
 
 // Folded upsample+3x3 for output row 2y+py: rows[2] = source rows y+py-1, y+py (channel 0),
 // source columns [x0, x0 + 16 NPV) -> output columns [2 x0, 2 x0 + 32 NPV), NCO_U channels.
+// Long (about 90 lines) and kept whole on purpose: a register-blocked micro-kernel whose
+// accumulators must stay in zmm registers across the whole cin loop and the store epilogue;
+// helpers would have to take them by pointer (through memory unless every one is inlined).
+// The AVX2 kernel (conv3x3_avx2.c) must sum in the same order (bit-identical results), which
+// is easiest to check with each kernel read as one piece: bias, ci, row taps, column taps.
 C3_INLINE void k_up(float *o, size_t ohw, const float *const rows[2], const size_t rs[2], const float *wp,
                     size_t wstride, const float *bias, int cin, int x0, int w, int lrelu, float slope, const int NPV,
                     const int NB, const int EDGE) {

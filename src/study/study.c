@@ -470,75 +470,95 @@ static void attribute_agreement(const face_set *gt, const face_set *rec, int n, 
     free(a), free(b);
 }
 
-int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const face_set *gt, const char *outdir,
-                   const double *bdirs, char (*bnames)[128], int n_bound, int save_faces, run_summary *sum) {
-    const int L = c->gen->latent, R = c->gen->resolution, M = c->n_models;
-    int r;
-    if (n < 2) return hy_err(HY_ESHAPE, "evaluation needs at least 2 test items, got %d", n);
-    if ((r = hy_mkdir_p(outdir))) return r;
-    face_set rec = {0};
-    model_items mi[STUDY_MAX_MODELS] = {0};
-    double *pix = NULL, *Pd = NULL, *Td = NULL;
-    met_report lat = {0};
-    char *summary = NULL;
-    if ((r = hy_study_faces(c, P, n, "reconstruction", &rec))) goto out;
-    pix = hy_calloc((size_t)n, sizeof *pix);
-    Pd = hy_malloc(sizeof(double) * (size_t)n * L);
-    Td = hy_malloc(sizeof(double) * (size_t)n * L);
-    summary = hy_malloc(32768);
-    r = pix && Pd && Td && summary ? HY_OK : HY_ENOMEM;
-    for (int m = 0; m < M && !r; m++) r = model_items_alloc(&mi[m], n);
-    if (r) goto out;
-    // per item
-    int valid = 0;
-    for (int m = 0; m < M; m++)
-        valid = model_item_metrics(gt, &rec, m, c->model[m].e->dim, c->model[m].e->threshold, n, &mi[m]);
-    for (int i = 0; i < n; i++)
-        pix[i] = luminance_r(gt->rgb + (size_t)i * R * R * 3, rec.rgb + (size_t)i * R * R * 3, R * R);
-    if (valid < 2) {
-        r = hy_err(HY_EVALUE, "%s: fewer than 2 test items have a detected face in both images", outdir);
-        goto out;
-    }
-    double dm[STUDY_MAX_MODELS], dse[STUDY_MAX_MODELS], bm[STUDY_MAX_MODELS], bse[STUDY_MAX_MODELS],
-        im[STUDY_MAX_MODELS], ise[STUDY_MAX_MODELS], sm[STUDY_MAX_MODELS], sse[STUDY_MAX_MODELS],
-        hm[STUDY_MAX_MODELS], hse[STUDY_MAX_MODELS], pm, pse;
-    for (int m = 0; m < M; m++) {
-        mean_se_finite(mi[m].dist, n, &dm[m], &dse[m], NULL);
-        mean_se_finite(mi[m].base, n, &bm[m], &bse[m], NULL);
-        mean_se_finite(mi[m].ident, n, &im[m], &ise[m], NULL);
-        mean_se_finite(mi[m].same, n, &sm[m], &sse[m], NULL);
-        mean_se_finite(mi[m].shuf_same, n, &hm[m], &hse[m], NULL);
-    }
-    mean_se_finite(pix, n, &pm, &pse, NULL);
+// Everything one evaluation measures (per identity model m where indexed by STUDY_MAX_MODELS).
+typedef struct {
+    int valid;                          // items with a face in both images
+    model_items mi[STUDY_MAX_MODELS];   // per-item distances, baselines, identification, same-person
+    double *pix;                        // (n) luminance correlation of truth and reconstruction
+    met_report lat;                     // latent-level metrics (metrics.h)
+    double dm[STUDY_MAX_MODELS], dse[STUDY_MAX_MODELS];  // distance mean and s.e.
+    double bm[STUDY_MAX_MODELS], bse[STUDY_MAX_MODELS];  // shuffled-pair baseline
+    double im[STUDY_MAX_MODELS], ise[STUDY_MAX_MODELS];  // identification
+    double sm[STUDY_MAX_MODELS], sse[STUDY_MAX_MODELS];  // same-person rate
+    double hm[STUDY_MAX_MODELS], hse[STUDY_MAX_MODELS];  // same-person rate of shuffled pairs
     double null_p[STUDY_MAX_MODELS], null_mean[STUDY_MAX_MODELS], null_sd[STUDY_MAX_MODELS];
-    if ((r = image_null(c, gt, n, dm, null_p, null_mean, null_sd))) goto out;
-    double gmatch = NAN, age_r = NAN, age_mae = NAN;
-    int n_attr = 0;
-    if (c->attr) attribute_agreement(gt, &rec, n, &gmatch, &age_r, &age_mae, &n_attr);
-    // latent-level metrics
-    for (size_t k = 0; k < (size_t)n * L; k++) Pd[k] = P[k], Td[k] = T[k];
-    if ((r = hy_met_report_compute(&lat, Pd, Td, n, L, c->n_null_latent, c->seed, bdirs, bnames, n_bound))) goto out;
-    double cm, cse, lim, lise;
-    hy_met_mean_se(lat.cosine, n, &cm, &cse);
-    hy_met_mean_se(lat.ident, n, &lim, &lise);
+    double pm, pse;                     // pixel r
+    double gmatch, age_r, age_mae;      // attribute agreement (NaN without an age/gender model)
+    int n_attr;
+    double cm, cse, lim, lise;          // latent cosine and 2-way identification
+    double face_share, face_prob;       // MTCNN on the reconstructions (NaN without MTCNN)
+} eval_stats;
+
+static void eval_stats_free(eval_stats *s) {
+    for (int m = 0; m < STUDY_MAX_MODELS; m++) model_items_free(&s->mi[m]);
+    hy_met_report_free(&s->lat);
+    free(s->pix);
+}
+
+// Latent-level metrics of P against T (both (n, L) float32) into s->lat, cosine and identification.
+static int measure_latents(study_ctx *c, const float *T, const float *P, int n, const double *bdirs,
+                           char (*bnames)[128], int n_bound, eval_stats *s) {
+    const int L = c->gen->latent;
+    double *Pd = hy_malloc(sizeof(double) * (size_t)n * L), *Td = hy_malloc(sizeof(double) * (size_t)n * L);
+    int r = Pd && Td ? HY_OK : HY_ENOMEM;
+    for (size_t k = 0; !r && k < (size_t)n * L; k++) Pd[k] = P[k], Td[k] = T[k];
+    if (!r) r = hy_met_report_compute(&s->lat, Pd, Td, n, L, c->n_null_latent, c->seed, bdirs, bnames, n_bound);
+    free(Pd), free(Td);
+    if (r) return r;
+    hy_met_mean_se(s->lat.cosine, n, &s->cm, &s->cse);
+    hy_met_mean_se(s->lat.ident, n, &s->lim, &s->lise);
+    return HY_OK;
+}
+
+// Every number of the evaluation of rec (the reconstructions of P) against gt and T.
+static int measure(study_ctx *c, const float *T, const float *P, int n, const face_set *gt, const face_set *rec,
+                   const char *outdir, const double *bdirs, char (*bnames)[128], int n_bound, eval_stats *s) {
+    const int R = c->gen->resolution, M = c->n_models;
+    s->pix = hy_calloc((size_t)n, sizeof *s->pix);
+    int r = s->pix ? HY_OK : HY_ENOMEM;
+    for (int m = 0; m < M && !r; m++) r = model_items_alloc(&s->mi[m], n);
+    if (r) return r;
+    for (int m = 0; m < M; m++)
+        s->valid = model_item_metrics(gt, rec, m, c->model[m].e->dim, c->model[m].e->threshold, n, &s->mi[m]);
+    for (int i = 0; i < n; i++)
+        s->pix[i] = luminance_r(gt->rgb + (size_t)i * R * R * 3, rec->rgb + (size_t)i * R * R * 3, R * R);
+    if (s->valid < 2) return hy_err(HY_EVALUE, "%s: fewer than 2 test items have a detected face in both images", outdir);
+    for (int m = 0; m < M; m++) {
+        mean_se_finite(s->mi[m].dist, n, &s->dm[m], &s->dse[m], NULL);
+        mean_se_finite(s->mi[m].base, n, &s->bm[m], &s->bse[m], NULL);
+        mean_se_finite(s->mi[m].ident, n, &s->im[m], &s->ise[m], NULL);
+        mean_se_finite(s->mi[m].same, n, &s->sm[m], &s->sse[m], NULL);
+        mean_se_finite(s->mi[m].shuf_same, n, &s->hm[m], &s->hse[m], NULL);
+    }
+    mean_se_finite(s->pix, n, &s->pm, &s->pse, NULL);
+    if ((r = image_null(c, gt, n, s->dm, s->null_p, s->null_mean, s->null_sd))) return r;
+    s->gmatch = s->age_r = s->age_mae = NAN;
+    if (c->attr) attribute_agreement(gt, rec, n, &s->gmatch, &s->age_r, &s->age_mae, &s->n_attr);
+    if ((r = measure_latents(c, T, P, n, bdirs, bnames, n_bound, s))) return r;
     // abnormal faces: how often MTCNN takes a reconstruction for a face
-    double face_share = NAN, face_prob = NAN;
+    s->face_share = s->face_prob = NAN;
     if (c->crop.mode == FACE_CROP_MTCNN) {
         int hits = 0;
         double sp = 0;
         for (int i = 0; i < n; i++) {
-            hits += rec.prob[i] >= STUDY_FACE_P;
-            sp += rec.prob[i];
+            hits += rec->prob[i] >= STUDY_FACE_P;
+            sp += rec->prob[i];
         }
-        face_share = (double)hits / n;
-        face_prob = sp / n;
+        s->face_share = (double)hits / n;
+        s->face_prob = sp / n;
     }
+    return HY_OK;
+}
 
-    // --- outputs
+// metrics.csv: one row per item (study.h).
+static int write_metrics_csv(const study_ctx *c, const face_set *gt, const face_set *rec, int n, const eval_stats *s,
+                             const char *outdir) {
+    const int M = c->n_models;
     char p[4200];
     hy_outfile o;
     snprintf(p, sizeof p, "%s/metrics.csv", outdir);
-    if ((r = hy_out_open(&o, p))) goto out;
+    int r = hy_out_open(&o, p);
+    if (r) return r;
     fprintf(o.fp, "item");
     for (int m = 0; m < M; m++) {
         const char *nm = c->model[m].name;
@@ -549,123 +569,163 @@ int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const
     for (int i = 0; i < n; i++) {
         fprintf(o.fp, "%d", i);
         for (int m = 0; m < M; m++)
-            fprintf(o.fp, ",%.6f,%.6f,%.4f,%.0f", mi[m].dist[i], mi[m].base[i], mi[m].ident[i], mi[m].same[i]);
-        fprintf(o.fp, ",%.6f,%.6f", pix[i], lat.cosine[i]);
-        if (c->attr) fprintf(o.fp, ",%.3f,%.3f,%.5f,%.5f", gt->age[i], rec.age[i], gt->p_male[i], rec.p_male[i]);
-        fprintf(o.fp, ",%c,%c,%.6f\n", gt->how[i], rec.how[i], isnan(rec.prob[i]) ? NAN : (double)rec.prob[i]);
+            fprintf(o.fp, ",%.6f,%.6f,%.4f,%.0f", s->mi[m].dist[i], s->mi[m].base[i], s->mi[m].ident[i],
+                    s->mi[m].same[i]);
+        fprintf(o.fp, ",%.6f,%.6f", s->pix[i], s->lat.cosine[i]);
+        if (c->attr) fprintf(o.fp, ",%.3f,%.3f,%.5f,%.5f", gt->age[i], rec->age[i], gt->p_male[i], rec->p_male[i]);
+        fprintf(o.fp, ",%c,%c,%.6f\n", gt->how[i], rec->how[i], isnan(rec->prob[i]) ? NAN : (double)rec->prob[i]);
     }
-    if ((r = hy_out_commit(&o))) goto out;
+    return hy_out_commit(&o);
+}
+
+// summary.csv (metric,mean,se,n), latent_summary.csv and latent_items.csv.
+static int write_summary_csv(const study_ctx *c, int n, const eval_stats *s, const char *outdir) {
+    char p[4200], p2[4200];
+    hy_outfile o;
     snprintf(p, sizeof p, "%s/summary.csv", outdir);
-    if ((r = hy_out_open(&o, p))) goto out;
+    int r = hy_out_open(&o, p);
+    if (r) return r;
     fprintf(o.fp, "metric,mean,se,n\n");
-    for (int m = 0; m < M; m++) {
+    for (int m = 0; m < c->n_models; m++) {
         const char *nm = c->model[m].name;
-        fprintf(o.fp, "%s_distance,%.6f,%.6f,%d\n", nm, dm[m], dse[m], valid);
-        fprintf(o.fp, "%s_shuffled_baseline,%.6f,%.6f,%d\n", nm, bm[m], bse[m], valid);
-        fprintf(o.fp, "%s_identification,%.6f,%.6f,%d\n", nm, im[m], ise[m], valid);
+        fprintf(o.fp, "%s_distance,%.6f,%.6f,%d\n", nm, s->dm[m], s->dse[m], s->valid);
+        fprintf(o.fp, "%s_shuffled_baseline,%.6f,%.6f,%d\n", nm, s->bm[m], s->bse[m], s->valid);
+        fprintf(o.fp, "%s_identification,%.6f,%.6f,%d\n", nm, s->im[m], s->ise[m], s->valid);
         fprintf(o.fp, "%s_threshold,%.6g,,\n", nm, c->model[m].e->threshold);
-        fprintf(o.fp, "%s_same_rate,%.6g,%.6g,%d\n", nm, sm[m], sse[m], valid);
-        fprintf(o.fp, "%s_shuffled_same_rate,%.6g,%.6g,%d\n", nm, hm[m], hse[m], valid);
-        fprintf(o.fp, "%s_null_p,%.6g,,%d\n", nm, null_p[m], c->n_null);
+        fprintf(o.fp, "%s_same_rate,%.6g,%.6g,%d\n", nm, s->sm[m], s->sse[m], s->valid);
+        fprintf(o.fp, "%s_shuffled_same_rate,%.6g,%.6g,%d\n", nm, s->hm[m], s->hse[m], s->valid);
+        fprintf(o.fp, "%s_null_p,%.6g,,%d\n", nm, s->null_p[m], c->n_null);
     }
-    fprintf(o.fp, "pixel_luminance_r,%.6f,%.6f,%d\n", pm, pse, n);
+    fprintf(o.fp, "pixel_luminance_r,%.6f,%.6f,%d\n", s->pm, s->pse, n);
     if (c->attr) {
-        fprintf(o.fp, "gender_match,%.6g,,%d\n", gmatch, n_attr);
-        fprintf(o.fp, "age_r,%.6g,,%d\n", age_r, n_attr);
-        fprintf(o.fp, "age_abs_diff,%.6g,,%d\n", age_mae, n_attr);
+        fprintf(o.fp, "gender_match,%.6g,,%d\n", s->gmatch, s->n_attr);
+        fprintf(o.fp, "age_r,%.6g,,%d\n", s->age_r, s->n_attr);
+        fprintf(o.fp, "age_abs_diff,%.6g,,%d\n", s->age_mae, s->n_attr);
     }
-    fprintf(o.fp, "latent_cosine,%.6f,%.6f,%d\n", cm, cse, n);
-    fprintf(o.fp, "latent_identification,%.6f,%.6f,%d\n", lim, lise, n);
-    fprintf(o.fp, "collapse_spread_ratio,%.6f,,%d\n", lat.spread_pred / lat.spread_true, n);
-    fprintf(o.fp, "effective_rank_pred,%.4f,,%d\n", lat.erank_pred, n);
-    fprintf(o.fp, "effective_rank_true,%.4f,,%d\n", lat.erank_true, n);
-    fprintf(o.fp, "mtcnn_face_share,%.6f,,%d\n", isnan(face_share) ? NAN : face_share, n);
-    fprintf(o.fp, "mtcnn_prob_mean,%.6f,,%d\n", isnan(face_prob) ? NAN : face_prob, n);
-    if ((r = hy_out_commit(&o))) goto out;
+    fprintf(o.fp, "latent_cosine,%.6f,%.6f,%d\n", s->cm, s->cse, n);
+    fprintf(o.fp, "latent_identification,%.6f,%.6f,%d\n", s->lim, s->lise, n);
+    fprintf(o.fp, "collapse_spread_ratio,%.6f,,%d\n", s->lat.spread_pred / s->lat.spread_true, n);
+    fprintf(o.fp, "effective_rank_pred,%.4f,,%d\n", s->lat.erank_pred, n);
+    fprintf(o.fp, "effective_rank_true,%.4f,,%d\n", s->lat.erank_true, n);
+    fprintf(o.fp, "mtcnn_face_share,%.6f,,%d\n", s->face_share, n);
+    fprintf(o.fp, "mtcnn_prob_mean,%.6f,,%d\n", s->face_prob, n);
+    if ((r = hy_out_commit(&o))) return r;
     snprintf(p, sizeof p, "%s/latent_summary.csv", outdir);
-    char p2[4200];
     snprintf(p2, sizeof p2, "%s/latent_items.csv", outdir);
-    if ((r = hy_met_report_write_csv(&lat, p, p2))) goto out;
-    char crop[128];
+    return hy_met_report_write_csv(&s->lat, p, p2);
+}
+
+// summary.txt: the same numbers, readable, with the crop mode and the null.
+static int write_summary_txt(const study_ctx *c, const face_set *gt, const face_set *rec, int n, const eval_stats *s,
+                             const char *outdir) {
+    const size_t cap = 32768;
+    char *t = hy_malloc(cap), crop[128], p[4200];
+    if (!t) return HY_ENOMEM;
     hy_face_crop_describe(&c->crop, crop, sizeof crop);
     int fallback = 0;
-    for (int i = 0; i < n; i++) fallback += (c->crop.mode == FACE_CROP_MTCNN) && (gt->how[i] == 'f' || rec.how[i] == 'f');
-    int len = snprintf(summary, 32768,
-                       "test items:                 %d (%d with a face in both images, %d MTCNN fallbacks to the full image)\n"
-                       "crop:                       %s\n",
-                       n, valid, fallback, crop);
-    for (int m = 0; m < M; m++) {
+    for (int i = 0; i < n; i++) fallback += (c->crop.mode == FACE_CROP_MTCNN) && (gt->how[i] == 'f' || rec->how[i] == 'f');
+    size_t len = (size_t)snprintf(t, cap,
+                                  "test items:                 %d (%d with a face in both images, %d MTCNN fallbacks to "
+                                  "the full image)\ncrop:                       %s\n",
+                                  n, s->valid, fallback, crop);
+    for (int m = 0; m < c->n_models && len < cap; m++) {
         char label[64], thr[96] = "no same-person threshold";
         snprintf(label, sizeof label, "%s distance:", c->model[m].name);
         if (isfinite(c->model[m].e->threshold))
-            snprintf(thr, sizeof thr, "same person (< %.3g): %.3f, shuffled pairs %.3f", c->model[m].e->threshold, sm[m],
-                     hm[m]);
-        len += snprintf(summary + len, 32768 - (size_t)len,
-                        "%-27s %.4f +/- %.4f (s.e.); shuffled-pair baseline %.4f; identification %.3f (chance 0.5)\n"
-                        "%-27s %s; random-latent null: %d latents, mean %.4f sd %.4f, p = %.4g\n",
-                        label, dm[m], dse[m], bm[m], im[m], "", thr, c->n_null, null_mean[m], null_sd[m], null_p[m]);
+            snprintf(thr, sizeof thr, "same person (< %.3g): %.3f, shuffled pairs %.3f", c->model[m].e->threshold,
+                     s->sm[m], s->hm[m]);
+        len += (size_t)snprintf(t + len, cap - len,
+                                "%-27s %.4f +/- %.4f (s.e.); shuffled-pair baseline %.4f; identification %.3f (chance "
+                                "0.5)\n%-27s %s; random-latent null: %d latents, mean %.4f sd %.4f, p = %.4g\n",
+                                label, s->dm[m], s->dse[m], s->bm[m], s->im[m], "", thr, c->n_null, s->null_mean[m],
+                                s->null_sd[m], s->null_p[m]);
     }
-    if (c->attr)
-        len += snprintf(summary + len, 32768 - (size_t)len,
-                        "attributes (face-api):      gender match %.3f, age r %.3f, mean |age difference| %.2f years "
-                        "(%d items)\n", gmatch, age_r, age_mae, n_attr);
-    len += snprintf(summary + len, 32768 - (size_t)len,
-                    "pixel luminance r:          %.3f +/- %.3f\n"
-                    "latent cosine:              %.4f +/- %.4f\n"
-                    "latent 2-way identification: %.3f +/- %.3f (chance 0.5)\n"
-                    "collapse (spread ratio):    %.3f (1 = as varied as the truth; near 0 = one face)\n"
-                    "effective rank pred/true:   %.2f / %.2f\n",
-                    pm, pse, cm, cse, lim, lise, lat.spread_pred / lat.spread_true, lat.erank_pred, lat.erank_true);
-    if (!isnan(face_share) && len > 0 && len < 32768)
-        snprintf(summary + len, (size_t)(32768 - len),
+    if (c->attr && len < cap)
+        len += (size_t)snprintf(t + len, cap - len,
+                                "attributes (face-api):      gender match %.3f, age r %.3f, mean |age difference| %.2f "
+                                "years (%d items)\n", s->gmatch, s->age_r, s->age_mae, s->n_attr);
+    if (len < cap)
+        len += (size_t)snprintf(t + len, cap - len,
+                                "pixel luminance r:          %.3f +/- %.3f\n"
+                                "latent cosine:              %.4f +/- %.4f\n"
+                                "latent 2-way identification: %.3f +/- %.3f (chance 0.5)\n"
+                                "collapse (spread ratio):    %.3f (1 = as varied as the truth; near 0 = one face)\n"
+                                "effective rank pred/true:   %.2f / %.2f\n",
+                                s->pm, s->pse, s->cm, s->cse, s->lim, s->lise, s->lat.spread_pred / s->lat.spread_true,
+                                s->lat.erank_pred, s->lat.erank_true);
+    if (!isnan(s->face_share) && len < cap)
+        snprintf(t + len, cap - len,
                  "MTCNN faces (p >= %.1f):     %.3f of the reconstructions (mean probability %.3f; 0 where none)\n",
-                 STUDY_FACE_P, face_share, face_prob);
+                 STUDY_FACE_P, s->face_share, s->face_prob);
     snprintf(p, sizeof p, "%s/summary.txt", outdir);
-    if ((r = write_text(p, summary))) goto out;
-    snprintf(p, sizeof p, "%s/comparison.png", outdir);
-    char title[400];
+    int r = write_text(p, t);
+    free(t);
+    return r;
+}
+
+// comparison.png, titled with the run (sum) or the folder, and pred_faces/ when asked.
+static int write_pictures(const study_ctx *c, const face_set *gt, const face_set *rec, int n, const eval_stats *s,
+                          const char *outdir, int save_faces, const run_summary *sum) {
+    const int R = c->gen->resolution;
+    char p[4200], title[400];
     if (sum && sum->name[0])
         snprintf(title, sizeof title, "%.150s (%s%.150s): ground truth vs reconstruction", sum->name,
                  strncmp(sum->model, "from ", 5) ? "model " : "", sum->model[0] ? sum->model : "?");
     else snprintf(title, sizeof title, "%.300s: ground truth vs reconstruction", outdir);
-    if ((r = hy_study_comparison_png(p, gt, &rec, mi[0].dist, model_label(c->model[0].name), 36, title))) goto out;
-    if (save_faces) {
-        snprintf(p, sizeof p, "%s/pred_faces", outdir);
-        if ((r = hy_mkdir_p(p))) goto out;
-        for (int i = 0; i < n; i++) {
-            snprintf(p, sizeof p, "%s/pred_faces/%06d.png", outdir, i);
-            if ((r = hy_png_write_rgb8(p, R, R, rec.rgb + (size_t)i * R * R * 3))) goto out;
-        }
+    snprintf(p, sizeof p, "%s/comparison.png", outdir);
+    int r = hy_study_comparison_png(p, gt, rec, s->mi[0].dist, model_label(c->model[0].name), 36, title);
+    if (r || !save_faces) return r;
+    snprintf(p, sizeof p, "%s/pred_faces", outdir);
+    if ((r = hy_mkdir_p(p))) return r;
+    for (int i = 0; i < n && !r; i++) {
+        snprintf(p, sizeof p, "%s/pred_faces/%06d.png", outdir, i);
+        r = hy_png_write_rgb8(p, R, R, rec->rgb + (size_t)i * R * R * 3);
     }
-    if (sum) {
-        sum->dist_mean = dm[0];
-        sum->dist_se = dse[0];
-        sum->baseline = bm[0];
-        sum->null_p = null_p[0];
-        sum->cosine = cm;
-        sum->ident_acc = im[0];
-        sum->collapse = lat.spread_pred / lat.spread_true;
-        sum->pixel_r = pm;
-        sum->erank = lat.erank_pred;
-        sum->erank_true = lat.erank_true;
-        sum->ident_latent = lim;
-        sum->mtcnn_share = face_share;
-        sum->mtcnn_prob = face_prob;
-        sum->gender_match = gmatch;
-        sum->age_r = age_r;
-        sum->n_models = M;
-        for (int m = 0; m < M; m++) {
-            model_summary *x = &sum->models[m];
-            snprintf(x->name, sizeof x->name, "%s", c->model[m].name);
-            x->dist_mean = dm[m], x->dist_se = dse[m], x->threshold = c->model[m].e->threshold;
-            x->same_rate = sm[m], x->shuffled_same = hm[m], x->null_p = null_p[m];
-        }
+    return r;
+}
+
+// The run's summary row (report.h) from the evaluation.
+static void fill_run_summary(const study_ctx *c, const eval_stats *s, run_summary *sum) {
+    sum->dist_mean = s->dm[0];
+    sum->dist_se = s->dse[0];
+    sum->baseline = s->bm[0];
+    sum->null_p = s->null_p[0];
+    sum->cosine = s->cm;
+    sum->ident_acc = s->im[0];
+    sum->collapse = s->lat.spread_pred / s->lat.spread_true;
+    sum->pixel_r = s->pm;
+    sum->erank = s->lat.erank_pred;
+    sum->erank_true = s->lat.erank_true;
+    sum->ident_latent = s->lim;
+    sum->mtcnn_share = s->face_share;
+    sum->mtcnn_prob = s->face_prob;
+    sum->gender_match = s->gmatch;
+    sum->age_r = s->age_r;
+    sum->n_models = c->n_models;
+    for (int m = 0; m < c->n_models; m++) {
+        model_summary *x = &sum->models[m];
+        snprintf(x->name, sizeof x->name, "%s", c->model[m].name);
+        x->dist_mean = s->dm[m], x->dist_se = s->dse[m], x->threshold = c->model[m].e->threshold;
+        x->same_rate = s->sm[m], x->shuffled_same = s->hm[m], x->null_p = s->null_p[m];
     }
-out:
+}
+
+int hy_study_evaluate(study_ctx *c, const float *T, const float *P, int n, const face_set *gt, const char *outdir,
+                   const double *bdirs, char (*bnames)[128], int n_bound, int save_faces, run_summary *sum) {
+    if (n < 2) return hy_err(HY_ESHAPE, "evaluation needs at least 2 test items, got %d", n);
+    int r = hy_mkdir_p(outdir);
+    if (r) return r;
+    face_set rec = {0};
+    eval_stats s;
+    memset(&s, 0, sizeof s);
+    if (!(r = hy_study_faces(c, P, n, "reconstruction", &rec)) &&
+        !(r = measure(c, T, P, n, gt, &rec, outdir, bdirs, bnames, n_bound, &s)) &&
+        !(r = write_metrics_csv(c, gt, &rec, n, &s, outdir)) && !(r = write_summary_csv(c, n, &s, outdir)) &&
+        !(r = write_summary_txt(c, gt, &rec, n, &s, outdir)) &&
+        !(r = write_pictures(c, gt, &rec, n, &s, outdir, save_faces, sum)) && sum)
+        fill_run_summary(c, &s, sum);
     hy_face_set_free(&rec);
-    hy_met_report_free(&lat);
-    for (int m = 0; m < M; m++) model_items_free(&mi[m]);
-    free(pix), free(Pd), free(Td), free(summary);
+    eval_stats_free(&s);
     return r;
 }
 
