@@ -59,6 +59,16 @@ int cli_opt_noface(void *dest, const char *v);
            "when MTCNN finds no face: fallback-full (default: warn, use the whole\n"              \
            "image) | skip (warn; the item gets NaN) | error (stop)"),                            \
     OPT_ALIAS("detect", 0, "mtcnn")
+// -e/--embedder (repeatable: several identity models) and -a/--attributes, the rows of
+// evaluate and sweep.
+#define CLI_OPTS_IDENTITY_MODELS(list, attr)                                                          \
+    OPT_LIST("embedder", 'e', list, "[NAME=]F.bin",                                                   \
+             "identity model (FaceNet, or face-api's descriptor from make weights); repeat\n"         \
+             "for several, e.g. -e facenet=F.bin -e faceapi=weights/faceapi_recognition.bin:\n"      \
+             "each gets its own distances; the first ranks (required)"),                               \
+        OPT_STR("attributes", 'a', attr, "A.bin",                                                     \
+                "face-api's age/gender model (make weights): age and gender agreement\n"             \
+                "of truth and reconstruction", 0)
 // --scale S: PNG figures (charts, curves, comparison pictures) at S pixels per unit.
 #define CLI_OPT_SCALE(dst)                                                                        \
     OPT_INT("scale", 0, dst, "S",                                                                 \

@@ -41,13 +41,7 @@ int cmd_evaluate(int argc, char **argv) {
         OPT_STR("data", 'd', &dir, "DIR", "dataset directory or .npz archive (test split)", OPT_REQUIRED),
         OPT_STR("pred", 0, &pred, "PRED.npy", "predicted latents (N_test, 512), float32/float64", OPT_REQUIRED),
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
-        OPT_LIST("embedder", 'e', &emb, "[NAME=]F.bin",
-                 "identity model (FaceNet, or face-api's descriptor from make weights); repeat\n"
-                 "for several, e.g. -e facenet=F.bin -e faceapi=weights/faceapi_recognition.bin:\n"
-                 "each gets its own distances; the first ranks (required)"),
-        OPT_STR("attributes", 'a', &attr, "A.bin",
-                "face-api's age/gender model (make weights): age and gender agreement\n"
-                "of truth and reconstruction", 0),
+        CLI_OPTS_IDENTITY_MODELS(&emb, &attr),
         OPT_STR("out", 'o', &out, "OUT", "output directory", OPT_REQUIRED),
         CLI_OPTS_FACE_CROP(&det, &crop, &noface),
         OPT_STR("boundaries", 0, &bdir, "BDIR", "InterFaceGAN-style unit directions (*.npy) for attribute correlations",

@@ -139,13 +139,7 @@ int cmd_sweep(int argc, char **argv) {
     const opt table[] = {
         OPT_STR("data", 'd', &o.data_dir, "DIR", "dataset directory or .npz archive", OPT_REQUIRED),
         OPT_STR("generator", 'g', &g, "G.bin", "PGGAN generator weights", OPT_REQUIRED),
-        OPT_LIST("embedder", 'e', &emb, "[NAME=]F.bin",
-                 "identity model (FaceNet, or face-api's descriptor from make weights); repeat\n"
-                 "for several, e.g. -e facenet=F.bin -e faceapi=weights/faceapi_recognition.bin:\n"
-                 "each gets its own distances; the first ranks (required)"),
-        OPT_STR("attributes", 'a', &attr, "A.bin",
-                "face-api's age/gender model (make weights): age and gender agreement\n"
-                "of truth and reconstruction", 0),
+        CLI_OPTS_IDENTITY_MODELS(&emb, &attr),
         OPT_STR("out", 'o', &o.out_dir, "RESULTS", "results directory (created; resumed when it exists)", OPT_REQUIRED),
         OPT_SECTION("the grid"),
         OPT_FN("models", 0, parse_models, &o, "LIST", "iterative model specs (default: see above; specs below)"),
