@@ -24,6 +24,7 @@ trap 'rm -rf "$T"' EXIT
 $PY - "$T" "$N32" "$N1" <<PYEOF
 import sys, numpy as np, torch
 sys.path.insert(0, "$HERE/convert")
+import _paths
 from facenet_ref import FaceNetRef, randomize
 import facenet
 torch.set_num_threads(1)
