@@ -78,6 +78,9 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@echo "  CC    $<"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# y -= a * x must round like the plain loop on every ISA (include/nn/axpy.h): no FMA contraction.
+$(BUILD)/obj/nn/axpy.o: CFLAGS += -ffp-contract=off
+
 # The Adam update loops (src/decoders/adam.c) vectorise only when sqrtf need not set errno and the
 # cost model allows a remainder loop (same IEEE operations, same results; updates 2.3x faster).
 # Only this file: elsewhere -fno-math-errno would let GCC swap libm calls for less exact vector ones.

@@ -27,7 +27,8 @@
 //      them (src/decoders/enet_plain.c, the naive twin).
 // Gram rows come from the whole matrix (shared by every target of a fold) or are computed
 // from the centred rows Xc when a feature first needs one (kept for the thread's later
-// targets of the same system). Nothing here calls BLAS: targets run in parallel OpenMP threads.
+// targets of the same system). Nothing here calls BLAS: targets run in parallel OpenMP threads;
+// the gradient updates go through hy_axpy_sub_f64 (nn/axpy.h, vectorised per ISA, same bits).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #include "base/common.h"
 #include "decoders/decoders.h"
 #include "decoders/trainers.h"
+#include "nn/axpy.h"
 
 int hy_enet_ws_init(enet_ws *ws, int p) {
     memset(ws, 0, sizeof *ws);
@@ -168,8 +170,7 @@ static inline double cd_update(const double *G, size_t ld, double *q, double *w,
     double wnew = fabs(tmp) > l1 ? copysign(fabs(tmp) - l1, tmp) / (gaa + l2) : 0.0;
     if (wnew == wold) return 0;
     double dl = wnew - wold;
-#pragma omp simd
-    for (int i = 0; i < len; i++) q[i] -= dl * g[i];
+    hy_axpy_sub_f64(q, g, dl, len);
     w[a] = wnew;
     return dl;
 }
@@ -231,9 +232,7 @@ static int cycle_active(enet_ws *ws, double l1, double l2, double tol, int budge
         if (dl == 0) continue;
         const double *g = ws->Gss + (size_t)a * cap;
         double *q = ws->qs;
-        const int m = ws->m;
-#pragma omp simd
-        for (int b = 0; b < m; b++) q[b] -= dl * g[b];
+        hy_axpy_sub_f64(q, g, dl, ws->m);
         ws->ws_[a] = ws->wa[i];
     }
     return it;
@@ -249,7 +248,7 @@ static void solve_working_set(enet_ws *ws, double yy, double l1, double l2, int 
         double w = ws->ws_[a];
         if (w == 0) continue;
         const double *g = ws->Gss + (size_t)a * cap;
-        for (int b = 0; b < m; b++) ws->qs[b] -= w * g[b];
+        hy_axpy_sub_f64(ws->qs, g, w, m);
     }
     const double tol_abs = tol * yy;
     for (int it = 0; it < max_iter;) {
@@ -284,8 +283,7 @@ static int full_gradient(const enet_sys *s, enet_ws *ws, const double *q0) {
         if (wj == 0) continue;
         const double *g = gram_row(s, ws, ws->feat[a]);
         if (!g) return HY_ENOMEM;
-#pragma omp simd
-        for (int k = 0; k < p; k++) q[k] -= wj * g[k];
+        hy_axpy_sub_f64(q, g, wj, p);
     }
     return HY_OK;
 }
