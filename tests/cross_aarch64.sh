@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/cross_aarch64.sh - the project where only a C compiler and a BLAS exist: cross-builds the
 # library, the CLI and every test binary for aarch64 (Debian's gcc-aarch64-linux-gnu and the
-# arm64 multiarch OpenBLAS, libpng, zlib, Check) with -Werror into build-aarch64/, then runs the
+# arm64 multiarch OpenBLAS, libpng, libjpeg-turbo, zlib, Check) with -Werror into build-aarch64/, then runs the
 # generic path under qemu-user on the tiny golden models and compares it with the x86-64 build
 # (HY_ISA=generic) run on the same inputs.
 #
@@ -17,7 +17,7 @@
 # Env: HY_CROSS_SETUP=1, QEMU (default qemu-aarch64).
 set -u
 cd "$(dirname "$0")/.."
-PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libopenblas-dev:arm64 libpng-dev:arm64 zlib1g-dev:arm64 check:arm64"
+PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libopenblas-dev:arm64 libpng-dev:arm64 libjpeg62-turbo-dev:arm64 zlib1g-dev:arm64 check:arm64"
 if [ "${HY_CROSS_SETUP:-0}" = 1 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   dpkg --print-foreign-architectures | grep -qx arm64 || { $SUDO dpkg --add-architecture arm64 && $SUDO apt-get update -qq; }

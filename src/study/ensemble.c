@@ -95,7 +95,7 @@ static int average(const char *out_dir, char (*m)[128], int nm, int n, int L, fl
     int r = acc && len ? HY_OK : HY_ENOMEM;
     for (int k = 0; k < nm && !r; k++) {
         char p[4400];
-        snprintf(p, sizeof p, "%.4000s/runs/%s/pred.npy", out_dir, m[k]);
+        snprintf(p, sizeof p, "%.4000s/runs/%.127s/pred.npy", out_dir, m[k]);
         npy_f32 a;
         if ((r = hy_npy_read_f32(p, &a, 0))) break;
         if (a.ndim != 2 || a.dims[0] != n || a.dims[1] != L) {
