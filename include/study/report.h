@@ -75,6 +75,8 @@ int hy_report_write(const char *outdir, const struct study_results *res, const c
 // configuration that names one (facenet: "FaceNet", faceapi: "face-api"; runs scored before
 // models were named: "FaceNet").
 const char *hy_report_rank_model(const struct study_results *res);
+// An identity model's name as text: facenet -> "FaceNet", faceapi -> "face-api", others as given.
+const char *hy_report_model_label(const char *name);
 // Only report.html (hy_report_write calls it after the charts it inlines).
 int hy_report_write_html(const char *outdir, const struct study_results *res, const char *title);
 

@@ -119,11 +119,15 @@ int hy_report_parse_csv(const char *where, const char *header, const char *line,
     return HY_OK;
 }
 
+const char *hy_report_model_label(const char *name) {
+    return !strcmp(name, "facenet") ? "FaceNet" : !strcmp(name, "faceapi") ? "face-api" : name;
+}
+
 const char *hy_report_rank_model(const study_results *res) {
     for (int i = 0; i < res->n_configs; i++)
         if (res->configs[i].n_models > 0) {
             const char *m = res->configs[i].models[0].name;
-            return !strcmp(m, "facenet") ? "FaceNet" : !strcmp(m, "faceapi") ? "face-api" : m;
+            return hy_report_model_label(m);
         }
     return "FaceNet";
 }

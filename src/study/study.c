@@ -284,11 +284,6 @@ static double luminance_r(const uint8_t *a, const uint8_t *b, int npix) {
     return va > 0 && vb > 0 ? cov / sqrt(va * vb) : 0.0;
 }
 
-// An identity model's name as text: facenet -> FaceNet, faceapi -> face-api, others as given.
-static const char *model_label(const char *name) {
-    return !strcmp(name, "facenet") ? "FaceNet" : !strcmp(name, "faceapi") ? "face-api" : name;
-}
-
 // Layout (units, x the figure scale): a title line, a legend line, then rows of item columns,
 // each a ground-truth face above its reconstruction and a label below them.
 int hy_study_comparison_png(const char *path, const face_set *gt, const face_set *rec, const double *dist,
@@ -673,7 +668,7 @@ static int write_pictures(const study_ctx *c, const face_set *gt, const face_set
                  strncmp(sum->model, "from ", 5) ? "model " : "", sum->model[0] ? sum->model : "?");
     else snprintf(title, sizeof title, "%.300s: ground truth vs reconstruction", outdir);
     snprintf(p, sizeof p, "%s/comparison.png", outdir);
-    int r = hy_study_comparison_png(p, gt, rec, s->mi[0].dist, model_label(c->model[0].name), 36, title);
+    int r = hy_study_comparison_png(p, gt, rec, s->mi[0].dist, hy_report_model_label(c->model[0].name), 36, title);
     if (r || !save_faces) return r;
     snprintf(p, sizeof p, "%s/pred_faces", outdir);
     if ((r = hy_mkdir_p(p))) return r;
