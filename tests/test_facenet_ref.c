@@ -3,7 +3,7 @@
 // forward (channel-major batches, packed GEMM with bias and ReLU fused into the stores, the
 // residual add as beta = 1, two lanes at 2 threads) against the reference: at every block
 // (the hook shows the first image) and at every image's embedding, under every GEMM kernel
-// this CPU runs and with HY_SGEMM=0 (OpenBLAS), at 1 and 2 threads.
+// this CPU runs and with HY_SGEMM=0 (OpenBLAS), at 1 and 2 threads, on a batch of several chunks.
 // Fixtures: tests/fixtures/facenet_tiny.bin / facenet_tiny_ref.bin (convert/golden/golden_facenet.py).
 #include <math.h>
 
@@ -31,18 +31,25 @@
 // 2e-5 bound (measured: printed). A wrong pad, scale or branch order is O(0.1).
 #define FAST_RTOL 2e-5
 
-// (n, 3, 160, 160) standardised float input from the fixture's uint8 pixels, then the first
-// image again (a batch of 3: the two lanes at 2 threads get 2 + 1 images)
-static float *tiny_input(const wfile *ref, int *n) {
+// (n, 3, 160, 160) standardised float input: the fixture's *nt torch images (uint8 pixels),
+// then copies of them at other contrasts up to 2 * HY_FACENET_CHUNK + 1 images, so that the fast forward runs
+// several chunks with a short last one: 4 + 4 + 1 at one thread, and lanes of 5 (4 + 1) and
+// 4 images at two.
+static float *tiny_input(const wfile *ref, int *n, int *nt) {
     const wf_tensor *p = hy_wf_find(ref, "pixels");
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(p->dtype, WF_U8);
     size_t len = p->nbytes, img = len / (size_t)p->dims[0];
-    float *x = malloc((len + img) * sizeof(float));
+    *nt = (int)p->dims[0];
+    *n = 2 * HY_FACENET_CHUNK + 1;
+    ck_assert_int_gt(*n, *nt);
+    float *x = malloc((size_t)*n * img * sizeof(float));
     const uint8_t *u = p->data;
     for (size_t i = 0; i < len; i++) x[i] = ((float)u[i] - 127.5f) / 128.0f;
-    memcpy(x + len, x, img * sizeof(float));
-    *n = (int)p->dims[0] + 1;
+    for (int k = *nt; k < *n; k++) {  // each copy at its own contrast, so that no two images are alike
+        const float *src = x + (size_t)(k % *nt) * img;
+        for (size_t i = 0; i < img; i++) x[(size_t)k * img + i] = (1.0f - 0.05f * (float)k) * src[i];
+    }
     return x;
 }
 
@@ -51,11 +58,11 @@ START_TEST(reference_matches_torch_every_block) {
     wfile ref;
     ck_assert_msg(hy_facenet_load(&f, TINY) == 0, "%s", hy_errmsg());
     ck_assert_msg(hy_wf_open(&ref, TINY_REF) == 0, "%s", hy_errmsg());
-    int n;
-    float *x = tiny_input(&ref, &n);
+    int n, nt;
+    float *x = tiny_input(&ref, &n, &nt);
     float *emb = malloc((size_t)n * f.emb_dim * sizeof(float));
     recording rec = {0};
-    ck_assert_int_eq(hy_facenet_forward_ref(&f, x, n - 1, emb, record, &rec), 0);
+    ck_assert_int_eq(hy_facenet_forward_ref(&f, x, nt, emb, record, &rec), 0);
     ck_assert_int_eq(rec.n, 33);  // 30 blocks + avgpool_1a, last_linear, embedding
     double worst = 0;
     for (int k = 0; k < rec.n; k++) {
@@ -71,8 +78,8 @@ START_TEST(reference_matches_torch_every_block) {
         worst = fmax(worst, d);
     }
     const float *e;
-    ck_assert_int_eq(hy_wf_get_f32(&ref, "embedding", 2, (int64_t[]){n - 1, f.emb_dim}, &e), 0);
-    ck_assert_double_lt(hy_max_abs_diff(emb, e, (size_t)(n - 1) * f.emb_dim), TORCH_RTOL);  // unit vectors
+    ck_assert_int_eq(hy_wf_get_f32(&ref, "embedding", 2, (int64_t[]){nt, f.emb_dim}, &e), 0);
+    ck_assert_double_lt(hy_max_abs_diff(emb, e, (size_t)nt * f.emb_dim), TORCH_RTOL);  // unit vectors
     printf("FaceNet reference vs torch: worst block %.2e\n", worst);
     // a non-finite input is refused
     x[5] = NAN;
@@ -124,8 +131,8 @@ static double fast_vs_ref(const float *x, int n, const char *label) {
 START_TEST(fast_equals_reference_every_block) {
     wfile ref;
     ck_assert_msg(hy_wf_open(&ref, TINY_REF) == 0, "%s", hy_errmsg());
-    int n;
-    float *x = tiny_input(&ref, &n);
+    int n, nt;
+    float *x = tiny_input(&ref, &n, &nt);
     static const struct {
         const char *label;
         int isa, sgemm_off;

@@ -69,7 +69,7 @@ typedef struct {
 } facenet_block;
 
 typedef struct {
-    int cap_n;           // batch size the buffers are sized for
+    int cap_n;           // images per pass the buffers are sized for (<= HY_FACENET_CHUNK)
     float *x, *y, *t1, *t2, *scratch, *img0, *feat;
     size_t act_floats, tmp_floats, scratch_floats, img0_floats;
 } facenet_buffers;
@@ -91,6 +91,10 @@ typedef void (*facenet_hook)(void *user, const char *name, const float *x, int c
 
 int hy_facenet_load(facenet *f, const char *path);
 void hy_facenet_free(facenet *f);
+// Images per pass through the network: a batch (or each thread's half of it) runs in chunks of
+// this many images, so that a block's activations stay in the core's caches between its convs
+// (measured in src/models/facenet.c). The buffers are sized for one chunk per lane.
+#define HY_FACENET_CHUNK 4
 // Sizes the activation and scratch buffers for batches of up to n images (no-op if big enough).
 int hy_facenet_reserve(facenet *f, int n);
 // in (n, 3, S, S) standardised float (S = input_size) -> emb (n, emb_dim) unit rows.
