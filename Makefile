@@ -179,14 +179,16 @@ $(FACEAPI_WEIGHTS) &: convert/faceapi.py convert/fetch_faceapi.sh
 	@HY_WITH_PYTHON=0 HY_WITH_FUZZ=0 HY_EXTRA_PKGS=python3-numpy bash .ci/deps.sh >/dev/null
 	@FACEAPI_PKG=$(FACEAPI_PKG) FACEAPI_SHA512=$(FACEAPI_SHA512) bash convert/fetch_faceapi.sh build/faceapi
 
-# Re-trains the bundled demo models from ../shared/data/celeba10k (CPU, ~2 h 15 min on 2 cores; see
-# weights/README.md), then checks them against PyTorch and regenerates their golden fixture.
-demo-models: $(BUILD)/hyper
+# Re-trains the bundled demo models from ../shared/data/celeba10k (CPU: the generator ~15 min, the
+# embedder ~20 min by distillation from face-api's descriptor, fetched by `make weights`; see
+# weights/README.md), then checks them against PyTorch, measures them and regenerates their golden fixture.
+demo-models: $(BUILD)/hyper $(FACEAPI_WEIGHTS)
 	/usr/bin/python3 convert/demo/train_demo_generator.py --no-resume --out weights/demo_generator.bin
-	/usr/bin/python3 convert/demo/train_demo_embedder.py --no-resume --out weights/demo_facenet.bin
+	/usr/bin/python3 convert/demo/distill_demo_embedder.py --no-resume --threads 1 --out weights/demo_facenet.bin
 	/usr/bin/python3 convert/golden/golden_demo.py
 	/usr/bin/python3 convert/demo/demo_quality.py
-	/usr/bin/python3 convert/checks/check_demo_models.py
+	/usr/bin/python3 convert/demo/embedder_table.py --model "demo FaceNet=weights/demo_facenet.bin@c64:mtcnn"
+	/usr/bin/python3 convert/checks/check_demo_models.py --facenet-pt /tmp/demo_facenet_distilled.pt
 
 # Golden tests under valgrind memcheck (HY_ISA=avx2 and generic; see tests/valgrind.sh).
 valgrind:

@@ -9,9 +9,10 @@ Generator (weights/demo_generator.bin, run in PyTorch from the file's tensors):
 MTCNN face-detection rate (when the MTCNN weights and build/hyper are available): 200 samples written by
 `hyper generate --seed 2 -n 200`, and, for reference, 200 real 64x64 CelebA crops, through `hyper detect`
 (facenet-pytorch defaults: min face 20 px, thresholds 0.6/0.7/0.7).
-Embedder (the facenet-pytorch-layout state dict written by train_demo_embedder.py, full forward pass including
-the 160x160 PIL bilinear resize): verification on the held-out people, at the threshold chosen on the training
-people (from the training report), and the same/different distance distributions.
+Embedder trained from identity labels (the facenet-pytorch-layout state dict written by train_demo_embedder.py, full
+forward pass including the 160x160 PIL bilinear resize): verification on the held-out people, at the threshold
+chosen on the training people (from the training report), and the same/different distance distributions. The
+committed embedder is distilled (distill_demo_embedder.py) and measured on the same pairs by embedder_table.py.
 
     /usr/bin/python3 convert/demo/demo_quality.py [--weights weights] [--facenet-pt /tmp/demo_facenet.pt]
 """
@@ -174,7 +175,8 @@ def main():
     if os.path.isfile(a.facenet_pt) and os.path.isfile(a.report):
         embedder_quality(a.facenet_pt, a.report, a.seed)
     else:
-        print(f"embedder: {a.facenet_pt} or {a.report} missing; run convert/demo/train_demo_embedder.py first")
+        print(f"embedder: no {a.facenet_pt} + {a.report} of a train_demo_embedder.py run; the committed (distilled) "
+              "embedder is measured through the C pipeline by convert/demo/embedder_table.py (make demo-models runs it)")
 
 
 if __name__ == "__main__":

@@ -594,8 +594,10 @@ static void forward_lane(const facenet *f, facenet_buffers *B, const float *in, 
 // n images on lane B, HY_FACENET_CHUNK at a time (the hook sees the first chunk's first image).
 // Whole batches as one pass were slower per image: at batch 32 a block's activations (7-10 MB)
 // leave the caches between its convs and every GEMM packs its input from memory. Measured on
-// 64 images at one thread (AVX2 kernels, CPU seconds): 32 per pass 2.61, 16 2.36, 8 2.19,
-// 4 2.18, 2 2.31, 1 2.47 (one image per pass leaves the late blocks' products 9-64 columns wide).
+// 64 images at one thread, AVX2 kernels, with two other jobs on the 2-core machine (CPU s):
+// 32 images per pass 2.61, 16 2.36, 8 2.19, 4 2.18, 2 2.31, 1 2.47 (one image per pass leaves
+// the late blocks' products 9-64 columns wide); pinned to the less busy core, chunks of
+// 2 / 4 / 8 / 16 at batch 32: 27.3 / 28.9 / 26.8 / 26.8 images/s (tests/bench/facenet.sh).
 static void forward_chunks(const facenet *f, facenet_buffers *B, const float *in, int n, float *emb,
                            facenet_hook hook, void *user) {
     const size_t img = (size_t)3 * f->input_size * f->input_size;
