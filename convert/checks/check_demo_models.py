@@ -110,7 +110,8 @@ def main():
     ap.add_argument("--hyper", default="build/hyper")
     ap.add_argument("--weights", default="weights")
     ap.add_argument("-n", type=int, default=16)
-    ap.add_argument("--facenet-pt", default="/tmp/demo_facenet.pt", help="training state dict, if present")
+    ap.add_argument("--facenet-pt", default="/tmp/demo_facenet_distilled.pt",
+                    help="training state dict, if present (distill_demo_embedder.py --out-pt)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     ok = True
