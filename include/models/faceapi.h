@@ -172,9 +172,10 @@ int hy_faceapi_loader_finish(faceapi_loader *L, int rc);
 // batch is split in two halves run at once, each single-threaded (as FaceNet's lanes).
 // hy_faceapi_run_lanes calls fn(ctx, lane, i0, n) for the halves (or once, on lane 0).
 void hy_faceapi_run_lanes(void (*fn)(void *ctx, int lane, int i0, int n), void *ctx, int n);
-// (Re)allocates a lane's four activation buffers (act floats each) and scratch for n images.
-int hy_faceapi_reserve_lane(faceapi_buffers *B, int n, size_t act, size_t scratch, const char *what);
-void hy_faceapi_free_lane(faceapi_buffers *B);
+// (Re)allocates the lanes' four activation buffers (act floats per image each) and scratch for a
+// batch of n, split between the lanes as hy_faceapi_run_lanes will split it; what names the model.
+int hy_faceapi_reserve_lanes(faceapi_buffers lane[2], int n, size_t act, size_t scratch, const char *what);
+void hy_faceapi_free_lanes(faceapi_buffers lane[2]);
 
 // Reads input_size (must equal `size`), mean_rgb and input_divisor.
 int hy_faceapi_read_config(const wfile *wf, int size, double mean[3], double *divisor);

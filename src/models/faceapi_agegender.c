@@ -133,8 +133,7 @@ int hy_faceapi_agegender_load(faceapi_agegender *m, const char *path) {
 }
 
 void hy_faceapi_agegender_free(faceapi_agegender *m) {
-    hy_faceapi_free_lane(&m->lane[0]);
-    hy_faceapi_free_lane(&m->lane[1]);
+    hy_faceapi_free_lanes(m->lane);
     free(m->params);
     hy_wf_close(&m->wf);
     memset(m, 0, sizeof *m);
@@ -142,15 +141,12 @@ void hy_faceapi_agegender_free(faceapi_agegender *m) {
 
 // --- buffers ----------------------------------------------------------------------------------
 
-// Sizes lane buffers for a batch of n (split in two lanes when hy_faceapi_run_lanes will).
+// Sizes the lanes' buffers for a batch of n.
 static int reserve(faceapi_agegender *m, int n) {
     size_t act, scr;
     int rc = plan(m, &act, &scr);
     if (rc) return rc;
-    const int two = hy_get_threads() >= 2 && n >= 2, n0 = two ? (n + 1) / 2 : n;
-    rc = hy_faceapi_reserve_lane(&m->lane[0], n0, act, scr, "face-api age/gender");
-    if (!rc && two) rc = hy_faceapi_reserve_lane(&m->lane[1], n - n0, act, scr, "face-api age/gender");
-    return rc;
+    return hy_faceapi_reserve_lanes(m->lane, n, act, scr, "face-api age/gender");
 }
 
 // --- blocks -----------------------------------------------------------------------------------

@@ -154,11 +154,13 @@ static void *lane_main(void *arg) {
     return NULL;
 }
 
+// Images on lane 0 for a batch of n: all of them, or the first half with 2+ threads and 2+ images.
+static int lane0_images(int n) { return hy_get_threads() >= 2 && n >= 2 ? (n + 1) / 2 : n; }
+
 void hy_faceapi_run_lanes(void (*fn)(void *ctx, int lane, int i0, int n), void *ctx, int n) {
-    const int threads = hy_get_threads();
+    const int threads = hy_get_threads(), n0 = lane0_images(n);
     serial_here();
-    if (threads >= 2 && n >= 2) {
-        const int n0 = (n + 1) / 2;
+    if (n0 < n) {
         lane_job j = {fn, ctx, n0, n - n0};
         pthread_t t;
         const int started = pthread_create(&t, NULL, lane_main, &j) == 0;
@@ -171,7 +173,7 @@ void hy_faceapi_run_lanes(void (*fn)(void *ctx, int lane, int i0, int n), void *
     hy_set_threads(threads);  // restores OpenBLAS's and OpenMP's counts
 }
 
-void hy_faceapi_free_lane(faceapi_buffers *B) {
+static void free_lane(faceapi_buffers *B) {
     free(B->a);
     free(B->b);
     free(B->t);
@@ -180,20 +182,32 @@ void hy_faceapi_free_lane(faceapi_buffers *B) {
     memset(B, 0, sizeof *B);
 }
 
-int hy_faceapi_reserve_lane(faceapi_buffers *B, int n, size_t act, size_t scratch, const char *what) {
+void hy_faceapi_free_lanes(faceapi_buffers lane[2]) {
+    free_lane(&lane[0]);
+    free_lane(&lane[1]);
+}
+
+static int reserve_lane(faceapi_buffers *B, int n, size_t act, size_t scratch, const char *what) {
     if (n <= B->cap_n) return HY_OK;
     size_t bytes;
     if (hy_mul_size(act, (size_t)n * sizeof(float), &bytes))
         return hy_err(HY_ENOMEM, "%s: batch of %d images is too large", what, n);
-    hy_faceapi_free_lane(B);
+    free_lane(B);
     B->a = hy_malloc(bytes), B->b = hy_malloc(bytes), B->t = hy_malloc(bytes), B->u = hy_malloc(bytes);
     B->scratch = hy_malloc(sizeof(float) * (scratch + 1));
     if (!B->a || !B->b || !B->t || !B->u || !B->scratch) {
-        hy_faceapi_free_lane(B);
+        free_lane(B);
         return hy_err(HY_ENOMEM, "%s: cannot allocate buffers for a batch of %d", what, n);
     }
     B->cap_n = n;
     return HY_OK;
+}
+
+int hy_faceapi_reserve_lanes(faceapi_buffers lane[2], int n, size_t act, size_t scratch, const char *what) {
+    const int n0 = lane0_images(n);
+    int rc = reserve_lane(&lane[0], n0, act, scratch, what);
+    if (!rc && n0 < n) rc = reserve_lane(&lane[1], n - n0, act, scratch, what);
+    return rc;
 }
 
 // --- preprocessing ----------------------------------------------------------------------------

@@ -124,8 +124,7 @@ int hy_faceapi_recog_load(faceapi_recog *m, const char *path) {
 }
 
 void hy_faceapi_recog_free(faceapi_recog *m) {
-    hy_faceapi_free_lane(&m->lane[0]);
-    hy_faceapi_free_lane(&m->lane[1]);
+    hy_faceapi_free_lanes(m->lane);
     free(m->params);
     hy_wf_close(&m->wf);
     memset(m, 0, sizeof *m);
@@ -133,17 +132,14 @@ void hy_faceapi_recog_free(faceapi_recog *m) {
 
 // --- buffers ----------------------------------------------------------------------------------
 
-// Sizes lane buffers for a batch of n (split in two lanes when hy_faceapi_run_lanes will).
+// Sizes the lanes' buffers for a batch of n.
 static int reserve(faceapi_recog *m, int n) {
     size_t act, scr;
     int rc = plan(m, &act, &scr);
     if (rc) return rc;
     size_t in = (size_t)3 * m->input_size * m->input_size;
     if (in > act) act = in;
-    const int two = hy_get_threads() >= 2 && n >= 2, n0 = two ? (n + 1) / 2 : n;
-    rc = hy_faceapi_reserve_lane(&m->lane[0], n0, act, scr, "face-api descriptor");
-    if (!rc && two) rc = hy_faceapi_reserve_lane(&m->lane[1], n - n0, act, scr, "face-api descriptor");
-    return rc;
+    return hy_faceapi_reserve_lanes(m->lane, n, act, scr, "face-api descriptor");
 }
 
 // --- forward ----------------------------------------------------------------------------------
