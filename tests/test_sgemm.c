@@ -1,5 +1,6 @@
 // test_sgemm.c - hy_sgemm (src/nn/sgemm*.c) against a double-precision reference product, on
-// shapes (N >= 256 for the own kernels; narrower ones exercise the cblas path) that hit every
+// shapes (hy_sgemm: N >= 256 for the own kernels, narrower ones exercise the cblas path; packed
+// weights: the own kernels at every width, N = 1 and 17 included) that hit every
 // tail of the blocking (rows not a multiple of the panel heights 8 and 6 or of the 96-row block,
 // columns not a multiple of 8 / 16 / 32 or of the 2048-column block, reductions not a multiple
 // of 256), with leading dimensions larger than the width, and alpha / beta as FaceNet
@@ -77,7 +78,7 @@ START_TEST(sgemm_matches_reference) {
     for (size_t t = 0; t < sizeof ISAS / sizeof *ISAS; t++)
         if (!hy_isa_supported(ISAS[t])) printf("SKIP %s: no %s on this CPU\n", __func__, hy_isa_name(ISAS[t]));
     const int Ms[] = {1, 5, 7, 8, 9, 32, 97, 100};
-    const int Ns[] = {1, 17, 255, 256, 257, 263, 271, 272, 273, 281, 2049, 2100};  // < 256: the cblas path
+    const int Ns[] = {1, 17, 255, 256, 257, 263, 271, 272, 273, 281, 2049, 2100};  // < 256: hy_sgemm's cblas path
     const int Ks[] = {1, 27, 256, 257, 600};
     for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
         for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
@@ -87,7 +88,7 @@ START_TEST(sgemm_matches_reference) {
             }
     check(97, 2049, 257, 0.17f, 1.0f);  // a residual block's up-conv
     check(7, 33, 27, -0.5f, 2.0f);
-    check(6, 40, 30, 1.0f, 0.0f);       // packed path, N >= 32: two 16-column strips + 8 (AVX2)
+    check(6, 40, 30, 1.0f, 0.0f);       // packed path: two 16-column strips + 8 (AVX2)
     check(100, 2100, 300, 1.0f, 0.0f);
     check(200, 289, 600, 0.1f, 1.0f);  // 3 reduction blocks x 3 row blocks of the packed layout
 }

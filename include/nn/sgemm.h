@@ -31,7 +31,7 @@ typedef struct {
 // Returns 0 or HY_ENOMEM. hy_sgemm_free releases the packed copy.
 int hy_sgemm_pack(hy_sgemm_a *a, int M, int K, float alpha, const float *A, int lda);
 void hy_sgemm_free(hy_sgemm_a *a);
-// C (M, N) = alpha * A @ B (K, N) + beta * C; the kernel when packed and N >= 32, else cblas_sgemm.
+// C (M, N) = alpha * A @ B (K, N) + beta * C; the kernel when packed (any N), else cblas_sgemm.
 void hy_sgemm_a_mul(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc);
 // The same, then row i of C += bscale * bias[i] and, with relu, C = max(C, 0) (+0 for -0 and NaN,
 // as x > 0 ? x : 0): a conv's bias and ReLU (FaceNet) applied while the kernel still holds the
