@@ -177,6 +177,10 @@ void hy_faceapi_run_lanes(void (*fn)(void *ctx, int lane, int i0, int n), void *
 int hy_faceapi_reserve_lanes(faceapi_buffers lane[2], int n, size_t act, size_t scratch, const char *what);
 void hy_faceapi_free_lanes(faceapi_buffers lane[2]);
 
+// Opens a network's weight file, checks its kind and reads its config (hy_faceapi_read_config); on
+// failure the caller closes it (hy_faceapi_close is safe on what was not opened or allocated).
+int hy_faceapi_open(wfile *wf, const char *path, const char *kind, int size, double mean[3], double *divisor);
+void hy_faceapi_close(wfile *wf, float **params, faceapi_buffers lane[2]);
 // Reads input_size (must equal `size`), mean_rgb and input_divisor.
 int hy_faceapi_read_config(const wfile *wf, int size, double mean[3], double *divisor);
 // out (n, 3, S, S) = ((float)in (n, S, S, 3) - (float)mean[c]) / (float)divisor, in float32 as

@@ -120,22 +120,17 @@ static int plan(const faceapi_agegender *m, size_t *act, size_t *scratch) {
 
 int hy_faceapi_agegender_load(faceapi_agegender *m, const char *path) {
     memset(m, 0, sizeof *m);
-    int rc = hy_wf_open(&m->wf, path);
-    if (rc) return rc;
+    m->input_size = 112;
     size_t act, scr;
-    if (!(rc = hy_wf_expect_kind(&m->wf, FACEAPI_AGEGENDER_KIND)) &&
-        !(rc = hy_faceapi_read_config(&m->wf, 112, m->mean, &m->divisor)) && !(rc = build(m))) {
-        m->input_size = 112;
-        rc = plan(m, &act, &scr);
-    }
+    int rc = hy_faceapi_open(&m->wf, path, FACEAPI_AGEGENDER_KIND, m->input_size, m->mean, &m->divisor);
+    if (!rc) rc = build(m);
+    if (!rc) rc = plan(m, &act, &scr);
     if (rc) hy_faceapi_agegender_free(m);
     return rc;
 }
 
 void hy_faceapi_agegender_free(faceapi_agegender *m) {
-    hy_faceapi_free_lanes(m->lane);
-    free(m->params);
-    hy_wf_close(&m->wf);
+    hy_faceapi_close(&m->wf, &m->params, m->lane);
     memset(m, 0, sizeof *m);
 }
 

@@ -116,6 +116,20 @@ int hy_faceapi_read_config(const wfile *wf, int size, double mean[3], double *di
     return HY_OK;
 }
 
+int hy_faceapi_open(wfile *wf, const char *path, const char *kind, int size, double mean[3], double *divisor) {
+    int rc = hy_wf_open(wf, path);
+    if (!rc) rc = hy_wf_expect_kind(wf, kind);
+    if (!rc) rc = hy_faceapi_read_config(wf, size, mean, divisor);
+    return rc;
+}
+
+void hy_faceapi_close(wfile *wf, float **params, faceapi_buffers lane[2]) {
+    hy_faceapi_free_lanes(lane);
+    free(*params);
+    *params = NULL;
+    hy_wf_close(wf);
+}
+
 int hy_faceapi_normalize(float *out, const float *in, int n, int S, const double mean[3], double divisor,
                          const char *what) {
     const size_t plane = (size_t)S * S;
