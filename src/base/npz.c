@@ -266,10 +266,10 @@ int hy_npz_read(const npz_file *z, const char *name, char dtype_out, int *ndim, 
     return r;
 }
 
+// Elements of a member hy_npy_parse has read (its dims were checked there, so this cannot overflow).
 static int64_t count(int ndim, const int64_t *dims) {
-    int64_t s = 1;
-    for (int i = 0; i < ndim; i++) s *= dims[i];
-    return s;
+    size_t n = 0;
+    return hy_prod_dims(dims, ndim, &n) ? 0 : (int64_t)n;
 }
 
 int hy_npz_read_f32(const npz_file *z, const char *name, npy_f32 *out, int allow_nonfinite) {
