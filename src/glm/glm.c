@@ -213,95 +213,110 @@ static int write_conditions(const study *s, const char *path) {
     return hy_out_commit(&f);
 }
 
-// One z table per distinct dof (conditions share a few values: per-run dofs and their sums).
-typedef struct {
-    int n;
-    hy_tz_table *t;
-} tz_cache;
-
-static const hy_tz_table *tz_get(tz_cache *c, double dof) {
-    for (int i = 0; i < c->n; i++)
-        if (c->t[i].dof == dof) return &c->t[i];
-    hy_tz_table *nt = realloc(c->t, sizeof(hy_tz_table) * (size_t)(c->n + 1));
-    if (!nt) return NULL;
-    c->t = nt;
-    if (hy_tz_table_init(&c->t[c->n], dof)) return NULL;
-    return &c->t[c->n++];
-}
-
 enum { MAP_EFFECT, MAP_VARIANCE, MAP_T, MAP_Z, N_MAPS };
 static const char *MAP_NAME[N_MAPS] = {"effect", "variance", "t", "z"};
 
-// Writes one of the four 4-D maps, condition by condition (nilearn's fixed effects: effect / k,
-// variance / k^2, t, z through the condition's summed dof). Errors are returned with the message
-// copied into msg, because the four maps are written by parallel threads.
-static int write_map(const study *s, const hy_ffx *acc, tz_cache *tzc, int which, const char *path, int gz, char *msg) {
-    const glm_runs *r = s->r;
-    int64_t dim3[3] = {r->hdr[0].dim[0], r->hdr[0].dim[1], r->hdr[0].dim[2]};
-    float *vol = hy_calloc((size_t)r->grid_vox, sizeof(float));
-    nifti_writer *w = NULL;
-    char desc[80];
-    snprintf(desc, sizeof desc, "hyper glm %s, one volume per condition", MAP_NAME[which]);
-    int rc = vol ? hy_nifti_writer_open(&w, path, dim3, s->n_cond, &r->hdr[0].geom, 0, desc, gz) : HY_ENOMEM;
-    for (int c = 0; c < s->n_cond && !rc; c++) {
-        const hy_tz_table *tb = NULL;
-        if (which == MAP_Z) {
-#pragma omp critical(hy_tz_cache)
-            tb = tz_get(tzc, acc->dof[c]);
-            if (!tb) {
-                rc = hy_err(HY_ENOMEM, "%s: no z table for %g degrees of freedom", path, acc->dof[c]);
-                break;
-            }
+// One condition's volume of one map (nilearn's fixed effects: effect / k, variance / k^2, t, z
+// through the condition's summed dof); voxels outside the mask stay 0.
+static void map_volume(const study *s, const hy_ffx *acc, const hy_tz_table *tb, int which, int c, float *vol) {
+    const int64_t *idx = s->r->mask_idx;
+    // the condition's row of sums: float32 (fitted once) or float64 (summed)
+    int row = acc->row[c];
+    double k = acc->n_parts[c] > 0 ? acc->n_parts[c] : 1;
+    const float *e32 = row >= 0 ? acc->effect32 + (size_t)row * acc->n_vox : NULL;
+    const float *v32 = row >= 0 ? acc->variance32 + (size_t)row * acc->n_vox : NULL;
+    const double *e64 = row < 0 ? acc->effect64 + (size_t)(-1 - row) * acc->n_vox : NULL;
+    const double *v64 = row < 0 ? acc->variance64 + (size_t)(-1 - row) * acc->n_vox : NULL;
+    for (int64_t i = 0; i < acc->n_vox; i++) {
+        double eff = (e32 ? e32[i] : e64[i]) / k, var = (v32 ? v32[i] : v64[i]) / (k * k), out;
+        if (which == MAP_EFFECT) out = eff;
+        else if (which == MAP_VARIANCE) out = var;
+        else {
+            double t = eff / sqrt(fmax(var, 1e-50));
+            out = which == MAP_T ? t : hy_tz_table_eval(tb, t);
         }
-        // the condition's row of sums: float32 (fitted once) or float64 (summed)
-        int row = acc->row[c];
-        double k = acc->n_parts[c] > 0 ? acc->n_parts[c] : 1;
-        const float *e32 = row >= 0 ? acc->effect32 + (size_t)row * acc->n_vox : NULL;
-        const float *v32 = row >= 0 ? acc->variance32 + (size_t)row * acc->n_vox : NULL;
-        const double *e64 = row < 0 ? acc->effect64 + (size_t)(-1 - row) * acc->n_vox : NULL;
-        const double *v64 = row < 0 ? acc->variance64 + (size_t)(-1 - row) * acc->n_vox : NULL;
-        for (int64_t i = 0; i < acc->n_vox; i++) {
-            double eff = (e32 ? e32[i] : e64[i]) / k, var = (v32 ? v32[i] : v64[i]) / (k * k), out;
-            if (which == MAP_EFFECT) out = eff;
-            else if (which == MAP_VARIANCE) out = var;
-            else {
-                double t = eff / sqrt(fmax(var, 1e-50));
-                out = which == MAP_T ? t : hy_tz_table_eval(tb, t);
-            }
-            vol[r->mask_idx[i]] = (float)out;
-        }
-        rc = hy_nifti_writer_put(w, vol);
+        vol[idx[i]] = (float)out;
     }
-    if (!rc) {
-        rc = hy_nifti_writer_commit(w);
-    } else if (w) {
-        hy_nifti_writer_abort(w);
-    }
-    if (rc) snprintf(msg, 1024, "%s", hy_errmsg());
-    free(vol);
-    return rc;
 }
 
-// The four maps, in parallel (gzip dominates their cost), each thread one file.
+// The z tables, one per distinct dof (conditions share a few: per-run dofs and their sums), and
+// each condition's table in tbc.
+typedef struct {
+    int n;
+    hy_tz_table *t;
+    const hy_tz_table **tbc;
+} tz_cache;
+
+static void tz_cache_free(tz_cache *c) {
+    for (int i = 0; i < c->n; i++) hy_tz_table_free(&c->t[i]);
+    free(c->t);
+    free(c->tbc);
+}
+
+static int tz_cache_init(tz_cache *c, const hy_ffx *acc, int n_cond) {
+    memset(c, 0, sizeof *c);
+    if (!(c->t = hy_calloc((size_t)n_cond, sizeof(hy_tz_table))) || !(c->tbc = hy_calloc((size_t)n_cond, sizeof *c->tbc)))
+        return HY_ENOMEM;
+    for (int cond = 0; cond < n_cond; cond++) {
+        int i = 0;
+        while (i < c->n && c->t[i].dof != acc->dof[cond]) i++;
+        if (i == c->n) {
+            int rc = hy_tz_table_init(&c->t[i], acc->dof[cond]);
+            if (rc) return rc;
+            c->n++;
+        }
+    }
+    for (int cond = 0; cond < n_cond; cond++)
+        for (int i = 0; i < c->n; i++)
+            if (c->t[i].dof == acc->dof[cond]) c->tbc[cond] = &c->t[i];
+    return HY_OK;
+}
+
+// The four 4-D maps, one volume per condition, written MAP_BLOCK conditions at a time: all threads
+// compute the block's volumes of the four maps (z costs the most, so a map per thread would leave
+// the other threads waiting), then the four writers take them in parallel (gzip dominates the
+// writing when it is on). Errors are copied into msgs because the writers run on other threads.
+#define MAP_BLOCK 8
+
 static int write_maps(const hy_glm_opts *o, const study *s, const hy_ffx *acc, written *wr) {
+    const glm_runs *r = s->r;
+    int64_t dim3[3] = {r->hdr[0].dim[0], r->hdr[0].dim[1], r->hdr[0].dim[2]};
     char paths[N_MAPS][1200], msgs[N_MAPS][1024];
     int rcs[N_MAPS] = {0};
-    tz_cache tzc = {0, NULL};
-    for (int m = 0; m < N_MAPS; m++) {
-        char name[64];
+    nifti_writer *w[N_MAPS] = {NULL};
+    tz_cache tzc;
+    int rc = tz_cache_init(&tzc, acc, s->n_cond);
+    float *vols = rc ? NULL : hy_calloc((size_t)N_MAPS * MAP_BLOCK * (size_t)r->grid_vox, sizeof(float));
+    if (!rc && !vols) rc = HY_ENOMEM;
+    for (int m = 0; m < N_MAPS && !rc; m++) {
+        char name[64], desc[80];
         snprintf(name, sizeof name, "%s.nii%s", MAP_NAME[m], o->gz_level > 0 ? ".gz" : "");
-        int rc = out_path(paths[m], sizeof paths[m], o->out_dir, name);
-        if (rc) return rc;
+        snprintf(desc, sizeof desc, "hyper glm %s, one volume per condition", MAP_NAME[m]);
+        if (!(rc = out_path(paths[m], sizeof paths[m], o->out_dir, name)))
+            rc = hy_nifti_writer_open(&w[m], paths[m], dim3, s->n_cond, &r->hdr[0].geom, 0, desc, o->gz_level);
     }
+    for (int c0 = 0; c0 < s->n_cond && !rc; c0 += MAP_BLOCK) {
+        int nb = s->n_cond - c0 < MAP_BLOCK ? s->n_cond - c0 : MAP_BLOCK;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int m = 0; m < N_MAPS; m++) rcs[m] = write_map(s, acc, &tzc, m, paths[m], o->gz_level, msgs[m]);
-    for (int i = 0; i < tzc.n; i++) hy_tz_table_free(&tzc.t[i]);
-    free(tzc.t);
-    int rc = HY_OK;
-    for (int m = 0; m < N_MAPS; m++) {
-        if (rcs[m] && !rc) rc = hy_err(rcs[m], "%s", msgs[m]);
-        if (!rcs[m]) memcpy(wr->path[wr->n++], paths[m], sizeof paths[m]);
+        for (int j = 0; j < N_MAPS * nb; j++) {  // (map, condition) pairs of the block
+            int m = j / nb, c = c0 + j % nb;
+            map_volume(s, acc, tzc.tbc[c], m, c, vols + ((size_t)m * MAP_BLOCK + (size_t)(c - c0)) * (size_t)r->grid_vox);
+        }
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int m = 0; m < N_MAPS; m++)
+            for (int b = 0; b < nb && !rcs[m]; b++)
+                if ((rcs[m] = hy_nifti_writer_put(w[m], vols + ((size_t)m * MAP_BLOCK + (size_t)b) * (size_t)r->grid_vox)))
+                    snprintf(msgs[m], sizeof msgs[m], "%s", hy_errmsg());
+        for (int m = 0; m < N_MAPS && !rc; m++)
+            if (rcs[m]) rc = hy_err(rcs[m], "%s", msgs[m]);
     }
+    for (int m = 0; m < N_MAPS; m++) {
+        if (!w[m]) continue;
+        if (!rc && !(rc = hy_nifti_writer_commit(w[m]))) memcpy(wr->path[wr->n++], paths[m], sizeof paths[m]);
+        else if (rc) hy_nifti_writer_abort(w[m]);
+    }
+    tz_cache_free(&tzc);
+    free(vols);
     return rc;
 }
 

@@ -13,6 +13,8 @@
 #   ridge      hyper train --model ridge --cv 5 on a HYPER-sized simulation (1050 x 4096 -> 512)
 #   lasso      hyper train --model lasso (path 20 x 5 folds) on 8 latent dims of the same data
 #   linear     HYPER's Adam model, 5 epochs, same data;  linear-small: 100 epochs on 200 x 256
+#   glm        hyper glm on a study made by tests/bench/glm.sh's generator (3 runs x 330 volumes, 100,000 voxels,
+#              180 conditions per run, AR(1); plain .nii maps); needs /usr/bin/python3 + numpy
 # Env: REPS (default 2), ONLY (comma-separated subset of the names above), HY_BENCH_DIR (/tmp),
 #      HY_ISA (passed through: the kernels to use).
 set -u
@@ -44,6 +46,11 @@ x = (np.random.RandomState(0).randint(0, 256, (32, 3, 160, 160)).astype(np.float
 np.save(d + "/x32.npy", x); np.save(d + "/x8.npy", x[:8])
 PYEOF
 fi
+HAVE_GLM=0
+if want glm && $PY "$ROOT/convert/bench/bench_glm.py" make "$T/glm" --voxels 100000 --runs 3 --volumes 330 \
+     --conditions 180 >/dev/null 2>&1; then
+  HAVE_GLM=1
+fi
 SD=${HY_SHARED_DATA:-$ROOT/../shared/data}
 HAVE_MTCNN=0
 if want detect && [ -f "$SD/mtcnn/pnet.pt" ] && $PY "$ROOT/convert/mtcnn.py" "$SD/mtcnn" -o "$T/mtcnn.bin" >/dev/null 2>&1; then
@@ -70,11 +77,15 @@ cmd_of() {  # name -> the hyper command line (without --threads)
     lasso) echo "train -d $T/l --model lasso --path 20 --cv 5 -o $T/m.bin";;
     linear) echo "train -d $T/d --model linear --epochs 5 -o $T/m.bin";;
     linear-small) echo "train -d $T/s --model linear --epochs 100 -o $T/m.bin";;
+    glm) local a="" k
+         for k in 1 2 3; do a="$a --bold $T/glm/run-${k}_bold.nii --events $T/glm/run-${k}_events.tsv --confounds $T/glm/run-${k}_confounds.tsv"; done
+         echo "glm$a --mask $T/glm/mask.nii --gzip-level 0 -o $T/glm/out";;
   esac
 }
 best_time() {  # threads name -> best wall seconds of REPS runs
   local best="" s e t
   for _ in $(seq "$REPS"); do
+    [ "$2" = glm ] && rm -rf "$T/glm/out"  # a fresh output folder, as a user's run has (replacing maps costs more)
     s=$(date +%s.%N)
     $HY $(cmd_of "$2") --threads "$1" --quiet >/dev/null 2>&1 || { echo fail; return; }
     e=$(date +%s.%N)
@@ -85,10 +96,11 @@ best_time() {  # threads name -> best wall seconds of REPS runs
 }
 
 NAMES=""
-for n in generate embed-b1 embed-b32 detect ridge lasso linear linear-small; do
+for n in generate embed-b1 embed-b32 detect ridge lasso linear linear-small glm; do
   want "$n" || continue
   [ "$n" = generate ] && [ -n "${ONLY_SKIP_GEN:-}" ] && continue
   [ "$n" = detect ] && [ "$HAVE_MTCNN" = 0 ] && { echo "(detect skipped: no shared MTCNN weights/photos or no torch)"; continue; }
+  [ "$n" = glm ] && [ "$HAVE_GLM" = 0 ] && { echo "(glm skipped: convert/bench/bench_glm.py could not write the study)"; continue; }
   NAMES="$NAMES $n"
 done
 declare -A I1 I2 B1 B2
