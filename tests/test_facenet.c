@@ -30,7 +30,7 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
                        int tiny_scratch) {
     mt19937 r;
     hy_mt_seed(&r, (uint64_t)(cin * 131 + kh * 7 + kw + s * 3 + ph + n));
-    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, hy_relu, {0}};
+    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, hy_relu, {0}, {0}};
     conv_shape cs = {cin, h, w, cout, kh, kw, s, s, ph, pw};
     const int ho = hy_conv2d_out_h(&cs), wo = hy_conv2d_out_w(&cs);
     const size_t nin = (size_t)n * cin * h * w, nout = (size_t)n * cout * ho * wo, hw = (size_t)h * w,
@@ -47,11 +47,21 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
         for (int k = 0; k < cin; k++) memcpy(xc + ((size_t)k * n + i) * hw, x + ((size_t)i * cin + k) * hw, hw * 4);
     size_t sc = hy_facenet_conv_scratch_floats(&c, h, w);
     if (!tiny_scratch) sc *= n;  // one tile for the whole batch, else one image per tile
-    float *scratch = malloc((sc ? sc : 1) * sizeof(float));
     hy_conv2d_ref(yr, x, wt, b, n, &cs);
-    // twice: weights used as they are (hy_sgemm), then packed once as facenet_load does
-    for (int packed = 0; packed < 2; packed++) {
-        if (packed) ck_assert_int_eq(hy_sgemm_pack(&c.ga, cout, cin * kh * kw, 1.0f, wt, cin * kh * kw), 0);
+    // weights used as they are (hy_sgemm), then packed once as facenet_load does, then (3x3
+    // stride-1 convs, with an own GEMM kernel) in Winograd form as facenet_load makes it too
+    const int wino = kh == 3 && kw == 3 && s == 1 && ph == pw && ph <= 1 && hy_sgemm_own();
+    if (wino) {
+        hy_wino probe;  // the scratch must also hold Winograd's blocks
+        ck_assert_int_eq(hy_wino_init(&probe, wt, cout, cin, ph), 0);
+        size_t ws = hy_wino_scratch_floats(&probe, w);
+        sc = sc > ws ? sc : ws;
+        hy_wino_free(&probe);
+    }
+    float *scratch = malloc((sc ? sc : 1) * sizeof(float));
+    for (int packed = 0; packed < 2 + wino; packed++) {
+        if (packed == 1) ck_assert_int_eq(hy_sgemm_pack(&c.ga, cout, cin * kh * kw, 1.0f, wt, cin * kh * kw), 0);
+        if (packed == 2) ck_assert_int_eq(hy_wino_init(&c.wg, wt, cout, cin, ph), 0);
         hy_facenet_conv_cnhw(y, (size_t)n * hwo, xc, &c, n, h, w, scratch, sc ? sc : 1);
         double d = 0;
         for (int i = 0; i < n; i++)
@@ -61,10 +71,11 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
                     if (hy_relu && ref < 0) ref = 0;
                     d = fmax(d, fabs(ref - y[((size_t)k * n + i) * hwo + p]));
                 }
-        ck_assert_msg(d < CONV_TOL, "conv cin=%d %dx%d k=%dx%d s=%d p=%d,%d n=%d packed %d: max diff %g", cin, h, w, kh,
+        ck_assert_msg(d < CONV_TOL, "conv cin=%d %dx%d k=%dx%d s=%d p=%d,%d n=%d mode %d (1 packed, 2 Winograd): max diff %g", cin, h, w, kh,
                       kw, s, ph, pw, n, packed, d);
     }
     hy_sgemm_free(&c.ga);
+    hy_wino_free(&c.wg);
     free(x), free(xc), free(wt), free(b), free(y), free(yr), free(scratch);
 }
 

@@ -96,8 +96,12 @@ END_TEST
 static double fast_vs_ref(const float *x, int n, const char *label) {
     facenet f;
     ck_assert_msg(hy_facenet_load(&f, TINY) == 0, "%s", hy_errmsg());
-    // the weights were packed for the own GEMM kernels exactly when this mode has them
+    // the weights were packed for the own GEMM kernels exactly when this mode has them, and the
+    // 3x3 stride-1 convs (conv2d_2a is block 1) made Winograd ones then, unless HY_WINOGRAD=0
     ck_assert_int_eq(f.blk[0].br[0].conv[0].ga.packed != NULL, hy_sgemm_own());
+    const char *wino_env = getenv("HY_WINOGRAD");
+    ck_assert_str_eq(f.blk[1].name, "conv2d_2a");
+    ck_assert_int_eq(f.blk[1].br[0].conv[0].wg.u != NULL, hy_sgemm_own() && !(wino_env && wino_env[0] == '0'));
     size_t ne = (size_t)n * f.emb_dim;
     float *e_ref = malloc(ne * sizeof(float)), *e_fast = malloc(ne * sizeof(float));
     recording want = {0};
@@ -135,9 +139,13 @@ START_TEST(fast_equals_reference_every_block) {
     float *x = tiny_input(&ref, &n, &nt);
     static const struct {
         const char *label;
-        int isa, sgemm_off;
-    } modes[] = {{"avx512", HY_ISA_AVX512, 0}, {"avx2", HY_ISA_AVX2, 0}, {"generic", HY_ISA_GENERIC, 0},
-                 {"HY_SGEMM=0", -1, 1}};
+        int isa;
+        const char *off;  // an environment variable set to "0" for this mode
+    } modes[] = {{"avx512", HY_ISA_AVX512, NULL},
+                 {"avx2", HY_ISA_AVX2, NULL},
+                 {"avx2, HY_WINOGRAD=0 (3x3 convs by im2col)", HY_ISA_AVX2, "HY_WINOGRAD"},
+                 {"generic", HY_ISA_GENERIC, NULL},
+                 {"HY_SGEMM=0", -1, "HY_SGEMM"}};
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         if (modes[m].isa >= 0 && !hy_isa_supported(modes[m].isa)) {
             printf("SKIP %s: this CPU lacks %s\n", __func__, modes[m].label);
@@ -145,9 +153,9 @@ START_TEST(fast_equals_reference_every_block) {
         }
         ck_assert_int_eq(hy_isa_init(), HY_OK);
         if (modes[m].isa >= 0) ck_assert_int_eq(hy_isa_set(modes[m].isa), HY_OK);
-        if (modes[m].sgemm_off) setenv("HY_SGEMM", "0", 1);
+        if (modes[m].off) setenv(modes[m].off, "0", 1);
         printf("FaceNet fast vs reference (%s): worst %.2e\n", modes[m].label, fast_vs_ref(x, n, modes[m].label));
-        unsetenv("HY_SGEMM");
+        if (modes[m].off) unsetenv(modes[m].off);
     }
     ck_assert_int_eq(hy_isa_init(), HY_OK);
     free(x);

@@ -42,5 +42,7 @@ void hy_sgemm_a_mul_ep(const hy_sgemm_a *a, int N, const float *B, int ldb, floa
 
 // 1 when hy_sgemm uses an own kernel now (ISA AVX-512 or AVX2, HY_SGEMM not "0").
 int hy_sgemm_own(void);
+// 1 when products with a run on its packed copy now (the kernel that packed it is the current one).
+int hy_sgemm_a_packed_now(const hy_sgemm_a *a);
 
 #endif

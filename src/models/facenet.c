@@ -262,14 +262,23 @@ static void each_conv(facenet *f, void (*fn)(facenet_conv *c, float alpha, int *
     }
 }
 
+// 3x3 stride-1 convs run as Winograd F(2x2, 3x3) (nn/winograd.h) when the GEMM kernel is the
+// project's own: 16 products per 2x2 outputs instead of 36.
+static int wino_candidate(const facenet_conv *c) {
+    return c->kh == 3 && c->kw == 3 && c->sh == 1 && c->sw == 1 && c->ph == c->pw && c->ph <= 1 && hy_sgemm_own() &&
+           !(getenv("HY_WINOGRAD") && getenv("HY_WINOGRAD")[0] == '0');
+}
+
 static void pack_one(facenet_conv *c, float alpha, int *rc) {
     const int K = c->cin * c->kh * c->kw;
     if (!*rc) *rc = hy_sgemm_pack(&c->ga, c->cout, K, alpha, c->w, K);
+    if (!*rc && alpha == 1.0f && wino_candidate(c)) *rc = hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph);
 }
 
 static void unpack_one(facenet_conv *c, float alpha, int *rc) {
     (void)alpha, (void)rc;
     hy_sgemm_free(&c->ga);
+    hy_wino_free(&c->wg);
 }
 
 // The GEMM operands of all convs, packed once (extra memory: one copy of the conv weights).
@@ -321,7 +330,9 @@ static int is_pointwise(const facenet_conv *c) {
 size_t hy_facenet_conv_scratch_floats(const facenet_conv *c, int h, int w) {
     if (is_pointwise(c)) return 0;
     int ho = out_size(h, c->kh, c->sh, c->ph), wo = out_size(w, c->kw, c->sw, c->pw);
-    return (size_t)c->cin * c->kh * c->kw * ho * wo;
+    const size_t col = (size_t)c->cin * c->kh * c->kw * ho * wo;  // im2col (also when the ISA changes)
+    const size_t wino = c->wg.u ? hy_wino_scratch_floats(&c->wg, w) : 0;
+    return col > wino ? col : wino;
 }
 
 static size_t umax(size_t a, size_t b) { return a > b ? a : b; }
@@ -480,6 +491,10 @@ void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet
     const size_t hwo = (size_t)ho * wo, cols = (size_t)n * hwo;
     const int K = c->cin * c->kh * c->kw;
     int fused = 0;  // bias and ReLU applied by conv_gemm
+    if (hy_wino_fast(&c->wg) && scratch_floats >= hy_wino_scratch_floats(&c->wg, w)) {
+        hy_wino_conv(out, ldo, in, &c->wg, n, h, w, c->b, c->hy_relu, scratch);
+        return;
+    }
     if (is_pointwise(c)) {
         // out (cout, n*hw) = W (cout, cin) @ in (cin, n*hw)
         fused = conv_gemm(c, (int)cols, in, out, (int)ldo);

@@ -39,6 +39,11 @@ static const sg_kernel *kernel(void) {
 
 int hy_sgemm_own(void) { return kernel() != NULL; }
 
+int hy_sgemm_a_packed_now(const hy_sgemm_a *a) {
+    const sg_kernel *g = kernel();
+    return g && a->packed && g->mr == a->mr;
+}
+
 static int imin(int a, int b) { return a < b ? a : b; }
 
 // pa: ceil(mc / MR) panels, each kc x MR (k-major), alpha applied, missing rows zero.

@@ -10,7 +10,10 @@
 # which filters out most interference from other jobs.
 # Each kernel ISA in $BENCH_ISAS (default: avx512 and avx2 where the CPU has them) gets its own
 # rows: C with HY_ISA set, PyTorch with oneDNN held to the same class (tests/bench/isa.sh).
-# GF/s counts 2 x 1.418 GMAC per image (every conv is executed as written).
+# GF/s counts the network's 2 x 1.418 GMAC per image (every conv as written: PyTorch's work);
+# "exe" counts what the C side executes: its 3x3 stride-1 convs (0.517 GMAC) run as Winograd
+# F(2x2, 3x3) with 0.239 G multiply-adds in the products (16 per 2x2 tile, partial tiles included;
+# the transforms' additions not counted), 1.140 GMAC per image in all (HY_WINOGRAD=0: 1.418).
 # Env: FN_N1 (images timed at batch 1, default 8), FN_N32 (at batch 32, default 32), FN_REPS (2),
 #      BENCH_ISAS.
 set -euo pipefail
@@ -34,7 +37,8 @@ x = (np.random.RandomState(0).randint(0, 256, (n, 3, 160, 160)).astype(np.float3
 np.save(d + "/x32.npy", x); np.save(d + "/x1.npy", x[:n1])
 PYEOF
 echo "FaceNet 160x160, images/s (higher is better, best of $REPS); C = hyper embed --input-npy, torch = $($PY -c 'import torch; print(torch.__version__)')"
-printf '%-7s %-5s %-7s | %8s %6s %9s %7s | %8s %9s %7s | %8s %9s\n' isa batch threads "C img/s" "GF/s" "img/CPU-s" "RSS MB" "torch" "img/CPU-s" "RSS MB" "C/torch" "(CPU)"
+EXE_GMAC=1.140; [ "${HY_WINOGRAD:-1}" = 0 ] && EXE_GMAC=1.418
+printf '%-7s %-5s %-7s | %8s %6s %6s %9s %7s | %8s %9s %7s | %8s %9s\n' isa batch threads "C img/s" "GF/s" "exe" "img/CPU-s" "RSS MB" "torch" "img/CPU-s" "RSS MB" "C/torch" "(CPU)"
 for isa in $(bench_isas "$HY"); do
 for th in 1 2; do
   for b in 1 32; do
@@ -55,7 +59,8 @@ for th in 1 2; do
     r=$(awk -v a="$c_ips" -v b="$t_ips" 'BEGIN{printf "%.2fx", a/b}')
     rc=$(awk -v a="$c_cps" -v b="$t_cps" 'BEGIN{printf "%.2fx", a/b}')
     gf=$(awk -v a="$c_ips" 'BEGIN{printf "%.1f", a * 2 * 1.418}')
-    printf '%-7s %-5s %-7s | %8s %6s %9s %7s | %8s %9s %7s | %8s %9s\n' "$isa" "$b" "$th" "$c_ips" "$gf" "$c_cps" "$c_rss" "$t_ips" "$t_cps" "$t_rss" "$r" "$rc"
+    gx=$(awk -v a="$c_ips" -v g="$EXE_GMAC" 'BEGIN{printf "%.1f", a * 2 * g}')
+    printf '%-7s %-5s %-7s | %8s %6s %6s %9s %7s | %8s %9s %7s | %8s %9s\n' "$isa" "$b" "$th" "$c_ips" "$gf" "$gx" "$c_cps" "$c_rss" "$t_ips" "$t_cps" "$t_rss" "$r" "$rc"
   done
 done
 done

@@ -1,0 +1,37 @@
+// winograd.h - 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin &
+// Gray 2016), on channel-major batches (C, N, H, W) as FaceNet keeps them.
+//
+// Each 2x2 block of outputs ("tile") of a channel pair costs 16 multiplications instead of 36:
+// the input's 4x4 tiles and the 3x3 kernels are transformed (V = B'dB, U = GgG'), the 16
+// transformed positions are 16 independent products M = U V (cout x cin times cin x tiles, on
+// the packed GEMM of nn/sgemm.h), and each output tile is A'MA, plus bias and optional ReLU.
+// Only additions and halvings are in the transforms, so the result differs from the direct
+// sum by float32 rounding of a few more terms (tested against hy_conv2d_ref at 1e-4 relative).
+//
+// U is computed in float64 and packed once (16 x cout x cin floats: 16/9 of the 3x3 weights).
+#ifndef HY_WINOGRAD_H
+#define HY_WINOGRAD_H
+#include <stddef.h>
+
+#include "nn/sgemm.h"
+
+typedef struct {
+    int cin, cout, pad;  // pad 0 or 1 (both axes)
+    float *u;            // (16, cout, cin), the transformed kernels
+    hy_sgemm_a ga[16];   // u's 16 matrices packed for the kernel
+} hy_wino;
+
+// w (cout, cin, 3, 3) -> wg. Returns HY_OK, HY_EARG (pad not 0/1, sizes < 1) or HY_ENOMEM.
+int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad);
+void hy_wino_free(hy_wino *wg);
+// Scratch (floats) for hy_wino_conv on images of width w (any count of images and rows).
+size_t hy_wino_scratch_floats(const hy_wino *wg, int w);
+// out (cout, n, ho, wo) with row stride ldo (>= n*ho*wo) = conv(in (cin, n, h, w)) + bias, then
+// max(x, 0) with relu; ho = h + 2 pad - 2, wo likewise (both >= 1). bias may be NULL.
+void hy_wino_conv(float *out, size_t ldo, const float *in, const hy_wino *wg, int n, int h, int w, const float *bias,
+                  int relu, float *scratch);
+// 1 when hy_wino_conv would run on the packed products (an own GEMM kernel packed them at init
+// and is still the current ISA's): without them Winograd is slower than im2col + BLAS.
+int hy_wino_fast(const hy_wino *wg);
+
+#endif

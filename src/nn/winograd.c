@@ -1,0 +1,177 @@
+// winograd.c - F(2x2, 3x3) convolutions on (C, N, H, W) batches (see include/nn/winograd.h).
+//
+// The tiles are taken a block of tile rows at a time (WINO_BLOCK_FLOATS bounds the block's
+// transformed input V (16, cin, tb) and products M (16, cout, tb), so that they pass between the
+// transforms and the 16 products in the core's L2 cache). Every loop of the transforms runs along
+// the tiles of a row or the columns of an image row, contiguous in memory, for the compiler to
+// vectorise (this file is built with -O3: see the Makefile).
+//
+// Matrices (Lavin & Gray 2016, F(2x2, 3x3)):
+//   B' = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   (input tile d 4x4: V = B' d B)
+//   G  = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]      (kernel g 3x3: U = G g G')
+//   A' = [1 1 1 0; 0 1 -1 -1]                     (product m 4x4: Y = A' m A, 2x2)
+#include "nn/winograd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+
+#define WINO_BLOCK_FLOATS 131072  // 512 KB: V and M of one block (an L2 cache of Zen 3)
+#define WINO_MIN_TILES 64         // but at least this many tiles per product (its N)
+
+int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad) {
+    memset(wg, 0, sizeof *wg);
+    if (cout < 1 || cin < 1 || (pad != 0 && pad != 1))
+        return hy_err(HY_EARG, "winograd: bad conv (cout %d, cin %d, pad %d)", cout, cin, pad);
+    wg->cin = cin, wg->cout = cout, wg->pad = pad;
+    const size_t cc = (size_t)cout * cin;
+    if (!(wg->u = hy_malloc(sizeof(float) * 16 * cc))) return HY_ENOMEM;
+    static const double G[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
+    for (size_t kc = 0; kc < cc; kc++) {
+        const float *g = w + kc * 9;
+        double t[4][3];  // G g
+        for (int a = 0; a < 4; a++)
+            for (int j = 0; j < 3; j++) t[a][j] = G[a][0] * g[j] + G[a][1] * g[3 + j] + G[a][2] * g[6 + j];
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++)
+                wg->u[(size_t)(4 * a + b) * cc + kc] = (float)(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
+    }
+    for (int x = 0; x < 16; x++)
+        if (hy_sgemm_pack(&wg->ga[x], cout, cin, 1.0f, wg->u + (size_t)x * cc, cin)) {
+            hy_wino_free(wg);
+            return HY_ENOMEM;
+        }
+    return HY_OK;
+}
+
+void hy_wino_free(hy_wino *wg) {
+    for (int x = 0; x < 16; x++) hy_sgemm_free(&wg->ga[x]);
+    free(wg->u);
+    memset(wg, 0, sizeof *wg);
+}
+
+int hy_wino_fast(const hy_wino *wg) { return wg->u && hy_sgemm_a_packed_now(&wg->ga[0]); }
+
+// Tile rows per block for tiles of width tw.
+static int block_rows(const hy_wino *wg, int tw) {
+    int tiles = WINO_BLOCK_FLOATS / (16 * (wg->cin + wg->cout));
+    if (tiles < WINO_MIN_TILES) tiles = WINO_MIN_TILES;
+    int r = tiles / tw;
+    return r < 1 ? 1 : r;
+}
+
+size_t hy_wino_scratch_floats(const hy_wino *wg, int w) {
+    const int tw = (w + 2 * wg->pad - 1) / 2;  // ceil(wo / 2), wo = w + 2 pad - 2
+    const size_t tb = (size_t)block_rows(wg, tw) * tw;
+    return 16 * (size_t)(wg->cin + wg->cout) * tb + 8 * (size_t)(2 * tw + 2);  // V, M, 8 rows
+}
+
+// B' d along the columns of 4 input rows (u0..u3 = rows of B' d).
+static void columns_bt(int W2, const float *restrict d0, const float *restrict d1, const float *restrict d2,
+                       const float *restrict d3, float *restrict u0, float *restrict u1, float *restrict u2,
+                       float *restrict u3) {
+    for (int j = 0; j < W2; j++) {
+        u0[j] = d0[j] - d2[j];
+        u1[j] = d1[j] + d2[j];
+        u2[j] = d2[j] - d1[j];
+        u3[j] = d1[j] - d3[j];
+    }
+}
+
+// V (16, cin, tb) for tile rows [g0, g1) (g = image * th + tile row) of in (cin, n, h, w).
+static void input_tiles(float *V, size_t tb, float *rows, const float *in, const hy_wino *wg, int n, int h, int w,
+                        int th, int tw, int g0, int g1) {
+    const int W2 = 2 * tw + 2, p = wg->pad;  // a tile row reads input columns -p .. 2 tw + 1 - p
+    float *d[4], *u[4];
+    for (int r = 0; r < 4; r++) d[r] = rows + (size_t)r * W2, u[r] = rows + (size_t)(4 + r) * W2;
+    for (int c = 0; c < wg->cin; c++)
+        for (int g = g0; g < g1; g++) {
+            const int i = g / th, y0 = 2 * (g % th) - p;
+            const float *plane = in + ((size_t)c * n + i) * h * w;
+            for (int r = 0; r < 4; r++) {  // the 4 input rows, zero outside the image
+                const int y = y0 + r;
+                float *dst = d[r];
+                if (y < 0 || y >= h) {
+                    memset(dst, 0, sizeof(float) * W2);
+                    continue;
+                }
+                const int lo = p, hi = w + p < W2 ? w + p : W2;  // dst[j] = row[j - p] for j in [lo, hi)
+                for (int j = 0; j < lo; j++) dst[j] = 0.0f;
+                memcpy(dst + lo, plane + (size_t)y * w, sizeof(float) * (hi - lo));
+                for (int j = hi; j < W2; j++) dst[j] = 0.0f;
+            }
+            columns_bt(W2, d[0], d[1], d[2], d[3], u[0], u[1], u[2], u[3]);
+            const size_t t0 = (size_t)(g - g0) * tw;
+            for (int a = 0; a < 4; a++) {  // (B' d) B: along the rows, one tile per 2 columns
+                const float *restrict s = u[a];
+                float *restrict v0 = V + ((size_t)(4 * a) * wg->cin + c) * tb + t0;
+                float *restrict v1 = v0 + (size_t)wg->cin * tb, *restrict v2 = v1 + (size_t)wg->cin * tb,
+                                *restrict v3 = v2 + (size_t)wg->cin * tb;
+                for (int x = 0; x < tw; x++) {
+                    const float e0 = s[2 * x], e1 = s[2 * x + 1], e2 = s[2 * x + 2], e3 = s[2 * x + 3];
+                    v0[x] = e0 - e2;
+                    v1[x] = e1 + e2;
+                    v2[x] = e2 - e1;
+                    v3[x] = e1 - e3;
+                }
+            }
+        }
+}
+
+// One row of output tiles of one channel: r0, r1 (2 tw each) = the two output rows of
+// A' m A + b (then ReLU) from the 16 products m_x[t] = m0[x * st + t], x = 4a + b.
+static void tile_row_at(int tw, const float *restrict m0, size_t st, float b, int relu, float *restrict r0,
+                        float *restrict r1) {
+#define MX(x) m0[(size_t)(x) * st + t]
+    for (int t = 0; t < tw; t++) {
+        // A' m: s[a][0] = m[a][0] + m[a][1] + m[a][2], s[a][1] = m[a][1] - m[a][2] - m[a][3]
+        const float s00 = MX(0) + MX(1) + MX(2), s01 = MX(1) - MX(2) - MX(3);
+        const float s10 = MX(4) + MX(5) + MX(6), s11 = MX(5) - MX(6) - MX(7);
+        const float s20 = MX(8) + MX(9) + MX(10), s21 = MX(9) - MX(10) - MX(11);
+        const float s30 = MX(12) + MX(13) + MX(14), s31 = MX(13) - MX(14) - MX(15);
+        float y00 = s00 + s10 + s20 + b, y01 = s01 + s11 + s21 + b;
+        float y10 = s10 - s20 - s30 + b, y11 = s11 - s21 - s31 + b;
+        if (relu) {  // max(x, 0) as x > 0 ? x : 0 (+0 for -0 and NaN), like the GEMM epilogue
+            y00 = y00 > 0.0f ? y00 : 0.0f, y01 = y01 > 0.0f ? y01 : 0.0f;
+            y10 = y10 > 0.0f ? y10 : 0.0f, y11 = y11 > 0.0f ? y11 : 0.0f;
+        }
+        r0[2 * t] = y00, r0[2 * t + 1] = y01, r1[2 * t] = y10, r1[2 * t + 1] = y11;
+    }
+#undef MX
+}
+
+// out tiles of rows [g0, g1) from M (16, cout, tb): Y = A' m A + bias, ReLU.
+static void output_tiles(float *out, size_t ldo, const float *M, size_t tb, float *rows, const hy_wino *wg, int ho,
+                         int wo, int th, int tw, int g0, int g1, const float *bias, int relu) {
+    const int cout = wg->cout;
+    float *restrict r0 = rows, *restrict r1 = rows + 2 * tw + 2;
+    for (int k = 0; k < cout; k++) {
+        const float b = bias ? bias[k] : 0.0f;
+        for (int g = g0; g < g1; g++) {
+            const int i = g / th, y = 2 * (g % th);
+            tile_row_at(tw, M + (size_t)k * tb + (size_t)(g - g0) * tw, (size_t)cout * tb, b, relu, r0, r1);
+            float *dst = out + (size_t)k * ldo + ((size_t)i * ho + y) * wo;
+            memcpy(dst, r0, sizeof(float) * wo);
+            if (y + 1 < ho) memcpy(dst + wo, r1, sizeof(float) * wo);
+        }
+    }
+}
+
+void hy_wino_conv(float *out, size_t ldo, const float *in, const hy_wino *wg, int n, int h, int w, const float *bias,
+                  int relu, float *scratch) {
+    const int ho = h + 2 * wg->pad - 2, wo = w + 2 * wg->pad - 2;
+    const int th = (ho + 1) / 2, tw = (wo + 1) / 2, R = block_rows(wg, tw);
+    const size_t tbmax = (size_t)R * tw;
+    float *V = scratch, *M = V + 16 * (size_t)wg->cin * tbmax, *rows = M + 16 * (size_t)wg->cout * tbmax;
+    const int G = n * th;
+    for (int g0 = 0; g0 < G; g0 += R) {
+        const int g1 = g0 + R < G ? g0 + R : G;
+        const size_t tb = (size_t)(g1 - g0) * tw;
+        input_tiles(V, tb, rows, in, wg, n, h, w, th, tw, g0, g1);
+        for (int x = 0; x < 16; x++)
+            hy_sgemm_a_mul(&wg->ga[x], (int)tb, V + (size_t)x * wg->cin * tb, (int)tb, 0.0f,
+                           M + (size_t)x * wg->cout * tb, (int)tb);
+        output_tiles(out, ldo, M, tb, rows, wg, ho, wo, th, tw, g0, g1, bias, relu);
+    }
+}

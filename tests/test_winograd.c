@@ -1,0 +1,103 @@
+// test_winograd.c - F(2x2, 3x3) convolutions (src/nn/winograd.c) against the naive conv
+// (hy_conv2d_ref, double accumulation) on every ISA this CPU runs: pad 0 and 1, odd and even
+// sizes (partial last tiles), 1-3 images (tile blocks spanning images), blocks of one tile row
+// (wide images), bias and ReLU, and a destination with a row stride larger than the output.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "nn/cpu.h"
+#include "nn/ops.h"
+#include "nn/winograd.h"
+#include "testutil.h"
+
+// The transforms add up to 9 inputs (and 16 products per output) in float32 before and after
+// the K-term products, so the result differs from the double-accumulated reference by a few
+// float32 roundings of terms of size sqrt(9 K) |x||w| (unit-normal data): relative to the
+// output's largest magnitude, ~1e-6; an indexing or transform error is O(1).
+#define WINO_RTOL 1e-5
+
+static void check(int cin, int cout, int h, int w, int pad, int n, int relu) {
+    mt19937 r;
+    hy_mt_seed(&r, (uint64_t)(cin * 1009 + cout * 17 + h * 3 + w + pad * 7 + n));
+    conv_shape cs = {cin, h, w, cout, 3, 3, 1, 1, pad, pad};
+    const int ho = hy_conv2d_out_h(&cs), wo = hy_conv2d_out_w(&cs);
+    const size_t hw = (size_t)h * w, hwo = (size_t)ho * wo, nin = (size_t)n * cin * hw, nout = (size_t)n * cout * hwo;
+    const size_t ldo = (size_t)n * hwo + 5;  // a row stride past the output: the gap stays untouched
+    float *x = malloc(sizeof(float) * nin), *xc = malloc(sizeof(float) * nin);
+    float *wt = malloc(sizeof(float) * cout * cin * 9), *b = malloc(sizeof(float) * cout);
+    float *yr = malloc(sizeof(float) * nout), *y = malloc(sizeof(float) * cout * ldo);
+    for (size_t i = 0; i < nin; i++) x[i] = (float)hy_mt_normal(&r);
+    for (int i = 0; i < cout * cin * 9; i++) wt[i] = (float)hy_mt_normal(&r);
+    for (int i = 0; i < cout; i++) b[i] = (float)hy_mt_normal(&r);
+    for (int i = 0; i < n; i++)  // NCHW -> CNHW
+        for (int k = 0; k < cin; k++) memcpy(xc + ((size_t)k * n + i) * hw, x + ((size_t)i * cin + k) * hw, hw * 4);
+    hy_conv2d_ref(yr, x, wt, b, n, &cs);
+    double scale = 0;
+    for (size_t i = 0; i < nout; i++) {
+        if (relu) yr[i] = yr[i] > 0 ? yr[i] : 0;
+        scale = fmax(scale, fabs(yr[i]));
+    }
+    hy_wino wg;
+    ck_assert_int_eq(hy_wino_init(&wg, wt, cout, cin, pad), HY_OK);
+    float *scratch = malloc(sizeof(float) * hy_wino_scratch_floats(&wg, w));
+    for (size_t i = 0; i < (size_t)cout * ldo; i++) y[i] = 42.0f;
+    hy_wino_conv(y, ldo, xc, &wg, n, h, w, b, relu, scratch);
+    double d = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < cout; k++) {
+            for (size_t p = 0; p < hwo; p++)
+                d = fmax(d, fabs(y[(size_t)k * ldo + (size_t)i * hwo + p] - yr[((size_t)i * cout + k) * hwo + p]));
+            if (i == n - 1)
+                for (size_t p = (size_t)n * hwo; p < ldo; p++) ck_assert(y[(size_t)k * ldo + p] == 42.0f);
+        }
+    ck_assert_msg(d <= WINO_RTOL * scale, "%s: cin %d cout %d %dx%d pad %d n %d relu %d: max diff %g (scale %g)",
+                  hy_isa_name(hy_isa()), cin, cout, h, w, pad, n, relu, d, scale);
+    hy_wino_free(&wg);
+    free(scratch), free(x), free(xc), free(wt), free(b), free(yr), free(y);
+}
+
+START_TEST(matches_the_naive_conv_on_every_isa) {
+    int tried = 0;
+    for (int isa = 0; isa < HY_ISA_COUNT; isa++) {
+        if (!hy_isa_supported(isa)) {
+            printf("SKIP winograd %s: this CPU lacks it\n", hy_isa_name(isa));
+            continue;
+        }
+        ck_assert_int_eq(hy_isa_set(isa), HY_OK);
+        tried++;
+        check(3, 8, 7, 9, 1, 1, 0);     // odd sizes: partial tiles on both axes
+        check(5, 7, 8, 8, 0, 2, 1);     // pad 0, even input -> even output; two images
+        check(32, 32, 19, 17, 0, 3, 1); // FaceNet-like widths, 3 images
+        check(16, 13, 9, 10, 1, 2, 0);  // cout not a multiple of the kernel's rows
+        check(4, 6, 3, 3, 1, 1, 1);     // one tile row, output 3x3
+        check(2, 3, 3, 3, 0, 2, 0);     // output 1x1
+        check(8, 8, 4, 700, 1, 1, 1);   // a tile row of 350 tiles: blocks of one row
+        check(200, 200, 6, 6, 1, 2, 0); // K = 200: blocks of 64+ tiles over both images
+    }
+    ck_assert_int_ge(tried, 1);
+    ck_assert_int_eq(hy_isa_set(hy_isa_detect()), HY_OK);
+}
+END_TEST
+
+START_TEST(refuses_bad_shapes) {
+    float w[9] = {0};
+    hy_wino wg;
+    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 2), HY_EARG);
+    ck_assert_ptr_null(wg.u);
+    ck_assert_int_eq(hy_wino_init(&wg, w, 0, 1, 1), HY_EARG);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("winograd");
+    TCase *t = tcase_create("core");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, matches_the_naive_conv_on_every_isa);
+    tcase_add_test(t, refuses_bad_shapes);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+TEST_MAIN(suite)
