@@ -45,6 +45,8 @@ int hy_embedder_prepare(const embedder *e, float *x, uint8_t *rgb_out, const uin
 // x (n, input) -> emb (n, dim). The hook sees the first image's layers (both models' hooks have
 // this signature). HY_EVALUE for non-finite input.
 int hy_embedder_forward(embedder *e, const float *x, int n, float *emb, facenet_hook hook, void *user);
+// Allocates (and touches) the buffers of batches of up to n now, so that the first forward does not.
+int hy_embedder_reserve(embedder *e, int n);
 // Euclidean distance of two embeddings (double accumulation); NAN if either holds a NaN.
 double hy_embedder_distance(const float *a, const float *b, int dim);
 

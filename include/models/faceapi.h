@@ -111,6 +111,8 @@ typedef struct {
 int hy_faceapi_recog_load(faceapi_recog *m, const char *path);
 void hy_faceapi_recog_free(faceapi_recog *m);
 // in (n, S, S, 3) RGB 0..255 (S = input_size) -> desc (n, dim). HY_EVALUE for non-finite input.
+// Sizes the lanes' buffers for batches of up to n (no-op if big enough; the forward calls it too).
+int hy_faceapi_recog_reserve(faceapi_recog *m, int n);
 int hy_faceapi_recog_forward(faceapi_recog *m, const float *in, int n, float *desc, faceapi_hook hook, void *user);
 
 // --- age and gender -------------------------------------------------------------------------

@@ -85,6 +85,11 @@ int hy_embedder_forward(embedder *e, const float *x, int n, float *emb, facenet_
     return hy_faceapi_recog_forward(&e->fa, x, n, emb, hook, user);
 }
 
+int hy_embedder_reserve(embedder *e, int n) {
+    if (e->type == EMBEDDER_FACENET) return hy_facenet_reserve(&e->fn, n);
+    return hy_faceapi_recog_reserve(&e->fa, n);
+}
+
 double hy_embedder_distance(const float *a, const float *b, int dim) {
     double d2 = 0;
     for (int j = 0; j < dim; j++) {

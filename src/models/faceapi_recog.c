@@ -127,8 +127,7 @@ void hy_faceapi_recog_free(faceapi_recog *m) {
 
 // --- buffers ----------------------------------------------------------------------------------
 
-// Sizes the lanes' buffers for a batch of n.
-static int reserve(faceapi_recog *m, int n) {
+int hy_faceapi_recog_reserve(faceapi_recog *m, int n) {
     size_t act, scr;
     int rc = plan(m, &act, &scr);
     if (rc) return rc;
@@ -220,7 +219,7 @@ static void run_lane(void *ctx, int lane, int i0, int n) {
 
 int hy_faceapi_recog_forward(faceapi_recog *m, const float *in, int n, float *desc, faceapi_hook hook, void *user) {
     if (n < 1) return hy_err(HY_EARG, "face-api descriptor: batch size %d must be >= 1", n);
-    int rc = reserve(m, n);
+    int rc = hy_faceapi_recog_reserve(m, n);
     if (rc) return rc;
     long bad = 0;
     for (size_t k = 0; k < (size_t)n * 3 * m->input_size * m->input_size; k++) bad += !isfinite(in[k]);
