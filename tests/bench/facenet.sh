@@ -14,14 +14,14 @@
 # "exe" counts what the C side executes: its 3x3 stride-1 convs (0.517 GMAC) run as Winograd
 # F(2x2, 3x3) with 0.239 G multiply-adds in the products (16 per 2x2 tile, partial tiles included;
 # the transforms' additions not counted), 1.140 GMAC per image in all (HY_WINOGRAD=0: 1.418).
-# Env: FN_N1 (images timed at batch 1, default 8), FN_N32 (at batch 32, default 32), FN_REPS (2),
+# Env: FN_N1 (images timed at batch 1, default 32), FN_N32 (at batch 32, default 32), FN_REPS (2),
 #      BENCH_ISAS.
 set -euo pipefail
 HY=${1:-build/hyper}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 . "$HERE/tests/bench/isa.sh"
 PY=/usr/bin/python3
-N1=${FN_N1:-8}; N32=${FN_N32:-32}; REPS=${FN_REPS:-2}
+N1=${FN_N1:-32}; N32=${FN_N32:-32}; REPS=${FN_REPS:-2}
 T=$(mktemp -d /tmp/hy_bench_facenet.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 $PY - "$T" "$N32" "$N1" <<PYEOF
@@ -33,8 +33,8 @@ import facenet
 torch.set_num_threads(1)
 d, n, n1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 facenet.build_wfile(randomize(FaceNetRef(1), 0).state_dict(), 1, "bench").save(d + "/w.bin")
-x = (np.random.RandomState(0).randint(0, 256, (n, 3, 160, 160)).astype(np.float32) - 127.5) / 128
-np.save(d + "/x32.npy", x); np.save(d + "/x1.npy", x[:n1])
+x = (np.random.RandomState(0).randint(0, 256, (max(n, n1), 3, 160, 160)).astype(np.float32) - 127.5) / 128
+np.save(d + "/x32.npy", x[:n]); np.save(d + "/x1.npy", x[:n1])
 PYEOF
 echo "FaceNet 160x160, images/s (higher is better, best of $REPS); C = hyper embed --input-npy, torch = $($PY -c 'import torch; print(torch.__version__)')"
 EXE_GMAC=1.140; [ "${HY_WINOGRAD:-1}" = 0 ] && EXE_GMAC=1.418
@@ -47,8 +47,9 @@ for th in 1 2; do
     c_ips=0; c_cps=0; c_rss=0
     for rep in $(seq "$REPS"); do
       HY_ISA=$isa /usr/bin/time -f "RSS %M" "$HY" embed -e "$T/w.bin" --input-npy "$xin" -o "$T/e.npy" --face-batch "$b" --threads "$th" 2> "$T/c.log"
-      read -r ips cps < <(sed -nE 's/.*embedded ([0-9]+) faces in ([0-9.]+) s.* ([0-9.]+) s CPU.*/\1 \2 \3/p' "$T/c.log" |
-                          awk '{printf "%.2f %.2f\n", $1/$2, $1/$3}')
+      # faces/s as printed (0.1 resolution) rather than N / seconds (the seconds have 0.01 resolution)
+      read -r ips cps < <(sed -nE 's/.*embedded ([0-9]+) faces in ([0-9.]+) s \(([0-9.]+) faces\/s.* ([0-9.]+) s CPU.*/\1 \3 \4/p' "$T/c.log" |
+                          awk '{printf "%.2f %.2f\n", $2, $1/$3}')
       rss=$(sed -nE 's/^RSS ([0-9]+)/\1/p' "$T/c.log" | awk '{printf "%.0f", $1/1024}')
       c_ips=$(awk -v a="$c_ips" -v b="$ips" 'BEGIN{print (b > a ? b : a)}')
       c_cps=$(awk -v a="$c_cps" -v b="$cps" 'BEGIN{print (b > a ? b : a)}')
