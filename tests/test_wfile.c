@@ -221,6 +221,42 @@ START_TEST(every_data_byte_is_checked) {
 }
 END_TEST
 
+// A file of 8 MB or more has its tensors checked by all threads: with two corrupt tensors the
+// first in file order is still the one named, at 1 and 2 threads.
+START_TEST(big_file_names_the_first_bad_tensor) {
+    enum { T = 6, N = 400000 };  // 6 tensors of 1.6 MB: 9.6 MB
+    float *a = malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++) a[i] = (float)(i % 1000) * 0.5f;
+    char *d = test_tmpdir();
+    char p[256], names[T][16];
+    snprintf(p, sizeof p, "%s/big.bin", d);
+    wf_writer *w = hy_wf_writer_new("test");
+    for (int t = 0; t < T; t++) {
+        snprintf(names[t], sizeof names[t], "t%d", t);
+        hy_wf_writer_tensor(w, names[t], WF_F32, 1, (int64_t[]){N}, a);
+    }
+    ck_assert_int_eq(hy_wf_writer_save(w, p), 0);
+    hy_wf_writer_free(w);
+    size_t n;
+    uint8_t *b = slurp(p, &n);
+    ck_assert(n >= ((size_t)8 << 20));
+    wfile wf;
+    ck_assert_int_eq(hy_wf_open(&wf, p), 0);
+    const size_t off2 = (size_t)((const uint8_t *)hy_wf_find(&wf, "t2")->data - wf.buf);
+    const size_t off4 = (size_t)((const uint8_t *)hy_wf_find(&wf, "t4")->data - wf.buf);
+    hy_wf_close(&wf);
+    b[off4 + 123] ^= 1, b[off2 + N] ^= 1;  // corrupt t4 and t2
+    spit(p, b, n);
+    for (int threads = 1; threads <= 2; threads++) {
+        hy_set_threads(threads);
+        ck_assert_int_eq(hy_wf_open(&wf, p), HY_ECRC);
+        ck_assert_msg(strstr(hy_errmsg(), "tensor 't2': checksum mismatch"), "%s", hy_errmsg());
+    }
+    hy_set_threads(1);
+    free(a), free(b);
+}
+END_TEST
+
 START_TEST(info_cli) {
     char *out;
     ck_assert_int_eq(run_hyper(&out, "info tests/fixtures/wf_python.bin"), 0);
@@ -246,6 +282,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, read_back_values);
     tcase_add_test(tc, rejects_corruption);
     tcase_add_test(tc, every_data_byte_is_checked);
+    tcase_add_test(tc, big_file_names_the_first_bad_tensor);
     tcase_add_test(tc, info_cli);
     suite_add_tcase(s, tc);
     return s;
