@@ -6,7 +6,8 @@
 // transformed positions are 16 independent products M = U V (cout x cin times cin x tiles, on
 // the packed GEMM of nn/sgemm.h), and each output tile is A'MA, plus bias and optional ReLU.
 // Only additions and halvings are in the transforms, so the result differs from the direct
-// sum by float32 rounding of a few more terms (tested against hy_conv2d_ref at 1e-4 relative).
+// sum by float32 rounding of a few more terms (tests/test_winograd.c: within 1e-5 of the
+// output's largest magnitude against hy_conv2d_ref; measured <= 6e-7).
 //
 // U is computed in float64 and packed once (16 x cout x cin floats: 16/9 of the 3x3 weights).
 #ifndef HY_WINOGRAD_H
