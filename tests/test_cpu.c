@@ -7,6 +7,9 @@
 #include "base/common.h"
 #include "base/threads.h"
 #include "nn/cpu.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "testutil.h"
 
 START_TEST(isa_names_and_detection) {
@@ -100,6 +103,24 @@ START_TEST(small_work_runs_on_one_thread) {
     ck_assert_int_eq(hy_threads_for(HY_PAR_MIN_WORK - 1), 1);
     ck_assert_int_eq(hy_threads_for(HY_PAR_MIN_WORK), 2);
     ck_assert_int_eq(hy_threads_for(1e12), 2);
+    // a serial section (nested here) keeps everything on one thread until its end
+    hy_threads_serial_begin();
+    hy_threads_serial_begin();
+    ck_assert_int_eq(hy_threads_for(1e12), 1);
+    hy_threads_serial_end();
+    ck_assert_int_eq(hy_threads_for(1e12), 1);
+    ck_assert_int_eq(hy_blas_threads_begin(1e12), 1);  // the section put OpenBLAS on one thread
+    hy_blas_threads_end(1);
+#ifdef _OPENMP
+    ck_assert_int_eq(omp_get_max_threads(), 1);  // and OpenMP
+#endif
+    hy_threads_serial_end();
+    ck_assert_int_eq(hy_threads_for(1e12), 2);  // the outermost end gives both their count back
+    ck_assert_int_eq(hy_blas_threads_begin(1e12), 2);
+    hy_blas_threads_end(2);
+#ifdef _OPENMP
+    ck_assert_int_eq(omp_get_max_threads(), 2);
+#endif
     // BLAS: begin returns what was in force and sets the count for the work; end restores it
     int prev = hy_blas_threads_begin(10);
     ck_assert_int_eq(prev, 2);

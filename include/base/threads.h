@@ -31,8 +31,18 @@ int hy_get_threads(void);
 // HY_PAR_MIN_WORK multiply-adds. OpenMP loops use them in if() clauses.
 #define HY_PAR_MIN_ELEMS 65536
 #define HY_PAR_MIN_WORK 1e7
-// Threads worth using for `work` multiply-adds: 1 below HY_PAR_MIN_WORK, else hy_get_threads().
+// Threads worth using for `work` multiply-adds: 1 below HY_PAR_MIN_WORK or inside a serial
+// section, else hy_get_threads().
 int hy_threads_for(double work);
+// A serial section: until the matching end, OpenMP regions and OpenBLAS run on one thread and
+// hy_threads_for returns 1 whatever the work. For code made of many short products
+// where waking OpenBLAS's second thread costs more than it saves, above all when another process
+// competes for the CPUs: MTCNN's detection (the dense layers over its crops, short element-wise
+// passes over the pyramid) ran 1.07x faster on 2 threads of an idle machine and up to 1.4x slower
+// than on one with a busy process beside it (tests/bench/threads.sh). Sections nest; not for use
+// inside parallel regions.
+void hy_threads_serial_begin(void);
+void hy_threads_serial_end(void);
 // OpenBLAS's thread count for the calls that follow: hy_threads_for(work). Returns the count in
 // force before, to hand to hy_blas_threads_end after the calls. Not for code that runs inside
 // threads of its own (FaceNet's batch lanes set OpenBLAS to 1 thread themselves).

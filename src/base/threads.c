@@ -56,7 +56,28 @@ void hy_set_threads(int n) {
 
 int hy_get_threads(void) { return g_threads; }
 
-int hy_threads_for(double work) { return work < HY_PAR_MIN_WORK ? 1 : g_threads; }
+static int g_serial = 0;  // depth of hy_threads_serial_begin sections
+
+int hy_threads_for(double work) { return g_serial > 0 || work < HY_PAR_MIN_WORK ? 1 : g_threads; }
+
+static int g_serial_blas = 1;  // OpenBLAS's count when the outermost section began
+
+void hy_threads_serial_begin(void) {
+    if (g_serial++ > 0) return;
+    g_serial_blas = g_blas_threads;
+    blas_threads(1);
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+}
+
+void hy_threads_serial_end(void) {
+    if (g_serial == 0 || --g_serial > 0) return;
+    blas_threads(g_serial_blas);
+#ifdef _OPENMP
+    omp_set_num_threads(g_threads);
+#endif
+}
 
 int hy_blas_threads_begin(double work) {
     const int prev = g_blas_threads;

@@ -90,15 +90,9 @@ int hy_face_crop_find(const face_crop_opts *o, const char *name, const uint8_t *
         f->how = 'b';
         return hy_crop_check(&o->box, w, h, name);
     }
-    // MTCNN runs single-threaded here: its many small products gain nothing from a second thread
-    // (800x778 photo on a quiet machine: 62 ms at 1 thread, 110 ms at 2; README "MTCNN face
-    // detection"), and on a busy machine OpenMP/OpenBLAS threads waiting for each other made a
-    // 64x64 face take ~4 s instead of ~40 ms (measured while crops for the study were taken).
-    const int threads = hy_get_threads();
-    hy_set_threads(1);
+    // (hy_mtcnn_detect runs on one thread: see its serial section in src/models/mtcnn.c)
     mtcnn_face *faces = NULL;
     int n = 0, r = hy_mtcnn_detect(o->det, NULL, rgb, w, h, &faces, &n, NULL);
-    hy_set_threads(threads);
     if (r) return r;
     if (n > 0) {
         f->face = faces[0];  // the largest
