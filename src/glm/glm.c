@@ -257,19 +257,17 @@ static int tz_cache_init(tz_cache *c, const hy_ffx *acc, int n_cond) {
     memset(c, 0, sizeof *c);
     if (!(c->t = hy_calloc((size_t)n_cond, sizeof(hy_tz_table))) || !(c->tbc = hy_calloc((size_t)n_cond, sizeof *c->tbc)))
         return HY_ENOMEM;
-    for (int cond = 0; cond < n_cond; cond++) {
+    double *dof = hy_calloc((size_t)n_cond, sizeof(double));  // the dof each table was made for
+    if (!dof) return HY_ENOMEM;
+    int rc = HY_OK;
+    for (int cond = 0; cond < n_cond && !rc; cond++) {
         int i = 0;
-        while (i < c->n && c->t[i].dof != acc->dof[cond]) i++;
-        if (i == c->n) {
-            int rc = hy_tz_table_init(&c->t[i], acc->dof[cond]);
-            if (rc) return rc;
-            c->n++;
-        }
+        while (i < c->n && dof[i] != acc->dof[cond]) i++;
+        if (i == c->n && !(rc = hy_tz_table_init(&c->t[i], acc->dof[cond]))) dof[c->n++] = acc->dof[cond];
+        c->tbc[cond] = &c->t[i];  // t never moves: it has room for a table per condition
     }
-    for (int cond = 0; cond < n_cond; cond++)
-        for (int i = 0; i < c->n; i++)
-            if (c->t[i].dof == acc->dof[cond]) c->tbc[cond] = &c->t[i];
-    return HY_OK;
+    free(dof);
+    return rc;
 }
 
 // The four 4-D maps, one volume per condition, written MAP_BLOCK conditions at a time: all threads

@@ -269,14 +269,16 @@ static void each_conv(facenet *f, void (*fn)(facenet_conv *c, float alpha, void 
 // 3x3 stride-1 convs run as Winograd F(2x2, 3x3) (nn/winograd.h) when the GEMM kernel is the
 // project's own: 16 products per 2x2 outputs instead of 36.
 static int wino_candidate(const facenet_conv *c) {
+    const char *off = getenv("HY_WINOGRAD");
     return c->kh == 3 && c->kw == 3 && c->sh == 1 && c->sw == 1 && c->ph == c->pw && c->ph <= 1 && hy_sgemm_own() &&
-           !(getenv("HY_WINOGRAD") && getenv("HY_WINOGRAD")[0] == '0');
+           !(off && off[0] == '0');
 }
 
-static void pack_one(facenet_conv *c, float alpha, int *rc) {
+static int pack_one(facenet_conv *c, float alpha) {
     const int K = c->cin * c->kh * c->kw;
-    if (!*rc) *rc = hy_sgemm_pack(&c->ga, c->cout, K, alpha, c->w, K);
-    if (!*rc && alpha == 1.0f && wino_candidate(c)) *rc = hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph);
+    int rc = hy_sgemm_pack(&c->ga, c->cout, K, alpha, c->w, K);
+    if (!rc && alpha == 1.0f && wino_candidate(c)) rc = hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph);
+    return rc;
 }
 
 static void unpack_one(facenet_conv *c, float alpha, void *user) {
@@ -305,11 +307,7 @@ static int pack_weights(facenet *f) {
     each_conv(f, list_one, l);
     int rc = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : rc)
-    for (int i = 0; i < l->n; i++) {
-        int r = 0;
-        pack_one(l->c[i], l->alpha[i], &r);
-        rc |= r;
-    }
+    for (int i = 0; i < l->n; i++) rc |= pack_one(l->c[i], l->alpha[i]);
     free(l);
     return rc ? hy_err(HY_ENOMEM, "%s: cannot allocate the packed weights", f->wf.path) : HY_OK;
 }
