@@ -1,6 +1,6 @@
 // test_sgemm.c - hy_sgemm (src/nn/sgemm*.c) against a double-precision reference product, on
 // shapes (hy_sgemm: N >= 256 for the own kernels, narrower ones exercise the cblas path; packed
-// weights: the own kernels at every width, N = 1 and 17 included) that hit every
+// weights: the own kernels at every width, every column tail of 1-15 included) that hit every
 // tail of the blocking (rows not a multiple of the panel heights 8 and 6 or of the 96-row block,
 // columns not a multiple of 8 / 16 / 32 or of the 2048-column block, reductions not a multiple
 // of 256), with leading dimensions larger than the width, and alpha / beta as FaceNet
@@ -91,6 +91,12 @@ START_TEST(sgemm_matches_reference) {
     check(6, 40, 30, 1.0f, 0.0f);       // packed path: two 16-column strips + 8 (AVX2)
     check(100, 2100, 300, 1.0f, 0.0f);
     check(200, 289, 600, 0.1f, 1.0f);  // 3 reduction blocks x 3 row blocks of the packed layout
+    // Every column tail (the narrow kernel for 1-4 columns, AVX2's 8-wide strip for 5-9, the
+    // masked tile beyond), with reductions of 1-3 k steps past a multiple of 4 (the narrow
+    // kernel's masked panel loads) and a partial 6- or 8-row panel last.
+    for (int n = 2; n <= 45; n++) check(13, n, n % 2 ? 31 : 258, 1.0f, 0.0f);
+    check(385, 9, 1795, 0.17f, 1.0f);   // Block8's up-conv at batch 1: 9 columns, several blocks
+    check(97, 2048 + 9, 30, 1.0f, 0.0f);  // the tail in the second 2048-column block
 }
 END_TEST
 

@@ -73,8 +73,32 @@ static inline __attribute__((always_inline)) void pack_b_n(float *restrict pb, c
 }
 
 static void pack_b(float *pb, const float *B, int ldb, int kc, int nc, int NR) {
-    if (NR == 16) pack_b_n(pb, B, ldb, kc, nc, 16);
+    if (NR == 8) pack_b_n(pb, B, ldb, kc, nc, 8);
+    else if (NR == 16) pack_b_n(pb, B, ldb, kc, nc, 16);
     else pack_b_n(pb, B, ldb, kc, nc, 32);
+}
+
+// Floats between expanded columns for kc steps: the kc * MR used, rounded up to the kernel's
+// group, plus 64 bytes so that the columns' loads do not all fall at one offset modulo 4 KB
+// (they compete for the same L1 sets and banks: without it 1.3x slower at 4 columns).
+static size_t eb_stride(const sg_kernel *g, int kc) {
+    return ((size_t)kc * g->mr + g->group - 1) / g->group * g->group + 16;
+}
+
+// eb: nb expanded columns ebs floats apart (sgemm_isa.h: b[k] at positions k*MR .. k*MR+MR-1,
+// zero from kc*MR to ebs), for the narrow kernel. Each k stores 8 copies (MR <= 8): a fixed-size
+// copy the compiler makes two vector stores; the copies past MR are overwritten by the next k or
+// land in the padding, zeroed last.
+static void pack_eb(float *eb, size_t ebs, const float *B, int ldb, int kc, int nb, int MR) {
+    for (int n = 0; n < nb; n++) {
+        float *dst = eb + (size_t)n * ebs;
+        for (int k = 0; k < kc; k++) {
+            const float v = B[(size_t)k * ldb + n];
+            const float v8[8] = {v, v, v, v, v, v, v, v};
+            memcpy(dst + (size_t)k * MR, v8, sizeof v8);
+        }
+        memset(dst + (size_t)kc * MR, 0, (ebs - (size_t)kc * MR) * sizeof(float));
+    }
 }
 
 // C = beta * C before the products are added (beta = 0: nothing, the products overwrite C)
@@ -86,6 +110,23 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
     }
 }
 
+// How the last r = N % nr columns of a product are computed: the first w8 by kernel8 (a strip
+// 8 wide), the nn after them by the narrow kernel; w8 = nn = 0: the masked nr-wide tile of the
+// main kernel. Measured on AVX2 (one core; 1792 x 384 weights, 40 different matrices so that
+// they come from memory as FaceNet's late blocks do at batch 1; microseconds, tail path vs the
+// masked 16-wide tile): 1 column 71-134 vs 219, 4: 152 vs 218, 5: 159 vs 226, 8: 146 vs 214,
+// 9: 187-218 vs 220; 12 as 8 + 4: 315-352 vs 218, so tails of 10-15 keep the 16-wide tile. On
+// AVX-512 (8 x 32 tiles) 4 columns: 162 vs 274, but 9 as three narrow calls: 343 vs 292.
+typedef struct {
+    int w8, nn;
+} tail_plan;
+
+static tail_plan plan_tail(const sg_kernel *g, int r) {
+    if (g->kernel8 && r > g->nb_max && r <= 9) return (tail_plan){r < 8 ? r : 8, r < 8 ? 0 : r - 8};
+    if (g->narrow && r <= g->nb_max) return (tail_plan){0, r};
+    return (tail_plan){0, 0};
+}
+
 // C = alpha * A @ B + beta * C with kernel g (beta applied before: see scale_c; with beta = 0 the
 // first reduction block stores instead of adding, so C is neither cleared nor read), then the
 // epilogue when bias is set (hy_sgemm_a_mul_ep), fused into the last reduction block. pre: A
@@ -95,38 +136,59 @@ static int gemm(const sg_kernel *g, int M, int N, int K, float alpha, const floa
                 const float *B, int ldb, float beta, float *C, int ldc, const float *bias, float bscale, int relu) {
     const int MR = g->mr, NR = g->nr;
     const int ncmax = (NC + NR - 1) / NR * NR;
+    const tail_plan tp = plan_tail(g, N % NR);  // (the last column block holds the tail: NC % NR == 0)
+    const size_t ebs_max = eb_stride(g, KC);
     float *pa = pre ? NULL : hy_malloc_aligned(sizeof(float) * MC * KC),
-          *pb = hy_malloc_aligned(sizeof(float) * KC * (size_t)ncmax);
-    if ((!pre && !pa) || !pb) {
+          *pb = hy_malloc_aligned(sizeof(float) * KC * (size_t)ncmax),
+          *eb = tp.nn ? hy_malloc_aligned(sizeof(float) * ebs_max * tp.nn) : NULL;
+    if ((!pre && !pa) || !pb || (tp.nn && !eb)) {
         free(pa);
         free(pb);
+        free(eb);
         return -1;
     }
     scale_c(M, N, beta, C, ldc);
     const size_t mpad = (size_t)(M + MR - 1) / MR * MR;
     float bb[MC];  // the epilogue's bias of the current row block, bscale applied
     for (int jc = 0; jc < N; jc += NC) {
-        const int nc = imin(NC, N - jc);
+        const int nc = imin(NC, N - jc), last = jc + nc == N;
+        const int nf = last ? nc - tp.w8 - tp.nn : nc;  // columns in nr-wide strips, then w8, then nn
         for (int pc = 0; pc < K; pc += KC) {
             const int kc = imin(KC, K - pc), add = pc > 0 || beta != 0.0f, ep = bias && pc + kc >= K;
-            pack_b(pb, B + (size_t)pc * ldb + jc, ldb, kc, nc, NR);
+            const size_t ebs = eb_stride(g, kc);
+            const float *Bp = B + (size_t)pc * ldb + jc;
+            float *pb8 = pb + (size_t)(nf / NR) * kc * NR;  // (nf is a multiple of NR when there is a tail)
+            pack_b(pb, Bp, ldb, kc, nf, NR);
+            if (last && tp.w8) pack_b(pb8, Bp + nf, ldb, kc, tp.w8, 8);
+            if (last && tp.nn) pack_eb(eb, ebs, Bp + nf + tp.w8, ldb, kc, tp.nn, MR);
             for (int ic = 0; ic < M; ic += MC) {
                 const int mc = imin(MC, M - ic);
                 const float *blk = pre ? pre + (size_t)pc * mpad + (size_t)ic * kc : pa;
+                float *Cb = C + (size_t)ic * ldc + jc;
                 if (!pre) pack_a(pa, A + (size_t)ic * lda + pc, lda, mc, kc, alpha, MR);
                 if (ep)
                     for (int r = 0; r < mc; r++) bb[r] = bscale * bias[ic + r];
-                for (int j = 0; j < nc; j += NR) {
+                for (int j = 0; j < nf; j += NR) {
                     const float *strip = pb + (size_t)(j / NR) * kc * NR;
                     for (int p = 0; p < mc; p += MR)
-                        g->kernel(kc, blk + (size_t)(p / MR) * kc * MR, strip, C + (size_t)(ic + p) * ldc + jc + j, ldc,
-                                  imin(MR, mc - p), imin(NR, nc - j), add, ep ? bb + p : NULL, relu);
+                        g->kernel(kc, blk + (size_t)(p / MR) * kc * MR, strip, Cb + (size_t)p * ldc + j, ldc,
+                                  imin(MR, mc - p), imin(NR, nf - j), add, ep ? bb + p : NULL, relu);
+                }
+                if (!last || !(tp.w8 || tp.nn)) continue;
+                // the tail panel by panel: a panel read from memory serves both kernels from L1
+                for (int p = 0; p < mc; p += MR) {
+                    const float *panel = blk + (size_t)(p / MR) * kc * MR;
+                    float *Cp = Cb + (size_t)p * ldc + nf;
+                    const int m = imin(MR, mc - p);
+                    if (tp.w8) g->kernel8(kc, panel, pb8, Cp, ldc, m, tp.w8, add, ep ? bb + p : NULL, relu);
+                    if (tp.nn) g->narrow(kc, panel, eb, ebs, tp.nn, Cp + tp.w8, ldc, m, add, ep ? bb + p : NULL, relu);
                 }
             }
         }
     }
     free(pa);
     free(pb);
+    free(eb);
     return 0;
 }
 

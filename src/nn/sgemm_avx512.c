@@ -43,7 +43,72 @@ __attribute__((target("avx512f"))) static void kernel(int kc, const float *pa, c
     }
 }
 
-const sg_kernel hy_sg_kernel_avx512 = {MR, NR, kernel};
+// --- narrow products (see sgemm_avx2.c): 4 k steps of the 8-row panel are two vectors whose
+// lanes hold rows 0-7, 0-7 | 0-7, 0-7; row r is the sum of the lanes at positions r, r+8, r+16
+// and r+24 of the column's two accumulators. ---------------------------------------------------
+#define NB_MAX 4  // columns per call: 8 accumulators and 2 panel vectors
+
+static inline __attribute__((always_inline, target("avx512f"))) void narrow_n(int kc, const float *pa,
+                                                                               const float *eb, size_t ebs, int nb,
+                                                                               float *C, int ldc, int m, int add,
+                                                                               const float *bb, int relu,
+                                                                               const int NB) {
+    __m512 acc[NB_MAX][2];
+    #pragma GCC unroll 4
+    for (int n = 0; n < NB; n++) acc[n][0] = acc[n][1] = _mm512_setzero_ps();
+    const int len = kc * MR, full = len / 32 * 32;
+    int i = 0;
+    for (; i < full; i += 32) {
+        const __m512 a0 = _mm512_loadu_ps(pa + i), a1 = _mm512_loadu_ps(pa + i + 16);
+        #pragma GCC unroll 4
+        for (int n = 0; n < NB; n++) {
+            const float *e = eb + n * ebs + i;
+            acc[n][0] = _mm512_fmadd_ps(a0, _mm512_load_ps(e), acc[n][0]);
+            acc[n][1] = _mm512_fmadd_ps(a1, _mm512_load_ps(e + 16), acc[n][1]);
+        }
+    }
+    if (i < len) {  // 1-3 k steps left: the panel ends here, so its vectors are loaded masked
+        const int t = len - i;
+        const __mmask16 m0 = t >= 16 ? 0xFFFF : (__mmask16)((1u << t) - 1),
+                        m1 = t > 16 ? (__mmask16)((1u << (t - 16)) - 1) : 0;
+        const __m512 a0 = _mm512_maskz_loadu_ps(m0, pa + i), a1 = _mm512_maskz_loadu_ps(m1, pa + i + 16);
+        #pragma GCC unroll 4
+        for (int n = 0; n < NB; n++) {  // (the expanded column is zero past len)
+            const float *e = eb + n * ebs + i;
+            acc[n][0] = _mm512_fmadd_ps(a0, _mm512_load_ps(e), acc[n][0]);
+            acc[n][1] = _mm512_fmadd_ps(a1, _mm512_load_ps(e + 16), acc[n][1]);
+        }
+    }
+    __attribute__((aligned(64))) float lanes[32];
+    #pragma GCC unroll 4
+    for (int n = 0; n < NB; n++) {
+        if (n >= nb) break;
+        _mm512_store_ps(lanes, acc[n][0]);
+        _mm512_store_ps(lanes + 16, acc[n][1]);
+        for (int r = 0; r < m; r++) {
+            float v = (lanes[r] + lanes[r + 8]) + (lanes[r + 16] + lanes[r + 24]);
+            float *c = C + (size_t)r * ldc + n;
+            if (add) v = *c + v;
+            if (bb) {
+                v = v + bb[r];
+                if (relu) v = v > 0.0f ? v : 0.0f;
+            }
+            *c = v;
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void narrow(int kc, const float *pa, const float *eb, size_t ebs, int nb,
+                                                      float *C, int ldc, int m, int add, const float *bb, int relu) {
+    switch (nb) {
+    case 1: narrow_n(kc, pa, eb, ebs, nb, C, ldc, m, add, bb, relu, 1); break;
+    case 2: narrow_n(kc, pa, eb, ebs, nb, C, ldc, m, add, bb, relu, 2); break;
+    case 3: narrow_n(kc, pa, eb, ebs, nb, C, ldc, m, add, bb, relu, 3); break;
+    default: narrow_n(kc, pa, eb, ebs, nb, C, ldc, m, add, bb, relu, 4); break;
+    }
+}
+
+const sg_kernel hy_sg_kernel_avx512 = {MR, NR, kernel, narrow, NB_MAX, 32, NULL};
 
 #else
 typedef int hy_sg_avx512_unused;  // not x86-64: nothing to compile
