@@ -86,9 +86,9 @@ $(BUILD)/obj/nn/axpy.o: CFLAGS += -ffp-contract=off
 # Only this file: elsewhere -fno-math-errno would let GCC swap libm calls for less exact vector ones.
 $(BUILD)/obj/decoders/adam.o: CFLAGS += -fno-math-errno -fvect-cost-model=dynamic
 
-# The Winograd transforms (src/nn/winograd.c) are plain loops along rows of tiles, written for the
+# The Winograd transforms (src/nn/winograd.c, winograd7.c) are plain loops along rows of tiles, written for the
 # vectoriser: -O3 lets it use the strided loads and remainder loops that -O2's cheap model refuses.
-$(BUILD)/obj/nn/winograd.o: CFLAGS += -O3
+$(BUILD)/obj/nn/winograd.o $(BUILD)/obj/nn/winograd7.o: CFLAGS += -O3
 
 $(BUILD)/libhyper.a: $(LIB_OBJ)
 	$(Q)ar rcs $@ $^

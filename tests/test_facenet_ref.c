@@ -6,6 +6,7 @@
 // this CPU runs and with HY_SGEMM=0 (OpenBLAS), at 1 and 2 threads, on a batch of several chunks.
 // Fixtures: tests/fixtures/facenet_tiny.bin / facenet_tiny_ref.bin (convert/golden/golden_facenet.py).
 #include <math.h>
+#include <string.h>
 
 #include "base/common.h"
 #include "base/wfile.h"
@@ -102,6 +103,13 @@ static double fast_vs_ref(const float *x, int n, const char *label) {
     const char *wino_env = getenv("HY_WINOGRAD");
     ck_assert_str_eq(f.blk[1].name, "conv2d_2a");
     ck_assert_int_eq(f.blk[1].br[0].conv[0].wg.u != NULL, hy_sgemm_own() && !(wino_env && wino_env[0] == '0'));
+    int block17 = 0;  // Block17's 1x7 and 7x1 convs: F(2, 7) under the same conditions
+    for (int i = 0; i < f.nblocks; i++)
+        if (!strncmp(f.blk[i].name, "repeat_2.", 9) && ++block17)
+            for (int k = 1; k <= 2; k++)
+                ck_assert_int_eq(f.blk[i].br[1].conv[k].w7.u != NULL,
+                                 hy_sgemm_own() && !(wino_env && wino_env[0] == '0'));
+    ck_assert_int_ge(block17, 1);
     size_t ne = (size_t)n * f.emb_dim;
     float *e_ref = malloc(ne * sizeof(float)), *e_fast = malloc(ne * sizeof(float));
     recording want = {0};
@@ -143,7 +151,7 @@ START_TEST(fast_equals_reference_every_block) {
         const char *off;  // an environment variable set to "0" for this mode
     } modes[] = {{"avx512", HY_ISA_AVX512, NULL},
                  {"avx2", HY_ISA_AVX2, NULL},
-                 {"avx2, HY_WINOGRAD=0 (3x3 convs by im2col)", HY_ISA_AVX2, "HY_WINOGRAD"},
+                 {"avx2, HY_WINOGRAD=0 (3x3, 1x7 and 7x1 convs by im2col)", HY_ISA_AVX2, "HY_WINOGRAD"},
                  {"generic", HY_ISA_GENERIC, NULL},
                  {"HY_SGEMM=0", -1, "HY_SGEMM"}};
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {

@@ -29,9 +29,9 @@
 // facenet object serves one thread at a time. Threads (hy_set_threads): with 2+ threads and 2+
 // images the batch runs as two lanes (halves in two threads, single-threaded products each);
 // one image runs on one thread. The products use the own GEMM kernels (bias and ReLU fused into
-// their stores) or cblas_sgemm; the 3x3 stride-1 convs run as Winograd F(2x2, 3x3) on the own
-// kernels (nn/winograd.h; HY_WINOGRAD=0 at load keeps them on im2col). No OpenMP region runs in
-// the forward pass.
+// their stores) or cblas_sgemm; the 3x3 stride-1 convs run as Winograd F(2x2, 3x3) and Block17's
+// 1x7 and 7x1 convs as F(2, 7) on the own kernels (nn/winograd.h, nn/winograd7.h; HY_WINOGRAD=0
+// at load keeps them on im2col). No OpenMP region runs in the forward pass.
 #ifndef HY_FACENET_H
 #define HY_FACENET_H
 
@@ -39,6 +39,7 @@
 
 #include "nn/sgemm.h"
 #include "nn/winograd.h"
+#include "nn/winograd7.h"
 #include "base/wfile.h"
 
 #define FACENET_MAX_POINTS 64  // traced blocks (35 for the spec's repeats)
@@ -50,6 +51,7 @@ typedef struct {
     hy_sgemm_a ga;       // w as the GEMM's left operand, packed once at load (times the block
                          // scale for a residual up-conv); all zero = not packed (hy_sgemm on w)
     hy_wino wg;          // 3x3 stride-1 convs: the Winograd form, made at load (wg.u NULL: none)
+    hy_wino7 w7;         // 1x7 / 7x1 "same" convs: the F(2, 7) form (w7.u NULL: none)
 } facenet_conv;
 
 // One traced unit ("block"): its branches are computed from the same input and concatenated
@@ -113,9 +115,10 @@ int hy_facenet_forward_ref(facenet *f, const float *in, int n, float *emb, facen
 // Batched conv on channel-major activations: out (cout, n, ho, wo) = conv(in (cin, n, h, w)),
 // plus bias and optional ReLU. `ldo` is the row stride of out in floats (>= n*ho*wo: lets a
 // branch write into its slot of a concat). scratch holds scratch_floats floats (>= one image's
-// im2col, and for a conv with a Winograd form (c->wg) its blocks: hy_facenet_conv_scratch_floats
-// covers both). A 3x3 stride-1 conv runs as Winograd F(2x2, 3x3) when it has that form and the
-// packed kernel is the current ISA's, else as im2col + GEMM. Exposed for the unit test against
+// im2col, and for a conv with a Winograd form (c->wg, c->w7) its blocks:
+// hy_facenet_conv_scratch_floats covers both). A 3x3 stride-1 conv runs as Winograd F(2x2, 3x3)
+// and a 1x7 / 7x1 "same" conv as F(2, 7) when it has that form and the packed kernel is the
+// current ISA's, else as im2col + GEMM. Exposed for the unit test against
 // conv2d_ref.
 void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet_conv *c, int n, int h, int w,
                        float *scratch, size_t scratch_floats);

@@ -63,7 +63,8 @@ static void usage(FILE *f) {
                "  logged progress lines when stderr is not a terminal; default 10),\n"
                "  HY_ISA=avx512|avx2|generic picks the CPU kernels (default: the best this CPU runs; see --version),\n"
                "  HY_CONV3X3=0 / HY_SGEMM=0 replace the own kernels (generator convs / FaceNet products)\n"
-               "  by the generic im2col + OpenBLAS path, HY_WINOGRAD=0 runs FaceNet's 3x3 convs by im2col\n");
+               "  by the generic im2col + OpenBLAS path, HY_WINOGRAD=0 runs FaceNet's 3x3, 1x7 and 7x1 convs\n"
+               "  by im2col\n");
 }
 
 // Exit status `rc` of `what`, turned into 1 when standard output could not be written: an

@@ -274,17 +274,30 @@ static int wino_candidate(const facenet_conv *c) {
            !(off && off[0] == '0');
 }
 
+// 1x7 and 7x1 stride-1 convs padded to keep the size (Block17's) run as F(2, 7) (nn/winograd7.h):
+// 8 products per 2 outputs instead of 14. Returns 1 for 7x1, 0 for 1x7, -1 for neither.
+static int wino7_candidate(const facenet_conv *c) {
+    const char *off = getenv("HY_WINOGRAD");
+    if (c->sh != 1 || c->sw != 1 || !hy_sgemm_own() || (off && off[0] == '0')) return -1;
+    if (c->kh == 1 && c->kw == 7 && c->ph == 0 && c->pw == 3) return 0;
+    if (c->kh == 7 && c->kw == 1 && c->ph == 3 && c->pw == 0) return 1;
+    return -1;
+}
+
 static int pack_one(facenet_conv *c, float alpha) {
     const int K = c->cin * c->kh * c->kw;
     int rc = hy_sgemm_pack(&c->ga, c->cout, K, alpha, c->w, K);
-    if (!rc && alpha == 1.0f && wino_candidate(c)) rc = hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph);
-    return rc;
+    if (rc || alpha != 1.0f) return rc;
+    if (wino_candidate(c)) return hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph);
+    const int vertical = wino7_candidate(c);
+    return vertical >= 0 ? hy_wino7_init(&c->w7, c->w, c->cout, c->cin, vertical) : 0;
 }
 
 static void unpack_one(facenet_conv *c, float alpha, void *user) {
     (void)alpha, (void)user;
     hy_sgemm_free(&c->ga);
     hy_wino_free(&c->wg);
+    hy_wino7_free(&c->w7);
 }
 
 // The GEMM operands of all convs, packed once (extra memory: one copy of the conv weights, and
@@ -354,7 +367,9 @@ size_t hy_facenet_conv_scratch_floats(const facenet_conv *c, int h, int w) {
     if (is_pointwise(c)) return 0;
     int ho = out_size(h, c->kh, c->sh, c->ph), wo = out_size(w, c->kw, c->sw, c->pw);
     const size_t col = (size_t)c->cin * c->kh * c->kw * ho * wo;  // im2col (also when the ISA changes)
-    const size_t wino = c->wg.u ? hy_wino_scratch_floats(&c->wg, w) : 0;
+    const size_t wino = c->wg.u   ? hy_wino_scratch_floats(&c->wg, w)
+                        : c->w7.u ? hy_wino7_scratch_floats(&c->w7, h, w)
+                                  : 0;
     return col > wino ? col : wino;
 }
 
@@ -516,6 +531,10 @@ void hy_facenet_conv_cnhw(float *out, size_t ldo, const float *in, const facenet
     int fused = 0;  // bias and ReLU applied by conv_gemm
     if (hy_wino_fast(&c->wg) && scratch_floats >= hy_wino_scratch_floats(&c->wg, w)) {
         hy_wino_conv(out, ldo, in, &c->wg, n, h, w, c->b, c->hy_relu, scratch);
+        return;
+    }
+    if (hy_wino7_fast(&c->w7) && scratch_floats >= hy_wino7_scratch_floats(&c->w7, h, w)) {
+        hy_wino7_conv(out, ldo, in, &c->w7, n, h, w, c->b, c->hy_relu, scratch);
         return;
     }
     if (is_pointwise(c)) {
