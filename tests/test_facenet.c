@@ -30,7 +30,7 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
                        int tiny_scratch) {
     mt19937 r;
     hy_mt_seed(&r, (uint64_t)(cin * 131 + kh * 7 + kw + s * 3 + ph + n));
-    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, hy_relu, {0}, {0}, {0}};
+    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, hy_relu, h, w, {0}, {0}, {0}};
     conv_shape cs = {cin, h, w, cout, kh, kw, s, s, ph, pw};
     const int ho = hy_conv2d_out_h(&cs), wo = hy_conv2d_out_w(&cs);
     const size_t nin = (size_t)n * cin * h * w, nout = (size_t)n * cout * ho * wo, hw = (size_t)h * w,
@@ -51,12 +51,13 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
     // weights used as they are (hy_sgemm), then packed once as facenet_load does, then (3x3
     // stride-1 convs, and 1x7 / 7x1 "same" convs, with an own GEMM kernel) in Winograd form as
     // facenet_load makes it too
-    const int wino = kh == 3 && kw == 3 && s == 1 && ph == pw && ph <= 1 && hy_sgemm_own();
+    const int wino = kh == 3 && kw == 3 && hy_sgemm_own() &&
+                     ((s == 1 && ph == pw && ph <= 1) || (s == 2 && ph == 0 && pw == 0 && hy_wino_pays(2, h, w)));
     const int wino7 = s == 1 && hy_sgemm_own() &&
                       ((kh == 1 && kw == 7 && ph == 0 && pw == 3) || (kh == 7 && kw == 1 && ph == 3 && pw == 0));
     if (wino) {
         hy_wino probe;  // the scratch must also hold Winograd's blocks
-        ck_assert_int_eq(hy_wino_init(&probe, wt, cout, cin, ph), 0);
+        ck_assert_int_eq(hy_wino_init(&probe, wt, cout, cin, ph, s), 0);
         size_t ws = hy_wino_scratch_floats(&probe, w);
         sc = sc > ws ? sc : ws;
         hy_wino_free(&probe);
@@ -71,7 +72,7 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
     float *scratch = malloc((sc ? sc : 1) * sizeof(float));
     for (int packed = 0; packed < 2 + (wino || wino7); packed++) {
         if (packed == 1) ck_assert_int_eq(hy_sgemm_pack(&c.ga, cout, cin * kh * kw, 1.0f, wt, cin * kh * kw), 0);
-        if (packed == 2 && wino) ck_assert_int_eq(hy_wino_init(&c.wg, wt, cout, cin, ph), 0);
+        if (packed == 2 && wino) ck_assert_int_eq(hy_wino_init(&c.wg, wt, cout, cin, ph, s), 0);
         if (packed == 2 && wino7) ck_assert_int_eq(hy_wino7_init(&c.w7, wt, cout, cin, kh == 7), 0);
         hy_facenet_conv_cnhw(y, (size_t)n * hwo, xc, &c, n, h, w, scratch, sc ? sc : 1);
         double d = 0;
@@ -104,6 +105,7 @@ START_TEST(conv_cnhw_matches_naive) {
         check_conv(5, 3, 3, 6, 3, 1, 1, 1, 0, 2, 0, tiny);      // block8 3x1
         check_conv(7, 10, 6, 9, 1, 1, 1, 0, 0, 3, 1, tiny);     // 1x1 (no im2col)
         check_conv(4, 17, 17, 3, 3, 3, 2, 0, 0, 2, 1, tiny);    // reduction 3x3/2 valid
+        check_conv(4, 36, 35, 3, 3, 3, 2, 0, 0, 2, 1, tiny);    // conv2d_4b's 3x3/2: its Winograd form too
         check_conv(2, 2, 2, 3, 1, 7, 1, 0, 3, 2, 1, tiny);      // kernel wider than the padded input rows
     }
     // big enough for im2col and bias/ReLU to be split with the helper thread (2 threads)

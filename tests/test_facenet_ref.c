@@ -110,6 +110,15 @@ static double fast_vs_ref(const float *x, int n, const char *label) {
                 ck_assert_int_eq(f.blk[i].br[1].conv[k].w7.u != NULL,
                                  hy_sgemm_own() && !(wino_env && wino_env[0] == '0'));
     ck_assert_int_ge(block17, 1);
+    for (int i = 0; i < f.nblocks; i++) {  // stride 2: conv2d_4b (36 -> 17), not Mixed_6a's (17 -> 8) or 7a's
+        const facenet_block *b = &f.blk[i];
+        const int want = hy_sgemm_own() && !(wino_env && wino_env[0] == '0') && !strcmp(b->name, "conv2d_4b");
+        for (int j = 0; j < b->nbranch; j++)
+            for (int k = 0; k < b->br[j].nconv; k++)
+                if (b->br[j].conv[k].sh == 2 && strcmp(b->name, "conv2d_1a") != 0)  // (3 input channels: im2col)
+                    ck_assert_msg((b->br[j].conv[k].wg.u != NULL && b->br[j].conv[k].wg.stride == 2) == want,
+                                  "%s branch %d conv %d", b->name, j, k);
+    }
     size_t ne = (size_t)n * f.emb_dim;
     float *e_ref = malloc(ne * sizeof(float)), *e_fast = malloc(ne * sizeof(float));
     recording want = {0};

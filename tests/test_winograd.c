@@ -1,4 +1,4 @@
-// test_winograd.c - F(2x2, 3x3) convolutions (src/nn/winograd.c) and F(2, 7) 1x7 / 7x1 ones
+// test_winograd.c - F(2x2, 3x3) and stride-2 3x3 convolutions (src/nn/winograd.c) and F(2, 7) 1x7 / 7x1 ones
 // (src/nn/winograd7.c) against the naive conv (hy_conv2d_ref, double accumulation) on every ISA
 // this CPU runs: pad 0 and 1 (3x3), odd and even sizes (partial last tiles), 1-3 images (tile
 // blocks spanning images), blocks of one tile row (wide images), bias and ReLU, and a
@@ -21,13 +21,16 @@
 // terms by up to 21/4 in its transforms: a few times more rounding, still well under 1e-5.
 #define WINO_RTOL 1e-5
 
-// kind 0: F(2x2, 3x3) with padding pad; kind 1: F(2, 7) 1x7 (pad 3 columns); kind 2: 7x1.
+// kind 0: F(2x2, 3x3) with padding pad; kind 1: F(2, 7) 1x7 (pad 3 columns); kind 2: 7x1;
+// kind 3: 3x3 stride 2, pad 0 (the polyphase form).
 static void check_kind(int kind, int cin, int cout, int h, int w, int pad, int n, int relu) {
     mt19937 r;
     hy_mt_seed(&r, (uint64_t)(cin * 1009 + cout * 17 + h * 3 + w + pad * 7 + n + kind * 5));
     const int kh = kind == 2 ? 7 : kind == 1 ? 1 : 3, kw = kind == 1 ? 7 : kind == 2 ? 1 : 3;
-    conv_shape cs = kind ? (conv_shape){cin, h, w, cout, kh, kw, 1, 1, kind == 2 ? 3 : 0, kind == 1 ? 3 : 0}
-                         : (conv_shape){cin, h, w, cout, 3, 3, 1, 1, pad, pad};
+    const int stride = kind == 3 ? 2 : 1;
+    conv_shape cs = kind == 1 || kind == 2
+                        ? (conv_shape){cin, h, w, cout, kh, kw, 1, 1, kind == 2 ? 3 : 0, kind == 1 ? 3 : 0}
+                        : (conv_shape){cin, h, w, cout, 3, 3, stride, stride, pad, pad};
     const int ho = hy_conv2d_out_h(&cs), wo = hy_conv2d_out_w(&cs);
     const size_t hw = (size_t)h * w, hwo = (size_t)ho * wo, nin = (size_t)n * cin * hw, nout = (size_t)n * cout * hwo;
     const size_t ldo = (size_t)n * hwo + 5;  // a row stride past the output: the gap stays untouched
@@ -50,8 +53,8 @@ static void check_kind(int kind, int cin, int cout, int h, int w, int pad, int n
     hy_wino7 w7;
     float *scratch;
     for (size_t i = 0; i < (size_t)cout * ldo; i++) y[i] = 42.0f;
-    if (kind == 0) {
-        ck_assert_int_eq(hy_wino_init(&wg, wt, cout, cin, pad), HY_OK);
+    if (kind == 0 || kind == 3) {
+        ck_assert_int_eq(hy_wino_init(&wg, wt, cout, cin, pad, stride), HY_OK);
         scratch = malloc(sizeof(float) * hy_wino_scratch_floats(&wg, w));
         hy_wino_conv(y, ldo, xc, &wg, n, h, w, b, relu, scratch);
         hy_wino_free(&wg);
@@ -102,6 +105,14 @@ START_TEST(matches_the_naive_conv_on_every_isa) {
             check_kind(kind, 40, 30, 5, 300, 0, 2, 1);   // wide rows: blocks of one tile row
             check_kind(kind, 300, 200, 17, 17, 0, 1, 0); // K = 300, several blocks
         }
+        // stride 2 (polyphase form): odd and even sizes, partial last tiles on either axis,
+        // several images and blocks, and conv2d_4b's shape at batch 1
+        check_kind(3, 3, 8, 7, 9, 0, 1, 0);      // outputs 3x4
+        check_kind(3, 5, 7, 8, 8, 0, 2, 1);      // even input: outputs 3x3, one column unread
+        check_kind(3, 16, 13, 17, 17, 0, 3, 1);  // Mixed_6a-like 17 -> 8, 3 images
+        check_kind(3, 4, 6, 3, 3, 0, 1, 1);      // output 1x1
+        check_kind(3, 8, 8, 5, 701, 0, 1, 0);    // a tile row of 88 tiles: blocks of one row
+        check_kind(3, 192, 256, 35, 35, 0, 1, 1); // conv2d_4b: 35 -> 17, K = 192, several blocks
     }
     ck_assert_int_ge(tried, 1);
     ck_assert_int_eq(hy_isa_set(hy_isa_detect()), HY_OK);
@@ -111,9 +122,12 @@ END_TEST
 START_TEST(refuses_bad_shapes) {
     float w[9] = {0};
     hy_wino wg;
-    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 2), HY_EARG);
+    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 2, 1), HY_EARG);
     ck_assert_ptr_null(wg.u);
-    ck_assert_int_eq(hy_wino_init(&wg, w, 0, 1, 1), HY_EARG);
+    ck_assert_int_eq(hy_wino_init(&wg, w, 0, 1, 1, 1), HY_EARG);
+    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 1, 2), HY_EARG);  // stride 2 takes pad 0 only
+    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 0, 3), HY_EARG);
+    ck_assert(hy_wino_pays(2, 35, 35) && !hy_wino_pays(2, 17, 17) && !hy_wino_pays(2, 8, 8) && hy_wino_pays(1, 3, 3));
     hy_wino7 w7;
     ck_assert_int_eq(hy_wino7_init(&w7, w, 0, 1, 0), HY_EARG);
     ck_assert_ptr_null(w7.u);

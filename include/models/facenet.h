@@ -48,6 +48,7 @@ typedef struct {
     const float *w, *b;  // w (cout, cin, kh, kw), b (cout); BN already folded
     int cin, cout, kh, kw, sh, sw, ph, pw;
     int hy_relu;
+    int ih, iw;          // its input's size at the file's input_size (0 in convs built by hand)
     hy_sgemm_a ga;       // w as the GEMM's left operand, packed once at load (times the block
                          // scale for a residual up-conv); all zero = not packed (hy_sgemm on w)
     hy_wino wg;          // 3x3 stride-1 convs: the Winograd form, made at load (wg.u NULL: none)

@@ -102,6 +102,7 @@ static int add_branch(facenet *f, facenet_branch *br, const char *name, int i, c
             snprintf(bn, sizeof bn, "%s.branch%d.conv.bias", name, i);
         }
         if ((rc = load_conv(f, &br->conv[j], wn, bn, c, s->k[j], 1))) return rc;
+        br->conv[j].ih = h, br->conv[j].iw = w;
         c = br->conv[j].cout;
         h = out_size(h, s->k[j].kh, s->k[j].s, s->k[j].ph);
         w = out_size(w, s->k[j].kw, s->k[j].s, s->k[j].pw);
@@ -126,6 +127,7 @@ static int add_stem(facenet *f, facenet_block *b, const char *name, const ksp *s
     snprintf(bn, sizeof bn, "%s.conv.bias", name);
     int rc = load_conv(f, &b->br[0].conv[0], wn, bn, b->cin, *stem, 1);
     if (rc) return rc;
+    b->br[0].conv[0].ih = b->h, b->br[0].conv[0].iw = b->w;
     b->br[0].nconv = 1;
     *ccat = b->br[0].conv[0].cout;
     *ho = out_size(b->h, stem->kh, stem->s, stem->ph);
@@ -266,12 +268,16 @@ static void each_conv(facenet *f, void (*fn)(facenet_conv *c, float alpha, void 
     }
 }
 
-// 3x3 stride-1 convs run as Winograd F(2x2, 3x3) (nn/winograd.h) when the GEMM kernel is the
-// project's own: 16 products per 2x2 outputs instead of 36.
+// 3x3 convs run in Winograd form (nn/winograd.h) when the GEMM kernel is the project's own:
+// stride 1 (pad 0 or 1) as F(2x2, 3x3), 16 products per 2x2 outputs instead of 36; stride 2
+// (pad 0) by the polyphase form, 25 instead of 36, where the output has tiles enough to carry
+// the larger transformed weights (hy_wino_pays: conv2d_4b, not Mixed_6a's or Mixed_7a's) and the
+// reduction is long enough to carry the transforms (not conv2d_1a's 3 input channels).
 static int wino_candidate(const facenet_conv *c) {
     const char *off = getenv("HY_WINOGRAD");
-    return c->kh == 3 && c->kw == 3 && c->sh == 1 && c->sw == 1 && c->ph == c->pw && c->ph <= 1 && hy_sgemm_own() &&
-           !(off && off[0] == '0');
+    if (c->kh != 3 || c->kw != 3 || c->sh != c->sw || !hy_sgemm_own() || (off && off[0] == '0')) return 0;
+    if (c->sh == 1) return c->ph == c->pw && c->ph <= 1;
+    return c->sh == 2 && c->ph == 0 && c->pw == 0 && c->cin >= 16 && hy_wino_pays(2, c->ih, c->iw);
 }
 
 // 1x7 and 7x1 stride-1 convs padded to keep the size (Block17's) run as F(2, 7) (nn/winograd7.h):
@@ -288,7 +294,7 @@ static int pack_one(facenet_conv *c, float alpha) {
     const int K = c->cin * c->kh * c->kw;
     int rc = hy_sgemm_pack(&c->ga, c->cout, K, alpha, c->w, K);
     if (rc || alpha != 1.0f) return rc;
-    if (wino_candidate(c)) return hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph);
+    if (wino_candidate(c)) return hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph, c->sh);
     const int vertical = wino7_candidate(c);
     return vertical >= 0 ? hy_wino7_init(&c->w7, c->w, c->cout, c->cin, vertical) : 0;
 }
