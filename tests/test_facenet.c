@@ -30,7 +30,7 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
                        int tiny_scratch) {
     mt19937 r;
     hy_mt_seed(&r, (uint64_t)(cin * 131 + kh * 7 + kw + s * 3 + ph + n));
-    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, hy_relu, h, w, {0}, {0}, {0}};
+    facenet_conv c = {NULL, NULL, cin, cout, kh, kw, s, s, ph, pw, hy_relu, h, w, 0, {0}, {0}, {0}};
     conv_shape cs = {cin, h, w, cout, kh, kw, s, s, ph, pw};
     const int ho = hy_conv2d_out_h(&cs), wo = hy_conv2d_out_w(&cs);
     const size_t nin = (size_t)n * cin * h * w, nout = (size_t)n * cout * ho * wo, hw = (size_t)h * w,

@@ -49,6 +49,7 @@ typedef struct {
     int cin, cout, kh, kw, sh, sw, ph, pw;
     int hy_relu;
     int ih, iw;          // its input's size at the file's input_size (0 in convs built by hand)
+    int merged;          // 1: the forward pass runs it as rows of its block's head (not packed)
     hy_sgemm_a ga;       // w as the GEMM's left operand, packed once at load (times the block
                          // scale for a residual up-conv); all zero = not packed (hy_sgemm on w)
     hy_wino wg;          // 3x3 stride-1 convs: the Winograd form, made at load (wg.u NULL: none)
@@ -73,11 +74,18 @@ typedef struct {
     facenet_conv up;
     float scale;
     int hy_relu;            // final ReLU of a residual block (block8 has none)
+    // The branches' first convs when 2+ of them are 1x1 on the block input, and the own GEMM
+    // kernel packs: one product with their weights stacked (head.cout = their sum; only its
+    // packed form head.ga is kept, head.w is NULL; head.b = head_b is owned here), each branch's
+    // rows from head_off[branch] (-1: not in the head). head.cout 0: none.
+    facenet_conv head;
+    float *head_b;
+    int head_off[4];
 } facenet_block;
 
 typedef struct {
     int cap_n;           // images per pass the buffers are sized for (<= HY_FACENET_CHUNK)
-    float *x, *y, *t1, *t2, *scratch, *img0, *feat;
+    float *x, *y, *t1, *t2, *th, *scratch, *img0, *feat;  // th: a block head's output
     size_t act_floats, tmp_floats, scratch_floats, img0_floats;
 } facenet_buffers;
 

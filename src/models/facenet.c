@@ -183,6 +183,47 @@ static int add_block(facenet *f, const char *name, const blkspec *bs, const ksp 
     return HY_OK;
 }
 
+static int is_pointwise(const facenet_conv *c) {
+    return c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->ph == 0 && c->pw == 0;
+}
+
+// The block's head (facenet.h): the first convs of its branches that are 1x1 on the block input,
+// stacked into one product. Block35 has three 32-row ones (one 96-row product fills the 6-row
+// panels of the AVX2 kernel where 32 rows took 36), Block17 and Block8 two, Mixed_7a three; the
+// input is packed once instead of two or three times. Batch 1, AVX2: 26.5-27.1 -> 26.0-26.2 ms
+// a forward. The stacked weights are packed here and freed (a block at a time: all of them at
+// once were 17 MB more peak memory).
+static int make_head(facenet *f, facenet_block *b) {
+    int n = 0, rows = 0;
+    for (int j = 0; j < 4; j++) b->head_off[j] = -1;
+    for (int j = 0; j < b->nbranch; j++)
+        if (b->br[j].nconv > 0 && is_pointwise(&b->br[j].conv[0])) n++, rows += b->br[j].conv[0].cout;
+    if (n < 2 || !hy_sgemm_own()) return HY_OK;  // (without the own kernel nothing is packed)
+    const int cin = b->cin;
+    float *w = hy_malloc(sizeof(float) * (size_t)rows * cin), *bias = hy_malloc(sizeof(float) * rows);
+    if (!w || !bias) {
+        free(w), free(bias);
+        return hy_err(HY_ENOMEM, "%s: cannot allocate %s's stacked 1x1 convs", f->wf.path, b->name);
+    }
+    b->head_b = bias;
+    int off = 0;
+    for (int j = 0; j < b->nbranch; j++) {
+        facenet_conv *c = &b->br[j].conv[0];
+        if (b->br[j].nconv == 0 || !is_pointwise(c)) continue;
+        memcpy(w + (size_t)off * cin, c->w, sizeof(float) * (size_t)c->cout * cin);
+        memcpy(bias + off, c->b, sizeof(float) * c->cout);
+        b->head_off[j] = off;
+        c->merged = 1;
+        off += c->cout;
+    }
+    b->head = b->br[0].conv[0].merged ? b->br[0].conv[0] : b->br[1].conv[0];  // shape, ReLU (all have it)
+    b->head.b = bias, b->head.cout = rows, b->head.merged = 0;
+    const int rc = hy_sgemm_pack(&b->head.ga, rows, cin, 1.0f, w, cin);
+    free(w);
+    b->head.w = NULL, b->head.ga.A = NULL;  // only the packed form (forward_lane checks it is usable)
+    return rc ? hy_err(HY_ENOMEM, "%s: cannot allocate %s's stacked 1x1 convs", f->wf.path, b->name) : HY_OK;
+}
+
 static int build(facenet *f) {
     const wfile *wf = &f->wf;
     int64_t size;
@@ -252,6 +293,8 @@ static int build(facenet *f) {
     if (t->ndim != 2 || t->dims[0] < 1 || t->dims[0] > 65536)
         return hy_err(HY_ESHAPE, "%s: tensor 'last_linear.weight' must be [emb,%d]", wf->path, c);
     int64_t ld[2] = {t->dims[0], c};
+    for (int i = 0; i < f->nblocks; i++)
+        if ((rc = make_head(f, &f->blk[i]))) return rc;
     if ((rc = hy_wf_get_f32(wf, "last_linear.weight", 2, ld, &f->lin_w))) return rc;
     if ((rc = hy_wf_get_f32(wf, "last_linear.bias", 1, ld, &f->lin_b))) return rc;
     f->emb_dim = (int)ld[0];
@@ -264,6 +307,7 @@ static void each_conv(facenet *f, void (*fn)(facenet_conv *c, float alpha, void 
         facenet_block *b = &f->blk[i];
         for (int j = 0; j < b->nbranch; j++)
             for (int k = 0; k < b->br[j].nconv; k++) fn(&b->br[j].conv[k], 1.0f, user);
+        if (b->head.cout) fn(&b->head, 1.0f, user);
         if (b->residual) fn(&b->up, b->scale, user);
     }
 }
@@ -291,6 +335,7 @@ static int wino7_candidate(const facenet_conv *c) {
 }
 
 static int pack_one(facenet_conv *c, float alpha) {
+    if (c->merged || c->ga.packed) return 0;  // runs as rows of its block's head / is a head, packed
     const int K = c->cin * c->kh * c->kw;
     int rc = hy_sgemm_pack(&c->ga, c->cout, K, alpha, c->w, K);
     if (rc || alpha != 1.0f) return rc;
@@ -345,6 +390,7 @@ static void free_lane(facenet_buffers *B) {
     free(B->y);
     free(B->t1);
     free(B->t2);
+    free(B->th);
     free(B->scratch);
     free(B->img0);
     free(B->feat);
@@ -358,16 +404,13 @@ static void free_buffers(facenet *f) {
 
 void hy_facenet_free(facenet *f) {
     each_conv(f, unpack_one, NULL);
+    for (int i = 0; i < f->nblocks; i++) free(f->blk[i].head_b);
     free_buffers(f);
     hy_wf_close(&f->wf);
     memset(f, 0, sizeof *f);
 }
 
 // --- buffers ----------------------------------------------------------------------------
-
-static int is_pointwise(const facenet_conv *c) {
-    return c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->ph == 0 && c->pw == 0;
-}
 
 size_t hy_facenet_conv_scratch_floats(const facenet_conv *c, int h, int w) {
     if (is_pointwise(c)) return 0;
@@ -383,13 +426,14 @@ static size_t umax(size_t a, size_t b) { return a > b ? a : b; }
 
 // Per-image sizes, in floats. Everything is bounded by the config (channels <= 65536, input
 // <= 4096), and the batch multiply below is overflow-checked.
-static void sizes(const facenet *f, size_t *act, size_t *tmp, size_t *im2col_max) {
+static void sizes(const facenet *f, size_t *act, size_t *tmp, size_t *head, size_t *im2col_max) {
     *act = (size_t)3 * f->input_size * f->input_size;
-    *tmp = 0;
+    *tmp = *head = 0;
     *im2col_max = 0;
     for (int i = 0; i < f->nblocks; i++) {
         const facenet_block *b = &f->blk[i];
         size_t ccat = 0;
+        *head = umax(*head, (size_t)b->head.cout * b->h * b->w);
         *act = umax(*act, umax((size_t)b->cin * b->h * b->w, (size_t)b->cout * b->ho * b->wo));
         for (int j = 0; j < b->nbranch; j++) {
             const facenet_branch *br = &b->br[j];
@@ -411,11 +455,12 @@ static void sizes(const facenet *f, size_t *act, size_t *tmp, size_t *im2col_max
 static int reserve_lane(const facenet *f, facenet_buffers *B, int n) {
     if (n <= B->cap_n) return HY_OK;
     free_lane(B);
-    size_t act, tmp, col, a, t, s, fe;
-    sizes(f, &act, &tmp, &col);
+    size_t act, tmp, head, col, a, t, hd, s, fe;
+    sizes(f, &act, &tmp, &head, &col);
     size_t tile = col ? umax(1, FN_SCRATCH_TARGET / col) : 1;
     if (tile > (size_t)n) tile = (size_t)n;
-    if (hy_mul_size(act, (size_t)n, &a) || hy_mul_size(tmp, (size_t)n, &t) || hy_mul_size(col, tile, &s) ||
+    if (hy_mul_size(act, (size_t)n, &a) || hy_mul_size(tmp, (size_t)n, &t) || hy_mul_size(head, (size_t)n, &hd) ||
+        hy_mul_size(col, tile, &s) ||
         hy_mul_size((size_t)(f->feat_dim > f->emb_dim ? f->feat_dim : f->emb_dim), (size_t)n, &fe) ||
         a > ((size_t)1 << 40))
         return hy_err(HY_ENOMEM, "facenet: batch of %d images is too large", n);
@@ -423,10 +468,11 @@ static int reserve_lane(const facenet *f, facenet_buffers *B, int n) {
     B->y = hy_malloc_aligned(a * sizeof(float));
     B->t1 = hy_malloc_aligned(umax(t, (size_t)f->input_size) * sizeof(float));  // also the pool's row buffer
     B->t2 = hy_malloc_aligned(umax(t, 1) * sizeof(float));
+    B->th = hy_malloc_aligned(umax(hd, 1) * sizeof(float));
     B->scratch = hy_malloc_aligned(umax(s, 1) * sizeof(float));
     B->img0 = hy_malloc_aligned(act * sizeof(float));
     B->feat = hy_malloc_aligned(fe * sizeof(float));
-    if (!B->x || !B->y || !B->t1 || !B->t2 || !B->scratch || !B->img0 || !B->feat) {
+    if (!B->x || !B->y || !B->t1 || !B->t2 || !B->th || !B->scratch || !B->img0 || !B->feat) {
         free_lane(B);
         return hy_err(HY_ENOMEM, "facenet: cannot allocate buffers for a batch of %d", n);
     }
@@ -521,7 +567,7 @@ static void bias_act(float *x, size_t ld, const float *b, float alpha, int c, si
 // the conv was packed at load, with the bias and ReLU applied as the product is stored (returns
 // 1), else straight from c->w (convs built by hand in the tests; returns 0: the caller adds them).
 static int conv_gemm(const facenet_conv *c, int N, const float *col, float *out, int ldo) {
-    if (c->ga.A) {
+    if (c->ga.A || c->ga.packed) {  // (a head has only its packed form)
         hy_sgemm_a_mul_ep(&c->ga, N, col, N, 0.0f, out, ldo, c->b, 1.0f, c->hy_relu);
         return 1;
     }
@@ -606,6 +652,11 @@ static void forward_lane(const facenet *f, facenet_buffers *B, const float *in, 
         const size_t hwo = (size_t)b->ho * b->wo, ldo = (size_t)n * hwo;
         float *cat = y;  // (ccat, n, ho, wo): the block output, or the residual concat
         size_t off = 0;
+        const size_t ldh = (size_t)n * b->h * b->w;  // a row of the head's output
+        // (after an ISA switch since loading the head's packed form is not usable: the branches'
+        // own convs then run, unpacked)
+        const int head = b->head.cout && hy_sgemm_a_packed_now(&b->head.ga);
+        if (head) hy_facenet_conv_cnhw(B->th, ldh, x, &b->head, n, b->h, b->w, B->scratch, B->scratch_floats);
         for (int j = 0; j < b->nbranch; j++) {
             const facenet_branch *br = &b->br[j];
             if (br->pool) {  // 3x3/2 floor max-pool over the C*N planes
@@ -614,8 +665,14 @@ static void forward_lane(const facenet *f, facenet_buffers *B, const float *in, 
                 continue;
             }
             const float *cur = x;
-            int h = b->h, w = b->w;
-            for (int k = 0; k < br->nconv; k++) {
+            int h = b->h, w = b->w, k0 = 0;
+            if (head && b->head_off[j] >= 0) {  // the first conv's rows of the head's output
+                cur = B->th + (size_t)b->head_off[j] * ldh;
+                k0 = 1;
+                if (br->nconv == 1)  // a branch of one 1x1 conv: its rows into the concat (same size)
+                    memcpy(cat + off * ldo, cur, sizeof(float) * br->conv[0].cout * ldh);
+            }
+            for (int k = k0; k < br->nconv; k++) {
                 const facenet_conv *c = &br->conv[k];
                 const int last = k + 1 == br->nconv;
                 const int ho = out_size(h, c->kh, c->sh, c->ph), wo = out_size(w, c->kw, c->sw, c->pw);
