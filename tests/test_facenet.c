@@ -57,14 +57,14 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
                       ((kh == 1 && kw == 7 && ph == 0 && pw == 3) || (kh == 7 && kw == 1 && ph == 3 && pw == 0));
     if (wino) {
         hy_wino probe;  // the scratch must also hold Winograd's blocks
-        ck_assert_int_eq(hy_wino_init(&probe, wt, cout, cin, ph, s), 0);
+        ck_assert_int_eq(hy_wino_init(&probe, wt, cout, cin, ph, s, NULL), 0);
         size_t ws = hy_wino_scratch_floats(&probe, w);
         sc = sc > ws ? sc : ws;
         hy_wino_free(&probe);
     }
     if (wino7) {
         hy_wino7 probe;
-        ck_assert_int_eq(hy_wino7_init(&probe, wt, cout, cin, kh == 7), 0);
+        ck_assert_int_eq(hy_wino7_init(&probe, wt, cout, cin, kh == 7, NULL), 0);
         size_t ws = hy_wino7_scratch_floats(&probe, h, w);
         sc = sc > ws ? sc : ws;
         hy_wino7_free(&probe);
@@ -72,8 +72,8 @@ static void check_conv(int cin, int h, int w, int cout, int kh, int kw, int s, i
     float *scratch = malloc((sc ? sc : 1) * sizeof(float));
     for (int packed = 0; packed < 2 + (wino || wino7); packed++) {
         if (packed == 1) ck_assert_int_eq(hy_sgemm_pack(&c.ga, cout, cin * kh * kw, 1.0f, wt, cin * kh * kw), 0);
-        if (packed == 2 && wino) ck_assert_int_eq(hy_wino_init(&c.wg, wt, cout, cin, ph, s), 0);
-        if (packed == 2 && wino7) ck_assert_int_eq(hy_wino7_init(&c.w7, wt, cout, cin, kh == 7), 0);
+        if (packed == 2 && wino) ck_assert_int_eq(hy_wino_init(&c.wg, wt, cout, cin, ph, s, NULL), 0);
+        if (packed == 2 && wino7) ck_assert_int_eq(hy_wino7_init(&c.w7, wt, cout, cin, kh == 7, NULL), 0);
         hy_facenet_conv_cnhw(y, (size_t)n * hwo, xc, &c, n, h, w, scratch, sc ? sc : 1);
         double d = 0;
         for (int i = 0; i < n; i++)

@@ -8,7 +8,12 @@
 // through hy_sgemm and through weights packed once (hy_sgemm_pack + hy_sgemm_a_mul, as FaceNet
 // runs), and each under every ISA this CPU supports (AVX-512 kernel, AVX2 kernel, OpenBLAS); and
 // the fused bias + ReLU epilogue against the separate pass.
+#ifndef _OPENMP  // NO_OMP=1 builds: the arena test's loop runs on one thread
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#endif
+
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/common.h"
@@ -155,6 +160,59 @@ START_TEST(sgemm_fallback_env) {
 }
 END_TEST
 
+// Packed weights taken from an arena (hy_sgemm_pack_in): the first pack fits, the second does
+// not and is allocated apart; both give the bits of an ordinary pack; freeing leaves the arena's
+// memory alone (freeing a pointer inside it would abort); allocations are 64-byte aligned, never
+// overlap, also from two threads at once, and a full arena answers NULL.
+START_TEST(sgemm_arena) {
+    hy_arena ar;
+    ck_assert_int_eq(hy_arena_init(&ar, 4096), HY_OK);
+    char *a1 = hy_arena_alloc(&ar, 100), *a2 = hy_arena_alloc(&ar, 1);
+    ck_assert(a1 && a2 && (uintptr_t)a1 % 64 == 0 && a2 - a1 == 128 && hy_arena_owns(&ar, a2));
+    ck_assert_ptr_null(hy_arena_alloc(&ar, 4096));  // 192 used: no room
+    ck_assert_ptr_null(hy_arena_alloc(NULL, 8));
+    hy_arena_free(&ar);
+
+    const int M = 13, K = 40, N = 21;
+    float A[13 * 40], B[40 * 21], C0[13 * 21], C1[13 * 21], C2[13 * 21];
+    for (int i = 0; i < M * K; i++) A[i] = (float)((i * 7) % 11) - 5.0f;
+    for (int i = 0; i < K * N; i++) B[i] = (float)((i * 5) % 9) - 4.0f;
+    for (size_t t = 0; t < sizeof ISAS / sizeof *ISAS; t++) {
+        if (!hy_isa_supported(ISAS[t])) continue;
+        ck_assert_int_eq(hy_isa_set(ISAS[t]), HY_OK);
+        ck_assert_int_eq(hy_arena_init(&ar, sizeof(float) * 18 * K + 64), HY_OK);  // room for one 13-row pack (16 or 18 rows)
+        hy_sgemm_a p0, p1, p2;
+        ck_assert_int_eq(hy_sgemm_pack(&p0, M, K, 1.0f, A, K), 0);
+        ck_assert_int_eq(hy_sgemm_pack_in(&p1, &ar, M, K, 1.0f, A, K), 0);
+        ck_assert_int_eq(hy_sgemm_pack_in(&p2, &ar, M, K, 1.0f, A, K), 0);
+        ck_assert_int_eq(p1.in_arena, hy_sgemm_own());
+        ck_assert(!p2.in_arena && (p2.packed != NULL) == hy_sgemm_own());
+        hy_sgemm_a_mul(&p0, N, B, N, 0.0f, C0, N);
+        hy_sgemm_a_mul(&p1, N, B, N, 0.0f, C1, N);
+        hy_sgemm_a_mul(&p2, N, B, N, 0.0f, C2, N);
+        ck_assert(!memcmp(C0, C1, sizeof C0) && !memcmp(C0, C2, sizeof C0));
+        hy_sgemm_free(&p0), hy_sgemm_free(&p1), hy_sgemm_free(&p2);
+        hy_arena_free(&ar);
+    }
+    hy_isa_init();
+
+    enum { PER = 2000 };
+    static char *got[2 * PER];
+    ck_assert_int_eq(hy_arena_init(&ar, 64 * 2 * PER), HY_OK);
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+    for (int i = 0; i < 2 * PER; i++) got[i] = hy_arena_alloc(&ar, 64);
+    for (int i = 0; i < 2 * PER; i++) {
+        ck_assert(got[i] && (got[i] - ar.base) % 64 == 0 && got[i] - ar.base < 64 * 2 * PER);
+        got[i][0] = 1;
+    }
+    int distinct = 0;  // every slot handed out once: each of the 2 PER slots is marked once
+    for (int i = 0; i < 2 * PER; i++) distinct += ar.base[64 * i] == 1;
+    ck_assert_int_eq(distinct, 2 * PER);
+    ck_assert_ptr_null(hy_arena_alloc(&ar, 1));
+    hy_arena_free(&ar);
+}
+END_TEST
+
 static Suite *sgemm_suite(void) {
     Suite *s = suite_create("sgemm");
     TCase *tc = tcase_create("core");
@@ -162,6 +220,7 @@ static Suite *sgemm_suite(void) {
     tcase_add_test(tc, sgemm_matches_reference);
     tcase_add_test(tc, sgemm_epilogue_matches_separate_pass);
     tcase_add_test(tc, sgemm_fallback_env);
+    tcase_add_test(tc, sgemm_arena);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -54,12 +54,12 @@ static void check_kind(int kind, int cin, int cout, int h, int w, int pad, int n
     float *scratch;
     for (size_t i = 0; i < (size_t)cout * ldo; i++) y[i] = 42.0f;
     if (kind == 0 || kind == 3) {
-        ck_assert_int_eq(hy_wino_init(&wg, wt, cout, cin, pad, stride), HY_OK);
+        ck_assert_int_eq(hy_wino_init(&wg, wt, cout, cin, pad, stride, NULL), HY_OK);
         scratch = malloc(sizeof(float) * hy_wino_scratch_floats(&wg, w));
         hy_wino_conv(y, ldo, xc, &wg, n, h, w, b, relu, scratch);
         hy_wino_free(&wg);
     } else {
-        ck_assert_int_eq(hy_wino7_init(&w7, wt, cout, cin, kind == 2), HY_OK);
+        ck_assert_int_eq(hy_wino7_init(&w7, wt, cout, cin, kind == 2, NULL), HY_OK);
         scratch = malloc(sizeof(float) * hy_wino7_scratch_floats(&w7, h, w));
         hy_wino7_conv(y, ldo, xc, &w7, n, h, w, b, relu, scratch);
         hy_wino7_free(&w7);
@@ -122,16 +122,16 @@ END_TEST
 START_TEST(refuses_bad_shapes) {
     float w[9] = {0};
     hy_wino wg;
-    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 2, 1), HY_EARG);
+    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 2, 1, NULL), HY_EARG);
     ck_assert_ptr_null(wg.u);
-    ck_assert_int_eq(hy_wino_init(&wg, w, 0, 1, 1, 1), HY_EARG);
-    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 1, 2), HY_EARG);  // stride 2 takes pad 0 only
-    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 0, 3), HY_EARG);
+    ck_assert_int_eq(hy_wino_init(&wg, w, 0, 1, 1, 1, NULL), HY_EARG);
+    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 1, 2, NULL), HY_EARG);  // stride 2 takes pad 0 only
+    ck_assert_int_eq(hy_wino_init(&wg, w, 1, 1, 0, 3, NULL), HY_EARG);
     ck_assert(hy_wino_pays(2, 35, 35) && !hy_wino_pays(2, 17, 17) && !hy_wino_pays(2, 8, 8) && hy_wino_pays(1, 3, 3));
     hy_wino7 w7;
-    ck_assert_int_eq(hy_wino7_init(&w7, w, 0, 1, 0), HY_EARG);
+    ck_assert_int_eq(hy_wino7_init(&w7, w, 0, 1, 0, NULL), HY_EARG);
     ck_assert_ptr_null(w7.u);
-    ck_assert_int_eq(hy_wino7_init(&w7, w, 1, -1, 1), HY_EARG);
+    ck_assert_int_eq(hy_wino7_init(&w7, w, 1, -1, 1, NULL), HY_EARG);
 }
 END_TEST
 

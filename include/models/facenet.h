@@ -91,6 +91,7 @@ typedef struct {
 
 typedef struct {
     wfile wf;  // owns the weights
+    hy_arena arena;  // the packed weights and Winograd forms, on huge pages (base/common.h)
     int input_size, emb_dim, feat_dim;
     int nblocks;
     facenet_block blk[FACENET_MAX_POINTS];

@@ -13,6 +13,8 @@
 #ifndef HY_SGEMM_H
 #define HY_SGEMM_H
 
+#include "base/common.h"  // hy_arena
+
 void hy_sgemm(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 
@@ -26,10 +28,13 @@ typedef struct {
     float *packed;   // NULL without an own kernel at packing time (generic ISA, HY_SGEMM=0)
     int mr;          // panel height of that kernel (8 AVX-512, 6 AVX2): a kernel of another
                      // height (the ISA switched since packing) leaves the product to cblas_sgemm
+    int in_arena;    // packed lives in an arena (hy_sgemm_pack_in): hy_sgemm_free leaves it
 } hy_sgemm_a;
 
 // Returns 0 or HY_ENOMEM. hy_sgemm_free releases the packed copy.
 int hy_sgemm_pack(hy_sgemm_a *a, int M, int K, float alpha, const float *A, int lda);
+// The same with the packed copy taken from arena ar when it has room (ar may be NULL).
+int hy_sgemm_pack_in(hy_sgemm_a *a, hy_arena *ar, int M, int K, float alpha, const float *A, int lda);
 void hy_sgemm_free(hy_sgemm_a *a);
 // C (M, N) = alpha * A @ B (K, N) + beta * C; the kernel when packed (any N), else cblas_sgemm.
 void hy_sgemm_a_mul(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc);

@@ -27,12 +27,14 @@ typedef struct {
     int stride;          // 1: F(2x2, 3x3); 2: the polyphase form (25 products per 2x2 outputs)
     int np;              // products per tile: 16 or 25
     float *u;            // (np, cout, cin), the transformed kernels
+    int u_in_arena;      // u lives in the arena given to hy_wino_init (not freed here)
     hy_sgemm_a ga[HY_WINO_MAX_PRODUCTS];  // u's np matrices packed for the kernel
 } hy_wino;
 
-// w (cout, cin, 3, 3) -> wg. Returns HY_OK, HY_EARG (stride not 1/2, pad not 0/1 at stride 1 or
-// not 0 at stride 2, sizes < 1) or HY_ENOMEM.
-int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad, int stride);
+// w (cout, cin, 3, 3) -> wg, its arrays taken from arena ar while it has room (ar may be NULL).
+// Returns HY_OK, HY_EARG (stride not 1/2, pad not 0/1 at stride 1 or not 0 at stride 2, sizes < 1)
+// or HY_ENOMEM.
+int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad, int stride, hy_arena *ar);
 // 1 when the Winograd form is worth its transforms on an h x w input: always at stride 1; at
 // stride 2 (pad 0) from 64 tiles (2x2 outputs) per image (see winograd.c).
 int hy_wino_pays(int stride, int h, int w);

@@ -23,12 +23,13 @@ typedef struct {
     int cin, cout;
     int vertical;       // 1: a 7x1 kernel (along H, pad 3 rows); 0: 1x7 (along W, pad 3 columns)
     float *u;           // (8, cout, cin), the transformed kernels
+    int u_in_arena;     // u lives in the arena given to hy_wino7_init (not freed here)
     hy_sgemm_a ga[8];   // u's 8 matrices packed for the kernel
 } hy_wino7;
 
-// w (cout, cin, 7) (a [cout, cin, 1, 7] or [cout, cin, 7, 1] tensor) -> wg. Returns HY_OK,
-// HY_EARG (sizes < 1) or HY_ENOMEM.
-int hy_wino7_init(hy_wino7 *wg, const float *w, int cout, int cin, int vertical);
+// w (cout, cin, 7) (a [cout, cin, 1, 7] or [cout, cin, 7, 1] tensor) -> wg, its arrays taken from
+// arena ar while it has room (ar may be NULL). Returns HY_OK, HY_EARG (sizes < 1) or HY_ENOMEM.
+int hy_wino7_init(hy_wino7 *wg, const float *w, int cout, int cin, int vertical, hy_arena *ar);
 void hy_wino7_free(hy_wino7 *wg);
 // Scratch (floats) for hy_wino7_conv on images of h x w (any count of images).
 size_t hy_wino7_scratch_floats(const hy_wino7 *wg, int h, int w);

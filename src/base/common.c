@@ -50,6 +50,30 @@ void *hy_malloc_aligned(size_t n) {
     return p;
 }
 
+int hy_arena_init(hy_arena *a, size_t cap) {
+    memset(a, 0, sizeof *a);
+    if (!(a->base = hy_malloc_huge(cap ? cap : 1, 0))) return HY_ENOMEM;
+    a->cap = cap;
+    return HY_OK;
+}
+
+void *hy_arena_alloc(hy_arena *a, size_t n) {
+    if (!a || !a->base) return NULL;
+    const size_t r = (n + 63) / 64 * 64;
+    if (r < n) return NULL;
+    const size_t at = __atomic_fetch_add(&a->used, r, __ATOMIC_RELAXED);
+    return at <= a->cap && r <= a->cap - at ? a->base + at : NULL;
+}
+
+int hy_arena_owns(const hy_arena *a, const void *p) {
+    return a && a->base && (const char *)p >= a->base && (const char *)p < a->base + a->cap;
+}
+
+void hy_arena_free(hy_arena *a) {
+    free(a->base);
+    memset(a, 0, sizeof *a);
+}
+
 void *hy_malloc_huge(size_t n, int zero) {
     const size_t huge = (size_t)2 << 20;
     size_t r = (n + huge - 1) / huge * huge;

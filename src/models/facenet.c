@@ -218,7 +218,7 @@ static int make_head(facenet *f, facenet_block *b) {
     }
     b->head = b->br[0].conv[0].merged ? b->br[0].conv[0] : b->br[1].conv[0];  // shape, ReLU (all have it)
     b->head.b = bias, b->head.cout = rows, b->head.merged = 0;
-    const int rc = hy_sgemm_pack(&b->head.ga, rows, cin, 1.0f, w, cin);
+    const int rc = hy_sgemm_pack_in(&b->head.ga, &f->arena, rows, cin, 1.0f, w, cin);
     free(w);
     b->head.w = NULL, b->head.ga.A = NULL;  // only the packed form (forward_lane checks it is usable)
     return rc ? hy_err(HY_ENOMEM, "%s: cannot allocate %s's stacked 1x1 convs", f->wf.path, b->name) : HY_OK;
@@ -334,14 +334,14 @@ static int wino7_candidate(const facenet_conv *c) {
     return -1;
 }
 
-static int pack_one(facenet_conv *c, float alpha) {
+static int pack_one(facenet_conv *c, float alpha, hy_arena *ar) {
     if (c->merged || c->ga.packed) return 0;  // runs as rows of its block's head / is a head, packed
     const int K = c->cin * c->kh * c->kw;
-    int rc = hy_sgemm_pack(&c->ga, c->cout, K, alpha, c->w, K);
+    int rc = hy_sgemm_pack_in(&c->ga, ar, c->cout, K, alpha, c->w, K);
     if (rc || alpha != 1.0f) return rc;
-    if (wino_candidate(c)) return hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph, c->sh);
+    if (wino_candidate(c)) return hy_wino_init(&c->wg, c->w, c->cout, c->cin, c->ph, c->sh, ar);
     const int vertical = wino7_candidate(c);
-    return vertical >= 0 ? hy_wino7_init(&c->w7, c->w, c->cout, c->cin, vertical) : 0;
+    return vertical >= 0 ? hy_wino7_init(&c->w7, c->w, c->cout, c->cin, vertical, ar) : 0;
 }
 
 static void unpack_one(facenet_conv *c, float alpha, void *user) {
@@ -371,7 +371,7 @@ static int pack_weights(facenet *f) {
     each_conv(f, list_one, l);
     int rc = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : rc)
-    for (int i = 0; i < l->n; i++) rc |= pack_one(l->c[i], l->alpha[i]);
+    for (int i = 0; i < l->n; i++) rc |= pack_one(l->c[i], l->alpha[i], &f->arena);
     free(l);
     return rc ? hy_err(HY_ENOMEM, "%s: cannot allocate the packed weights", f->wf.path) : HY_OK;
 }
@@ -380,7 +380,11 @@ int hy_facenet_load(facenet *f, const char *path) {
     memset(f, 0, sizeof *f);
     int rc = hy_wf_open(&f->wf, path);
     if (rc) return rc;
-    if (!(rc = hy_wf_expect_kind(&f->wf, "facenet")) && !(rc = build(f))) rc = pack_weights(f);
+    // The packed forms take about 2x the file (the weights, the Winograd kernels, their packed
+    // copies); the arena's capacity is address space only, and what does not fit is allocated apart.
+    if (!(rc = hy_wf_expect_kind(&f->wf, "facenet")) && !(rc = hy_arena_init(&f->arena, 3 * f->wf.size + (16 << 20))) &&
+        !(rc = build(f)))
+        rc = pack_weights(f);
     if (rc) hy_facenet_free(f);
     return rc;
 }
@@ -405,6 +409,7 @@ static void free_buffers(facenet *f) {
 void hy_facenet_free(facenet *f) {
     each_conv(f, unpack_one, NULL);
     for (int i = 0; i < f->nblocks; i++) free(f->blk[i].head_b);
+    hy_arena_free(&f->arena);
     free_buffers(f);
     hy_wf_close(&f->wf);
     memset(f, 0, sizeof *f);
@@ -464,12 +469,12 @@ static int reserve_lane(const facenet *f, facenet_buffers *B, int n) {
         hy_mul_size((size_t)(f->feat_dim > f->emb_dim ? f->feat_dim : f->emb_dim), (size_t)n, &fe) ||
         a > ((size_t)1 << 40))
         return hy_err(HY_ENOMEM, "facenet: batch of %d images is too large", n);
-    B->x = hy_malloc_aligned(a * sizeof(float));
-    B->y = hy_malloc_aligned(a * sizeof(float));
+    B->x = hy_malloc_huge(a * sizeof(float), 0);  // (the large ones on huge pages: see hy_arena)
+    B->y = hy_malloc_huge(a * sizeof(float), 0);
     B->t1 = hy_malloc_aligned(umax(t, (size_t)f->input_size) * sizeof(float));  // also the pool's row buffer
     B->t2 = hy_malloc_aligned(umax(t, 1) * sizeof(float));
     B->th = hy_malloc_aligned(umax(hd, 1) * sizeof(float));
-    B->scratch = hy_malloc_aligned(umax(s, 1) * sizeof(float));
+    B->scratch = hy_malloc_huge(umax(s, 1) * sizeof(float), 0);
     B->img0 = hy_malloc_aligned(act * sizeof(float));
     B->feat = hy_malloc_aligned(fe * sizeof(float));
     if (!B->x || !B->y || !B->t1 || !B->t2 || !B->th || !B->scratch || !B->img0 || !B->feat) {

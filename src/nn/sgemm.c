@@ -205,12 +205,17 @@ void hy_sgemm(int M, int N, int K, float alpha, const float *A, int lda, const f
 }
 
 int hy_sgemm_pack(hy_sgemm_a *a, int M, int K, float alpha, const float *A, int lda) {
-    *a = (hy_sgemm_a){M, K, alpha, A, lda, NULL, 0};
+    return hy_sgemm_pack_in(a, NULL, M, K, alpha, A, lda);
+}
+
+int hy_sgemm_pack_in(hy_sgemm_a *a, hy_arena *ar, int M, int K, float alpha, const float *A, int lda) {
+    *a = (hy_sgemm_a){M, K, alpha, A, lda, NULL, 0, 0};
     const sg_kernel *g = kernel();
     if (!g || M < 1 || K < 1) return 0;
     const int MR = a->mr = g->mr;
-    const size_t mpad = (size_t)(M + MR - 1) / MR * MR;
-    if (!(a->packed = hy_malloc_aligned(sizeof(float) * mpad * (size_t)K))) return HY_ENOMEM;
+    const size_t mpad = (size_t)(M + MR - 1) / MR * MR, bytes = sizeof(float) * mpad * (size_t)K;
+    a->in_arena = (a->packed = hy_arena_alloc(ar, bytes)) != NULL;
+    if (!a->packed && !(a->packed = hy_malloc_aligned(bytes))) return HY_ENOMEM;
     // blocks in the order gemm reads them: (pc, ic) at pc * mpad + ic * kc
     for (int pc = 0; pc < K; pc += KC) {
         const int kc = imin(KC, K - pc);
@@ -222,8 +227,9 @@ int hy_sgemm_pack(hy_sgemm_a *a, int M, int K, float alpha, const float *A, int 
 }
 
 void hy_sgemm_free(hy_sgemm_a *a) {
-    free(a->packed);
+    if (!a->in_arena) free(a->packed);
     a->packed = NULL;
+    a->in_arena = 0;
 }
 
 void hy_sgemm_a_mul_ep(const hy_sgemm_a *a, int N, const float *B, int ldb, float beta, float *C, int ldc,

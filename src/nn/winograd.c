@@ -34,7 +34,7 @@
 #define WINO_BLOCK_FLOATS 131072  // 512 KB: V and M of one block (an L2 cache of Zen 3)
 #define WINO_MIN_TILES 64         // but at least this many tiles per product (its N)
 
-int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad, int stride) {
+int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad, int stride, hy_arena *ar) {
     memset(wg, 0, sizeof *wg);
     if (cout < 1 || cin < 1 || (stride == 1 && pad != 0 && pad != 1) || (stride == 2 && pad != 0) ||
         (stride != 1 && stride != 2))
@@ -43,7 +43,8 @@ int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad, int st
     const int T = stride == 1 ? 4 : 5;  // transformed tile side
     wg->np = T * T;
     const size_t cc = (size_t)cout * cin;
-    if (!(wg->u = hy_malloc(sizeof(float) * wg->np * cc))) return HY_ENOMEM;
+    wg->u_in_arena = (wg->u = hy_arena_alloc(ar, sizeof(float) * wg->np * cc)) != NULL;
+    if (!wg->u && !(wg->u = hy_malloc(sizeof(float) * wg->np * cc))) return HY_ENOMEM;
     static const double G4[5][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
     static const double G5[5][3] = {{1, 0, 0}, {-1, 0, 1}, {0, 0, 1}, {0, 1, 0}, {0, 1, 0}};
     const double(*G)[3] = stride == 1 ? G4 : G5;
@@ -57,7 +58,7 @@ int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad, int st
                 wg->u[(size_t)(T * a + b) * cc + kc] = (float)(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
     }
     for (int x = 0; x < wg->np; x++)
-        if (hy_sgemm_pack(&wg->ga[x], cout, cin, 1.0f, wg->u + (size_t)x * cc, cin)) {
+        if (hy_sgemm_pack_in(&wg->ga[x], ar, cout, cin, 1.0f, wg->u + (size_t)x * cc, cin)) {
             hy_wino_free(wg);
             return HY_ENOMEM;
         }
@@ -66,7 +67,7 @@ int hy_wino_init(hy_wino *wg, const float *w, int cout, int cin, int pad, int st
 
 void hy_wino_free(hy_wino *wg) {
     for (int x = 0; x < HY_WINO_MAX_PRODUCTS; x++) hy_sgemm_free(&wg->ga[x]);
-    free(wg->u);
+    if (!wg->u_in_arena) free(wg->u);
     memset(wg, 0, sizeof *wg);
 }
 

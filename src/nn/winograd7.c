@@ -30,12 +30,13 @@
 #define W7_BLOCK_FLOATS 131072  // V and M of one block: 512 KB (winograd.c's budget)
 #define W7_MIN_TILES 64         // but at least this many tiles per product (its N)
 
-int hy_wino7_init(hy_wino7 *wg, const float *w, int cout, int cin, int vertical) {
+int hy_wino7_init(hy_wino7 *wg, const float *w, int cout, int cin, int vertical, hy_arena *ar) {
     memset(wg, 0, sizeof *wg);
     if (cout < 1 || cin < 1) return hy_err(HY_EARG, "winograd F(2,7): bad conv (cout %d, cin %d)", cout, cin);
     wg->cin = cin, wg->cout = cout, wg->vertical = vertical != 0;
     const size_t cc = (size_t)cout * cin;
-    if (!(wg->u = hy_malloc(sizeof(float) * 8 * cc))) return HY_ENOMEM;
+    wg->u_in_arena = (wg->u = hy_arena_alloc(ar, sizeof(float) * 8 * cc)) != NULL;
+    if (!wg->u && !(wg->u = hy_malloc(sizeof(float) * 8 * cc))) return HY_ENOMEM;
     static const double G[8][7] = {
         {-1, 0, 0, 0, 0, 0, 0},
         {-2. / 9, -2. / 9, -2. / 9, -2. / 9, -2. / 9, -2. / 9, -2. / 9},
@@ -54,7 +55,7 @@ int hy_wino7_init(hy_wino7 *wg, const float *w, int cout, int cin, int vertical)
         }
     }
     for (int x = 0; x < 8; x++)
-        if (hy_sgemm_pack(&wg->ga[x], cout, cin, 1.0f, wg->u + (size_t)x * cc, cin)) {
+        if (hy_sgemm_pack_in(&wg->ga[x], ar, cout, cin, 1.0f, wg->u + (size_t)x * cc, cin)) {
             hy_wino7_free(wg);
             return HY_ENOMEM;
         }
@@ -63,7 +64,7 @@ int hy_wino7_init(hy_wino7 *wg, const float *w, int cout, int cin, int vertical)
 
 void hy_wino7_free(hy_wino7 *wg) {
     for (int x = 0; x < 8; x++) hy_sgemm_free(&wg->ga[x]);
-    free(wg->u);
+    if (!wg->u_in_arena) free(wg->u);
     memset(wg, 0, sizeof *wg);
 }
 
