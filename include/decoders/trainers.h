@@ -92,6 +92,9 @@ typedef struct {
 
 int hy_enet_ws_init(enet_ws *ws, int p);
 void hy_enet_ws_free(enet_ws *ws);
+// Before a workspace serves another system (another fold): drops the Gram rows it cached from
+// the last one (its blocks are kept, and refilled by each path).
+void hy_enet_ws_new_system(enet_ws *ws);
 // Starts a path: w = 0, q = q0.
 void hy_enet_ws_start(enet_ws *ws, const double *q0);
 // Solves penalty alpha from the state left by prev_alpha (alpha_max for the first); see the file.

@@ -56,6 +56,13 @@ int hy_enet_ws_init(enet_ws *ws, int p) {
     return HY_OK;
 }
 
+void hy_enet_ws_new_system(enet_ws *ws) {
+    for (int j = 0; j < ws->p; j++) {
+        free(ws->rows[j]);
+        ws->rows[j] = NULL;
+    }
+}
+
 void hy_enet_ws_free(enet_ws *ws) {
     if (ws->rows)
         for (int j = 0; j < ws->p; j++) free(ws->rows[j]);

@@ -15,8 +15,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "base/common.h"
+#include "base/threads.h"  // hy_get_threads
 #include "decoders/decoders.h"
 #include "decoders/trainers.h"
 
@@ -280,16 +284,28 @@ typedef struct {
     int np_;
     const int *order;  // the targets in the order they are handed out (d)
     double *secs;      // each target's time on this system (d), written
+    enet_ws *wss;      // one workspace per thread (nws), kept from one system to the next: its
+    int nws;           // working-set blocks (up to 2 x 32 MB at HYPER size) are then faulted in
+                       // once per thread, not once per fold (page faults were 16 % of lasso's time)
 } path_job;
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 static int run_paths(const path_job *j, const enet_fold *f, const int *upto, double *err, double *W) {
     const int p = j->e->p, d = j->e->d, np_ = j->np_;
     int fail = 0;
-#pragma omp parallel
+#pragma omp parallel num_threads(j->nws)
     {
-        enet_ws ws;
+        enet_ws *wsp = &j->wss[thread_id()];
         double *q0 = malloc(sizeof(double) * p), *pred = f ? malloc(sizeof(double) * f->nv) : NULL;
-        int ok = !hy_enet_ws_init(&ws, p) && q0 && (!f || pred);
+        int ok = (wsp->p || !hy_enet_ws_init(wsp, p)) && q0 && (!f || pred);
+        if (wsp->p) hy_enet_ws_new_system(wsp);
         if (!ok) {
 #pragma omp atomic write
             fail = 1;
@@ -300,11 +316,11 @@ static int run_paths(const path_job *j, const enet_fold *f, const int *upto, dou
             const double t0 = hy_now();
             if (fail) continue;
             for (int k = 0; k < p; k++) q0[k] = j->Q[(size_t)k * d + t];
-            hy_enet_ws_start(&ws, q0);
+            hy_enet_ws_start(wsp, q0);
             const double *al = j->path + (size_t)t * np_;
             int last = upto ? upto[t] : np_ - 1;
             for (int a = 0; a <= last && !fail; a++) {
-                if (hy_enet_path_step(j->s, &ws, q0, j->yy[t], al[a], al[a > 0 ? a - 1 : 0], j->c->l1_ratio,
+                if (hy_enet_path_step(j->s, wsp, q0, j->yy[t], al[a], al[a > 0 ? a - 1 : 0], j->c->l1_ratio,
                                       j->c->max_iter, j->c->tol)) {
 #pragma omp atomic write
                     fail = 1;
@@ -314,9 +330,9 @@ static int run_paths(const path_job *j, const enet_fold *f, const int *upto, dou
                 // held-out rows: y_i - (ym_T + sum_j w_j (X_ij - xm_T,j)), with X - xm_T = Xf - m
                 const double ymt = j->e->ym[t] + f->my[t];
                 for (int i = 0; i < f->nv; i++) pred[i] = ymt;
-                for (int k = 0; k < ws.m; k++) {
-                    int jj = ws.feat[k];
-                    double wj = ws.ws_[k];
+                for (int k = 0; k < wsp->m; k++) {
+                    int jj = wsp->feat[k];
+                    double wj = wsp->ws_[k];
                     if (wj == 0) continue;
                     const double *xf = j->e->Xf + (size_t)f->v0 * p + jj;
                     for (int i = 0; i < f->nv; i++) pred[i] += wj * (xf[(size_t)i * p] - f->m[jj]);
@@ -328,10 +344,9 @@ static int run_paths(const path_job *j, const enet_fold *f, const int *upto, dou
                 }
                 err[(size_t)t * np_ + a] += se / f->nv / j->c->cv_folds;
             }
-            if (W) memcpy(W + (size_t)t * p, ws.w, sizeof(double) * p);
+            if (W) memcpy(W + (size_t)t * p, wsp->w, sizeof(double) * p);
             j->secs[t] = hy_now() - t0;
         }
-        hy_enet_ws_free(&ws);
         free(q0);
         free(pred);
     }
@@ -373,9 +388,12 @@ int hy_dec_enet_fit(const enet_cfg *c, const double *X, const double *Y, int n, 
     double *path = hy_malloc(sizeof(double) * (size_t)np_ * d), *err = hy_calloc((size_t)np_ * d, sizeof(double));
     int *best = hy_calloc(d, sizeof(int)), *order = hy_malloc(sizeof(int) * d);
     double *secs = hy_calloc((size_t)2 * d, sizeof(double)), *key = secs ? secs + d : NULL;
+    const int nws = hy_get_threads();
+    enet_ws *wss = hy_calloc(nws, sizeof *wss);  // made by the threads at first use
     enet_data e;
     memset(&e, 0, sizeof e);
-    if (!path || !err || !best || !order || !secs || (rc = data_fit(&e, X, Y, n, p, d, mode == ENET_GRAM))) {
+    if (!path || !err || !best || !order || !secs || !wss ||
+        (rc = data_fit(&e, X, Y, n, p, d, mode == ENET_GRAM))) {
         rc = rc ? rc : HY_ENOMEM;
         goto done;
     }
@@ -391,7 +409,7 @@ int hy_dec_enet_fit(const enet_cfg *c, const double *X, const double *Y, int n, 
             fold_fit(&fd, &e, v0, nv);
             enet_sys s = {fd.nt, p, fd.G, fd.Xc};
             order_targets(order, key, secs, NULL, np_, d);  // (the first fold: all zero, target order)
-            path_job j = {c, &e, &s, fd.Q, fd.yy, path, np_, order, secs};
+            path_job j = {c, &e, &s, fd.Q, fd.yy, path, np_, order, secs, wss, nws};
             rc = run_paths(&j, &fd, NULL, err, NULL);
             v0 += nv;
         }
@@ -405,7 +423,7 @@ int hy_dec_enet_fit(const enet_cfg *c, const double *X, const double *Y, int n, 
     // refit on all rows along each target's path down to its chosen penalty
     enet_sys s = {n, p, e.A, e.A ? NULL : e.Xf};
     order_targets(order, key, secs, best, np_, d);
-    path_job j = {c, &e, &s, e.QA, e.yyA, path, np_, order, secs};
+    path_job j = {c, &e, &s, e.QA, e.yyA, path, np_, order, secs, wss, nws};
     if ((rc = run_paths(&j, NULL, best, NULL, W))) goto done;
     for (int t = 0; t < d; t++) {
         chosen[t] = path[(size_t)t * np_ + best[t]];
@@ -420,6 +438,9 @@ done:
     free(best);
     free(order);
     free(secs);
+    for (int i = 0; wss && i < nws; i++)
+        if (wss[i].p) hy_enet_ws_free(&wss[i]);
+    free(wss);
     data_free(&e);
     return rc;
 }
