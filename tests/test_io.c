@@ -1,8 +1,12 @@
 // test_io.c - .npy reading/writing and PNG decoding/encoding against fixtures written by
 // numpy and by an independent minimal PNG encoder (convert/golden/golden_core.py).
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "base/common.h"
+#include "base/threads.h"
 #include "base/image_io.h"
 #include "base/npy.h"
 #include "testutil.h"
@@ -199,6 +203,34 @@ START_TEST(karras_u8_rounding) {
 }
 END_TEST
 
+// hy_read_file on a 20 MB + 3 byte file (read in 8 MB chunks by all threads from 16 MB; by one
+// thread below): the same bytes at 1 and 2 threads, the last partial chunk included, and NUL after.
+START_TEST(read_file_big_in_chunks) {
+    char path[] = "/tmp/hy_readbig_XXXXXX";
+    const int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "wb");
+    const size_t n = ((size_t)20 << 20) + 3;
+    uint8_t *want = malloc(n);
+    for (size_t i = 0; i < n; i++) want[i] = (uint8_t)((i * 2654435761u) >> 13);
+    ck_assert_uint_eq(fwrite(want, 1, n, f), n);
+    fclose(f);
+    for (int threads = 1; threads <= 2; threads++) {
+        hy_set_threads(threads);
+        uint8_t *got = NULL;
+        size_t size = 0;
+        ck_assert_int_eq(hy_read_file(path, &got, &size, 0), HY_OK);
+        ck_assert_uint_eq(size, n);
+        ck_assert_msg(!memcmp(got, want, n), "%d thread(s): the bytes differ", threads);
+        ck_assert_int_eq(got[n], 0);
+        free(got);
+    }
+    hy_set_threads(1);
+    remove(path);
+    free(want);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("io");
     TCase *tc = tcase_create("core");
@@ -209,6 +241,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, png_bad_input);
     tcase_add_test(tc, png_write_round_trip);
     tcase_add_test(tc, karras_u8_rounding);
+    tcase_add_test(tc, read_file_big_in_chunks);
     suite_add_tcase(s, tc);
     return s;
 }
