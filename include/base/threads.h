@@ -23,6 +23,8 @@ int hy_threads_default(void);
 // --threads / HY_THREADS; not meant to be called from inside a parallel region.
 void hy_set_threads(int n);
 int hy_get_threads(void);
+// The calling thread's number in the enclosing OpenMP team (0 outside one, or without OpenMP).
+int hy_thread_id(void);
 
 // Below these sizes one thread is as fast as two or faster, measured on the development machine
 // with idle threads sleeping (tests/bench/threads_small.c; waking a sleeping thread and joining

@@ -56,6 +56,14 @@ void hy_set_threads(int n) {
 
 int hy_get_threads(void) { return g_threads; }
 
+int hy_thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 static int g_serial = 0;  // depth of hy_threads_serial_begin sections
 
 int hy_threads_for(double work) { return g_serial > 0 || work < HY_PAR_MIN_WORK ? 1 : g_threads; }

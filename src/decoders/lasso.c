@@ -15,12 +15,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "base/common.h"
-#include "base/threads.h"  // hy_get_threads
+#include "base/threads.h"  // hy_get_threads, hy_thread_id
 #include "decoders/decoders.h"
 #include "decoders/trainers.h"
 
@@ -289,20 +286,12 @@ typedef struct {
                        // once per thread, not once per fold (page faults were 16 % of lasso's time)
 } path_job;
 
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 static int run_paths(const path_job *j, const enet_fold *f, const int *upto, double *err, double *W) {
     const int p = j->e->p, d = j->e->d, np_ = j->np_;
     int fail = 0;
 #pragma omp parallel num_threads(j->nws)
     {
-        enet_ws *wsp = &j->wss[thread_id()];
+        enet_ws *wsp = &j->wss[hy_thread_id()];
         double *q0 = malloc(sizeof(double) * p), *pred = f ? malloc(sizeof(double) * f->nv) : NULL;
         int ok = (wsp->p || !hy_enet_ws_init(wsp, p)) && q0 && (!f || pred);
         if (wsp->p) hy_enet_ws_new_system(wsp);

@@ -9,19 +9,11 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "base/threads.h"  // hy_get_threads, hy_thread_id
 #include "nn/lapack.h"  // dgesdd_, dpotrf_, dpotrs_
 #ifdef _OPENMP
-#include <omp.h>
 extern void openblas_set_num_threads(int);  // provided by OpenBLAS
 #endif
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 int hy_ffx_init(hy_ffx *f, int n_cond, int64_t n_vox, const int *expected) {
     memset(f, 0, sizeof *f);
@@ -518,10 +510,10 @@ int hy_fit_run(hy_ffx *acc, const double *Y, int n, int64_t V, const double *X, 
     if (T > 1) openblas_set_num_threads(1);
 #endif
 #pragma omp parallel num_threads(T) if (T > 1)
-    pass_ols(&wk[T > 1 ? thread_id() : 0], &ols, Y, n, p, V, ar, rs, acc, dest);
+    pass_ols(&wk[T > 1 ? hy_thread_id() : 0], &ols, Y, n, p, V, ar, rs, acc, dest);
     if (ar && !(rc = ar_plan(rs, V, n, bins, cap, info, &order, &items, &n_items))) {
 #pragma omp parallel num_threads(T) if (T > 1)
-        pass_ar(&wk[T > 1 ? thread_id() : 0], &b, items, n_items, order, Y, bins, o->lite, acc, dest);
+        pass_ar(&wk[T > 1 ? hy_thread_id() : 0], &b, items, n_items, order, Y, bins, o->lite, acc, dest);
     }
 #ifdef _OPENMP
     if (T > 1) openblas_set_num_threads(hy_get_threads());
